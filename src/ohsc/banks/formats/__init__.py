@@ -1,0 +1,23 @@
+"""Hash-list file formats. ``FORMATS`` maps ``--format`` names to instances."""
+
+from __future__ import annotations
+
+from ohsc.banks.formats.base import HashListFormat
+from ohsc.banks.formats.delimited import CsvFormat, JsonLinesFormat
+from ohsc.errors import InvalidInputError
+
+FORMATS: dict[str, HashListFormat] = {f.name: f for f in (CsvFormat(), JsonLinesFormat())}
+
+
+def register_format(fmt: HashListFormat) -> None:
+    FORMATS[fmt.name] = fmt
+
+
+def get_format(name: str) -> HashListFormat:
+    try:
+        return FORMATS[name.lower()]
+    except KeyError:
+        raise InvalidInputError(f"unknown format {name!r} (known: {', '.join(sorted(FORMATS))})") from None
+
+
+__all__ = ["FORMATS", "HashListFormat", "get_format", "register_format"]

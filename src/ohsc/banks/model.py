@@ -1,0 +1,167 @@
+"""The bank domain: named hash lists with provenance, categories and retractions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class EntrySource(StrEnum):
+    """Where an entry came from. Values are storage keys."""
+
+    MANUAL = "manual"
+    FILE = "file"  # hashed from a media file (``ohsc bank add``)
+    IMPORT = "import"  # read from a hash-list file
+    EXCHANGE = "exchange"
+    REVIEW = "review"
+    API = "api"
+
+
+@dataclass(frozen=True, slots=True)
+class Bank:
+    id: int
+    name: str
+    description: str
+    #: The distance threshold in force (the bank's own, or the default).
+    threshold: int
+    #: Whether the bank set its own threshold.
+    threshold_is_default: bool
+    is_allowlist: bool
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+    active_entries: int = 0
+    retracted_entries: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "threshold": self.threshold,
+            "threshold_is_default": self.threshold_is_default,
+            "allowlist": self.is_allowlist,
+            "enabled": self.enabled,
+            "active_entries": self.active_entries,
+            "retracted_entries": self.retracted_entries,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BankEntry:
+    id: int
+    bank_id: int
+    bank_name: str
+    signal_type: str
+    value: str
+    quality: int | None
+    category: str | None
+    labels: tuple[str, ...]
+    source: str
+    source_ref: str | None
+    external_id: str | None
+    note: str | None
+    created_at: datetime
+    updated_at: datetime
+    retracted_at: datetime | None
+    retraction_reason: str | None
+
+    @property
+    def retracted(self) -> bool:
+        return self.retracted_at is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "bank": self.bank_name,
+            "signal_type": self.signal_type,
+            "value": self.value,
+            "quality": self.quality,
+            "category": self.category,
+            "labels": list(self.labels),
+            "source": self.source,
+            "source_ref": self.source_ref,
+            "external_id": self.external_id,
+            "note": self.note,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "retracted": self.retracted,
+            "retracted_at": self.retracted_at.isoformat() if self.retracted_at else None,
+            "retraction_reason": self.retraction_reason,
+        }
+
+
+@dataclass(slots=True)
+class EntryInput:
+    """One entry to add (or, with ``retract``, to withdraw) as read from a file or a request."""
+
+    signal_type: str
+    value: str
+    category: str | None = None
+    labels: list[str] = field(default_factory=list)
+    external_id: str | None = None
+    note: str | None = None
+    quality: int | None = None
+    #: A withdrawal (tombstone): retract the entry if the bank has it.
+    retract: bool = False
+    retraction_reason: str | None = None
+    #: Where it was read (line or record number) for error messages.
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line is not None else self.message
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an add or import did. Re-importing the same file gives all ``unchanged``."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    retracted: int = 0
+    #: Rows naming an entry that was retracted here: not brought back (use restore).
+    kept_retracted: int = 0
+    #: Withdrawals of entries the bank never had.
+    unknown_withdrawals: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def invalid(self) -> int:
+        return len(self.errors)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.retracted)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "retracted": self.retracted,
+            "kept_retracted": self.kept_retracted,
+            "unknown_withdrawals": self.unknown_withdrawals,
+            "invalid": self.invalid,
+        }
+
+    def merge(self, other: ImportReport) -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.retracted += other.retracted
+        self.kept_retracted += other.kept_retracted
+        self.unknown_withdrawals += other.unknown_withdrawals
+        self.errors.extend(other.errors)
+        self.notes.extend(other.notes)

@@ -1,0 +1,593 @@
+"""The bank service: everything the CLI and the API do to banks goes through here."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ohsc import audit
+from ohsc.banks.formats import get_format
+from ohsc.banks.model import Bank, BankEntry, EntryInput, EntrySource, ImportReport, RowError
+from ohsc.errors import (
+    AmbiguousReferenceError,
+    BankExistsError,
+    BankNotFoundError,
+    EntryNotFoundError,
+    InvalidInputError,
+    OhscError,
+)
+from ohsc.settings import Settings
+from ohsc.signals import get_signal_type
+from ohsc.store.db import Store, next_seq
+from ohsc.store.models import BankRow, EntryDeletion, EntryRow, ImportRunRow
+from ohsc.store.types import utcnow
+
+BATCH = 2000
+_META_FIELDS = ("category", "labels", "external_id", "note", "quality")
+
+
+def _to_entry(row: EntryRow, bank_name: str) -> BankEntry:
+    return BankEntry(
+        id=row.id,
+        bank_id=row.bank_id,
+        bank_name=bank_name,
+        signal_type=row.signal_type,
+        value=row.value,
+        quality=row.quality,
+        category=row.category,
+        labels=tuple(row.labels or ()),
+        source=row.source,
+        source_ref=row.source_ref,
+        external_id=row.external_id,
+        note=row.note,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        retracted_at=row.retracted_at,
+        retraction_reason=row.retraction_reason,
+    )
+
+
+def _validate_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInputError("bank name must be 1 to 200 characters")
+    if any(ch in name for ch in "\r\n\t"):
+        raise InvalidInputError("bank name must be on one line")
+    return name
+
+
+class BankService:
+    """Create, change, fill, withdraw from and export banks. Every change is an audit event."""
+
+    def __init__(self, store: Store, settings: Settings, actor: str = "cli") -> None:
+        self.store = store
+        self.settings = settings
+        self.actor = actor
+
+    # --- banks -------------------------------------------------------------------------------
+
+    def _bank(self, row: BankRow, active: int = 0, retracted: int = 0) -> Bank:
+        return Bank(
+            id=row.id,
+            name=row.name,
+            description=row.description,
+            threshold=row.threshold if row.threshold is not None else self.settings.pdq_threshold,
+            threshold_is_default=row.threshold is None,
+            is_allowlist=row.is_allowlist,
+            enabled=row.enabled,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            active_entries=active,
+            retracted_entries=retracted,
+        )
+
+    def _check_threshold(self, threshold: int | None) -> None:
+        if threshold is not None and not 0 <= threshold <= self.settings.pdq_max_threshold:
+            raise InvalidInputError(
+                f"threshold must be between 0 and {self.settings.pdq_max_threshold} (OHSC_PDQ_MAX_THRESHOLD)"
+            )
+
+    def create_bank(
+        self,
+        name: str,
+        *,
+        threshold: int | None = None,
+        allowlist: bool = False,
+        description: str = "",
+    ) -> Bank:
+        name = _validate_name(name)
+        self._check_threshold(threshold)
+        try:
+            with self.store.session() as s:
+                if s.scalar(select(BankRow.id).where(BankRow.name == name)) is not None:
+                    raise BankExistsError(f"bank {name!r} already exists")
+                row = BankRow(name=name, threshold=threshold, is_allowlist=allowlist, description=description)
+                s.add(row)
+                s.flush()
+                audit.record(
+                    s,
+                    actor=self.actor,
+                    action="bank.create",
+                    object_type="bank",
+                    object_id=row.id,
+                    details={"name": name, "threshold": threshold, "allowlist": allowlist},
+                )
+                return self._bank(row)
+        except IntegrityError as exc:
+            raise BankExistsError(f"bank {name!r} already exists") from exc
+
+    def _get_row(self, s: Session, ref: str | int) -> BankRow:
+        row: BankRow | None = None
+        if isinstance(ref, int):
+            row = s.get(BankRow, ref)
+        else:
+            row = s.scalar(select(BankRow).where(BankRow.name == ref))
+            if row is None and ref.isdigit():
+                row = s.get(BankRow, int(ref))
+        if row is None:
+            raise BankNotFoundError(f"no bank named {ref!r}")
+        return row
+
+    def _counts(self, s: Session, bank_ids: Sequence[int] | None = None) -> dict[int, tuple[int, int]]:
+        q = select(
+            EntryRow.bank_id,
+            func.count().filter(EntryRow.retracted_at.is_(None)),
+            func.count().filter(EntryRow.retracted_at.is_not(None)),
+        ).group_by(EntryRow.bank_id)
+        if bank_ids is not None:
+            q = q.where(EntryRow.bank_id.in_(bank_ids))
+        return {bank_id: (int(a), int(r)) for bank_id, a, r in s.execute(q)}
+
+    def get_bank(self, ref: str | int) -> Bank:
+        with self.store.session() as s:
+            row = self._get_row(s, ref)
+            active, retracted = self._counts(s, [row.id]).get(row.id, (0, 0))
+            return self._bank(row, active, retracted)
+
+    def list_banks(self) -> list[Bank]:
+        with self.store.session() as s:
+            rows = list(s.scalars(select(BankRow).order_by(BankRow.name)))
+            counts = self._counts(s)
+            return [self._bank(r, *counts.get(r.id, (0, 0))) for r in rows]
+
+    def update_bank(
+        self,
+        ref: str | int,
+        *,
+        name: str | None = None,
+        threshold: int | None = None,
+        clear_threshold: bool = False,
+        allowlist: bool | None = None,
+        enabled: bool | None = None,
+        description: str | None = None,
+    ) -> Bank:
+        self._check_threshold(threshold)
+        with self.store.session() as s:
+            row = self._get_row(s, ref)
+            changes: dict[str, object] = {}
+            if name is not None and name != row.name:
+                name = _validate_name(name)
+                if s.scalar(select(BankRow.id).where(BankRow.name == name)) is not None:
+                    raise BankExistsError(f"bank {name!r} already exists")
+                changes["name"] = name
+                row.name = name
+            if clear_threshold or threshold is not None:
+                changes["threshold"] = threshold
+                row.threshold = threshold
+            if allowlist is not None and allowlist != row.is_allowlist:
+                changes["allowlist"] = allowlist
+                row.is_allowlist = allowlist
+            if enabled is not None and enabled != row.enabled:
+                changes["enabled"] = enabled
+                row.enabled = enabled
+            if description is not None:
+                changes["description"] = True
+                row.description = description
+            if changes:
+                row.updated_at = utcnow()
+                audit.record(
+                    s,
+                    actor=self.actor,
+                    action="bank.update",
+                    object_type="bank",
+                    object_id=row.id,
+                    details=changes,
+                )
+            s.flush()
+            active, retracted = self._counts(s, [row.id]).get(row.id, (0, 0))
+            return self._bank(row, active, retracted)
+
+    def delete_bank(self, ref: str | int) -> None:
+        """Delete a bank and its entries. Indexes drop them at their next sync."""
+        with self.store.session() as s:
+            row = self._get_row(s, ref)
+            ids = list(s.scalars(select(EntryRow.id).where(EntryRow.bank_id == row.id)))
+            entries = len(ids)
+            if ids:  # one seq value per deleted entry: index sync pages through them by seq
+                first = next_seq(s, "entry_seq", len(ids)) - len(ids) + 1
+                for start in range(0, len(ids), BATCH):
+                    chunk = ids[start : start + BATCH]
+                    s.execute(
+                        insert(EntryDeletion),
+                        [{"entry_id": i, "seq": first + start + k} for k, i in enumerate(chunk)],
+                    )
+            audit.record(
+                s,
+                actor=self.actor,
+                action="bank.delete",
+                object_type="bank",
+                object_id=row.id,
+                details={"name": row.name, "entries": entries},
+            )
+            s.delete(row)
+
+    # --- entries -----------------------------------------------------------------------------
+
+    def _normalise(self, item: EntryInput) -> EntryInput:
+        if not item.signal_type:
+            raise InvalidInputError("missing signal_type")
+        if not item.value:
+            raise InvalidInputError("missing value")
+        st = get_signal_type(item.signal_type)
+        item.signal_type = st.name
+        item.value = st.validate(item.value)
+        if item.quality is not None and not 0 <= item.quality <= 100:
+            raise InvalidInputError(f"quality must be 0..100, got {item.quality}")
+        return item
+
+    def add_entries(
+        self,
+        bank_ref: str | int,
+        items: Iterable[EntryInput | RowError],
+        *,
+        source: EntrySource = EntrySource.MANUAL,
+        source_ref: str | None = None,
+    ) -> ImportReport:
+        """Add, update or withdraw entries; invalid items are reported and the rest load."""
+        report = ImportReport()
+        with self.store.session() as s:
+            bank = self._get_row(s, bank_ref)
+            bank_id, bank_name = bank.id, bank.name
+        iterator: Iterator[EntryInput | RowError] = iter(items)
+        while batch := list(islice(iterator, BATCH)):
+            valid: list[EntryInput] = []
+            for item in batch:
+                if isinstance(item, RowError):
+                    report.errors.append(item)
+                    continue
+                try:
+                    valid.append(self._normalise(item))
+                except OhscError as exc:
+                    report.errors.append(RowError(item.line, exc.message))
+            if valid:
+                with self.store.session() as s:
+                    report.merge(self._apply_batch(s, bank_id, valid, source, source_ref))
+        if report.changed:
+            with self.store.session() as s:
+                audit.record(
+                    s,
+                    actor=self.actor,
+                    action="bank.entries.add",
+                    object_type="bank",
+                    object_id=bank_id,
+                    details={
+                        "bank": bank_name,
+                        "source": str(source),
+                        "source_ref": source_ref,
+                        **report.counts(),
+                    },
+                )
+        return report
+
+    def _apply_batch(
+        self,
+        s: Session,
+        bank_id: int,
+        items: list[EntryInput],
+        source: EntrySource,
+        source_ref: str | None,
+    ) -> ImportReport:
+        report = ImportReport()
+        # the last occurrence of a key in a batch wins
+        by_key: dict[tuple[str, str], EntryInput] = {}
+        for item in items:
+            key = (item.signal_type, item.value)
+            if key in by_key and not item.retract:
+                report.unchanged += 1
+            by_key[key] = item
+        existing: dict[tuple[str, str], EntryRow] = {}
+        by_type: dict[str, list[str]] = {}
+        for st, value in by_key:
+            by_type.setdefault(st, []).append(value)
+        for st, values in by_type.items():
+            rows = s.scalars(
+                select(EntryRow).where(
+                    EntryRow.bank_id == bank_id, EntryRow.signal_type == st, EntryRow.value.in_(values)
+                )
+            )
+            for found in rows:
+                existing[(found.signal_type, found.value)] = found
+
+        now = utcnow()
+        new_rows: list[dict[str, object]] = []
+        to_retract: list[tuple[EntryRow, EntryInput]] = []
+        for key, item in by_key.items():
+            row = existing.get(key)
+            if item.retract:
+                if row is None:
+                    report.unknown_withdrawals += 1
+                elif row.retracted_at is not None:
+                    report.unchanged += 1
+                else:
+                    to_retract.append((row, item))
+                continue
+            if row is None:
+                new_rows.append(
+                    {
+                        "bank_id": bank_id,
+                        "signal_type": item.signal_type,
+                        "value": item.value,
+                        "quality": item.quality,
+                        "category": item.category,
+                        "labels": list(item.labels),
+                        "source": str(source),
+                        "source_ref": source_ref,
+                        "external_id": item.external_id,
+                        "note": item.note,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+                continue
+            if row.retracted_at is not None:
+                report.kept_retracted += 1
+                continue
+            changed = False
+            for name in _META_FIELDS:
+                new = getattr(item, name)
+                if name == "labels":
+                    new = list(new)
+                    if sorted(new) == sorted(row.labels or []):
+                        continue
+                elif new is None or new == getattr(row, name):
+                    continue  # a missing cell does not erase what we have
+                setattr(row, name, new)
+                changed = True
+            if changed:
+                row.updated_at = now
+                report.updated += 1
+            else:
+                report.unchanged += 1
+
+        n_seq = len(new_rows) + len(to_retract)
+        if n_seq:
+            last = next_seq(s, "entry_seq", n_seq)
+            seqs = iter(range(last - n_seq + 1, last + 1))
+            for new_row in new_rows:
+                new_row["seq"] = next(seqs)
+            if new_rows:
+                s.execute(insert(EntryRow), new_rows)
+                report.added += len(new_rows)
+            for row, item in to_retract:
+                row.retracted_at = now
+                row.retraction_reason = item.retraction_reason or "withdrawn by source"
+                row.updated_at = now
+                row.seq = next(seqs)
+                report.retracted += 1
+        return report
+
+    def add_files(
+        self,
+        bank_ref: str | int,
+        paths: Sequence[Path],
+        *,
+        category: str | None = None,
+        labels: Sequence[str] = (),
+        note: str | None = None,
+        external_id: str | None = None,
+    ) -> tuple[ImportReport, list[tuple[Path, str]]]:
+        """Hash media files (exact PDQ: banks are references) and add every signal.
+
+        Returns the report and the files that could not be used, with reasons.
+        """
+        from ohsc.signals.files import HashOptions, hash_path
+
+        options = HashOptions.from_settings(self.settings, mode="exact")
+        failed: list[tuple[Path, str]] = []
+        items: list[EntryInput] = []
+        notes: list[str] = []
+        for path in paths:
+            sig = hash_path(path, options)
+            if sig.md5 is None:
+                failed.append((path, sig.error or "unreadable"))
+                continue
+            common = {"category": category, "labels": list(labels), "note": note, "external_id": external_id}
+            for st in ("md5", "sha1", "sha256"):
+                items.append(EntryInput(signal_type=st, value=getattr(sig, st), **common))  # type: ignore[arg-type]
+            if sig.pdq is not None:
+                quality = sig.pdq_quality or 0
+                if quality < self.settings.pdq_quality_min:
+                    notes.append(
+                        f"{path}: PDQ quality {quality} below {self.settings.pdq_quality_min}; "
+                        "PDQ not added (too little detail to match reliably)"
+                    )
+                else:
+                    items.append(EntryInput(signal_type="pdq", value=sig.pdq, quality=quality, **common))  # type: ignore[arg-type]
+            elif sig.error:
+                notes.append(f"{path}: {sig.error}; only file digests added")
+        report = self.add_entries(bank_ref, items, source=EntrySource.FILE)
+        report.notes.extend(notes)
+        return report, failed
+
+    def import_file(self, bank_ref: str | int, path: Path, fmt: str) -> ImportReport:
+        """Import a hash-list file. Invalid rows are reported with line numbers; the rest load."""
+        reader = get_format(fmt)
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+        with path.open("rb") as fh:
+            return self.import_stream(
+                bank_ref, fh, fmt=reader.name, source_name=path.name, sha256=digest.hexdigest()
+            )
+
+    def import_stream(
+        self, bank_ref: str | int, fh: BinaryIO, *, fmt: str, source_name: str, sha256: str = ""
+    ) -> ImportReport:
+        reader = get_format(fmt)
+        with self.store.session() as s:
+            bank_id = self._get_row(s, bank_ref).id
+            run = ImportRunRow(bank_id=bank_id, format=reader.name, source_name=source_name, sha256=sha256)
+            s.add(run)
+            s.flush()
+            run_id = run.id
+        report = self.add_entries(bank_id, reader.read(fh), source=EntrySource.IMPORT, source_ref=source_name)
+        with self.store.session() as s:
+            run_row = s.get(ImportRunRow, run_id)
+            assert run_row is not None
+            run_row.finished_at = utcnow()
+            run_row.counts = report.counts()
+            run_row.errors = [{"line": e.line, "message": e.message} for e in report.errors[:1000]]
+        return report
+
+    def _find_entries(self, s: Session, bank: BankRow, ref: str) -> list[EntryRow]:
+        ref = ref.strip()
+        if ref.startswith("#") and ref[1:].isdigit():
+            ref = ref[1:]
+        if ref.isdigit():
+            row = s.get(EntryRow, int(ref))
+            if row is not None and row.bank_id == bank.id:
+                return [row]
+        if ":" in ref:
+            st_name, _, value = ref.partition(":")
+            try:
+                st = get_signal_type(st_name)
+                norm = st.validate(value)
+            except OhscError:
+                pass
+            else:
+                return list(
+                    s.scalars(
+                        select(EntryRow).where(
+                            EntryRow.bank_id == bank.id,
+                            EntryRow.signal_type == st.name,
+                            EntryRow.value == norm,
+                        )
+                    )
+                )
+        rows = list(
+            s.scalars(select(EntryRow).where(EntryRow.bank_id == bank.id, EntryRow.external_id == ref))
+        )
+        if rows:
+            return rows
+        rows = list(
+            s.scalars(select(EntryRow).where(EntryRow.bank_id == bank.id, EntryRow.value == ref.lower()))
+        )
+        if len(rows) > 1:
+            types = ", ".join(sorted(r.signal_type for r in rows))
+            raise AmbiguousReferenceError(
+                f"{ref!r} is a value of several signal types ({types}); write it as TYPE:VALUE or use an entry id"
+            )
+        return rows
+
+    def _retract_or_restore(
+        self, bank_ref: str | int, ref: str, reason: str | None, restore: bool
+    ) -> list[BankEntry]:
+        with self.store.session() as s:
+            bank = self._get_row(s, bank_ref)
+            rows = self._find_entries(s, bank, ref)
+            if not rows:
+                raise EntryNotFoundError(
+                    f"bank {bank.name!r} has no entry {ref!r} (give an entry id, external id or hash)"
+                )
+            targets = [r for r in rows if (r.retracted_at is None) != restore]
+            now = utcnow()
+            if targets:
+                last = next_seq(s, "entry_seq", len(targets))
+                for offset, row in enumerate(targets):
+                    row.seq = last - len(targets) + 1 + offset
+                    row.updated_at = now
+                    row.retracted_at = None if restore else now
+                    row.retraction_reason = None if restore else reason
+                audit.record(
+                    s,
+                    actor=self.actor,
+                    action="entry.restore" if restore else "entry.retract",
+                    object_type="bank",
+                    object_id=bank.id,
+                    details={"entries": [r.id for r in targets], "reason": reason},
+                )
+            s.flush()
+            return [_to_entry(r, bank.name) for r in rows]
+
+    def retract(self, bank_ref: str | int, ref: str, reason: str) -> list[BankEntry]:
+        """Withdraw entries named by id, external id or hash (all signals of one external id)."""
+        if not reason or not reason.strip():
+            raise InvalidInputError("a retraction needs a reason")
+        return self._retract_or_restore(bank_ref, ref, reason.strip(), restore=False)
+
+    def restore(self, bank_ref: str | int, ref: str) -> list[BankEntry]:
+        return self._retract_or_restore(bank_ref, ref, None, restore=True)
+
+    def get_entry(self, entry_id: int) -> BankEntry:
+        with self.store.session() as s:
+            row = s.get(EntryRow, entry_id)
+            if row is None:
+                raise EntryNotFoundError(f"no entry {entry_id}")
+            return _to_entry(row, row.bank.name)
+
+    def entries_by_id(self, ids: Iterable[int]) -> dict[int, BankEntry]:
+        wanted = list(set(ids))
+        out: dict[int, BankEntry] = {}
+        with self.store.session() as s:
+            for chunk_start in range(0, len(wanted), 1000):
+                chunk = wanted[chunk_start : chunk_start + 1000]
+                for row, name in s.execute(
+                    select(EntryRow, BankRow.name).join(BankRow).where(EntryRow.id.in_(chunk))
+                ):
+                    out[row.id] = _to_entry(row, name)
+        return out
+
+    def iter_entries(
+        self, bank_ref: str | int, *, include_retracted: bool = False, batch: int = 5000
+    ) -> Iterator[BankEntry]:
+        """Stream a bank's entries in id order (constant memory)."""
+        with self.store.session() as s:
+            bank = self._get_row(s, bank_ref)
+            bank_id, bank_name = bank.id, bank.name
+        last = 0
+        while True:
+            with self.store.session() as s:
+                q = select(EntryRow).where(EntryRow.bank_id == bank_id, EntryRow.id > last)
+                if not include_retracted:
+                    q = q.where(EntryRow.retracted_at.is_(None))
+                rows = list(s.scalars(q.order_by(EntryRow.id).limit(batch)))
+            if not rows:
+                return
+            for row in rows:
+                yield _to_entry(row, bank_name)
+            last = rows[-1].id
+
+    def export(self, bank_ref: str | int, fh: BinaryIO, fmt: str, *, include_retracted: bool = False) -> int:
+        writer = get_format(fmt)
+        if not writer.can_write:
+            raise InvalidInputError(f"{writer.name} is an import-only format")
+        bank = self.get_bank(bank_ref)
+        n = writer.write(self.iter_entries(bank.id, include_retracted=include_retracted), fh, bank)
+        with self.store.session() as s:
+            audit.record(
+                s,
+                actor=self.actor,
+                action="bank.export",
+                object_type="bank",
+                object_id=bank.id,
+                details={"format": writer.name, "entries": n, "include_retracted": include_retracted},
+            )
+        return n

@@ -1,0 +1,35 @@
+"""The ``ohsc`` command line: thin shells over the library (click + rich)."""
+
+from __future__ import annotations
+
+import click
+
+from ohsc import __version__
+from ohsc.cli.admin_cmd import audit, db, index
+from ohsc.cli.app import App, OhscGroup, setup_logging
+from ohsc.cli.bank_cmd import bank
+from ohsc.cli.demo_cmd import demo
+from ohsc.cli.hash_cmd import hash_
+from ohsc.cli.match_cmd import match
+from ohsc.cli.scan_cmd import scan
+
+
+@click.group(
+    cls=OhscGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
+@click.version_option(__version__, prog_name="ohsc")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """OHSC: hash, match and scan for known child sexual abuse material, on your own machine.
+
+    Data lives in OHSC_HOME (default ~/.ohsc): a SQLite store and the match indexes.
+    Set OHSC_DATABASE_URL=postgresql://... to use PostgreSQL.
+    """
+    app = ctx.ensure_object(App)
+    setup_logging(app.settings)
+
+
+for command in (hash_, bank, match, scan, demo, db, index, audit):
+    main.add_command(command)
+
+__all__ = ["main"]

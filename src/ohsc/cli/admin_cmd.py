@@ -1,0 +1,86 @@
+"""``ohsc db``, ``ohsc index`` and ``ohsc audit``: housekeeping."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from ohsc import audit as audit_log
+from ohsc.cli.app import App, err, out, pass_app
+from ohsc.cli.render import e, human_bytes, print_json
+from ohsc.errors import AuditChainError
+from ohsc.index.manager import IndexSet
+
+
+@click.group("db")
+def db() -> None:
+    """The store (SQLite by default, PostgreSQL with OHSC_DATABASE_URL)."""
+
+
+@db.command("upgrade")
+@pass_app
+def upgrade(app: App) -> None:
+    """Apply schema migrations."""
+    app.store.migrate()
+    out.print(f"store at {e(app.store.display_url)} is up to date (id {app.store.store_id})")
+
+
+@click.group("index")
+def index() -> None:
+    """The match indexes (a cache of the store, kept under OHSC_HOME/index)."""
+
+
+@index.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def status(app: App, as_json: bool) -> None:
+    """Open the indexes (catching up with the store) and show their state."""
+    iset = IndexSet.open(app.store, app.settings.index_dir)
+    stats = {st: idx.stats() for st, idx in iset.indexes.items()}
+    if as_json:
+        print_json({"applied_seq": iset.applied_seq, "indexes": stats})
+        return
+    table = Table("signal", "kind", "base", "recent adds", "pending removals", "memory")
+    for st, s in stats.items():
+        mem = s.get("memory_bytes")
+        table.add_row(
+            st,
+            str(s.get("base", s["kind"])),
+            str(s.get("base_size", "")),
+            str(s.get("delta_size", "")),
+            str(s.get("removed_pending", "")),
+            human_bytes(mem) if isinstance(mem, int) else "-",
+        )
+    out.print(table)
+    out.print(f"store change sequence applied: {iset.applied_seq}")
+
+
+@index.command("rebuild")
+@pass_app
+def rebuild(app: App) -> None:
+    """Rebuild every index from the store and save it."""
+    iset = IndexSet(app.store, app.settings.index_dir)
+    result = iset.rebuild()
+    iset.save()
+    out.print(f"rebuilt: {result.added} entries indexed (sequence {iset.applied_seq})")
+
+
+@click.group("audit")
+def audit() -> None:
+    """The append-only, hash-chained audit log."""
+
+
+@audit.command("verify")
+@pass_app
+def verify(app: App) -> None:
+    """Check the hash chain; name any changed, removed or reordered event."""
+    with app.store.session() as s:
+        result = audit_log.verify(s)
+    if result.ok:
+        out.print(f"audit log intact: {result.events} events")
+        return
+    for problem in result.problems:
+        err.print(f"[red]{e(problem)}[/]")
+    raise AuditChainError(
+        f"audit log does not verify: {len(result.problems)} problem(s) in {result.events} events"
+    )

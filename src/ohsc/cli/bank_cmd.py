@@ -1,0 +1,266 @@
+"""``ohsc bank ...``: create, list, fill, import, export, retract."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from ohsc.banks.formats import FORMATS
+from ohsc.banks.model import ImportReport
+from ohsc.cli.app import App, err, out, pass_app
+from ohsc.cli.render import e, print_json
+from ohsc.errors import InvalidInputError
+
+EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "vics", ".xml": "ncmec-xml"}
+
+
+def _format_for(path: Path, given: str | None) -> str:
+    if given:
+        return given
+    fmt = EXTENSIONS.get(path.suffix.lower())
+    if fmt is None or fmt not in FORMATS:
+        raise InvalidInputError(
+            f"cannot tell the format of {path.name}: give --format ({', '.join(sorted(FORMATS))})"
+        )
+    return fmt
+
+
+def _print_report(report: ImportReport, as_json: bool) -> None:
+    if as_json:
+        print_json(
+            {**report.counts(), "errors": [{"line": x.line, "message": x.message} for x in report.errors]}
+        )
+        return
+    parts = [f"{v} {k.replace('_', ' ')}" for k, v in report.counts().items() if v]
+    out.print(", ".join(parts) or "nothing to do")
+    for note in report.notes:
+        err.print(f"[yellow]note:[/] {e(note)}")
+    for error in report.errors[:50]:
+        err.print(f"[red]invalid:[/] {e(error)}")
+    if len(report.errors) > 50:
+        err.print(f"[red]... and {len(report.errors) - 50} more invalid rows[/]")
+
+
+@click.group("bank")
+def bank() -> None:
+    """Hash banks: named lists of hashes with categories, thresholds and retractions."""
+
+
+@bank.command("create")
+@click.argument("name")
+@click.option("--threshold", type=click.IntRange(0, 256), help="PDQ distance for this bank (default 31).")
+@click.option("--allowlist", is_flag=True, help="Matches in this bank suppress matches from other banks.")
+@click.option("--description", default="", help="What the bank holds and where it comes from.")
+@pass_app
+def create(app: App, name: str, threshold: int | None, allowlist: bool, description: str) -> None:
+    """Create a bank."""
+    b = app.banks.create_bank(name, threshold=threshold, allowlist=allowlist, description=description)
+    kind = "allowlist bank" if b.is_allowlist else "bank"
+    out.print(f"created {kind} [bold]{e(b.name)}[/] (id {b.id}, threshold {b.threshold})")
+
+
+@bank.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per bank.")
+@pass_app
+def list_(app: App, as_json: bool) -> None:
+    """List banks with their entry counts."""
+    banks = app.banks.list_banks()
+    if as_json:
+        for b in banks:
+            print_json(b.to_dict())
+        return
+    if not banks:
+        out.print("no banks yet: ohsc bank create NAME")
+        return
+    table = Table("id", "name", "kind", "threshold", "entries", "retracted", "enabled")
+    for b in banks:
+        table.add_row(
+            str(b.id),
+            e(b.name),
+            "allowlist" if b.is_allowlist else "match",
+            f"{b.threshold}{' (default)' if b.threshold_is_default else ''}",
+            str(b.active_entries),
+            str(b.retracted_entries),
+            "yes" if b.enabled else "no",
+        )
+    out.print(table)
+
+
+@bank.command("show")
+@click.argument("name")
+@click.option("--entries", "limit", type=int, default=20, show_default=True, help="How many entries to list.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def show(app: App, name: str, limit: int, as_json: bool) -> None:
+    """Show a bank and its first entries."""
+    b = app.banks.get_bank(name)
+    entries = []
+    for i, entry in enumerate(app.banks.iter_entries(b.id, include_retracted=True)):
+        if i >= limit:
+            break
+        entries.append(entry)
+    if as_json:
+        print_json({**b.to_dict(), "entries": [x.to_dict() for x in entries]})
+        return
+    out.print(
+        f"[bold]{e(b.name)}[/] id {b.id}, {'allowlist' if b.is_allowlist else 'match'} bank, threshold {b.threshold}, "
+        f"{b.active_entries} entries, {b.retracted_entries} retracted"
+    )
+    if b.description:
+        out.print(e(b.description))
+    table = Table("id", "type", "value", "category", "external id", "source", "state")
+    for x in entries:
+        state = f"retracted: {x.retraction_reason}" if x.retracted else "active"
+        table.add_row(
+            str(x.id), x.signal_type, x.value, e(x.category or ""), e(x.external_id or ""), x.source, e(state)
+        )
+    out.print(table)
+
+
+@bank.command("update")
+@click.argument("name")
+@click.option("--rename", help="New name.")
+@click.option("--threshold", type=click.IntRange(0, 256))
+@click.option("--default-threshold", is_flag=True, help="Go back to the default threshold.")
+@click.option("--allowlist/--no-allowlist", default=None)
+@click.option("--enable/--disable", default=None)
+@click.option("--description")
+@pass_app
+def update(
+    app: App,
+    name: str,
+    rename: str | None,
+    threshold: int | None,
+    default_threshold: bool,
+    allowlist: bool | None,
+    enable: bool | None,
+    description: str | None,
+) -> None:
+    """Change a bank's name, threshold, kind or state."""
+    b = app.banks.update_bank(
+        name,
+        name=rename,
+        threshold=threshold,
+        clear_threshold=default_threshold,
+        allowlist=allowlist,
+        enabled=enable,
+        description=description,
+    )
+    out.print(
+        f"updated [bold]{e(b.name)}[/]: threshold {b.threshold}, {'allowlist' if b.is_allowlist else 'match'}"
+    )
+
+
+@bank.command("delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask.")
+@pass_app
+def delete(app: App, name: str, yes: bool) -> None:
+    """Delete a bank and all its entries."""
+    b = app.banks.get_bank(name)
+    if not yes:
+        click.confirm(
+            f"delete bank {b.name!r} and its {b.active_entries + b.retracted_entries} entries?", abort=True
+        )
+    app.banks.delete_bank(b.id)
+    out.print(f"deleted bank {e(b.name)}")
+
+
+@bank.command("add")
+@click.argument("name")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--category", help="Category for the new entries.")
+@click.option("--label", "labels", multiple=True, help="Label (repeatable).")
+@click.option("--note", help="Free-text note for the entries.")
+@click.option("--external-id", help="External reference for the entries.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def add(
+    app: App,
+    name: str,
+    paths: tuple[Path, ...],
+    category: str | None,
+    labels: tuple[str, ...],
+    note: str | None,
+    external_id: str | None,
+    as_json: bool,
+) -> None:
+    """Hash media files (MD5, SHA-1, SHA-256, PDQ) into a bank. Folders are walked."""
+    from ohsc.scanning.walker import walk
+
+    files: list[Path] = []
+    problems: list[tuple[str, str]] = []
+    for p in paths:
+        for item in walk(p):
+            if item.path is not None and item.error is None:
+                files.append(item.path)
+            else:
+                problems.append((item.id, item.error or "unreadable"))
+    report, failed = app.banks.add_files(
+        name, files, category=category, labels=labels, note=note, external_id=external_id
+    )
+    for path, reason in [*problems, *((str(p), r) for p, r in failed)]:
+        err.print(f"[red]skipped:[/] {e(path)}: {e(reason)}")
+    _print_report(report, as_json)
+
+
+@bank.command("import")
+@click.argument("name")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(sorted(FORMATS)), help="File format (default: from the extension)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_app
+def import_(app: App, name: str, file: Path, fmt: str | None, as_json: bool) -> None:
+    """Import a hash list. Bad rows are reported with line numbers; good rows load."""
+    report = app.banks.import_file(name, file, _format_for(file, fmt))
+    _print_report(report, as_json)
+
+
+@bank.command("export")
+@click.argument("name")
+@click.option(
+    "--format", "fmt", type=click.Choice(sorted(n for n, f in FORMATS.items() if f.can_write)), default="csv"
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout)."
+)
+@click.option("--include-retracted", is_flag=True, help="Also write retracted entries, marked as withdrawn.")
+@pass_app
+def export(app: App, name: str, fmt: str, output: Path | None, include_retracted: bool) -> None:
+    """Export a bank's entries."""
+    if output is None:
+        n = app.banks.export(name, sys.stdout.buffer, fmt, include_retracted=include_retracted)
+        sys.stdout.buffer.flush()
+    else:
+        tmp = output.with_name(f".{output.name}.partial")
+        with tmp.open("wb") as fh:
+            n = app.banks.export(name, fh, fmt, include_retracted=include_retracted)
+        tmp.replace(output)
+    err.print(f"exported {n} entries")
+
+
+@bank.command("retract")
+@click.argument("name")
+@click.argument("entry")
+@click.option("--reason", required=True, help="Why it is withdrawn (recorded in the audit log).")
+@pass_app
+def retract(app: App, name: str, entry: str, reason: str) -> None:
+    """Withdraw entries: ENTRY is an entry id, an external id (all its hashes) or a hash."""
+    entries = app.banks.retract(name, entry, reason)
+    for x in entries:
+        out.print(f"retracted entry {x.id} ({x.signal_type} {x.value})")
+
+
+@bank.command("restore")
+@click.argument("name")
+@click.argument("entry")
+@pass_app
+def restore(app: App, name: str, entry: str) -> None:
+    """Bring back retracted entries."""
+    for x in app.banks.restore(name, entry):
+        out.print(f"restored entry {x.id} ({x.signal_type} {x.value})")

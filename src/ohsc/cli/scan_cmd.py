@@ -1,0 +1,125 @@
+"""``ohsc scan``: a folder, zip or tar(.gz) against every bank, resumable."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from ohsc import audit
+from ohsc.cli.app import App, err, out, pass_app
+from ohsc.cli.progress import ScanProgress
+from ohsc.cli.render import e, human_bytes
+from ohsc.errors import InvalidInputError
+from ohsc.scanning.journal import Journal, finished_ids
+from ohsc.scanning.runner import Scanner, ScanOptions, ScanSummary
+from ohsc.signals.files import HashOptions
+
+
+def default_journal(app: App, root: Path) -> Path:
+    key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+    return app.settings.scans_dir / f"{root.name or 'scan'}-{key}.jsonl"
+
+
+def print_summary(summary: ScanSummary, matched: list[dict[str, Any]], journal: Path | None) -> None:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_row("files", str(summary.files))
+    table.add_row("matched", f"[bold red]{summary.matched}[/]" if summary.matched else "0")
+    if summary.suppressed:
+        table.add_row("suppressed by allowlist", str(summary.suppressed))
+    table.add_row("errors", str(summary.errors))
+    if summary.low_quality:
+        table.add_row("PDQ quality too low", str(summary.low_quality))
+    if summary.resumed_skipped:
+        table.add_row("already done (resumed)", str(summary.resumed_skipped))
+    table.add_row("kinds", ", ".join(f"{k} {v}" for k, v in sorted(summary.kinds.items())) or "-")
+    table.add_row("read", human_bytes(summary.bytes))
+    table.add_row("time", f"{summary.elapsed:.1f} s ({summary.rate:.0f} files/s)")
+    if journal is not None:
+        table.add_row("records", e(journal))
+    err.print(table)
+    if summary.error_codes:
+        err.print("errors by reason: " + ", ".join(f"{k} {v}" for k, v in summary.error_codes.most_common()))
+    for rec in matched[:20]:
+        banks = sorted({m["bank"] for m in rec["matches"]})
+        best = min(m["distance"] for m in rec["matches"])
+        err.print(f"[red]match[/] {e(rec['path'])}  banks: {e(', '.join(banks))}  distance {best}")
+    if len(matched) > 20:
+        err.print(f"... and {len(matched) - 20} more matched files in the records")
+
+
+@click.command("scan")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+    help="Write one JSON record per file here ('-' for stdout). Default: a file under OHSC_HOME/scans.",
+)
+@click.option("--workers", type=click.IntRange(1, 256), help="Hashing processes (default: all cores).")
+@click.option("--resume", is_flag=True, help="Skip files already recorded by an interrupted scan.")
+@click.option("--exact", is_flag=True, help="Exact PDQ (Meta's reference pipeline) instead of fast mode.")
+@click.option("--dihedral", is_flag=True, help="Also match rotated and mirrored copies.")
+@click.option("--no-archives", is_flag=True, help="Do not look inside zip and tar files.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@pass_app
+def scan(
+    app: App,
+    path: Path,
+    json_out: Path | None,
+    workers: int | None,
+    resume: bool,
+    exact: bool,
+    dihedral: bool,
+    no_archives: bool,
+    quiet: bool,
+) -> None:
+    """Scan a folder, a .zip or a .tar(.gz) for known material. Files are recognised by content.
+
+    Exit status 0 when the scan completed (matches are data, not failures).
+    """
+    settings = app.settings
+    to_stdout = json_out is not None and str(json_out) == "-"
+    journal_path = None if to_stdout else (json_out or default_journal(app, path))
+    if resume and journal_path is None:
+        raise InvalidInputError("--resume needs a records file: use --json FILE")
+    skip = finished_ids(journal_path) if (resume and journal_path is not None) else set()
+    matcher = app.matcher()
+    options = ScanOptions(
+        workers=workers or settings.effective_workers(),
+        hash=HashOptions.from_settings(settings, mode="exact" if exact else None, dihedral=dihedral),
+        expand_archives=not no_archives,
+        skip=frozenset(skip),
+    )
+    journal = Journal(journal_path, append=resume)
+    matched: list[dict[str, Any]] = []
+
+    def on_record(record: dict[str, Any]) -> None:
+        journal.write(record)
+        if record.get("matched"):
+            matched.append(record)
+
+    try:
+        with ScanProgress(f"scanning {path.name or path}", enabled=not quiet) as progress:
+            summary = Scanner(settings, matcher).run(path, options, on_record, progress)
+    finally:
+        journal.close()
+    with app.store.session() as s:
+        audit.record(
+            s,
+            actor=app.actor,
+            action="scan.run",
+            object_type="scan",
+            object_id=None,
+            details=summary.to_dict()
+            | {"kinds": dict(summary.kinds), "error_codes": dict(summary.error_codes)},
+        )
+    print_summary(summary, matched, journal_path)
+    if summary.interrupted:
+        err.print("[yellow]interrupted[/]: run the same command with --resume to finish")
+        raise SystemExit(130)
+    if not to_stdout:
+        out.print(f"{summary.files} files, {summary.matched} matched, {summary.errors} errors")

@@ -1,0 +1,159 @@
+"""The one exception tree of OHSC.
+
+Every error a user can cause or meet is an :class:`OhscError` with a stable ``code``; the CLI
+translates it once into a message and exit status, the web app once into an RFC 9457 problem
+document. Messages name identifiers (paths, bank names, entry ids), never content.
+"""
+
+from __future__ import annotations
+
+
+class OhscError(Exception):
+    """Base of every OHSC error."""
+
+    code = "error"
+    http_status = 500
+    exit_code = 1
+
+    def __init__(self, message: str, *, detail: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail or {}
+
+
+# --- configuration and storage -------------------------------------------------------------
+
+
+class ConfigError(OhscError):
+    code = "config"
+    exit_code = 3
+
+
+class StoreError(OhscError):
+    """The store is unreachable, its schema is wrong, or a write failed."""
+
+    code = "store"
+    http_status = 503
+    exit_code = 3
+
+
+class IndexCorruptError(OhscError):
+    """An index file failed its checksum or format check; it is rebuilt from the store."""
+
+    code = "index_corrupt"
+
+
+# --- input ---------------------------------------------------------------------------------
+
+
+class InvalidInputError(OhscError):
+    code = "invalid_input"
+    http_status = 422
+    exit_code = 2
+
+
+class InvalidSignalError(InvalidInputError):
+    """A hash value does not fit its signal type."""
+
+    code = "invalid_signal"
+
+
+class UnknownSignalTypeError(InvalidInputError):
+    code = "unknown_signal_type"
+
+
+class FormatError(InvalidInputError):
+    """A file in an import format could not be read at all (single rows are reported, not raised)."""
+
+    code = "format"
+
+
+# --- media ---------------------------------------------------------------------------------
+
+
+class MediaError(OhscError):
+    """A file could not be hashed as media. Scans record it and go on."""
+
+    code = "media"
+    http_status = 422
+
+
+class ImageDecodeError(MediaError):
+    code = "image_decode"
+
+
+class ImageTooLargeError(MediaError):
+    """Decompression-bomb guard: the image declares more pixels than allowed."""
+
+    code = "image_too_large"
+    http_status = 413
+
+
+class FileTooLargeError(MediaError):
+    code = "file_too_large"
+    http_status = 413
+
+
+class ArchiveMemberError(MediaError):
+    """A hostile or broken archive member: path traversal, bomb ratio, unreadable."""
+
+    code = "archive_member"
+
+
+class UnreadableFileError(MediaError):
+    code = "unreadable"
+
+
+# --- domain objects ------------------------------------------------------------------------
+
+
+class NotFoundError(OhscError):
+    code = "not_found"
+    http_status = 404
+    exit_code = 4
+
+
+class BankNotFoundError(NotFoundError):
+    code = "bank_not_found"
+
+
+class EntryNotFoundError(NotFoundError):
+    code = "entry_not_found"
+
+
+class ConflictError(OhscError):
+    code = "conflict"
+    http_status = 409
+    exit_code = 5
+
+
+class BankExistsError(ConflictError):
+    code = "bank_exists"
+
+
+class AmbiguousReferenceError(ConflictError):
+    """A reference (external id, hash) names more than one object."""
+
+    code = "ambiguous"
+
+
+# --- access --------------------------------------------------------------------------------
+
+
+class AuthenticationError(OhscError):
+    code = "unauthenticated"
+    http_status = 401
+    exit_code = 6
+
+
+class PermissionDeniedError(OhscError):
+    code = "forbidden"
+    http_status = 403
+    exit_code = 6
+
+
+class AuditChainError(OhscError):
+    """The audit log's hash chain does not verify."""
+
+    code = "audit_chain"
+    exit_code = 7

@@ -1,0 +1,67 @@
+"""What a match says."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    bank_id: int
+    bank_name: str
+    entry_id: int
+    external_id: str | None
+    signal_type: str
+    value: str
+    distance: int
+    threshold: int
+    category: str | None
+    labels: tuple[str, ...]
+    source: str
+    allowlist: bool
+    #: For dihedral matching: which rotation/flip of the query matched ("original" otherwise).
+    variant: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bank": self.bank_name,
+            "bank_id": self.bank_id,
+            "entry_id": self.entry_id,
+            "external_id": self.external_id,
+            "signal_type": self.signal_type,
+            "value": self.value,
+            "distance": self.distance,
+            "threshold": self.threshold,
+            "category": self.category,
+            "labels": list(self.labels),
+            "source": self.source,
+            "allowlist": self.allowlist,
+            "variant": self.variant,
+        }
+
+
+@dataclass(slots=True)
+class MatchOutcome:
+    """Result of matching one piece of content's signals against every bank."""
+
+    matches: list[Match] = field(default_factory=list)
+    #: Matches hidden because an allowlist bank matched too.
+    suppressed: list[Match] = field(default_factory=list)
+    #: The allowlist matches themselves.
+    allowlisted: list[Match] = field(default_factory=list)
+    #: The PDQ hash was below the quality floor and was not matched.
+    low_quality: bool = False
+
+    @property
+    def matched(self) -> bool:
+        return bool(self.matches)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "matched": self.matched,
+            "matches": [m.to_dict() for m in self.matches],
+            "suppressed": [m.to_dict() for m in self.suppressed],
+            "allowlisted": [m.to_dict() for m in self.allowlisted],
+            "low_quality": self.low_quality,
+        }

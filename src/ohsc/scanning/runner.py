@@ -1,0 +1,347 @@
+"""Scan a folder, zip or tar(.gz): hash every file on all cores, match, record, show progress.
+
+The main process walks the source (in a thread), expands archives, matches and writes the
+journal; worker processes hash. Memory stays bounded: at most ``workers * 4`` items are in
+flight and archive members travel as bytes only up to 32 MB (larger ones via a temp file).
+A worker that dies (a decoder crash on a hostile file) is replaced; the items it held are retried
+one at a time, and the one that crashes again gets an error record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import signal
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Protocol
+
+from ohsc.matching.matcher import Matcher
+from ohsc.scanning.archives import ArchiveLimits, expand
+from ohsc.scanning.items import Item
+from ohsc.scanning.walker import count_files, walk
+from ohsc.settings import Settings
+from ohsc.signals.files import FileSignals, HashOptions, hash_bytes, hash_path
+from ohsc.signals.sniff import SNIFF_BYTES, archive_kind
+
+_WORKER_OPTIONS: HashOptions | None = None
+
+
+def _init_worker(options: HashOptions) -> None:
+    global _WORKER_OPTIONS
+    _WORKER_OPTIONS = options
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+
+
+def _hash_job(path: str | None, data: bytes | None) -> FileSignals:
+    options = _WORKER_OPTIONS or HashOptions()
+    if data is not None:
+        return hash_bytes(data, options)
+    assert path is not None
+    return hash_path(Path(path), options)
+
+
+class ProgressSink(Protocol):
+    def add_total(self, n: int) -> None: ...
+
+    def set_total(self, n: int) -> None: ...
+
+    def advance(self, record: dict[str, Any]) -> None: ...
+
+
+class _NoProgress:
+    def add_total(self, n: int) -> None:
+        pass
+
+    def set_total(self, n: int) -> None:
+        pass
+
+    def advance(self, record: dict[str, Any]) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    workers: int = 1
+    hash: HashOptions = field(default_factory=HashOptions)
+    expand_archives: bool = True
+    #: item ids already finished (``--resume``)
+    skip: frozenset[str] = frozenset()
+    match: bool = True
+
+
+@dataclass(slots=True)
+class ScanSummary:
+    files: int = 0
+    hashed: int = 0
+    matched: int = 0
+    errors: int = 0
+    suppressed: int = 0
+    low_quality: int = 0
+    resumed_skipped: int = 0
+    bytes: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+    error_codes: Counter[str] = field(default_factory=Counter)
+    elapsed: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def rate(self) -> float:
+        return self.files / self.elapsed if self.elapsed > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "hashed": self.hashed,
+            "matched": self.matched,
+            "errors": self.errors,
+            "suppressed": self.suppressed,
+            "low_quality": self.low_quality,
+            "resumed_skipped": self.resumed_skipped,
+            "bytes": self.bytes,
+            "kinds": dict(self.kinds),
+            "error_codes": dict(self.error_codes),
+            "elapsed_s": round(self.elapsed, 3),
+            "files_per_s": round(self.rate, 1),
+            "interrupted": self.interrupted,
+        }
+
+
+_DONE = object()
+
+
+class Scanner:
+    """Run scans. ``matcher`` None hashes without matching (``ohsc hash``)."""
+
+    def __init__(self, settings: Settings, matcher: Matcher | None) -> None:
+        self.settings = settings
+        self.matcher = matcher
+
+    # --- sources ---------------------------------------------------------------------------------
+
+    def _items(
+        self, root: Path, options: ScanOptions, limits: ArchiveLimits, progress: ProgressSink
+    ) -> Iterator[Item]:
+        for item in walk(root):
+            if item.error is None and item.path is not None and options.expand_archives:
+                try:
+                    with item.path.open("rb") as fh:
+                        head = fh.read(SNIFF_BYTES)
+                except OSError:
+                    head = b""
+                if archive_kind(head) is not None and limits.max_depth > 0:
+                    yield item
+                    for member in expand(item.id, item.path, limits):
+                        progress.add_total(1)
+                        yield member
+                    continue
+            yield item
+
+    # --- the run ---------------------------------------------------------------------------------
+
+    def run(
+        self,
+        root: Path,
+        options: ScanOptions,
+        on_record: Callable[[dict[str, Any]], None],
+        progress: ProgressSink | None = None,
+    ) -> ScanSummary:
+        sink = progress or _NoProgress()
+        summary = ScanSummary()
+        started = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="ohsc-scan-") as tmp:
+            limits = ArchiveLimits.from_settings(self.settings, Path(tmp))
+            items: queue.Queue[Item | object] = queue.Queue(maxsize=max(8, options.workers * 4))
+            stop = threading.Event()
+            producer_error: list[BaseException] = []
+
+            def produce() -> None:
+                try:
+                    for it in self._items(root, options, limits, sink):
+                        while not stop.is_set():
+                            try:
+                                items.put(it, timeout=0.2)
+                                break
+                            except queue.Full:
+                                continue
+                        if stop.is_set():
+                            return
+                except BaseException as exc:
+                    producer_error.append(exc)
+                finally:
+                    with contextlib.suppress(queue.Full):
+                        items.put(_DONE, timeout=5)
+
+            def count() -> None:
+                sink.set_total(count_files(root))
+
+            threading.Thread(target=count, daemon=True, name="ohsc-count").start()
+            producer = threading.Thread(target=produce, daemon=True, name="ohsc-walk")
+            producer.start()
+            try:
+                self._consume(items, options, on_record, sink, summary)
+            except KeyboardInterrupt:
+                summary.interrupted = True
+            finally:
+                stop.set()
+                producer.join(timeout=5)
+            if producer_error and not summary.interrupted:
+                raise producer_error[0]
+        summary.elapsed = time.monotonic() - started
+        return summary
+
+    def _record(
+        self,
+        item: Item,
+        sig: FileSignals | None,
+        options: ScanOptions,
+        summary: ScanSummary,
+    ) -> dict[str, Any]:
+        record: dict[str, Any] = {"path": item.id}
+        summary.files += 1
+        if sig is not None:
+            record.update(sig.to_dict())
+            summary.kinds[str(sig.kind)] += 1
+            summary.bytes += sig.size or 0
+            if sig.md5 is not None:
+                summary.hashed += 1
+        if item.error is not None:
+            record["error"], record["error_code"] = item.error, item.error_code
+        elif item.warning is not None:
+            existing = record.get("error")
+            record["error"] = f"{item.warning}; {existing}" if existing else item.warning
+            record["error_code"] = record.get("error_code") or "archive_unsafe_name"
+        if sig is not None and self.matcher is not None and options.match and sig.md5 is not None:
+            outcome = self.matcher.match(
+                sig.signals(),
+                pdq_quality=sig.pdq_quality,
+                dihedral=sig.pdq_dihedral if options.hash.dihedral else None,
+            )
+            record.update(outcome.to_dict())
+            summary.matched += outcome.matched
+            summary.suppressed += bool(outcome.suppressed)
+            summary.low_quality += outcome.low_quality
+        if record.get("error"):
+            summary.errors += 1
+            summary.error_codes[str(record.get("error_code") or "error")] += 1
+        return record
+
+    def _consume(
+        self,
+        items: queue.Queue[Item | object],
+        options: ScanOptions,
+        on_record: Callable[[dict[str, Any]], None],
+        sink: ProgressSink,
+        summary: ScanSummary,
+    ) -> None:
+        ctx = get_context("spawn")
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core per worker, no oversubscription
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+        def new_pool() -> ProcessPoolExecutor:
+            return ProcessPoolExecutor(
+                max_workers=options.workers,
+                mp_context=ctx,
+                initializer=_init_worker,
+                initargs=(options.hash,),
+            )
+
+        pool = new_pool()
+        in_flight: dict[Future[FileSignals], Item] = {}
+        retry_alone: list[Item] = []
+        exhausted = False
+        max_in_flight = max(2, options.workers * 3)
+
+        def finish(item: Item, sig: FileSignals | None) -> None:
+            if item.temporary and item.path is not None:
+                item.path.unlink(missing_ok=True)
+            record = self._record(item, sig, options, summary)
+            on_record(record)
+            sink.advance(record)
+
+        def next_item() -> Item | None:
+            nonlocal exhausted
+            while True:
+                if retry_alone:
+                    return retry_alone.pop(0)
+                if exhausted:
+                    return None
+                try:
+                    got = items.get(timeout=0.05 if in_flight else 0.5)
+                except queue.Empty:
+                    return None
+                if got is _DONE:
+                    exhausted = True
+                    return None
+                assert isinstance(got, Item)
+                if got.id in options.skip:
+                    summary.resumed_skipped += 1
+                    if got.temporary and got.path is not None:
+                        got.path.unlink(missing_ok=True)
+                    sink.advance({"path": got.id, "resumed": True})
+                    continue
+                if got.error is not None:
+                    finish(got, None)
+                    continue
+                return got
+
+        try:
+            while True:
+                broken = False
+                # fill the pipeline; after a worker crash, suspects go through one at a time
+                while len(in_flight) < (
+                    1 if retry_alone or any(i.suspect for i in in_flight.values()) else max_in_flight
+                ):
+                    item = next_item()
+                    if item is None:
+                        break
+                    path = str(item.path) if item.path is not None else None
+                    try:
+                        in_flight[pool.submit(_hash_job, path, item.data)] = item
+                    except BrokenProcessPool:
+                        retry_alone.insert(0, item)
+                        broken = True
+                        break
+                if not in_flight and not broken:
+                    if exhausted and not retry_alone:
+                        return
+                    continue
+                if in_flight:
+                    done, _ = wait(list(in_flight), timeout=0.5, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        item = in_flight.pop(fut)
+                        try:
+                            sig = fut.result()
+                        except BrokenProcessPool:
+                            broken = True
+                            if item.suspect and not in_flight:
+                                # it crashed the worker while alone: it is the culprit
+                                item.error = (
+                                    "the hashing worker crashed on this file (decoder fault); skipped"
+                                )
+                                item.error_code = "worker_crash"
+                                finish(item, None)
+                            else:
+                                item.suspect = True
+                                retry_alone.append(item)
+                            continue
+                        finish(item, sig)
+                if broken:
+                    for fut, item in list(in_flight.items()):
+                        fut.cancel()
+                        item.suspect = True
+                        retry_alone.append(item)
+                    in_flight.clear()
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = new_pool()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)

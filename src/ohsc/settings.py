@@ -1,0 +1,106 @@
+"""Settings as declared data: every knob is an ``OHSC_*`` environment variable, validated at start-up."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ohsc.errors import ConfigError
+
+HashMode = Literal["fast", "exact"]
+
+
+class Settings(BaseSettings):
+    """OHSC configuration. Field ``foo_bar`` is read from ``OHSC_FOO_BAR``."""
+
+    model_config = SettingsConfigDict(env_prefix="OHSC_", extra="ignore", frozen=True)
+
+    home: Path = Field(default=Path("~/.ohsc"), description="Data directory: SQLite file, indexes, scans.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy or plain postgresql:// URL; default: SQLite file under the data directory.",
+    )
+    auto_migrate: bool = Field(default=True, description="Apply schema migrations when the store opens.")
+
+    # --- hashing -----------------------------------------------------------------------------
+    hash_mode: HashMode = Field(default="fast", description="PDQ pipeline for scans: fast or exact.")
+    pdq_quality_min: int = Field(
+        default=50, ge=0, le=100, description="Below this, PDQ is kept but not matched."
+    )
+    pdq_force_rgb: bool = Field(
+        default=False,
+        description="Convert every image to RGB before PDQ (python-threatexchange force_rgb). "
+        "Off: palette and CMYK images hash as the reference does.",
+    )
+    max_image_pixels: int = Field(default=100_000_000, ge=1, description="Decompression-bomb guard.")
+    max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1, description="Largest file read into memory.")
+
+    # --- matching ----------------------------------------------------------------------------
+    pdq_threshold: int = Field(default=31, ge=0, le=128, description="Default PDQ distance for new banks.")
+    pdq_max_threshold: int = Field(
+        default=63, ge=0, le=128, description="Largest per-bank PDQ threshold the index serves."
+    )
+
+    # --- archives ----------------------------------------------------------------------------
+    archive_max_depth: int = Field(default=3, ge=0, description="Archives inside archives, how deep.")
+    archive_max_ratio: int = Field(
+        default=200, ge=1, description="Largest member expansion ratio (zip bombs)."
+    )
+    archive_max_member_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
+    archive_max_total_bytes: int = Field(default=64 * 1024**3, ge=1, description="Per archive, expanded.")
+    archive_max_members: int = Field(default=1_000_000, ge=1)
+
+    # --- scans -------------------------------------------------------------------------------
+    workers: int | None = Field(default=None, ge=1, description="Hashing processes; default: all cores.")
+
+    log_level: str = Field(default="WARNING")
+
+    @field_validator("home")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if not scheme.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def scans_dir(self) -> Path:
+        return self.home / "scans"
+
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'ohsc.db'}"
+
+    def effective_workers(self) -> int:
+        return self.workers or max(1, len(os.sched_getaffinity(0)))
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings; a bad value is a :class:`ConfigError` naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"OHSC_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,193 @@
+"""Hash a whole file: cryptographic digests of its bytes, PDQ when it is an image.
+
+Content problems never raise here: a truncated image still has its MD5, and the record carries
+the error next to the digests. Only unreadable files come back without digests.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat as stat_mod
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ohsc.errors import MediaError, OhscError
+from ohsc.settings import Settings
+from ohsc.signals import pdq as pdq_mod
+from ohsc.signals.sniff import SNIFF_BYTES, MediaKind, image_format, sniff
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class HashOptions:
+    mode: pdq_mod.HashMode = "fast"
+    dihedral: bool = False
+    force_rgb: bool = False
+    max_pixels: int = 100_000_000
+    max_file_bytes: int = 512 * 1024 * 1024
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> HashOptions:
+        values: dict[str, Any] = {
+            "mode": settings.hash_mode,
+            "force_rgb": settings.pdq_force_rgb,
+            "max_pixels": settings.max_image_pixels,
+            "max_file_bytes": settings.max_file_bytes,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+@dataclass(slots=True)
+class FileSignals:
+    """Everything computed from one file. ``error`` explains what could not be computed."""
+
+    size: int | None = None
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    kind: MediaKind = MediaKind.OTHER
+    format: str | None = None
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    pdq_dihedral: dict[str, str] | None = None
+    error: str | None = None
+    error_code: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def signals(self) -> dict[str, str]:
+        """Signal type name -> value, for matching."""
+        out: dict[str, str] = {}
+        for name in ("md5", "sha1", "sha256", "pdq"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+    def set_error(self, exc: OhscError) -> None:
+        self.error = exc.message
+        self.error_code = exc.code
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = str(self.kind)
+        if not data["extra"]:
+            del data["extra"]
+        if data["pdq_dihedral"] is None:
+            del data["pdq_dihedral"]
+        return data
+
+
+class _Digests:
+    def __init__(self) -> None:
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.sha1 = hashlib.sha1(usedforsecurity=False)
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def update(self, chunk: bytes) -> None:
+        self.md5.update(chunk)
+        self.sha1.update(chunk)
+        self.sha256.update(chunk)
+        self.size += len(chunk)
+
+    def fill(self, out: FileSignals) -> None:
+        out.size = self.size
+        out.md5 = self.md5.hexdigest()
+        out.sha1 = self.sha1.hexdigest()
+        out.sha256 = self.sha256.hexdigest()
+
+
+def _media(out: FileSignals, data: bytes, options: HashOptions) -> None:
+    """Fill in perceptual signals for ``data`` (the whole file) according to its kind."""
+    if out.kind is MediaKind.IMAGE:
+        out.format = image_format(data[:SNIFF_BYTES])
+        try:
+            h = pdq_mod.hash_source(
+                data,
+                max_pixels=options.max_pixels,
+                mode=options.mode,
+                dihedral=options.dihedral,
+                force_rgb=options.force_rgb,
+            )
+        except MediaError as exc:
+            out.set_error(exc)
+            return
+        out.pdq, out.pdq_quality, out.pdq_dihedral = h.hex, h.quality, h.dihedral
+
+
+def hash_bytes(data: bytes, options: HashOptions) -> FileSignals:
+    out = FileSignals(kind=sniff(data[:SNIFF_BYTES]))
+    digests = _Digests()
+    digests.update(data)
+    digests.fill(out)
+    if len(data) > options.max_file_bytes and out.kind is MediaKind.IMAGE:
+        out.error, out.error_code = (
+            f"image file of {len(data)} bytes is above the {options.max_file_bytes}-byte limit",
+            "file_too_large",
+        )
+        return out
+    _media(out, data, options)
+    return out
+
+
+def hash_path(path: Path, options: HashOptions) -> FileSignals:
+    """Hash a file on disk; errors (unreadable, loops, special files) come back in the record."""
+    out = FileSignals()
+    try:
+        # O_NONBLOCK: a FIFO in a seized folder must not hang the scan.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        out.error, out.error_code = _os_reason(exc), "unreadable"
+        return out
+    try:
+        st = os.fstat(fd)
+        if not stat_mod.S_ISREG(st.st_mode):
+            out.error, out.error_code = "not a regular file", "unreadable"
+            return out
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            head = fh.read(SNIFF_BYTES)
+            out.kind = sniff(head)
+            wants_media = out.kind is MediaKind.IMAGE and st.st_size <= options.max_file_bytes
+            if wants_media:
+                data = head + fh.read(options.max_file_bytes + 1 - len(head))
+                if len(data) <= options.max_file_bytes:
+                    digests = _Digests()
+                    digests.update(data)
+                    digests.fill(out)
+                    _media(out, data, options)
+                    return out
+                # the file grew while we read it: fall back to streaming
+                digests = _Digests()
+                digests.update(data)
+            else:
+                digests = _Digests()
+                digests.update(head)
+            while chunk := fh.read(CHUNK):
+                digests.update(chunk)
+            digests.fill(out)
+            if out.kind is MediaKind.IMAGE:
+                out.error = f"image file of {out.size} bytes is above the {options.max_file_bytes}-byte limit"
+                out.error_code = "file_too_large"
+            return out
+    except OSError as exc:
+        out.error, out.error_code = _os_reason(exc), "unreadable"
+        return out
+    finally:
+        os.close(fd)
+
+
+def _os_reason(exc: OSError) -> str:
+    reasons = {
+        errno.ELOOP: "symlink loop",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.ENOENT: "file vanished or dangling symlink",
+        errno.EISDIR: "is a directory",
+        errno.EIO: "input/output error",
+    }
+    return reasons.get(exc.errno or 0, f"cannot read file: {exc.strerror or exc}")

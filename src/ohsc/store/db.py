@@ -1,0 +1,166 @@
+"""The store: one SQLAlchemy engine, sessions, migrations and counters.
+
+The embedded default is a SQLite file under the data directory; ``OHSC_DATABASE_URL`` selects
+PostgreSQL (a plain ``postgresql://user@host:port/db`` URL works).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from ohsc.errors import ConfigError, OhscError, StoreError
+from ohsc.settings import Settings
+from ohsc.store.models import Counter, MetaValue
+
+#: Counters created with the schema.
+COUNTERS = ("entry_seq", "audit_seq")
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain ``postgresql://`` and ``postgres://`` URLs and pick the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    try:
+        make_url(url)
+    except Exception as exc:
+        raise ConfigError(f"unusable database URL: {exc}") from exc
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+class Store:
+    """Access to the database. Use :meth:`session` for a unit of work."""
+
+    def __init__(self, url: str, *, auto_migrate: bool = True, bind: Connection | None = None) -> None:
+        self.url = normalise_url(url)
+        self.dialect = make_url(self.url).get_backend_name()
+        if bind is not None:
+            self.engine: Engine = bind.engine
+            self._bind: Connection | None = bind
+            self._sessions = sessionmaker(
+                bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+            )
+        else:
+            self.engine = self._create_engine(self.url)
+            self._bind = None
+            self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._store_id: str | None = None
+        if auto_migrate:
+            self.migrate()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Store:
+        url = settings.effective_database_url()
+        if url.startswith("sqlite"):
+            settings.home.mkdir(parents=True, exist_ok=True)
+        return cls(url, auto_migrate=settings.auto_migrate)
+
+    @staticmethod
+    def _create_engine(url: str) -> Engine:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, poolclass=NullPool if parsed.database else None)
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+    # --- units of work -----------------------------------------------------------------------
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits when the block ends and rolls back on any exception."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except OhscError:
+            session.rollback()
+            raise
+        except (OperationalError, ProgrammingError) as exc:
+            session.rollback()
+            raise StoreError(f"database error: {exc.orig.__class__.__name__}: {exc.orig}") from exc
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        if self._bind is None:
+            self.engine.dispose()
+
+    # --- schema ------------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (Alembic) and create counters and store id."""
+        from ohsc.store.migrate import upgrade
+
+        try:
+            if self._bind is not None:
+                upgrade(self._bind)
+            else:
+                with self.engine.begin() as conn:
+                    upgrade(conn)
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the store at {self.display_url}: {exc.orig}") from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot migrate the store at {self.display_url}: {exc}") from exc
+        with self.session() as s:
+            for name in COUNTERS:
+                if s.get(Counter, name) is None:
+                    s.add(Counter(name=name, value=0))
+            if s.get(MetaValue, "store_id") is None:
+                s.add(MetaValue(key="store_id", value=uuid.uuid4().hex))
+
+    @property
+    def display_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    @property
+    def store_id(self) -> str:
+        """A random id fixed when the store was created (index files remember it)."""
+        if self._store_id is None:
+            with self.session() as s:
+                row = s.get(MetaValue, "store_id")
+                if row is None:
+                    raise StoreError("store has no id: run migrations")
+                self._store_id = row.value
+        return self._store_id
+
+
+def next_seq(session: Session, name: str, n: int = 1) -> int:
+    """Reserve ``n`` values of counter ``name``; returns the last. Locks the counter until commit."""
+    value = session.execute(
+        update(Counter).where(Counter.name == name).values(value=Counter.value + n).returning(Counter.value)
+    ).scalar_one_or_none()
+    if value is None:
+        session.execute(insert(Counter).values(name=name, value=n))
+        return n
+    return int(value)
+
+
+def current_seq(session: Session, name: str) -> int:
+    value = session.execute(select(Counter.value).where(Counter.name == name)).scalar_one_or_none()
+    return int(value or 0)
