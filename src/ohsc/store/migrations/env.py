@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from ohsc.store.models import Base
+from ohsc.store.all_models import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only reached by running the alembic CLI directly
@@ -12,7 +12,7 @@ if connection is None:  # pragma: no cover - only reached by running the alembic
 
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
 )

@@ -1,0 +1,11 @@
+"""Import every module that defines tables, so ``Base.metadata`` is complete for migrations.
+
+Each package with its own models adds one import line here.
+"""
+
+from __future__ import annotations
+
+from ohsc.store import models  # noqa: F401
+from ohsc.store.models import Base
+
+metadata = Base.metadata
