@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
-from ohsc.store.db import Store, current_seq, next_seq, normalise_url
 from ohsc.store.all_models import metadata as all_metadata
+from ohsc.store.db import Store, current_seq, next_seq, normalise_url
 
 
 def test_plain_postgres_urls_get_the_psycopg_driver() -> None:

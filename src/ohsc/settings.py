@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     # --- scans -------------------------------------------------------------------------------
     workers: int | None = Field(default=None, ge=1, description="Hashing processes; default: all cores.")
 
+    # --- content at rest ---------------------------------------------------------------------
+    content_key: str | None = Field(
+        default=None,
+        description="Base64 of 32 bytes: AES-256-GCM key for stored media and evidence. "
+        "Unset: a key file is created under the data directory.",
+        repr=False,
+    )
+
     log_level: str = Field(default="WARNING")
 
     @field_validator("home")
@@ -82,6 +90,10 @@ class Settings(BaseSettings):
     @property
     def scans_dir(self) -> Path:
         return self.home / "scans"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.home / "blobs"
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'ohsc.db'}"

@@ -1,0 +1,5 @@
+"""Content kept for review and evidence: encrypted at rest, addressed by opaque ids."""
+
+from ohsc.media.blobs import BlobStore, LocalEncryptedBlobStore, load_or_create_key
+
+__all__ = ["BlobStore", "LocalEncryptedBlobStore", "load_or_create_key"]
