@@ -27,7 +27,8 @@ def picture(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
     draw = ImageDraw.Draw(im)
     for _ in range(int(rng.integers(6, 14))):
         x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
-        x1, y1 = x0 + int(rng.integers(20, w // 2)), y0 + int(rng.integers(20, h // 2))
+        x1 = x0 + int(rng.integers(1, max(2, w // 2)))
+        y1 = y0 + int(rng.integers(1, max(2, h // 2)))
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
         shape = int(rng.integers(0, 3))
         if shape == 0:

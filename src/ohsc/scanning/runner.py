@@ -77,6 +77,8 @@ class ScanOptions:
     #: item ids already finished (``--resume``)
     skip: frozenset[str] = frozenset()
     match: bool = True
+    #: the function workers run: ``job(path, data) -> FileSignals`` (a module-level function)
+    job: Callable[[str | None, bytes | None], FileSignals] = _hash_job
 
 
 @dataclass(slots=True)
@@ -306,7 +308,7 @@ class Scanner:
                         break
                     path = str(item.path) if item.path is not None else None
                     try:
-                        in_flight[pool.submit(_hash_job, path, item.data)] = item
+                        in_flight[pool.submit(options.job, path, item.data)] = item
                     except BrokenProcessPool:
                         retry_alone.insert(0, item)
                         broken = True

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ohsc.banks.formats.base import HashListFormat, ReadItem, clean_text, split_labels
 from ohsc.banks.model import Bank, BankEntry, EntryInput, RowError
@@ -23,7 +23,12 @@ class CsvFormat(HashListFormat):
 
     def read(self, fh: BinaryIO) -> Iterator[ReadItem]:
         text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="strict", newline="")
-        reader = csv.reader(text)
+        try:
+            yield from self._rows(csv.reader(text))
+        finally:
+            text.detach()  # the caller owns (and closes) the binary file
+
+    def _rows(self, reader: Any) -> Iterator[ReadItem]:
         try:
             header = next(reader)
         except StopIteration:

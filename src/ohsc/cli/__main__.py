@@ -1,0 +1,3 @@
+from ohsc.cli import main
+
+main()
