@@ -13,9 +13,11 @@ to ``pdqhash`` (checked in the tests); at reduced scale it stays within a few bi
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -68,13 +70,17 @@ def sampling_operator(n: int, scale: int = 1) -> FloatArray:
     # uniform on [lo[s], hi[s]]; multiplying by B again spreads each of those entries over its own
     # window, which a difference array does in one pass.
     samples = (((np.arange(64) + 0.5) * n) / 64).astype(np.int64)
+    offsets = np.arange(full + 1)
+    js = lo[samples][:, None] + offsets[None, :]  # the window of each sample's first pass
+    valid = offsets[None, :] < count[samples][:, None].astype(np.int64)
+    js = np.where(valid, js, 0)
+    weights = np.where(valid, (1.0 / count[samples])[:, None] / count[js], 0.0)
+    k = np.broadcast_to(np.arange(64)[:, None], js.shape)
     diff = np.zeros((64, n + 1), dtype=np.float64)
-    for k, s in enumerate(samples):
-        js = np.arange(lo[s], hi[s] + 1)
-        weights = (1.0 / count[s]) / count[js]
-        np.add.at(diff[k], lo[js], weights)
-        np.add.at(diff[k], hi[js] + 1, -weights)
+    np.add.at(diff, (k, lo[js]), weights)
+    np.add.at(diff, (k, hi[js] + 1), -weights)
     rows = np.cumsum(diff, axis=1)[:, :n]
+    rows[np.abs(rows) < 1e-12] = 0.0  # cumsum leaves rounding dust where the tent is zero
     if scale > 1:
         reduced = -(-n // scale)
         rows = np.add.reduceat(rows, np.arange(0, n, scale), axis=1)
@@ -96,16 +102,80 @@ def block_mean(luma: FloatArray, scale: int) -> FloatArray:
     return means
 
 
+@lru_cache(maxsize=1024)
+def band_operator(n: int, scale: int = 1) -> tuple[npt.NDArray[np.int64], FloatArray, int]:
+    """:func:`sampling_operator` as bands: each of the 64 rows is non-zero on a short run only.
+
+    Returns (start of each run, the runs' weights padded to one width, the reduced length).
+    """
+    dense = sampling_operator(n, scale)
+    nz = dense != 0
+    first = nz.argmax(axis=1)
+    last = dense.shape[1] - 1 - nz[:, ::-1].argmax(axis=1)
+    width = int((last - first).max()) + 1
+    start = np.minimum(first, dense.shape[1] - width).astype(np.int64)
+    weights = np.zeros((64, width), dtype=np.float32)
+    for i in range(64):
+        weights[i] = dense[i, start[i] : start[i] + width]
+    return start, weights, dense.shape[1]
+
+
+@njit(cache=True, nogil=True)
+def _apply_bands(
+    luma: Any, r_start: Any, r_w: Any, c_start: Any, c_w: Any
+) -> Any:  # pragma: no cover - jitted
+    width = luma.shape[1]
+    tmp = np.zeros((64, width), np.float64)
+    for i in range(64):
+        s = r_start[i]
+        for j in range(r_w.shape[1]):
+            wgt = np.float64(r_w[i, j])
+            if wgt == 0.0:
+                continue
+            row = luma[s + j]
+            for x in range(width):
+                tmp[i, x] += wgt * row[x]
+    out = np.empty((64, 64), np.float32)
+    for i in range(64):
+        for y in range(64):
+            s = c_start[y]
+            acc = 0.0
+            for j in range(c_w.shape[1]):
+                acc += np.float64(c_w[y, j]) * tmp[i, s + j]
+            out[i, y] = np.float32(acc)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _dct16(a: Any, d: Any) -> Any:  # pragma: no cover - jitted
+    t = np.zeros((16, 64), np.float64)
+    for i in range(16):
+        for k in range(64):
+            dik = np.float64(d[i, k])
+            for j in range(64):
+                t[i, j] += dik * a[k, j]
+    out = np.empty((16, 16), np.float32)
+    for i in range(16):
+        for j in range(16):
+            acc = 0.0
+            for k in range(64):
+                acc += t[i, k] * np.float64(d[j, k])
+            out[i, j] = np.float32(acc)
+    return out
+
+
 def downsample64(luma: FloatArray, full_height: int, full_width: int, scale: int) -> FloatArray:
-    """The reference's 64x64 blurred, decimated buffer, from a luma plane at ``1/scale``."""
-    r_rows = sampling_operator(full_height, scale)
-    r_cols = sampling_operator(full_width, scale)
-    if r_rows.shape[1] != luma.shape[0] or r_cols.shape[1] != luma.shape[1]:
+    """The reference's 64x64 blurred, decimated buffer, from a luma plane at ``1/scale``.
+
+    A numba kernel over the band operators: no BLAS, so no thread pools to fight over when
+    every core is already busy hashing.
+    """
+    r_start, r_w, r_len = band_operator(full_height, scale)
+    c_start, c_w, c_len = band_operator(full_width, scale)
+    if r_len != luma.shape[0] or c_len != luma.shape[1]:
         raise ValueError(f"luma plane {luma.shape} does not fit {full_height}x{full_width} at 1/{scale}")
-    # Multiply the smaller way round first.
-    if luma.shape[0] <= luma.shape[1]:
-        return np.asarray((r_rows @ luma) @ r_cols.T, dtype=np.float32)
-    return np.asarray(r_rows @ (luma @ r_cols.T), dtype=np.float32)
+    out: FloatArray = _apply_bands(np.ascontiguousarray(luma, dtype=np.float32), r_start, r_w, c_start, c_w)
+    return out
 
 
 def quality(buffer64: FloatArray) -> int:
@@ -119,7 +189,8 @@ def quality(buffer64: FloatArray) -> int:
 
 def dct16(buffer64: FloatArray) -> FloatArray:
     """The 16x16 DCT coefficients 1..16 x 1..16 (``dct64To16``)."""
-    return (_DCT32 @ buffer64.astype(np.float32)) @ _DCT32.T
+    out: FloatArray = _dct16(np.ascontiguousarray(buffer64, dtype=np.float32), _DCT32)
+    return out
 
 
 def bits_to_hex(coeffs: FloatArray) -> str:
