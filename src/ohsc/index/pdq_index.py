@@ -127,8 +127,11 @@ class PdqIndex(SignalIndex):
     # --- changes -------------------------------------------------------------------------------
 
     def add(self, labels: Sequence[int], values: Sequence[str]) -> None:
+        self.add_codes(as_labels(labels), hex_to_bytes(values))
+
+    def add_codes(self, labels: Labels, codes: Codes) -> None:
+        """Bulk add of (n, 32) byte codes (no hex round trip)."""
         labs = as_labels(labels)
-        codes = hex_to_bytes(values)
         with self._lock:
             self._delta.add(codes, labs)
             if self._dead:
