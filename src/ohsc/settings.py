@@ -51,9 +51,11 @@ class Settings(BaseSettings):
     archive_max_ratio: int = Field(
         default=200, ge=1, description="Largest member expansion ratio (zip bombs)."
     )
-    archive_max_member_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
+    archive_max_member_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1, description="Largest archive member read."
+    )
     archive_max_total_bytes: int = Field(default=64 * 1024**3, ge=1, description="Per archive, expanded.")
-    archive_max_members: int = Field(default=1_000_000, ge=1)
+    archive_max_members: int = Field(default=1_000_000, ge=1, description="Most members read from one archive.")
 
     # --- scans -------------------------------------------------------------------------------
     workers: int | None = Field(default=None, ge=1, description="Hashing processes; default: all cores.")
@@ -66,7 +68,7 @@ class Settings(BaseSettings):
         repr=False,
     )
 
-    log_level: str = Field(default="WARNING")
+    log_level: str = Field(default="WARNING", description="Python logging level for stderr logs.")
 
     @field_validator("home")
     @classmethod

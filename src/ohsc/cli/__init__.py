@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ohsc import __version__
-from ohsc.cli.admin_cmd import audit, db, index
+from ohsc.cli.admin_cmd import audit, db, index, settings_cmd
 from ohsc.cli.app import App, OhscGroup, setup_logging
 from ohsc.cli.bank_cmd import bank
 from ohsc.cli.demo_cmd import demo
@@ -29,7 +29,7 @@ def main(ctx: click.Context) -> None:
     setup_logging(app.settings)
 
 
-for command in (hash_, bank, match, scan, demo, db, index, audit):
+for command in (hash_, bank, match, scan, demo, db, index, audit, settings_cmd):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -84,3 +84,37 @@ def verify(app: App) -> None:
     raise AuditChainError(
         f"audit log does not verify: {len(result.problems)} problem(s) in {result.events} events"
     )
+
+
+def settings_rows(app: App) -> list[tuple[str, str, str, str]]:
+    """(variable, current value, default, description) for every setting; secrets masked."""
+    from ohsc.settings import Settings
+
+    current = app.settings
+    rows = []
+    for name, field in Settings.model_fields.items():
+        value = getattr(current, name)
+        default = field.get_default(call_default_factory=True)
+        secret = field.repr is False
+        shown = "(set)" if secret and value else ("" if value is None else str(value))
+        rows.append(
+            (f"OHSC_{name.upper()}", shown, "" if default is None else str(default), field.description or "")
+        )
+    return rows
+
+
+@click.command("settings")
+@click.option("--markdown", is_flag=True, help="The configuration reference as a Markdown table.")
+@pass_app
+def settings_cmd(app: App, markdown: bool) -> None:
+    """Show every OHSC_* setting with its current value (secrets masked)."""
+    rows = settings_rows(app)
+    if markdown:
+        out.file.write("| variable | default | meaning |\n|---|---|---|\n")
+        for var, _value, default, desc in rows:
+            out.file.write(f"| `{var}` | `{default}` | {desc} |\n")
+        return
+    table = Table("variable", "value", "meaning")
+    for var, value, _default, desc in rows:
+        table.add_row(var, e(value), e(desc))
+    out.print(table)
