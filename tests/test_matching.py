@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from ohsc.banks import BankService, EntryInput
 from ohsc.index.manager import IndexSet
@@ -155,3 +156,23 @@ def test_damaged_or_foreign_index_files_are_rebuilt(
     assert not foreign.loaded_from_files
     assert foreign.get("md5").query(MD5) == []  # type: ignore[union-attr]
     other.dispose()
+
+
+def test_a_bad_value_in_the_store_does_not_break_the_index(
+    store: Store, settings: Settings, banks: BankService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """HMA's index build crashes on one bad hash; ours skips it and says which entry."""
+    from sqlalchemy import update
+
+    from ohsc.store.models import EntryRow
+
+    banks.create_bank("known")
+    banks.add_entries(
+        "known", [EntryInput("pdq", PDQ), EntryInput("pdq", near(PDQ, 9)), EntryInput("md5", MD5)]
+    )
+    with store.session() as s:
+        bad_id = s.scalars(select(EntryRow.id).where(EntryRow.value == PDQ)).one()
+        s.execute(update(EntryRow).where(EntryRow.id == bad_id).values(value="not-a-hash"))
+    iset = IndexSet.open(store, settings.index_dir)
+    assert iset.get("pdq").query(near(PDQ, 9))  # type: ignore[union-attr]
+    assert f"entry {bad_id}: invalid pdq value skipped" in caplog.text

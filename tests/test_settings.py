@@ -30,5 +30,7 @@ def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_every_setting_is_documented() -> None:
     text = DOC.read_text()
-    missing = [f"OHSC_{name.upper()}" for name in Settings.model_fields if f"`OHSC_{name.upper()}`" not in text]
+    missing = [
+        f"OHSC_{name.upper()}" for name in Settings.model_fields if f"`OHSC_{name.upper()}`" not in text
+    ]
     assert not missing, f"add to docs/configuration.md (ohsc settings --markdown): {missing}"

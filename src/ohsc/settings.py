@@ -55,7 +55,9 @@ class Settings(BaseSettings):
         default=512 * 1024 * 1024, ge=1, description="Largest archive member read."
     )
     archive_max_total_bytes: int = Field(default=64 * 1024**3, ge=1, description="Per archive, expanded.")
-    archive_max_members: int = Field(default=1_000_000, ge=1, description="Most members read from one archive.")
+    archive_max_members: int = Field(
+        default=1_000_000, ge=1, description="Most members read from one archive."
+    )
 
     # --- scans -------------------------------------------------------------------------------
     workers: int | None = Field(default=None, ge=1, description="Hashing processes; default: all cores.")

@@ -17,11 +17,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ohsc.errors import IndexCorruptError
+from ohsc.errors import IndexCorruptError, OhscError
 from ohsc.index.base import SignalIndex
 from ohsc.index.exact import ExactIndex
 from ohsc.index.pdq_index import PdqIndex
 from ohsc.index.persist import read_index, write_index
+from ohsc.signals import get_signal_type
 from ohsc.store.db import Store, current_seq
 from ohsc.store.models import EntryDeletion, EntryRow
 
@@ -195,8 +196,7 @@ class IndexSet:
             deleted = [d.entry_id for d in deletions if d.seq <= top]
             high = max([high, *(d.seq for d in deletions if d.seq <= top)])
             for st, (labels, values) in adds.items():
-                self.indexes[st].add(labels, values)
-                result.added += len(labels)
+                result.added += self._add_checked(st, labels, values)
             for st, labels in removes.items():
                 self.indexes[st].remove(labels)
                 result.removed += len(labels)
@@ -209,6 +209,27 @@ class IndexSet:
                 break
         self.applied_seq = result.seq
         return result
+
+    def _add_checked(self, signal_type: str, labels: list[int], values: list[str]) -> int:
+        """Add a batch; a value that does not validate (written around the service, or damaged)
+        is skipped and logged by entry id instead of failing the whole build."""
+        index = self.indexes[signal_type]
+        try:
+            index.add(labels, values)
+            return len(labels)
+        except (OhscError, ValueError, TypeError):
+            pass
+        st = get_signal_type(signal_type)
+        good_labels: list[int] = []
+        good_values: list[str] = []
+        for label, value in zip(labels, values, strict=True):
+            try:
+                good_values.append(st.validate(value))
+                good_labels.append(label)
+            except OhscError:
+                log.warning("entry %d: invalid %s value skipped by the index", label, signal_type)
+        index.add(good_labels, good_values)
+        return len(good_labels)
 
     def compact_if_needed(self) -> bool:
         did = False
