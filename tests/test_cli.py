@@ -77,9 +77,23 @@ def test_hash_prints_every_signal(cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "a.jpg").write_bytes(encode(picture(3), "JPEG", quality=92))
     (tmp_path / "b.txt").write_text("hi")
     rows = [json.loads(x) for x in ok(cli, "hash", "--json", "--workers", "1", str(tmp_path)).splitlines()]
-    by_path = {r["path"]: r for r in rows}
-    assert set(by_path["a.jpg"]) >= {"path", "size", "md5", "sha1", "sha256", "pdq", "pdq_quality", "error"}
-    assert by_path["b.txt"]["pdq"] is None
+    by_path = {r["path"]: r for r in rows}  # paths as the user gave them
+    assert set(by_path[f"{tmp_path}/a.jpg"]) >= {
+        "path",
+        "size",
+        "md5",
+        "sha1",
+        "sha256",
+        "pdq",
+        "pdq_quality",
+        "error",
+    }
+    assert by_path[f"{tmp_path}/b.txt"]["pdq"] is None
+    both = ok(cli, "hash", "--json", str(tmp_path / "a.jpg"), str(tmp_path / "b.txt"))
+    assert [json.loads(x)["path"] for x in both.splitlines()] == [
+        str(tmp_path / "a.jpg"),
+        str(tmp_path / "b.txt"),
+    ]
     text = ok(cli, "hash", "--exact", str(tmp_path / "a.jpg"))
     assert "pdq" in text and "quality 100" in text
 

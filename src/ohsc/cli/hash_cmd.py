@@ -41,11 +41,14 @@ def hash_(
     Folders are walked; archives are hashed as files (``ohsc scan`` looks inside them).
     """
     settings = app.settings
+    few_files = len(paths) <= 8 and all(p.is_file() for p in paths)
     options = ScanOptions(
-        workers=workers or min(settings.effective_workers(), 8),
+        workers=workers or settings.effective_workers(),
         hash=HashOptions.from_settings(settings, mode="exact" if exact else None, dihedral=dihedral),
         expand_archives=False,
         match=False,
+        inline=few_files and workers is None,  # a pool costs more than hashing a few files
+        ids_as_given=True,
     )
     scanner = Scanner(settings, matcher=None)
 
@@ -55,5 +58,4 @@ def hash_(
         else:
             print_signals(record)
 
-    for path in paths:
-        scanner.run(path, options, emit)
+    scanner.run(list(paths), options, emit)

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -36,10 +36,26 @@ from ohsc.signals.sniff import SNIFF_BYTES, archive_kind
 _WORKER_OPTIONS: HashOptions | None = None
 
 
-def _init_worker(options: HashOptions) -> None:
+def _init_worker_options(options: HashOptions) -> None:
     global _WORKER_OPTIONS
     _WORKER_OPTIONS = options
+
+
+def _init_worker(options: HashOptions) -> None:
+    _init_worker_options(options)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+
+
+class _InlineExecutor(Executor):
+    """Runs jobs in the calling thread (``ScanOptions.inline``)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        fut: Future[Any] = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            fut.set_exception(exc)
+        return fut
 
 
 def _hash_job(path: str | None, data: bytes | None) -> FileSignals:
@@ -79,6 +95,10 @@ class ScanOptions:
     match: bool = True
     #: the function workers run: ``job(path, data) -> FileSignals`` (a module-level function)
     job: Callable[[str | None, bytes | None], FileSignals] = _hash_job
+    #: hash in this process, no worker pool (small jobs: no start-up cost; debugging)
+    inline: bool = False
+    #: item ids start with the root path as given (always so with several roots)
+    ids_as_given: bool = False
 
 
 @dataclass(slots=True)
@@ -131,9 +151,21 @@ class Scanner:
     # --- sources ---------------------------------------------------------------------------------
 
     def _items(
-        self, root: Path, options: ScanOptions, limits: ArchiveLimits, progress: ProgressSink
+        self, roots: list[Path], options: ScanOptions, limits: ArchiveLimits, progress: ProgressSink
     ) -> Iterator[Item]:
-        for item in walk(root):
+        many = len(roots) > 1 or options.ids_as_given
+        for root in roots:
+            yield from self._root_items(root, str(root) if many else None, options, limits, progress)
+
+    def _root_items(
+        self,
+        root: Path,
+        prefix: str | None,
+        options: ScanOptions,
+        limits: ArchiveLimits,
+        progress: ProgressSink,
+    ) -> Iterator[Item]:
+        for item in walk(root, prefix):
             if item.error is None and item.path is not None and options.expand_archives:
                 try:
                     with item.path.open("rb") as fh:
@@ -152,12 +184,13 @@ class Scanner:
 
     def run(
         self,
-        root: Path,
+        root: Path | list[Path],
         options: ScanOptions,
         on_record: Callable[[dict[str, Any]], None],
         progress: ProgressSink | None = None,
     ) -> ScanSummary:
         sink = progress or _NoProgress()
+        roots = root if isinstance(root, list) else [root]
         summary = ScanSummary()
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="ohsc-scan-") as tmp:
@@ -168,7 +201,7 @@ class Scanner:
 
             def produce() -> None:
                 try:
-                    for it in self._items(root, options, limits, sink):
+                    for it in self._items(roots, options, limits, sink):
                         while not stop.is_set():
                             try:
                                 items.put(it, timeout=0.2)
@@ -184,7 +217,7 @@ class Scanner:
                         items.put(_DONE, timeout=5)
 
             def count() -> None:
-                sink.set_total(count_files(root))
+                sink.set_total(sum(count_files(r) for r in roots))
 
             threading.Thread(target=count, daemon=True, name="ohsc-count").start()
             producer = threading.Thread(target=produce, daemon=True, name="ohsc-walk")

@@ -11,22 +11,23 @@ from pathlib import Path
 from ohsc.scanning.items import Item, failed
 
 
-def walk(root: Path) -> Iterator[Item]:
+def walk(root: Path, prefix: str | None = None) -> Iterator[Item]:
     """Yield one :class:`Item` per regular file under ``root`` (or ``root`` itself if a file).
 
-    Item ids are paths relative to ``root``'s parent folder for a file, to ``root`` for a folder.
-    Directory symlinks are followed; a directory reached twice (a loop) is reported, not re-entered.
+    Item ids are paths relative to ``root`` (a file's id is its name), each preceded by
+    ``prefix/`` when given. Directory symlinks are followed; a directory reached twice (a loop)
+    is reported, not re-entered.
     """
     try:
         st = os.stat(root)
     except OSError as exc:
-        yield failed(str(root), "unreadable", _reason(exc))
+        yield failed(prefix or str(root), "unreadable", _reason(exc))
         return
     if not stat.S_ISDIR(st.st_mode):
-        yield from _file(root, root.name)
+        yield from _file(root, prefix or root.name)
         return
     visited: set[tuple[int, int]] = {(st.st_dev, st.st_ino)}
-    stack: list[tuple[Path, str]] = [(root, "")]
+    stack: list[tuple[Path, str]] = [(root, prefix.rstrip("/") if prefix else "")]
     while stack:
         folder, rel = stack.pop()
         try:
