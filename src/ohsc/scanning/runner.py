@@ -352,7 +352,7 @@ class Scanner:
                     continue
                 if in_flight:
                     done, _ = wait(list(in_flight), timeout=0.5, return_when=FIRST_COMPLETED)
-                    for fut in done:
+                    for fut in [f for f in in_flight if f in done]:  # in submission order
                         item = in_flight.pop(fut)
                         try:
                             sig = fut.result()
