@@ -282,7 +282,10 @@ class Scanner:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core per worker, no oversubscription
         os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-        def new_pool() -> ProcessPoolExecutor:
+        def new_pool() -> Executor:
+            if options.inline:
+                _init_worker_options(options.hash)
+                return _InlineExecutor()
             return ProcessPoolExecutor(
                 max_workers=options.workers,
                 mp_context=ctx,
