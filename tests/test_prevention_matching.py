@@ -65,6 +65,7 @@ def names(lists: CompiledLists, text: str) -> list[str]:
         "z o r b l a t",  # spaced letters
         "z\u200bo\u200cr\u200db\u2060l\ufeffa\u00adt",  # zero-width and soft hyphen
         "zooooorblaaaat",  # repeated letters
+        "ZoOorblat",  # repeated letters in mixed case
         "zórblät",  # diacritics
         "z̷o̸r̵b̶l̷a̸t̵",  # combining overlays (zalgo)
         "zorblat99",  # user-name digits

@@ -90,16 +90,20 @@ class CounterBuffer:
         self._lock = threading.Lock()
         self._pending: dict[CounterKey, int] = {}
         self._last_flush = clock()
+        self._today: tuple[float, date] = (float("-inf"), date.min)
 
     def add(
         self, metric: str, *, list_name: str = "", locale: str = "", resource_id: int = 0, n: int = 1
     ) -> None:
         if metric not in METRICS:
             raise ValueError(f"unknown counter {metric!r}")
-        key = (self._day(), metric, list_name, locale, resource_id)
+        now = self._clock()
+        if now - self._today[0] >= 1.0:  # the day, looked up at most once a second
+            self._today = (now, self._day())
+        key = (self._today[1], metric, list_name, locale, resource_id)
         with self._lock:
             self._pending[key] = self._pending.get(key, 0) + n
-        if self.store is not None and self._clock() - self._last_flush >= self.flush_seconds:
+        if self.store is not None and now - self._last_flush >= self.flush_seconds:
             self.flush()
 
     def pending(self) -> dict[CounterKey, int]:

@@ -149,6 +149,7 @@ class DeterrenceService:
         self.max_chars = max_chars
         self.max_resources = max_resources
         self.click_path = click_path
+        self._negative: dict[str, CheckResult] = {}  # one immutable answer per catalogue locale
 
     @classmethod
     def from_settings(
@@ -212,9 +213,12 @@ class DeterrenceService:
             resolved = self.catalogue.resolve(locale)
             if self.counters is not None:
                 self.counters.add("checks", locale=resolved)
-            return CheckResult(False, None, (), None, (), resolved)
+            negative = self._negative.get(resolved)
+            if negative is None:
+                negative = self._negative[resolved] = CheckResult(False, None, (), None, (), resolved)
+            return negative
         first = hits[0]
-        term_list = next(tl for tl in compiled.lists if tl.name == first.list_name)
+        term_list = compiled.by_name[first.list_name]
         wanted = locale or (term_list.language if term_list.language != "und" else None)
         message = self.catalogue.message(wanted, term_list.message, ctx)
         services = self.resources.resources_for(
@@ -223,10 +227,11 @@ class DeterrenceService:
         if self.counters is not None:
             self.counters.add("checks", locale=message.locale)
             self.counters.add("triggers", list_name=first.list_name, locale=message.locale)
+        lists = (first.list_name,) if len(hits) == 1 else tuple(dict.fromkeys(h.list_name for h in hits))
         return CheckResult(
             triggered=True,
             list=first.list_name,
-            lists=tuple(dict.fromkeys(h.list_name for h in hits)),
+            lists=lists,
             message=message,
             resources=tuple(Resource.of(svc, self.click_path) for svc in services),
             locale=message.locale,

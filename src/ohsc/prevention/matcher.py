@@ -53,6 +53,7 @@ class CompiledLists:
 
     def __init__(self, lists: Iterable[TermList]) -> None:
         self.lists: tuple[TermList, ...] = tuple(tl for tl in lists if tl.enabled)
+        self.by_name: dict[str, TermList] = {tl.name: tl for tl in self.lists}
         self.disabled: tuple[TermList, ...] = ()
         payloads: dict[str, list[tuple[int, int, int, int]]] = {}
 
@@ -120,6 +121,8 @@ class CompiledLists:
                 if m is not None and m.lastgroup is not None:
                     hits[(li, "pattern", int(m.lastgroup[1:]))] = None
                     break
+        if not hits:
+            return []
         ordered = sorted(hits, key=lambda h: (h[0], h[1], h[2]))
         return [Hit(self.lists[li].name, kind, ei) for li, kind, ei in ordered]
 

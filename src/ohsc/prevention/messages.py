@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,12 +29,13 @@ CONTEXTS = ("search", "username", "chat", "upload", "other")
 _LOCALE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
 
 
+@lru_cache(maxsize=1024)
 def normalise_locale(value: str | None) -> str | None:
     """``pt_BR`` and ``PT-br`` become ``pt-br``; anything that is not a language tag becomes None."""
-    if not value:
+    if not value or len(value) > 35:
         return None
     tag = value.strip().replace("_", "-").lower()
-    if len(tag) > 35 or not _LOCALE.match(tag):
+    if not _LOCALE.match(tag):
         return None
     return tag
 
@@ -137,6 +139,7 @@ class MessageCatalogue:
             raise ConfigError(f"the default locale {default} has no {DEFAULT_MESSAGE} message")
         self.default_locale = default
         self._chains: dict[str | None, tuple[str, ...]] = {}
+        self._messages: dict[tuple[tuple[str, ...], str | None, str | None], Message] = {}
 
     def _merge(self, loc: _Locale) -> None:
         base = self._locales.get(loc.locale)
@@ -148,6 +151,7 @@ class MessageCatalogue:
         base.strings.update(loc.strings)
         base.name, base.direction = loc.name, loc.direction
         base.version = max(base.version, loc.version)
+        self._messages = {}
 
     @property
     def locales(self) -> dict[str, str]:
@@ -215,8 +219,19 @@ class MessageCatalogue:
         self, locale: str | None, message_id: str | None = None, context: str | None = None
     ) -> Message:
         """The message for a locale: ``message_id``, else the context message, else the default."""
+        chain = self.chain(locale)
+        key = (chain, message_id, context)
+        cached = self._messages.get(key)
+        if cached is not None:
+            return cached
+        found = self._find_message(chain, message_id, context)
+        if len(self._messages) < 10_000:
+            self._messages[key] = found
+        return found
+
+    def _find_message(self, chain: tuple[str, ...], message_id: str | None, context: str | None) -> Message:
         ids = [i for i in (message_id, f"deterrence.{context}" if context else None) if i] + [DEFAULT_MESSAGE]
-        for tag in self.chain(locale):
+        for tag in chain:
             loc = self._locales[tag]
             for mid in ids:
                 fields = loc.messages.get(mid)

@@ -145,14 +145,7 @@ def fold_table() -> dict[int, str]:
     return table
 
 
-def fold(text: str, *, confusable_capitals: bool = False) -> str:
-    """Unicode step only: NFKC, case folding, invisible characters, diacritics, confusables.
-
-    Confusables are applied after case folding, so Greek and Cyrillic words match in either
-    case. With ``confusable_capitals`` they are applied before case folding too, so capitals
-    that only look Latin in upper case (Greek Β, Cyrillic К) read as Latin letters.
-    """
-    s = unicodedata.normalize("NFKC", text)
+def _fold_compat(s: str, confusable_capitals: bool) -> str:
     if s.isascii():
         return s.casefold()
     table = fold_table()
@@ -161,8 +154,27 @@ def fold(text: str, *, confusable_capitals: bool = False) -> str:
     return s.casefold().translate(table)
 
 
-def _has_foreign_capitals(text: str) -> bool:
-    return not text.isascii() and any(not c.isascii() and c.isupper() for c in text)
+def fold(text: str, *, confusable_capitals: bool = False) -> str:
+    """Unicode step only: NFKC, case folding, invisible characters, diacritics, confusables.
+
+    Confusables are applied after case folding, so Greek and Cyrillic words match in either
+    case. With ``confusable_capitals`` they are applied before case folding too, so capitals
+    that only look Latin in upper case (Greek Β, Cyrillic К) read as Latin letters.
+    """
+    return _fold_compat(unicodedata.normalize("NFKC", text), confusable_capitals)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+#: The joined view differs from the word view only with punctuation inside a word or single letters.
+_JOINABLE = re.compile(r"\w[^\w\s]+\w|\w_+\w|(?:^|\s)[^\W_](?:\s|$)")
+
+
+def _has_foreign_capitals(compat: str) -> bool:
+    """Non-ASCII capitals (after NFKC, so mathematical capitals count as their letters)."""
+    if compat.isascii():
+        return False
+    foreign = "".join(_NON_ASCII.findall(compat))
+    return foreign != foreign.lower()
 
 
 def word_view(s: str) -> str:
@@ -198,14 +210,23 @@ def _add_with_runs(view: str, out: dict[str, None]) -> None:
         out[view] = None
 
 
+#: Anything in an ASCII text that needs more than the word view (checked in one pass).
+_SLOW_PATH = re.compile(r"[0-9@$!|+]|(\w)\1\1|\w[^\w\s]+\w|\w_+\w|(?:^|\s)[^\W_](?:\s|$)")
+
+
 def text_views(text: str) -> list[str]:
     """The padded views of a checked text; a term matches the text if it occurs in any of them."""
-    base = fold(text)
-    bases = [base]
-    if _has_foreign_capitals(text):
-        bases.append(fold(text, confusable_capitals=True))
-    if _INNER_CAPITAL_I.search(text):
-        bases.append(fold(_INNER_CAPITAL_I.sub("l", text)))
+    if text.isascii():
+        lowered = text.casefold()
+        if not _SLOW_PATH.search(lowered) and not _INNER_CAPITAL_I.search(text):
+            return [word_view(lowered)]
+    compat = text if text.isascii() else unicodedata.normalize("NFKC", text)
+    bases = [_fold_compat(compat, False)]
+    capitals = _has_foreign_capitals(compat)
+    if capitals:
+        bases.append(_fold_compat(compat, True))
+    if _INNER_CAPITAL_I.search(compat):
+        bases.append(_fold_compat(_INNER_CAPITAL_I.sub("l", compat), capitals))
     readings: dict[str, None] = {}
     for b in bases:
         if not _HAS_LEET.search(b):
@@ -219,7 +240,8 @@ def text_views(text: str) -> list[str]:
     views: dict[str, None] = {}
     for reading in readings:
         _add_with_runs(word_view(reading), views)
-        _add_with_runs(joined_view(reading), views)
+        if _JOINABLE.search(reading):
+            _add_with_runs(joined_view(reading), views)
     return list(views)
 
 
