@@ -161,8 +161,12 @@ def test_a_broken_file_keeps_the_lists_in_force(tmp_path: Path, caplog: pytest.L
     assert status.errors == ("en.txt:2: too short: a term needs at least 2 letters after normalisation",)
     assert "en.txt:2" in caplog.text
     assert "zorblat" not in caplog.text
+    (tmp_path / "de.txt").write_text("plemt\n", encoding="utf-8")  # other files still update
+    clock.now = 3
+    assert registry.compiled().first("plemt") is not None
+    assert registry.compiled().first("zorblat") is not None
     _touch(tmp_path / "en.txt", "zorblat\nglimmoth\n", bump=2)
-    clock.now = 4
+    clock.now = 5
     assert registry.compiled().first("glimmoth") is not None
     assert registry.status().errors == ()
 

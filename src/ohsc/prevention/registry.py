@@ -76,6 +76,7 @@ class TermListRegistry:
         self._signature: Signature | None = None
         self._checked_at = float("-inf")
         self._status = RegistryStatus((), (), None, 0)
+        self._good: dict[str, TermList] = {}
 
     def _paths(self) -> list[Path]:
         if self.directory is not None:
@@ -99,40 +100,32 @@ class TermListRegistry:
         lists: list[TermList] = []
         errors: list[str] = []
         names: set[str] = set()
+        good: dict[str, TermList] = {}
         for path_str, _, _ in signature:
             path = Path(path_str)
             try:
                 tl = load_file(path)
             except TermListError as exc:
                 errors.append(exc.message)
-                continue
+                previous = self._good.get(path_str)
+                if previous is None:
+                    continue
+                tl = previous  # the file's last good version stays in force
             if tl.name in names:
                 errors.append(f"{path.name}: another file already defines the list {tl.name!r}")
                 continue
             names.add(tl.name)
+            good[path_str] = tl
             lists.append(tl)
         if self.files and not self.directory:
-            missing = [p.name for p in self.files if not p.is_file()]
-            errors.extend(f"{name}: no such file" for name in missing)
-        generation = self._status.generation + 1
-        if errors and self._status.loaded_at is not None:
-            # keep the lists in force; report what is wrong with the new files
-            for message in errors:
-                log.warning("term list not reloaded: %s", message)
-            self._status = RegistryStatus(
-                self._status.lists,
-                tuple(errors),
-                self._status.loaded_at,
-                self._status.generation,
-                self._status.sources,
-            )
-            self._signature = signature
-            return
-        compiled = CompiledLists(lists)
+            errors.extend(f"{p.name}: no such file" for p in self.files if not p.is_file())
         for message in errors:
-            log.warning("term list skipped: %s", message)
+            log.warning("term list problem: %s", message)
+        compiled = CompiledLists(lists)
         self._compiled = compiled
+        self._good = good
         self._signature = signature
+        generation = self._status.generation + 1
         self._status = RegistryStatus(
             tuple(lists), tuple(errors), time.time(), generation, tuple(Path(s).name for s, _, _ in signature)
         )
