@@ -157,3 +157,47 @@ class AuditChainError(OhscError):
 
     code = "audit_chain"
     exit_code = 7
+
+
+# --- prevention ----------------------------------------------------------------------------
+
+
+class TermListError(FormatError):
+    """A term-list file cannot be used. Messages name the file and line, never a listed term."""
+
+    code = "term_list"
+
+
+class ChallengeError(InvalidInputError):
+    """An anonymous form came back without a valid token: expired, too fast, or no proof of work."""
+
+    code = "challenge"
+
+
+class RateLimitedError(OhscError):
+    code = "rate_limited"
+    http_status = 429
+
+
+class StateError(ConflictError):
+    """The object is not in a state that allows this step (publishing a draft, tipping a retired object)."""
+
+    code = "invalid_state"
+
+
+class TwoPersonRuleError(PermissionDeniedError):
+    """Publishing needs a second person: whoever prepared an object cannot approve it."""
+
+    code = "two_person_rule"
+
+
+class HelpServiceNotFoundError(NotFoundError):
+    code = "help_service_not_found"
+
+
+class TraceObjectNotFoundError(NotFoundError):
+    code = "trace_object_not_found"
+
+
+class TipNotFoundError(NotFoundError):
+    code = "tip_not_found"

@@ -72,6 +72,46 @@ class Settings(BaseSettings):
 
     log_level: str = Field(default="WARNING", description="Python logging level for stderr logs.")
 
+    # --- prevention: deterrence, help directory, Trace an Object -----------------------------
+    deter_lists_dir: Path | None = Field(
+        default=None,
+        description="Term lists (*.txt plain, *.toml rich); default: OHSC_HOME/deterrence/lists.",
+    )
+    deter_reload_seconds: float = Field(
+        default=2.0, ge=0, description="How often term-list files are checked for changes (no restart)."
+    )
+    deter_messages_dir: Path | None = Field(
+        default=None, description="Operator message catalogues (*.toml) that add locales or replace wording."
+    )
+    deter_default_locale: str = Field(default="en", description="Locale used when no other one fits.")
+    deter_max_chars: int = Field(default=2000, ge=1, description="Longest text one deterrence check accepts.")
+    deter_max_resources: int = Field(
+        default=3, ge=0, le=20, description="Help services returned with a triggered check."
+    )
+    deter_click_path: str = Field(
+        default="/v1/deterrence/go/{id}",
+        description="Redirect link that counts clicks on a help service; {id} is the service id.",
+    )
+    deter_counter_flush_seconds: float = Field(
+        default=10.0, ge=0, description="How often aggregate counters are written to the store."
+    )
+    trace_max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1, description="Largest object picture.")
+    trace_max_side: int = Field(
+        default=2048, ge=64, description="Object pictures are scaled down to at most this many pixels a side."
+    )
+    trace_tip_max_chars: int = Field(default=2000, ge=1, description="Longest anonymous tip.")
+    trace_tips_per_hour: int = Field(default=5, ge=1, description="Tips per client address and hour.")
+    trace_tips_per_day: int = Field(default=20, ge=1, description="Tips per client address and day.")
+    trace_tip_min_seconds: float = Field(
+        default=3.0, ge=0, description="A tip form sent back sooner than this after it was shown is refused."
+    )
+    trace_tip_token_ttl_seconds: int = Field(
+        default=7200, ge=60, description="How long a tip form stays valid."
+    )
+    trace_pow_bits: int = Field(
+        default=16, ge=0, le=26, description="Proof-of-work difficulty of the tip form (0: off)."
+    )
+
     @field_validator("home")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:

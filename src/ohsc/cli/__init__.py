@@ -9,9 +9,12 @@ from ohsc.cli.admin_cmd import audit, db, index, settings_cmd
 from ohsc.cli.app import App, OhscGroup, setup_logging
 from ohsc.cli.bank_cmd import bank
 from ohsc.cli.demo_cmd import demo
+from ohsc.cli.deter_cmd import deter
+from ohsc.cli.directory_cmd import directory
 from ohsc.cli.hash_cmd import hash_
 from ohsc.cli.match_cmd import match
 from ohsc.cli.scan_cmd import scan
+from ohsc.cli.trace_cmd import trace
 
 
 @click.group(
@@ -30,6 +33,8 @@ def main(ctx: click.Context) -> None:
 
 
 for command in (hash_, bank, match, scan, demo, db, index, audit, settings_cmd):
+    main.add_command(command)
+for command in (deter, directory, trace):  # prevention
     main.add_command(command)
 
 __all__ = ["main"]

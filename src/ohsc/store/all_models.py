@@ -5,6 +5,7 @@ Each package with its own models adds one import line here.
 
 from __future__ import annotations
 
+from ohsc.prevention import models as prevention_models  # noqa: F401
 from ohsc.store import models  # noqa: F401
 from ohsc.store.models import Base
 

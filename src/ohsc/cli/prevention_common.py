@@ -1,0 +1,11 @@
+"""Shared bits of the prevention commands."""
+
+from __future__ import annotations
+
+from ohsc.cli.app import App
+from ohsc.prevention.actors import ROLE_ADMIN, LocalActor
+
+
+def cli_actor(app: App) -> LocalActor:
+    """Whoever runs the command: an administrator of this installation."""
+    return LocalActor(app.actor, frozenset({ROLE_ADMIN}))
