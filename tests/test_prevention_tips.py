@@ -12,11 +12,12 @@ from sqlalchemy import select
 
 from ohsc.demo.synth import jpeg_bytes, picture
 from ohsc.errors import ChallengeError, InvalidInputError, PermissionDeniedError, RateLimitedError, StateError
+from ohsc.media.blobs import open_blob_store
 from ohsc.prevention.actors import ROLE_INVESTIGATOR, LocalActor
 from ohsc.prevention.counters import CounterBuffer
 from ohsc.prevention.models import TraceRateBucketRow, TraceRateSaltRow
 from ohsc.prevention.tips import TipService, client_network, csv_safe, pow_ok, solve_pow
-from ohsc.prevention.trace import TraceObject, TraceObjects, open_blob_store
+from ohsc.prevention.trace import TraceObject, TraceObjects
 from ohsc.settings import Settings, load_settings
 from ohsc.store.all_models import metadata
 from ohsc.store.db import Store

@@ -20,10 +20,10 @@ from ohsc.errors import (
     TraceObjectNotFoundError,
     TwoPersonRuleError,
 )
-from ohsc.media.blobs import LocalEncryptedBlobStore
+from ohsc.media.blobs import LocalEncryptedBlobStore, open_blob_store
 from ohsc.prevention.actors import ROLE_INVESTIGATOR, LocalActor
 from ohsc.prevention.images import sanitise
-from ohsc.prevention.trace import NAMESPACE, TraceObjects, open_blob_store
+from ohsc.prevention.trace import NAMESPACE, TraceObjects
 from ohsc.settings import Settings
 from ohsc.store.db import Store
 from ohsc.store.models import AuditEvent

@@ -10,8 +10,9 @@ from rich.table import Table
 from ohsc.cli.app import App, out, pass_app
 from ohsc.cli.prevention_common import cli_actor
 from ohsc.cli.render import e, print_json
+from ohsc.media.blobs import open_blob_store
 from ohsc.prevention.tips import TipService, TipStatus
-from ohsc.prevention.trace import CATEGORIES, ObjectStatus, TraceObjects, open_blob_store
+from ohsc.prevention.trace import CATEGORIES, ObjectStatus, TraceObjects
 
 
 def _objects(app: App) -> TraceObjects:

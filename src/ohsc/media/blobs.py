@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ohsc.errors import ConfigError, NotFoundError, OhscError
+from ohsc.settings import Settings
 
 MAGIC = b"OHSCBLB1"
 _ID = re.compile(r"^[0-9a-f]{32}$")
@@ -135,3 +136,9 @@ class LocalEncryptedBlobStore(BlobStore):
             return self._path(namespace, blob_id).exists()
         except NotFoundError:
             return False
+
+
+def open_blob_store(settings: Settings) -> BlobStore:
+    """The configured blob store: the encrypted local directory ``OHSC_HOME/blobs``."""
+    key = load_or_create_key(settings.content_key, settings.home / "content.key")
+    return LocalEncryptedBlobStore(settings.blobs_dir, key)

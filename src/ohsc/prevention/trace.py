@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ohsc import audit
 from ohsc.errors import InvalidInputError, StateError, TraceObjectNotFoundError, TwoPersonRuleError
-from ohsc.media.blobs import BlobStore, LocalEncryptedBlobStore, load_or_create_key
+from ohsc.media.blobs import BlobStore
 from ohsc.prevention.actors import ROLE_INVESTIGATOR, Actor, require
 from ohsc.prevention.images import sanitise
 from ohsc.prevention.models import TraceObjectRow, TraceTipRow
@@ -185,12 +185,6 @@ def _clean_text(value: str, what: str, limit: int, *, multiline: bool) -> str:
     if len(text) > limit:
         raise InvalidInputError(f"{what} is longer than {limit} characters")
     return text
-
-
-def open_blob_store(settings: Settings) -> BlobStore:
-    """The encrypted local blob store under ``OHSC_HOME/blobs`` with the content key."""
-    key = load_or_create_key(settings.content_key, settings.home / "content.key")
-    return LocalEncryptedBlobStore(settings.blobs_dir, key)
 
 
 class TraceObjects:
