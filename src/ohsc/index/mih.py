@@ -44,10 +44,12 @@ def chunk_radii(m: int, radius: int) -> I64:
 
 
 def bucket_bits(n: int, min_width: int) -> int:
-    """Bucket-address bits for ``n`` codes: about two codes per bucket, at most the chunk width."""
+    """Bucket-address bits for ``n`` codes: a little over one code per bucket, at most the chunk
+    width; the offset tables stay under half the size of the codes and ids (about 945 MB in all
+    at 10 M codes: b=22). Measured in benchmarks/bench_matching.py."""
     if n < 2:
         return 8
-    return int(min(min_width, max(8, math.floor(math.log2(n)) - 1)))
+    return int(min(min_width, max(8, math.floor(math.log2(0.8 * n)))))
 
 
 def probes_per_query(b: int, radii: I64) -> int:
@@ -228,6 +230,16 @@ class MihTable:
         self.starts, self.widths = chunk_layout(m)
         self._out_pos = np.empty(256, np.int64)
         self._out_dist = np.empty(256, np.int64)
+        self._plans: dict[int, tuple[I64, bool]] = {}
+
+    def _plan(self, radius: int) -> tuple[I64, bool]:
+        """Per-chunk radii for ``radius``, and whether a plain scan is cheaper than probing."""
+        plan = self._plans.get(radius)
+        if plan is None:
+            radii = chunk_radii(self.m, radius)
+            plan = (radii, probes_per_query(self.b, radii) * 4 > len(self))
+            self._plans[radius] = plan
+        return plan
 
     @classmethod
     def build(
@@ -267,8 +279,7 @@ class MihTable:
 
     def search(self, query_words: U64, radius: int) -> tuple[I64, I64]:
         """(positions, distances) of every code within ``radius`` (positions may repeat)."""
-        radii = chunk_radii(self.m, radius)
-        use_scan = probes_per_query(self.b, radii) * 4 > len(self)
+        radii, use_scan = self._plan(radius)
         while True:
             if use_scan:
                 n = _scan_all(self.words, query_words, radius, self._out_pos, self._out_dist)

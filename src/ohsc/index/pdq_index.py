@@ -23,8 +23,9 @@ from ohsc.index.base import IndexHit, SignalIndex, as_labels, finish_hits
 from ohsc.index.codes import bytes_to_words, hex_to_bytes
 from ohsc.index.mih import DEFAULT_CHUNKS, MihTable
 
-#: Base segments at least this big use multi-index hashing (see docs/benchmarks.md).
-MIH_MIN_SIZE = 20_000
+#: Base segments at least this big use multi-index hashing: below, faiss flat answers faster
+#: (crossover measured between 200k and 400k codes; see docs/benchmarks.md).
+MIH_MIN_SIZE = 250_000
 #: Compact when the delta holds more than this many codes, or a tenth of the base.
 DELTA_MAX = 50_000
 
