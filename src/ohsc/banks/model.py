@@ -106,7 +106,9 @@ class EntryInput:
     external_id: str | None = None
     note: str | None = None
     quality: int | None = None
-    #: A withdrawal (tombstone): retract the entry if the bank has it.
+    #: A withdrawal (tombstone): retract the entry if the bank has it. A withdrawal with an
+    #: ``external_id`` and no ``signal_type``/``value`` retracts every entry with that external id
+    #: (sources such as NCMEC delete by their own entry id, without repeating the hashes).
     retract: bool = False
     retraction_reason: str | None = None
     #: Where it was read (line or record number) for error messages.
@@ -120,6 +122,17 @@ class RowError:
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}" if self.line is not None else self.message
+
+
+@dataclass(frozen=True, slots=True)
+class ReadNote:
+    """Something a reader tells about the file as a whole that is not an error (e.g. hashes of an
+    algorithm OHSC cannot use were skipped). It ends up in :attr:`ImportReport.notes`."""
+
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ohsc import audit
 from ohsc.banks.formats import get_format
-from ohsc.banks.model import Bank, BankEntry, EntryInput, EntrySource, ImportReport, RowError
+from ohsc.banks.model import Bank, BankEntry, EntryInput, EntrySource, ImportReport, ReadNote, RowError
 from ohsc.errors import (
     AmbiguousReferenceError,
     BankExistsError,
@@ -231,6 +231,8 @@ class BankService:
     # --- entries -----------------------------------------------------------------------------
 
     def _normalise(self, item: EntryInput) -> EntryInput:
+        if item.retract and not item.signal_type and not item.value and item.external_id:
+            return item  # a withdrawal by external id (see EntryInput.retract)
         if not item.signal_type:
             raise InvalidInputError("missing signal_type")
         if not item.value:
@@ -245,7 +247,7 @@ class BankService:
     def add_entries(
         self,
         bank_ref: str | int,
-        items: Iterable[EntryInput | RowError],
+        items: Iterable[EntryInput | RowError | ReadNote],
         *,
         source: EntrySource = EntrySource.MANUAL,
         source_ref: str | None = None,
@@ -255,12 +257,15 @@ class BankService:
         with self.store.session() as s:
             bank = self._get_row(s, bank_ref)
             bank_id, bank_name = bank.id, bank.name
-        iterator: Iterator[EntryInput | RowError] = iter(items)
+        iterator: Iterator[EntryInput | RowError | ReadNote] = iter(items)
         while batch := list(islice(iterator, BATCH)):
             valid: list[EntryInput] = []
             for item in batch:
                 if isinstance(item, RowError):
                     report.errors.append(item)
+                    continue
+                if isinstance(item, ReadNote):
+                    report.notes.append(item.message)
                     continue
                 try:
                     valid.append(self._normalise(item))
@@ -297,7 +302,11 @@ class BankService:
         report = ImportReport()
         # the last occurrence of a key in a batch wins
         by_key: dict[tuple[str, str], EntryInput] = {}
+        by_external: dict[str, EntryInput] = {}  # withdrawals by external id, applied last
         for item in items:
+            if item.retract and not item.signal_type and item.external_id:
+                by_external[item.external_id] = item
+                continue
             key = (item.signal_type, item.value)
             if key in by_key and not item.retract:
                 report.unchanged += 1
@@ -380,6 +389,38 @@ class BankService:
                 row.retraction_reason = item.retraction_reason or "withdrawn by source"
                 row.updated_at = now
                 row.seq = next(seqs)
+                report.retracted += 1
+        if by_external:
+            report.merge(self._withdraw_external(s, bank_id, by_external))
+        return report
+
+    def _withdraw_external(self, s: Session, bank_id: int, items: dict[str, EntryInput]) -> ImportReport:
+        """Retract every active entry carrying one of these external ids (rows added earlier in
+        the same batch included: a file that adds and then deletes an entry ends with it retracted)."""
+        report = ImportReport()
+        found: dict[str, list[EntryRow]] = {}
+        for row in s.scalars(
+            select(EntryRow).where(EntryRow.bank_id == bank_id, EntryRow.external_id.in_(list(items)))
+        ):
+            found.setdefault(row.external_id or "", []).append(row)
+        targets: list[tuple[EntryRow, EntryInput]] = []
+        for external_id, item in items.items():
+            rows = found.get(external_id)
+            if not rows:
+                report.unknown_withdrawals += 1
+                continue
+            active = [r for r in rows if r.retracted_at is None]
+            if not active:
+                report.unchanged += 1
+            targets.extend((r, item) for r in active)
+        if targets:
+            now = utcnow()
+            last = next_seq(s, "entry_seq", len(targets))
+            for offset, (row, item) in enumerate(targets):
+                row.retracted_at = now
+                row.retraction_reason = item.retraction_reason or "withdrawn by source"
+                row.updated_at = now
+                row.seq = last - len(targets) + 1 + offset
                 report.retracted += 1
         return report
 

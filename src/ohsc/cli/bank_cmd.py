@@ -31,7 +31,11 @@ def _format_for(path: Path, given: str | None) -> str:
 def _print_report(report: ImportReport, as_json: bool) -> None:
     if as_json:
         print_json(
-            {**report.counts(), "errors": [{"line": x.line, "message": x.message} for x in report.errors]}
+            {
+                **report.counts(),
+                "errors": [{"line": x.line, "message": x.message} for x in report.errors],
+                "notes": list(report.notes),
+            }
         )
         return
     parts = [f"{v} {k.replace('_', ' ')}" for k, v in report.counts().items() if v]

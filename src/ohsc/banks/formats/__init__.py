@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from ohsc.banks.formats.base import HashListFormat
 from ohsc.banks.formats.delimited import CsvFormat, JsonLinesFormat
+from ohsc.banks.formats.ncmec import NcmecXmlFormat
+from ohsc.banks.formats.vics import VicsFormat
 from ohsc.errors import InvalidInputError
 
-FORMATS: dict[str, HashListFormat] = {f.name: f for f in (CsvFormat(), JsonLinesFormat())}
+FORMATS: dict[str, HashListFormat] = {
+    f.name: f for f in (CsvFormat(), JsonLinesFormat(), VicsFormat(), NcmecXmlFormat())
+}
 
 
 def register_format(fmt: HashListFormat) -> None:

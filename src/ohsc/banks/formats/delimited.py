@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from ohsc.banks.formats.base import HashListFormat, ReadItem, clean_text, split_labels
 from ohsc.banks.model import Bank, BankEntry, EntryInput, RowError
@@ -24,11 +25,14 @@ class CsvFormat(HashListFormat):
     def read(self, fh: BinaryIO) -> Iterator[ReadItem]:
         text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="strict", newline="")
         try:
-            yield from self._rows(csv.reader(text))
+            yield from self._rows(text)
         finally:
-            text.detach()  # the caller owns (and closes) the binary file
+            # the caller owns fh: an undetached wrapper would close it when collected
+            with contextlib.suppress(ValueError):  # fh already closed by the caller
+                text.detach()
 
-    def _rows(self, reader: Any) -> Iterator[ReadItem]:
+    def _rows(self, text: io.TextIOWrapper) -> Iterator[ReadItem]:
+        reader = csv.reader(text)
         try:
             header = next(reader)
         except StopIteration:
