@@ -489,13 +489,23 @@ class BankService:
             s.add(run)
             s.flush()
             run_id = run.id
-        report = self.add_entries(bank_id, reader.read(fh), source=EntrySource.IMPORT, source_ref=source_name)
-        with self.store.session() as s:
-            run_row = s.get(ImportRunRow, run_id)
-            assert run_row is not None
-            run_row.finished_at = utcnow()
-            run_row.counts = report.counts()
-            run_row.errors = [{"line": e.line, "message": e.message} for e in report.errors[:1000]]
+        report = ImportReport()
+        failure: str | None = None
+        try:
+            report = self.add_entries(bank_id, reader.read(fh), source=EntrySource.IMPORT, source_ref=source_name)
+        except OhscError as exc:
+            failure = exc.message  # batches committed before the failure stay; the run says so
+            raise
+        finally:
+            with self.store.session() as s:
+                run_row = s.get(ImportRunRow, run_id)
+                assert run_row is not None
+                run_row.finished_at = utcnow()
+                run_row.counts = report.counts() | {"failed": failure is not None}
+                errors = [{"line": e.line, "message": e.message} for e in report.errors[:1000]]
+                if failure is not None:
+                    errors.append({"line": None, "message": f"import stopped: {failure}"})
+                run_row.errors = errors
         return report
 
     def _find_entries(self, s: Session, bank: BankRow, ref: str) -> list[EntryRow]:
