@@ -492,7 +492,9 @@ class BankService:
         report = ImportReport()
         failure: str | None = None
         try:
-            report = self.add_entries(bank_id, reader.read(fh), source=EntrySource.IMPORT, source_ref=source_name)
+            report = self.add_entries(
+                bank_id, reader.read(fh), source=EntrySource.IMPORT, source_ref=source_name
+            )
         except OhscError as exc:
             failure = exc.message  # batches committed before the failure stay; the run says so
             raise
