@@ -9,8 +9,10 @@ from ohsc.cli.admin_cmd import audit, db, index
 from ohsc.cli.app import App, OhscGroup, setup_logging
 from ohsc.cli.bank_cmd import bank
 from ohsc.cli.demo_cmd import demo
+from ohsc.cli.evidence_cmd import evidence
 from ohsc.cli.hash_cmd import hash_
 from ohsc.cli.match_cmd import match
+from ohsc.cli.report_cmd import report
 from ohsc.cli.scan_cmd import scan
 
 
@@ -31,5 +33,7 @@ def main(ctx: click.Context) -> None:
 
 for command in (hash_, bank, match, scan, demo, db, index, audit):
     main.add_command(command)
+main.add_command(report)  # reporting to authorities
+main.add_command(evidence)  # evidence preservation
 
 __all__ = ["main"]
