@@ -128,12 +128,14 @@ class Settings(BaseSettings):
         description="The platform applies the industry classification (A1/A2/B1/B2) as a signatory.",
     )
     report_company_name: str | None = Field(default=None, description="The reporting provider's name.")
-    report_contact_first_name: str | None = None
-    report_contact_last_name: str | None = None
+    report_contact_first_name: str | None = Field(default=None, description="Reporter contact first name.")
+    report_contact_last_name: str | None = Field(default=None, description="Reporter contact last name.")
     report_contact_email: str | None = Field(default=None, description="Reporter contact e-mail (NCMEC).")
-    report_contact_phone: str | None = None
+    report_contact_phone: str | None = Field(default=None, description="Reporter contact phone number.")
     report_legal_url: str | None = Field(default=None, description="Where law enforcement sends process.")
-    report_terms_of_service: str | None = None
+    report_terms_of_service: str | None = Field(
+        default=None, description="Terms of service (text or URL) sent with NCMEC reports."
+    )
     report_roles: list[str] = Field(
         default_factory=lambda: ["reporter", "admin"], description="Roles that may submit and retract."
     )
@@ -142,11 +144,11 @@ class Settings(BaseSettings):
         description="CyberTipline Reporting API base URL (test host https://exttest.cybertip.org/ispws).",
     )
     ncmec_username: str | None = Field(default=None, description="NCMEC-issued API user name.")
-    ncmec_password: str | None = Field(default=None, repr=False)
+    ncmec_password: str | None = Field(default=None, repr=False, description="NCMEC-issued API password.")
     ncmec_company_template: str | None = Field(
         default=None, description="Name of the company template NCMEC set up for you (companyTemplate)."
     )
-    ncmec_timeout_seconds: float = Field(default=60.0, gt=0)
+    ncmec_timeout_seconds: float = Field(default=60.0, gt=0, description="Per-request timeout towards NCMEC.")
     ncmec_xsd_path: Path | None = Field(
         default=None, description="NCMEC's report XSD (GET /xsd); documents are checked against it."
     )

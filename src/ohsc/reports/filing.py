@@ -109,7 +109,7 @@ class Filing:
             if row.status == FILED:
                 return snap, []
             if row.status in EDITABLE:
-                names = service.destinations_of(snap)
+                names = service.destinations_of(snap)  # a configuration error is raised here
                 problems = service.problems(snap)
                 blocking = errors(problems)
                 if blocking:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from ohsc import audit
 from ohsc.actor import ROLE_REVIEWER, ROLE_SYSTEM, Actor, has_any_role
 from ohsc.errors import (
+    ConfigError,
     ConflictError,
     InvalidInputError,
     NotFoundError,
@@ -566,7 +567,10 @@ class ReportService:
         provider = self.provider
         out = common_problems(report, provider)
         if report.body.jurisdictions:
-            names = self.destinations_of(report)
+            try:
+                names = self.destinations_of(report)
+            except ConfigError as exc:
+                return [*out, Problem("configuration", exc.message)]
             if not names:
                 out.append(
                     Problem(

@@ -83,6 +83,8 @@ class Pause:
         self.nth = nth
         self.when = when
         self.reached = threading.Event()
+        #: Set when the paused call has been answered (or its client was gone).
+        self.done = threading.Event()
         self._go = threading.Event()
 
     def release(self) -> None:
@@ -391,6 +393,9 @@ class FakeCyberTipline:
                     self._send(status, reply)
                 except OSError:  # the client is gone (killed while we were paused)
                     self.close_connection = True
+                for p in (before, after):
+                    if p is not None:
+                        p.done.set()
 
             def _handle(self, endpoint: str, body: bytes) -> bytes:
                 ctype = self.headers.get("Content-Type", "")
