@@ -361,6 +361,38 @@ class EvidenceService:
             raise BlobIntegrityError(f"evidence item {item_id} does not match its SHA-256")
         return data
 
+    def read_for_submission(self, source_key: str, destination: str) -> bytes:
+        """Preserved content being sent to a destination by whoever submits the report (audited).
+
+        Submitting needs the content; the submitter holds report roles, not evidence roles, so this
+        is the one read allowed to them, and only to send it on.
+        """
+        self._require(
+            self._metadata_roles | {ROLE_SYSTEM},
+            "evidence.read",
+            "send evidence to a destination",
+            source_key,
+        )
+        with self.store.session() as s:
+            row = self._by_key(s, source_key)
+            if row is None:
+                raise EvidenceNotFoundError(f"nothing preserved as {source_key}")
+            if row.blob_id is None:
+                raise ConflictError(f"evidence item {row.id} was purged on {row.purged_at:%Y-%m-%d}")
+            blob_id, expected = row.blob_id, row.sha256
+            audit.record(
+                s,
+                actor=self.actor.name,
+                action="evidence.read",
+                object_type="evidence",
+                object_id=row.id,
+                details={"purpose": f"submission to {destination}", "sha256": expected},
+            )
+        data = self.blobs.get(NAMESPACE, blob_id)
+        if hashlib.sha256(data).hexdigest() != expected:
+            raise BlobIntegrityError(f"evidence item {source_key} does not match its SHA-256")
+        return data
+
     def export(self, item_id: int, path: Path) -> Path:
         """Write the content to ``path`` (owner-only permissions; never overwrites)."""
         data = self.read(item_id, purpose=f"export to {path.name}")

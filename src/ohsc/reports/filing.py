@@ -27,7 +27,7 @@ from ohsc.errors import (
     ReportStateError,
     ReportValidationError,
 )
-from ohsc.reports.snapshot import ReportSnapshot, document_evidence_key, file_evidence_key
+from ohsc.reports.snapshot import FileSnapshot, ReportSnapshot, document_evidence_key, file_evidence_key
 from ohsc.reports.submission import DbSubmissionHandle, Lease, SubmissionInfo, new_owner
 from ohsc.reports.tables import (
     EDITABLE,
@@ -201,6 +201,14 @@ class Filing:
 
         return keep
 
+    def _content(self, snap: ReportSnapshot) -> Any:
+        """Destinations send the preserved copy: what is sent is exactly what is kept."""
+
+        def content(destination: str, f: FileSnapshot) -> bytes:
+            return self.service.evidence.read_for_submission(file_evidence_key(snap.id, f.id), destination)
+
+        return content
+
     def _handle(self, snap: ReportSnapshot, sub_id: int, lease: Lease) -> DbSubmissionHandle:
         return DbSubmissionHandle(
             self.store,
@@ -208,7 +216,7 @@ class Filing:
             sub_id,
             lease,
             actor=self.actor,
-            content=self.service.content,
+            content=self._content(snap),
             keep=self._keep(snap),
             progress=self.service.progress,
         )

@@ -194,7 +194,7 @@ class DbSubmissionHandle:
         lease: Lease,
         *,
         actor: str,
-        content: Callable[[FileSnapshot], bytes],
+        content: Callable[[str, FileSnapshot], bytes],
         keep: Callable[[str, str, bytes], None],
         progress: Callable[[str], None],
     ) -> None:
@@ -334,7 +334,7 @@ class DbSubmissionHandle:
             )
 
     def content(self, f: FileSnapshot) -> bytes:
-        return self._content(f)
+        return self._content(self._destination, f)
 
     def keep_document(self, name: str, data: bytes) -> None:
         self._keep(self._destination, name, data)
