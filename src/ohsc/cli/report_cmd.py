@@ -106,6 +106,10 @@ def draft(app: App, source: Path, as_json: bool) -> None:
     sources = doc.pop("sources", [])
     if not isinstance(files, list):
         raise InvalidInputError("'files' must be a list")
+    if not isinstance(sources, list) or not all(isinstance(x, dict) for x in sources):
+        raise InvalidInputError(
+            '\'sources\' must be a list of objects, e.g. [{"type": "review_decision", "id": "17"}]'
+        )
     entries: list[tuple[dict[str, Any], bytes]] = []
     for i, entry in enumerate(files):
         if not isinstance(entry, dict) or "path" not in entry:

@@ -259,7 +259,9 @@ class Filing:
                 )
                 filed = ReportSnapshot.from_row(row)
                 infos = [SubmissionInfo.from_row(x) for x in subs]
-            elif failures and all(x.state == S_PENDING and not x.abandoned for x in subs):
+            elif failures and all(x.state == S_PENDING and x.remote_id is None for x in subs):
+                # Refused before anything was sent anywhere (earlier attempts, if any, were
+                # cancelled or expired unfinished): the draft can be corrected.
                 row.status = FAILED
                 audit.record(
                     s,
