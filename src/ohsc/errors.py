@@ -201,3 +201,60 @@ class TraceObjectNotFoundError(NotFoundError):
 
 class TipNotFoundError(NotFoundError):
     code = "tip_not_found"
+
+
+# --- reports and evidence (ohsc.reports, ohsc.evidence) ------------------------------------
+
+
+class ReportNotFoundError(NotFoundError):
+    code = "report_not_found"
+
+
+class EvidenceNotFoundError(NotFoundError):
+    code = "evidence_not_found"
+
+
+class ReportValidationError(InvalidInputError):
+    """A draft is not complete or not valid for a destination; ``detail['problems']`` lists each field."""
+
+    code = "report_invalid"
+
+
+class ReportStateError(ConflictError):
+    """The report is in a state that does not allow this (editing a filed report, retracting twice)."""
+
+    code = "report_state"
+
+
+class SubmissionBusyError(ConflictError):
+    """Another process holds the submission lease of this report."""
+
+    code = "submission_busy"
+
+
+class DestinationError(OhscError):
+    """A report destination (NCMEC, a package folder) failed; the submission resumes where it stopped."""
+
+    code = "destination"
+    http_status = 502
+    exit_code = 8
+
+    def __init__(
+        self, message: str, *, response_code: int | None = None, detail: dict[str, object] | None = None
+    ) -> None:
+        super().__init__(message, detail=detail)
+        #: The destination's own code for the failure (NCMEC ``responseCode``), when it gave one.
+        self.response_code = response_code
+
+
+class DestinationUnavailableError(DestinationError):
+    """The destination could not be reached or answered with a server error: try again later."""
+
+    code = "destination_unavailable"
+    http_status = 503
+
+
+class DestinationRejectedError(DestinationError):
+    """The destination refused the request (invalid document, credentials, state): retrying will not help."""
+
+    code = "destination_rejected"

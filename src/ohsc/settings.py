@@ -145,6 +145,92 @@ class Settings(BaseSettings):
     def effective_workers(self) -> int:
         return self.workers or max(1, len(os.sched_getaffinity(0)))
 
+    # --- reporting to authorities and evidence (ohsc.reports, ohsc.evidence) ----------------
+    report_destinations: dict[str, list[str]] = Field(
+        default_factory=lambda: {"*": ["local-folder"]},
+        description="JSON: jurisdiction (ISO country code, EU, or * for any) -> destinations "
+        "(ncmec, uk-nca, eu-centre, local-folder). Default: every report to the local folder only.",
+    )
+    report_default_jurisdictions: list[str] = Field(
+        default_factory=list, description='JSON list of country codes given to new drafts, e.g. ["US"].'
+    )
+    report_outbox_dir: Path | None = Field(
+        default=None, description="Where package destinations write; default: OHSC_HOME/outbox."
+    )
+    report_package_content: Literal["reference", "embed"] = Field(
+        default="reference",
+        description="Signed packages name files by hash (reference) or carry them base64-encoded (embed).",
+    )
+    report_signing_key: str | None = Field(
+        default=None,
+        description="Base64 of a 32-byte Ed25519 private key for signing packages; unset: a key file "
+        "is created under the data directory.",
+        repr=False,
+    )
+    report_industry_classification: bool = Field(
+        default=False,
+        description="The platform applies the industry classification (A1/A2/B1/B2) as a signatory.",
+    )
+    report_company_name: str | None = Field(default=None, description="The reporting provider's name.")
+    report_contact_first_name: str | None = Field(default=None, description="Reporter contact first name.")
+    report_contact_last_name: str | None = Field(default=None, description="Reporter contact last name.")
+    report_contact_email: str | None = Field(default=None, description="Reporter contact e-mail (NCMEC).")
+    report_contact_phone: str | None = Field(default=None, description="Reporter contact phone number.")
+    report_legal_url: str | None = Field(default=None, description="Where law enforcement sends process.")
+    report_terms_of_service: str | None = Field(
+        default=None, description="Terms of service (text or URL) sent with NCMEC reports."
+    )
+    report_roles: list[str] = Field(
+        default_factory=lambda: ["reporter", "admin"], description="Roles that may submit and retract."
+    )
+    ncmec_base_url: str | None = Field(
+        default=None,
+        description="CyberTipline Reporting API base URL (test host https://exttest.cybertip.org/ispws).",
+    )
+    ncmec_username: str | None = Field(default=None, description="NCMEC-issued API user name.")
+    ncmec_password: str | None = Field(default=None, repr=False, description="NCMEC-issued API password.")
+    ncmec_company_template: str | None = Field(
+        default=None, description="Name of the company template NCMEC set up for you (companyTemplate)."
+    )
+    ncmec_timeout_seconds: float = Field(default=60.0, gt=0, description="Per-request timeout towards NCMEC.")
+    ncmec_xsd_path: Path | None = Field(
+        default=None, description="NCMEC's report XSD (GET /xsd); documents are checked against it."
+    )
+    evidence_retention_days: dict[str, int] = Field(
+        default_factory=lambda: {"US": 365, "EU": 365, "GB": 365, "*": 365},
+        description="JSON: jurisdiction -> days evidence is kept after filing (EU: at most 365).",
+    )
+    evidence_roles: list[str] = Field(
+        default_factory=lambda: ["evidence_custodian", "admin"],
+        description="Roles that may read evidence and place or release legal holds.",
+    )
+    cli_roles: list[str] = Field(
+        default_factory=lambda: ["admin"], description="Roles of whoever runs the ohsc command."
+    )
+
+    @field_validator("report_destinations", "evidence_retention_days")
+    @classmethod
+    def _check_jurisdiction_keys(cls, value: dict[str, object]) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for key, item in value.items():
+            norm = key.strip().upper()
+            if norm != "*" and not (len(norm) == 2 and norm.isalpha()):
+                raise ValueError(f"{key!r} is not a jurisdiction: use an ISO 3166 country code, EU or *")
+            out[norm] = item
+        return out
+
+    @field_validator("evidence_retention_days")
+    @classmethod
+    def _check_retention(cls, value: dict[str, int]) -> dict[str, int]:
+        from ohsc.evidence.jurisdiction import EU_MEMBERS
+
+        for key, days in value.items():
+            if days < 1:
+                raise ValueError(f"{key}: retention must be at least one day")
+            if (key == "EU" or key in EU_MEMBERS) and days > 365:
+                raise ValueError(f"{key}: the EU proposal allows at most 12 months (365 days), got {days}")
+        return value
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read and validate settings; a bad value is a :class:`ConfigError` naming the variable."""

@@ -11,8 +11,10 @@ from ohsc.cli.bank_cmd import bank
 from ohsc.cli.demo_cmd import demo
 from ohsc.cli.deter_cmd import deter
 from ohsc.cli.directory_cmd import directory
+from ohsc.cli.evidence_cmd import evidence
 from ohsc.cli.hash_cmd import hash_
 from ohsc.cli.match_cmd import match
+from ohsc.cli.report_cmd import report
 from ohsc.cli.scan_cmd import scan
 from ohsc.cli.trace_cmd import trace
 
@@ -36,5 +38,7 @@ for command in (hash_, bank, match, scan, demo, db, index, audit, settings_cmd):
     main.add_command(command)
 for command in (deter, directory, trace):  # prevention
     main.add_command(command)
+main.add_command(report)  # reporting to authorities
+main.add_command(evidence)  # evidence preservation
 
 __all__ = ["main"]

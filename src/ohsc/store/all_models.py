@@ -5,7 +5,9 @@ Each package with its own models adds one import line here.
 
 from __future__ import annotations
 
+from ohsc.evidence import tables as evidence_tables  # noqa: F401
 from ohsc.prevention import models as prevention_models  # noqa: F401
+from ohsc.reports import tables as report_tables  # noqa: F401
 from ohsc.store import models  # noqa: F401
 from ohsc.store.models import Base
 

@@ -1,0 +1,507 @@
+"""The evidence service: preserve, list, read, hold, release and purge. Every access is audited.
+
+Content goes to the encrypted blob store (namespace ``evidence``); the database keeps identifiers,
+hashes, the retention period and legal holds. Roles decide who may do what (settings
+``OHSC_EVIDENCE_ROLES`` and ``OHSC_REPORT_ROLES``); a refused attempt is audited too, in its own
+transaction, before the error is raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from ohsc import audit
+from ohsc.actor import ROLE_SYSTEM, Actor, has_any_role
+from ohsc.errors import (
+    ConfigError,
+    ConflictError,
+    EvidenceNotFoundError,
+    InvalidInputError,
+    PermissionDeniedError,
+)
+from ohsc.evidence import jurisdiction
+from ohsc.evidence.model import EvidenceItem, Hold
+from ohsc.evidence.tables import EvidenceHoldRow, EvidenceItemRow
+from ohsc.media.blobs import BlobIntegrityError, BlobStore, LocalEncryptedBlobStore, load_or_create_key
+from ohsc.settings import Settings
+from ohsc.store.db import Store
+from ohsc.store.types import utcnow
+
+NAMESPACE = "evidence"
+#: How many item ids one ``evidence.list`` audit event names.
+_LIST_IDS_IN_AUDIT = 500
+
+
+def open_blob_store(settings: Settings) -> BlobStore:
+    """The content store every OHSC service shares: encrypted files under ``OHSC_HOME/blobs``."""
+    key = load_or_create_key(settings.content_key, settings.home / "content.key")
+    return LocalEncryptedBlobStore(settings.blobs_dir, key)
+
+
+def retention_days_for(settings: Settings, jurisdictions: Iterable[str]) -> int:
+    """Days to keep evidence for content in these jurisdictions: the longest period that applies."""
+    mapping = settings.evidence_retention_days
+    codes = list(jurisdictions)
+    days = [value for _code, _key, value in jurisdiction.lookup_all(mapping, codes)]
+    if not days:
+        if jurisdiction.ANY in mapping:
+            return mapping[jurisdiction.ANY]
+        raise ConfigError(
+            f"no evidence retention period for {', '.join(codes) or 'reports without a jurisdiction'}: "
+            "add it (or *) to OHSC_EVIDENCE_RETENTION_DAYS"
+        )
+    return max(days)
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeResult:
+    items: list[EvidenceItem]
+    dry_run: bool
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+
+class EvidenceService:
+    """Evidence for one actor. ``blobs`` defaults to the local encrypted store."""
+
+    def __init__(
+        self, store: Store, settings: Settings, actor: Actor, blobs: BlobStore | None = None
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.actor = actor
+        self._blobs = blobs
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        return self._blobs or open_blob_store(self.settings)
+
+    # --- access control ----------------------------------------------------------------------
+
+    @property
+    def _content_roles(self) -> set[str]:
+        return set(self.settings.evidence_roles)
+
+    @property
+    def _metadata_roles(self) -> set[str]:
+        return set(self.settings.evidence_roles) | set(self.settings.report_roles)
+
+    def _require(self, allowed: Iterable[str], action: str, what: str, object_id: object = None) -> None:
+        allowed = set(allowed)
+        if has_any_role(self.actor, allowed):
+            return
+        with self.store.session() as s:
+            audit.record(
+                s,
+                actor=self.actor.name,
+                action=f"{action}.denied",
+                object_type="evidence",
+                object_id=None if object_id is None else str(object_id),
+                details={"roles": sorted(self.actor.roles)},
+            )
+        raise PermissionDeniedError(
+            f"{self.actor.name} may not {what}: it needs one of the roles {', '.join(sorted(allowed))}"
+        )
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def preserve(
+        self,
+        *,
+        source_key: str,
+        subject_type: str,
+        subject_id: str,
+        kind: str,
+        data: bytes,
+        facts: dict[str, Any],
+        jurisdictions: Sequence[str],
+        preserved_at: datetime | None = None,
+    ) -> EvidenceItem:
+        """Keep ``data`` encrypted for the retention period of ``jurisdictions``. Idempotent per key."""
+        self._require(
+            self._metadata_roles | {ROLE_SYSTEM}, "evidence.preserve", "preserve evidence", source_key
+        )
+        with self.store.session() as s:
+            existing = self._by_key(s, source_key)
+            if existing is not None:
+                return EvidenceItem.from_row(existing)
+        codes = sorted({jurisdiction.normalise(c) for c in jurisdictions})
+        days = retention_days_for(self.settings, codes)
+        at = preserved_at or utcnow()
+        digest = hashlib.sha256(data).hexdigest()
+        blob_id = self.blobs.put(NAMESPACE, data)
+        try:
+            with self.store.session() as s:
+                row = EvidenceItemRow(
+                    source_key=source_key,
+                    subject_type=subject_type,
+                    subject_id=subject_id,
+                    kind=kind,
+                    blob_id=blob_id,
+                    sha256=digest,
+                    size=len(data),
+                    facts=facts,
+                    jurisdictions=codes,
+                    retention_days=days,
+                    preserved_at=at,
+                    preserved_by=self.actor.name,
+                    retain_until=at + timedelta(days=days),
+                )
+                s.add(row)
+                s.flush()
+                audit.record(
+                    s,
+                    actor=self.actor.name,
+                    action="evidence.preserve",
+                    object_type="evidence",
+                    object_id=row.id,
+                    details={
+                        "source_key": source_key,
+                        "kind": kind,
+                        "sha256": digest,
+                        "size": len(data),
+                        "jurisdictions": codes,
+                        "retain_until": row.retain_until.isoformat(),
+                    },
+                )
+                s.refresh(row, ["holds"])
+                return EvidenceItem.from_row(row)
+        except IntegrityError:
+            # Another process preserved the same key first: keep theirs, drop our copy.
+            self.blobs.delete(NAMESPACE, blob_id)
+            with self.store.session() as s:
+                again = self._by_key(s, source_key)
+                if again is None:  # pragma: no cover - the unique key was violated, so it exists
+                    raise
+                return EvidenceItem.from_row(again)
+        except BaseException:
+            self.blobs.delete(NAMESPACE, blob_id)
+            raise
+
+    def has(self, source_key: str) -> bool:
+        """Whether something was preserved under ``source_key`` (for idempotent callers; no content)."""
+        with self.store.session() as s:
+            return self._by_key(s, source_key) is not None
+
+    def restart_retention(self, subject_type: str, subject_id: str, *, at: datetime) -> int:
+        """Start the retention period of a subject's items at ``at`` (the time a report was filed)."""
+        with self.store.session() as s:
+            rows = list(
+                s.scalars(
+                    select(EvidenceItemRow).where(
+                        EvidenceItemRow.subject_type == subject_type,
+                        EvidenceItemRow.subject_id == subject_id,
+                        EvidenceItemRow.purged_at.is_(None),
+                    )
+                )
+            )
+            for row in rows:
+                row.retain_until = at + timedelta(days=row.retention_days)
+            if rows:
+                audit.record(
+                    s,
+                    actor=self.actor.name,
+                    action="evidence.retention_start",
+                    object_type="evidence",
+                    object_id=f"{subject_type}:{subject_id}",
+                    details={"items": [r.id for r in rows], "from": at.isoformat()},
+                )
+            return len(rows)
+
+    def hold(
+        self,
+        item_ids: Sequence[int] = (),
+        *,
+        subject: tuple[str, str] | None = None,
+        reason: str,
+        until: datetime | None = None,
+        reference: str | None = None,
+    ) -> list[Hold]:
+        """Place a legal hold on items (by id, or every item of a subject such as a report)."""
+        self._require(self._content_roles, "evidence.hold", "place legal holds")
+        reason = reason.strip()
+        if not reason:
+            raise InvalidInputError("a legal hold needs a reason (for example the legal process behind it)")
+        now = utcnow()
+        if until is not None and until <= now:
+            raise InvalidInputError("a legal hold must last into the future (--until)")
+        with self.store.session() as s:
+            rows = self._select(s, item_ids, subject)
+            holds: list[Hold] = []
+            for row in rows:
+                if row.purged_at is not None:
+                    raise ConflictError(f"evidence item {row.id} was purged on {row.purged_at:%Y-%m-%d}")
+                hold = EvidenceHoldRow(
+                    item_id=row.id,
+                    reason=reason,
+                    reference=reference,
+                    placed_by=self.actor.name,
+                    placed_at=now,
+                    until=until,
+                )
+                s.add(hold)
+                s.flush()
+                audit.record(
+                    s,
+                    actor=self.actor.name,
+                    action="evidence.hold",
+                    object_type="evidence",
+                    object_id=row.id,
+                    details={
+                        "hold_id": hold.id,
+                        "until": until.isoformat() if until else None,
+                        "reference": reference,
+                    },
+                )
+                holds.append(Hold.from_row(hold))
+            return holds
+
+    def release(self, hold_id: int, *, reason: str) -> Hold:
+        self._require(self._content_roles, "evidence.release", "release legal holds", hold_id)
+        if not reason.strip():
+            raise InvalidInputError("releasing a legal hold needs a reason")
+        with self.store.session() as s:
+            hold = s.get(EvidenceHoldRow, hold_id)
+            if hold is None:
+                raise EvidenceNotFoundError(f"no legal hold {hold_id}")
+            if hold.released_at is not None:
+                raise ConflictError(f"legal hold {hold_id} was already released")
+            hold.released_at = utcnow()
+            hold.released_by = self.actor.name
+            hold.release_reason = reason.strip()
+            audit.record(
+                s,
+                actor=self.actor.name,
+                action="evidence.release",
+                object_type="evidence",
+                object_id=hold.item_id,
+                details={"hold_id": hold.id},
+            )
+            return Hold.from_row(hold)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def items(
+        self,
+        *,
+        subject: tuple[str, str] | None = None,
+        include_purged: bool = False,
+        due_at: datetime | None = None,
+    ) -> list[EvidenceItem]:
+        """Items (metadata only); ``due_at``: only those whose period has ended by then."""
+        self._require(self._metadata_roles, "evidence.list", "list evidence")
+        with self.store.session() as s:
+            q = (
+                select(EvidenceItemRow)
+                .options(selectinload(EvidenceItemRow.holds))
+                .order_by(EvidenceItemRow.id)
+            )
+            if subject is not None:
+                q = q.where(
+                    EvidenceItemRow.subject_type == subject[0], EvidenceItemRow.subject_id == subject[1]
+                )
+            if not include_purged:
+                q = q.where(EvidenceItemRow.purged_at.is_(None))
+            items = [EvidenceItem.from_row(r) for r in s.scalars(q)]
+            if due_at is not None:
+                items = [i for i in items if i.due(due_at)]
+            audit.record(
+                s,
+                actor=self.actor.name,
+                action="evidence.list",
+                object_type="evidence",
+                details={
+                    "count": len(items),
+                    "ids": [i.id for i in items[:_LIST_IDS_IN_AUDIT]],
+                    "subject": f"{subject[0]}:{subject[1]}" if subject else None,
+                },
+            )
+            return items
+
+    def get(self, item_id: int) -> EvidenceItem:
+        self._require(self._metadata_roles, "evidence.view", "view evidence", item_id)
+        with self.store.session() as s:
+            row = self._row(s, item_id)
+            audit.record(
+                s, actor=self.actor.name, action="evidence.view", object_type="evidence", object_id=row.id
+            )
+            return EvidenceItem.from_row(row)
+
+    def read(self, item_id: int, *, purpose: str = "read") -> bytes:
+        """The preserved content, checked against its SHA-256. Only evidence roles may read it."""
+        self._require(self._content_roles, "evidence.read", "read evidence content", item_id)
+        with self.store.session() as s:
+            row = self._row(s, item_id)
+            if row.blob_id is None:
+                raise ConflictError(f"evidence item {item_id} was purged on {row.purged_at:%Y-%m-%d}")
+            blob_id, expected = row.blob_id, row.sha256
+            audit.record(
+                s,
+                actor=self.actor.name,
+                action="evidence.read",
+                object_type="evidence",
+                object_id=row.id,
+                details={"purpose": purpose, "sha256": expected},
+            )
+        data = self.blobs.get(NAMESPACE, blob_id)
+        if hashlib.sha256(data).hexdigest() != expected:
+            raise BlobIntegrityError(f"evidence item {item_id} does not match its SHA-256")
+        return data
+
+    def read_for_submission(self, source_key: str, destination: str) -> bytes:
+        """Preserved content being sent to a destination by whoever submits the report (audited).
+
+        Submitting needs the content; the submitter holds report roles, not evidence roles, so this
+        is the one read allowed to them, and only to send it on.
+        """
+        self._require(
+            self._metadata_roles | {ROLE_SYSTEM},
+            "evidence.read",
+            "send evidence to a destination",
+            source_key,
+        )
+        with self.store.session() as s:
+            row = self._by_key(s, source_key)
+            if row is None:
+                raise EvidenceNotFoundError(f"nothing preserved as {source_key}")
+            if row.blob_id is None:
+                raise ConflictError(f"evidence item {row.id} was purged on {row.purged_at:%Y-%m-%d}")
+            blob_id, expected = row.blob_id, row.sha256
+            audit.record(
+                s,
+                actor=self.actor.name,
+                action="evidence.read",
+                object_type="evidence",
+                object_id=row.id,
+                details={"purpose": f"submission to {destination}", "sha256": expected},
+            )
+        data = self.blobs.get(NAMESPACE, blob_id)
+        if hashlib.sha256(data).hexdigest() != expected:
+            raise BlobIntegrityError(f"evidence item {source_key} does not match its SHA-256")
+        return data
+
+    def export(self, item_id: int, path: Path) -> Path:
+        """Write the content to ``path`` (owner-only permissions; never overwrites)."""
+        data = self.read(item_id, purpose=f"export to {path.name}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise ConflictError(f"{path} exists: choose another file name") from None
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return path
+
+    # --- purging -----------------------------------------------------------------------------
+
+    def purge(self, *, now: datetime | None = None, dry_run: bool = False) -> PurgeResult:
+        """Delete every item whose retention period (and every hold) has ended. Logged per item.
+
+        The server runs this on a schedule as :data:`ohsc.actor.SYSTEM`; ``ohsc evidence purge``
+        runs it by hand. The content is deleted before the row is marked, so a crash in between
+        leaves an item that the next run marks, never an unmarked orphan.
+        """
+        self._require(self._content_roles | {ROLE_SYSTEM}, "evidence.purge", "purge evidence")
+        now = now or utcnow()
+        with self.store.session() as s:
+            rows = list(
+                s.scalars(
+                    select(EvidenceItemRow)
+                    .options(selectinload(EvidenceItemRow.holds))
+                    .where(EvidenceItemRow.purged_at.is_(None), EvidenceItemRow.retain_until <= now)
+                    .order_by(EvidenceItemRow.id)
+                )
+            )
+            due = [EvidenceItem.from_row(r) for r in rows]
+            due = [i for i in due if i.due(now)]
+            if dry_run:
+                audit.record(
+                    s,
+                    actor=self.actor.name,
+                    action="evidence.purge_preview",
+                    object_type="evidence",
+                    details={"count": len(due), "ids": [i.id for i in due[:_LIST_IDS_IN_AUDIT]]},
+                )
+                return PurgeResult(due, dry_run=True)
+        done: list[EvidenceItem] = []
+        for item in due:
+            with self.store.session() as s:
+                row = self._row(s, item.id)
+                if row.purged_at is not None:
+                    continue
+                if row.blob_id is not None:
+                    self.blobs.delete(NAMESPACE, row.blob_id)
+                row.blob_id = None
+                row.purged_at = now
+                row.purged_by = self.actor.name
+                audit.record(
+                    s,
+                    actor=self.actor.name,
+                    action="evidence.purge",
+                    object_type="evidence",
+                    object_id=row.id,
+                    details={
+                        "source_key": row.source_key,
+                        "sha256": row.sha256,
+                        "retain_until": row.retain_until.isoformat(),
+                        "reason": "retention period ended",
+                    },
+                )
+                done.append(EvidenceItem.from_row(row))
+        return PurgeResult(done, dry_run=False)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _by_key(s: Session, source_key: str) -> EvidenceItemRow | None:
+        return s.scalar(
+            select(EvidenceItemRow)
+            .options(selectinload(EvidenceItemRow.holds))
+            .where(EvidenceItemRow.source_key == source_key)
+        )
+
+    @staticmethod
+    def _row(s: Session, item_id: int) -> EvidenceItemRow:
+        row = s.scalar(
+            select(EvidenceItemRow)
+            .options(selectinload(EvidenceItemRow.holds))
+            .where(EvidenceItemRow.id == item_id)
+        )
+        if row is None:
+            raise EvidenceNotFoundError(f"no evidence item {item_id}")
+        return row
+
+    def _select(
+        self, s: Session, item_ids: Sequence[int], subject: tuple[str, str] | None
+    ) -> list[EvidenceItemRow]:
+        if subject is not None:
+            rows = list(
+                s.scalars(
+                    select(EvidenceItemRow)
+                    .where(
+                        EvidenceItemRow.subject_type == subject[0],
+                        EvidenceItemRow.subject_id == subject[1],
+                        EvidenceItemRow.purged_at.is_(None),
+                    )
+                    .order_by(EvidenceItemRow.id)
+                )
+            )
+            if not rows:
+                raise EvidenceNotFoundError(f"no preserved evidence for {subject[0]} {subject[1]}")
+            return rows
+        if not item_ids:
+            raise InvalidInputError("name the evidence items (ids) or a report")
+        return [self._row(s, i) for i in item_ids]

@@ -1,0 +1,1 @@
+"""NCMEC CyberTipline Reporting API: documents, client and a local fake server."""
