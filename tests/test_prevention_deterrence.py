@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select, text
 
+from ohsc.actor import ROLE_ADMIN, LocalActor
 from ohsc.errors import HelpServiceNotFoundError, InvalidInputError
-from ohsc.prevention.actors import ROLE_ADMIN, LocalActor
 from ohsc.prevention.counters import CounterBuffer, PreventionStats, today, upsert_counts
 from ohsc.prevention.deterrence import DeterrenceService
 from ohsc.prevention.directory import HelpDirectory, ResourceCache

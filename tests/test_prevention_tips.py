@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from ohsc.actor import ROLE_INVESTIGATOR, LocalActor
 from ohsc.demo.synth import jpeg_bytes, picture
 from ohsc.errors import ChallengeError, InvalidInputError, PermissionDeniedError, RateLimitedError, StateError
 from ohsc.media.blobs import open_blob_store
-from ohsc.prevention.actors import ROLE_INVESTIGATOR, LocalActor
 from ohsc.prevention.counters import CounterBuffer
 from ohsc.prevention.models import TraceRateBucketRow, TraceRateSaltRow
 from ohsc.prevention.tips import TipService, client_network, csv_safe, pow_ok, solve_pow

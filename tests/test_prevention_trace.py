@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 from sqlalchemy import select
 
+from ohsc.actor import ROLE_INVESTIGATOR, LocalActor
 from ohsc.demo.synth import jpeg_bytes, picture
 from ohsc.errors import (
     FileTooLargeError,
@@ -21,7 +22,6 @@ from ohsc.errors import (
     TwoPersonRuleError,
 )
 from ohsc.media.blobs import LocalEncryptedBlobStore, open_blob_store
-from ohsc.prevention.actors import ROLE_INVESTIGATOR, LocalActor
 from ohsc.prevention.images import sanitise
 from ohsc.prevention.trace import NAMESPACE, TraceObjects
 from ohsc.settings import Settings

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from conftest import PG_URL
 from ohsc.audit import verify
 from ohsc.reports.ncmec.fake_server import FakeCyberTipline
 from ohsc.reports.tables import SubmissionRow
 from ohsc.settings import load_settings
 from ohsc.store.db import Store, normalise_url
+from tests.conftest import PG_URL
 from tests.reporting_support import ADMIN, make_report, service
 
 OHSC = str(Path(sys.executable).with_name("ohsc"))

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from ohsc.errors import PermissionDeniedError
+
 #: Everything, including settings and evidence.
 ROLE_ADMIN = "admin"
 #: Reviews matches and confirms or clears them.
@@ -23,8 +25,22 @@ ROLE_REPORTER = "reporter"
 ROLE_EVIDENCE_CUSTODIAN = "evidence_custodian"
 #: Scheduled jobs inside the server (purges, resumed submissions).
 ROLE_SYSTEM = "system"
+#: Edits the help directory and looks after deterrence term lists and messages.
+ROLE_PREVENTION_ADMIN = "prevention_admin"
+#: Prepares, approves, identifies and retires Trace-an-Object pictures; triages tips.
+ROLE_INVESTIGATOR = "investigator"
 
-KNOWN_ROLES = frozenset({ROLE_ADMIN, ROLE_REVIEWER, ROLE_REPORTER, ROLE_EVIDENCE_CUSTODIAN, ROLE_SYSTEM})
+KNOWN_ROLES = frozenset(
+    {
+        ROLE_ADMIN,
+        ROLE_REVIEWER,
+        ROLE_REPORTER,
+        ROLE_EVIDENCE_CUSTODIAN,
+        ROLE_SYSTEM,
+        ROLE_PREVENTION_ADMIN,
+        ROLE_INVESTIGATOR,
+    }
+)
 
 
 @runtime_checkable
@@ -57,3 +73,11 @@ SYSTEM = LocalActor("system", frozenset({ROLE_SYSTEM}))
 
 def has_any_role(actor: Actor, allowed: Iterable[str]) -> bool:
     return bool(actor.roles & frozenset(allowed))
+
+
+def require(actor: Actor, *allowed: str, action: str) -> None:
+    """Raise :class:`PermissionDeniedError` unless the actor is an admin or has one of the roles."""
+    if ROLE_ADMIN in actor.roles or actor.roles & frozenset(allowed):
+        return
+    needed = " or ".join(sorted({ROLE_ADMIN, *allowed}))
+    raise PermissionDeniedError(f"{actor.name} may not {action}: needs the role {needed}")

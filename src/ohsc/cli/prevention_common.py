@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ohsc.actor import ROLE_ADMIN, LocalActor
 from ohsc.cli.app import App
-from ohsc.prevention.actors import ROLE_ADMIN, LocalActor
 
 
 def cli_actor(app: App) -> LocalActor:

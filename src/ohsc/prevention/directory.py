@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select
 
 from ohsc import audit
+from ohsc.actor import ROLE_PREVENTION_ADMIN, Actor, require
 from ohsc.errors import HelpServiceNotFoundError, InvalidInputError
-from ohsc.prevention.actors import ROLE_PREVENTION_ADMIN, Actor, require
 from ohsc.prevention.messages import normalise_locale
 from ohsc.prevention.models import HelpServiceRow
 from ohsc.store.db import Store

@@ -39,9 +39,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ohsc import audit
+from ohsc.actor import ROLE_INVESTIGATOR, Actor, require
 from ohsc.errors import ChallengeError, InvalidInputError, RateLimitedError, StateError, TipNotFoundError
 from ohsc.media.blobs import load_or_create_key
-from ohsc.prevention.actors import ROLE_INVESTIGATOR, Actor, require
 from ohsc.prevention.counters import CounterBuffer
 from ohsc.prevention.messages import normalise_locale
 from ohsc.prevention.models import (

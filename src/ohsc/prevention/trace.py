@@ -24,9 +24,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ohsc import audit
+from ohsc.actor import ROLE_INVESTIGATOR, Actor, require
 from ohsc.errors import InvalidInputError, StateError, TraceObjectNotFoundError, TwoPersonRuleError
 from ohsc.media.blobs import BlobStore
-from ohsc.prevention.actors import ROLE_INVESTIGATOR, Actor, require
 from ohsc.prevention.images import sanitise
 from ohsc.prevention.models import TraceObjectRow, TraceTipRow
 from ohsc.settings import Settings
