@@ -7,5 +7,6 @@ from __future__ import annotations
 
 from ohsc.store import models  # noqa: F401
 from ohsc.store.models import Base
+from ohsc.video import store as video_store  # noqa: F401
 
 metadata = Base.metadata
