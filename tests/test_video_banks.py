@@ -138,3 +138,22 @@ def test_meta_vpdq_txt_files_import(banks: BankService, tmp_path: Path) -> None:
     bad = write(tmp_path, "notes.txt", b"hello\n")
     assert banks.import_file("a", bad, "vpdq-txt").errors[0].message.startswith("not a vPDQ hash file")
     assert format_vpdq(parse_vpdq(text), "\n").splitlines()[0] == text.splitlines()[0]
+
+
+def test_withdrawals_name_videos_by_frames_without_storing_any(banks: BankService, store: Store) -> None:
+    frames = "0,100," + "ab" * 32 + ",0.000;30,100," + "cd" * 32 + ",1.000"
+    other = "0,100," + "ef" * 32 + ",0.000"
+    banks.create_bank("a")
+    assert banks.add_entries("a", [EntryInput("vpdq", frames)]).added == 1
+    report = banks.add_entries(
+        "a",
+        [
+            EntryInput("vpdq", frames, retract=True, retraction_reason="withdrawn"),
+            EntryInput("vpdq", other, retract=True),
+        ],
+    )
+    assert (report.retracted, report.unknown_withdrawals) == (1, 1)
+    assert _frames_rows(store) == 1  # the unknown video's frames were not kept
+    [entry] = banks.iter_entries("a", include_retracted=True)
+    assert entry.retracted
+    assert entry.retraction_reason == "withdrawn"

@@ -297,10 +297,11 @@ class BankService:
         keeps the reference. A value that cannot be stored is reported, the rest go on."""
         kept: list[EntryInput] = []
         for item in items:
-            st = get_signal_type(item.signal_type)
-            if st.has_payload:
+            st = SIGNAL_TYPES.get(item.signal_type)
+            if st is not None and st.has_payload:
                 try:
-                    item.value = st.store_payload(s, item.value)
+                    # a withdrawal names the entry without keeping anything
+                    item.value = st.reference(item.value) if item.retract else st.store_payload(s, item.value)
                 except OhscError as exc:
                     report.errors.append(RowError(item.line, exc.message))
                     continue

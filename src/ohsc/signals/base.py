@@ -47,6 +47,11 @@ class SignalType(ABC):
         return 0 if cls.validate(a) == cls.validate(b) else 1
 
     @classmethod
+    def reference(cls, value: str) -> str:
+        """What a bank row stores for a validated value (without storing any payload)."""
+        return value
+
+    @classmethod
     def store_payload(cls, session: Session, value: str) -> str:
         """Keep a validated value's payload; return what the bank row stores (a reference)."""
         return value
