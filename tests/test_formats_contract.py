@@ -19,6 +19,7 @@ from ohsc.store.db import Store
 from tests.format_samples import fake_md5, media, ncmec, ncmec_deleted, ncmec_image, pic, vics
 
 SAMPLES: dict[str, bytes] = {
+    "vpdq-txt": ("0,100," + "ab" * 32 + ",0.000\n30,99," + "cd" * 32 + ",1.000\n").encode(),
     "csv": (
         "signal_type,value,category,external_id,note\n"
         f"md5,{pic(1).md5},cat,e1,a note\n"

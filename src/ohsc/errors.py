@@ -258,3 +258,51 @@ class DestinationRejectedError(DestinationError):
     """The destination refused the request (invalid document, credentials, state): retrying will not help."""
 
     code = "destination_rejected"
+
+
+# --- video ---------------------------------------------------------------------------------
+
+
+class VideoError(MediaError):
+    """A video could not be hashed (or only in part: see the record's ``video`` details)."""
+
+    code = "video"
+
+
+class VideoDecodeError(VideoError):
+    """The container or stream is corrupt, truncated or holds no decodable frame."""
+
+    code = "video_decode"
+
+
+class VideoNoStreamError(VideoError):
+    """The file has no video stream (audio only, or subtitles)."""
+
+    code = "video_no_stream"
+
+
+class VideoCodecError(VideoError):
+    """No decoder for the video's codec."""
+
+    code = "video_codec_unsupported"
+
+
+class VideoTooLargeError(VideoError):
+    """The video declares more pixels per frame than allowed (``OHSC_VIDEO_MAX_PIXELS``)."""
+
+    code = "video_too_large"
+    http_status = 413
+
+
+class VideoTooLongError(VideoError):
+    """The video is longer than allowed for this request (``OHSC_VIDEO_UPLOAD_MAX_SECONDS``)."""
+
+    code = "video_too_long"
+    http_status = 413
+
+
+class VideoSupportMissingError(VideoError):
+    """PyAV is not installed (``pip install 'ohsc[video]'``)."""
+
+    code = "video_support_missing"
+    http_status = 501

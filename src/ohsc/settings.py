@@ -112,6 +112,55 @@ class Settings(BaseSettings):
         default=16, ge=0, le=26, description="Proof-of-work difficulty of the tip form (0: off)."
     )
 
+    # --- video: vPDQ hashing and matching ----------------------------------------------------
+    video_interval: float = Field(
+        default=1.0, ge=0, le=3600, description="Seconds between hashed video frames (0: every frame)."
+    )
+    video_max_frames: int = Field(
+        default=10_800,
+        ge=1,
+        le=1 << 20,
+        description="Most frames hashed per video (3 hours at one a second); longer videos are hashed "
+        "up to there and marked truncated.",
+    )
+    video_max_pixels: int = Field(
+        default=40_000_000,
+        ge=1,
+        description="Largest video frame (width x height); larger videos are refused.",
+    )
+    video_time_budget: float = Field(
+        default=900.0, gt=0, description="Wall-clock seconds hashing one video may take; then it stops."
+    )
+    video_threads: int = Field(
+        default=1, ge=1, le=64, description="Decoder threads per video (scans already use every core)."
+    )
+    video_upload_max_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1, description="Largest video accepted by the service (POST /v1/...)."
+    )
+    video_upload_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest video accepted by the service."
+    )
+    vpdq_variants: bool = Field(
+        default=True,
+        description="Also hash 95%, 90% and 80% centre crops and the borderless picture of each video "
+        "frame, so cropped, letterboxed and watermarked copies match (kept for matching, never exported).",
+    )
+    vpdq_quality_min: int = Field(
+        default=50, ge=0, le=100, description="Video frames below this PDQ quality are not matched."
+    )
+    vpdq_match_percent: float = Field(
+        default=80.0,
+        gt=0,
+        le=100,
+        description="Share of frames (in percent) that must match for two videos to match; frame "
+        "distance is the bank's PDQ threshold.",
+    )
+    vpdq_match_mode: Literal["either", "both", "query", "bank"] = Field(
+        default="either",
+        description="Whose frames must reach OHSC_VPDQ_MATCH_PERCENT: either video's (a clip inside "
+        "a long video matches both ways), both, only the query's, or only the bank video's.",
+    )
+
     @field_validator("home")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:

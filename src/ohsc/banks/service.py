@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +25,7 @@ from ohsc.errors import (
     OhscError,
 )
 from ohsc.settings import Settings
-from ohsc.signals import get_signal_type
+from ohsc.signals import SIGNAL_TYPES, get_signal_type
 from ohsc.store.db import Store, next_seq
 from ohsc.store.models import BankRow, EntryDeletion, EntryRow, ImportRunRow
 from ohsc.store.types import utcnow
@@ -227,6 +228,10 @@ class BankService:
                 details={"name": row.name, "entries": entries},
             )
             s.delete(row)
+            s.flush()
+            for st in {get_signal_type(t) for t in SIGNAL_TYPES}:
+                if st.has_payload:
+                    st.purge_payloads(s)
 
     # --- entries -----------------------------------------------------------------------------
 
@@ -273,6 +278,7 @@ class BankService:
                     report.errors.append(RowError(item.line, exc.message))
             if valid:
                 with self.store.session() as s:
+                    valid = self._store_payloads(s, valid, report)
                     report.merge(self._apply_batch(s, bank_id, valid, source, source_ref))
         if report.changed:
             with self.store.session() as s:
@@ -290,6 +296,22 @@ class BankService:
                     },
                 )
         return report
+
+    def _store_payloads(self, s: Session, items: list[EntryInput], report: ImportReport) -> list[EntryInput]:
+        """Values too large for a row (vPDQ frames) go to their signal type's table; the row
+        keeps the reference. A value that cannot be stored is reported, the rest go on."""
+        kept: list[EntryInput] = []
+        for item in items:
+            st = SIGNAL_TYPES.get(item.signal_type)
+            if st is not None and st.has_payload:
+                try:
+                    # a withdrawal names the entry without keeping anything
+                    item.value = st.reference(item.value) if item.retract else st.store_payload(s, item.value)
+                except OhscError as exc:
+                    report.errors.append(RowError(item.line, exc.message))
+                    continue
+            kept.append(item)
+        return kept
 
     def _apply_batch(
         self,
@@ -434,7 +456,8 @@ class BankService:
         note: str | None = None,
         external_id: str | None = None,
     ) -> tuple[ImportReport, list[tuple[Path, str]]]:
-        """Hash media files (exact PDQ: banks are references) and add every signal.
+        """Hash media files (exact PDQ, every video frame decoded: banks are references) and add
+        every signal (digests, PDQ of images, vPDQ of videos).
 
         Returns the report and the files that could not be used, with reasons.
         """
@@ -461,11 +484,31 @@ class BankService:
                     )
                 else:
                     items.append(EntryInput(signal_type="pdq", value=sig.pdq, quality=quality, **common))  # type: ignore[arg-type]
-            elif sig.error:
-                notes.append(f"{path}: {sig.error}; only file digests added")
+            if sig.vpdq:
+                items.extend(self._vpdq_item(path, sig.signals()["vpdq"], sig.vpdq, common, notes))
+            if sig.error:
+                perceptual = sig.pdq is not None or bool(sig.vpdq)
+                notes.append(f"{path}: {sig.error}" + ("" if perceptual else "; only file digests added"))
         report = self.add_entries(bank_ref, items, source=EntrySource.FILE)
         report.notes.extend(notes)
         return report, failed
+
+    def _vpdq_item(
+        self, path: Path, value: str, frames: Sequence[Any], common: dict[str, Any], notes: list[str]
+    ) -> list[EntryInput]:
+        """The vPDQ entry of a video, unless no frame has the detail to match."""
+        qualities = [int(f.quality) for f in frames]
+        usable = sum(q >= self.settings.vpdq_quality_min for q in qualities)
+        if not usable:
+            notes.append(
+                f"{path}: no video frame reaches PDQ quality {self.settings.vpdq_quality_min}; vPDQ not added"
+            )
+            return []
+        return [
+            EntryInput(
+                signal_type="vpdq", value=value, quality=round(sum(qualities) / len(qualities)), **common
+            )
+        ]
 
     def import_file(self, bank_ref: str | int, path: Path, fmt: str) -> ImportReport:
         """Import a hash-list file. Invalid rows are reported with line numbers; the rest load."""
@@ -628,12 +671,30 @@ class BankService:
                 yield _to_entry(row, bank_name)
             last = rows[-1].id
 
+    def _with_payloads(self, entries: Iterator[BankEntry], batch: int = 200) -> Iterator[BankEntry]:
+        """Entries with full values where the row keeps a reference (vPDQ frames)."""
+        while chunk := list(islice(entries, batch)):
+            refs: dict[str, list[str]] = {}
+            for entry in chunk:
+                if get_signal_type(entry.signal_type).has_payload:
+                    refs.setdefault(entry.signal_type, []).append(entry.value)
+            full: dict[tuple[str, str], str] = {}
+            if refs:
+                with self.store.session() as s:
+                    for st_name, values in refs.items():
+                        loaded = get_signal_type(st_name).load_payloads(s, values)
+                        full.update({(st_name, ref): value for ref, value in loaded.items()})
+            for entry in chunk:
+                value = full.get((entry.signal_type, entry.value))
+                yield entry if value is None else replace(entry, value=value)
+
     def export(self, bank_ref: str | int, fh: BinaryIO, fmt: str, *, include_retracted: bool = False) -> int:
         writer = get_format(fmt)
         if not writer.can_write:
             raise InvalidInputError(f"{writer.name} is an import-only format")
         bank = self.get_bank(bank_ref)
-        n = writer.write(self.iter_entries(bank.id, include_retracted=include_retracted), fh, bank)
+        entries = self._with_payloads(self.iter_entries(bank.id, include_retracted=include_retracted))
+        n = writer.write(entries, fh, bank)
         with self.store.session() as s:
             audit.record(
                 s,

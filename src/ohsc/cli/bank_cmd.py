@@ -15,6 +15,7 @@ from ohsc.cli.render import e, print_json
 from ohsc.errors import InvalidInputError
 
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "vics", ".xml": "ncmec-xml"}
+EXTENSIONS[".txt"] = "vpdq-txt"  # Meta's vPDQ hash file (one video)
 
 
 def _format_for(path: Path, given: str | None) -> str:
@@ -192,7 +193,7 @@ def add(
     external_id: str | None,
     as_json: bool,
 ) -> None:
-    """Hash media files (MD5, SHA-1, SHA-256, PDQ) into a bank. Folders are walked."""
+    """Hash media files (MD5, SHA-1, SHA-256, PDQ; vPDQ of videos) into a bank. Folders are walked."""
     from ohsc.scanning.walker import walk
 
     files: list[Path] = []

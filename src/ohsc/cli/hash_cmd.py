@@ -11,6 +11,7 @@ from ohsc.cli.app import App, out, pass_app
 from ohsc.cli.render import e, human_bytes, print_json
 from ohsc.scanning.runner import Scanner, ScanOptions
 from ohsc.signals.files import HashOptions
+from ohsc.video.text import describe_hash
 
 
 def print_signals(record: dict[str, Any]) -> None:
@@ -22,6 +23,8 @@ def print_signals(record: dict[str, Any]) -> None:
             out.print(f"  {name:<7}{record[name]}")
     if record.get("pdq"):
         out.print(f"  {'pdq':<7}{record['pdq']}  (quality {record.get('pdq_quality')})")
+    if record.get("vpdq"):
+        out.print(f"  {'vpdq':<7}{e(describe_hash(record['vpdq'], record.get('video')))}")
     if record.get("error"):
         out.print(f"  [red]error[/]  {e(record['error'])}")
 
@@ -36,7 +39,8 @@ def print_signals(record: dict[str, Any]) -> None:
 def hash_(
     app: App, paths: tuple[Path, ...], exact: bool, dihedral: bool, workers: int | None, as_json: bool
 ) -> None:
-    """Hash files: path, size, MD5, SHA-1, SHA-256, PDQ and its quality, or an error.
+    """Hash files: path, size, MD5, SHA-1, SHA-256, PDQ and its quality, vPDQ of videos
+    (--json: every sampled frame), or an error.
 
     Folders are walked; archives are hashed as files (``ohsc scan`` looks inside them).
     """

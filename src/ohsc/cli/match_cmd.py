@@ -16,6 +16,7 @@ from ohsc.errors import InvalidInputError, OhscError
 from ohsc.matching.matcher import Matcher
 from ohsc.signals import get_signal_type, guess_signal_types
 from ohsc.signals.files import HashOptions, hash_path
+from ohsc.video.text import describe_match, short_signals
 
 
 def _args(args: tuple[str, ...]) -> Iterator[str]:
@@ -36,7 +37,7 @@ def _query(app: App, matcher: Matcher, arg: str, dihedral: bool) -> dict[str, An
         st = get_signal_type(st_name)
         signals = {st.name: st.validate(value)}
         outcome = matcher.match(signals, approximate_dihedral_from_hash=dihedral)
-        return {"query": arg, "signals": signals, **outcome.to_dict()}
+        return {"query": arg, "signals": short_signals(signals), **outcome.to_dict()}
     if path.is_dir():
         raise InvalidInputError(f"{arg} is a folder: use ohsc scan for folders")
     if path.exists():
@@ -44,7 +45,12 @@ def _query(app: App, matcher: Matcher, arg: str, dihedral: bool) -> dict[str, An
         if sig.md5 is None:
             raise InvalidInputError(f"{arg}: {sig.error}")
         outcome = matcher.match(sig.signals(), pdq_quality=sig.pdq_quality, dihedral=sig.pdq_dihedral)
-        result = {"query": arg, "signals": sig.signals(), "pdq_quality": sig.pdq_quality, **outcome.to_dict()}
+        result = {
+            "query": arg,
+            "signals": short_signals(sig.signals()),
+            "pdq_quality": sig.pdq_quality,
+            **outcome.to_dict(),
+        }
         if sig.error:
             result["error"] = sig.error
         return result
@@ -67,7 +73,8 @@ def _query(app: App, matcher: Matcher, arg: str, dihedral: bool) -> dict[str, An
 def match(app: App, args: tuple[str, ...], dihedral: bool, as_json: bool) -> None:
     """Match hashes or files against every bank. ARG is a hash, TYPE:HASH, a file, or - for stdin.
 
-    A bare 64-digit hex value is tried as both SHA-256 and PDQ.
+    A bare 64-digit hex value is tried as both SHA-256 and PDQ. Videos are matched by vPDQ:
+    the share of frames matched both ways and the matched time ranges are shown.
     """
     matcher = app.matcher()
     for arg in _args(args):
@@ -101,5 +108,8 @@ def match(app: App, args: tuple[str, ...], dihedral: bool, as_json: bool) -> Non
                 m["variant"] or "",
             )
         out.print(table)
+        for m in shown:
+            if m.get("video"):
+                out.print(f"  entry {m['entry_id']}: {e(describe_match(m['video']))}")
         if result["suppressed"]:
             out.print(f"  {len(result['suppressed'])} match(es) suppressed by the allowlist")

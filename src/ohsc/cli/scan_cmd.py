@@ -17,6 +17,7 @@ from ohsc.errors import InvalidInputError
 from ohsc.scanning.journal import Journal, finished_ids
 from ohsc.scanning.runner import Scanner, ScanOptions, ScanSummary
 from ohsc.signals.files import HashOptions
+from ohsc.video.text import describe_match
 
 
 def default_journal(app: App, root: Path) -> Path:
@@ -46,7 +47,9 @@ def print_summary(summary: ScanSummary, matched: list[dict[str, Any]], journal: 
     for rec in matched[:20]:
         banks = sorted({m["bank"] for m in rec["matches"]})
         best = min(m["distance"] for m in rec["matches"])
-        err.print(f"[red]match[/] {e(rec['path'])}  banks: {e(', '.join(banks))}  distance {best}")
+        videos = [m["video"] for m in rec["matches"] if m.get("video")]
+        how = f"video: {describe_match(videos[0])}" if videos else f"distance {best}"
+        err.print(f"[red]match[/] {e(rec['path'])}  banks: {e(', '.join(banks))}  {e(how)}")
     if len(matched) > 20:
         err.print(f"... and {len(matched) - 20} more matched files in the records")
 

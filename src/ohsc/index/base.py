@@ -11,10 +11,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from ohsc.store.db import Store
 
 Labels = npt.NDArray[np.int64]
 
@@ -62,6 +65,9 @@ class SignalIndex(ABC):
         cls, signal_type: str, params: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]
     ) -> SignalIndex:
         """Rebuild from what :meth:`to_arrays` returned."""
+
+    def attach(self, store: Store) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Called by the index set with its store (indexes whose values refer to stored payloads)."""
 
     def needs_compaction(self) -> bool:
         return False

@@ -41,14 +41,25 @@ def new_index(signal_type: str) -> SignalIndex:
     return factory()
 
 
+def _vpdq_class() -> type[SignalIndex]:
+    from ohsc.video.index import VpdqIndex  # the video package builds on this one: import late
+
+    return VpdqIndex
+
+
 INDEX_FACTORIES: dict[str, Callable[[], SignalIndex]] = {
     "md5": lambda: ExactIndex("md5", 16),
     "sha1": lambda: ExactIndex("sha1", 20),
     "sha256": lambda: ExactIndex("sha256", 32),
     "pdq": lambda: PdqIndex("pdq"),
+    "video_md5": lambda: ExactIndex("video_md5", 16),
+    "video_sha256": lambda: ExactIndex("video_sha256", 32),
+    "vpdq": lambda: _vpdq_class()("vpdq"),
 }
 
 INDEX_CLASSES: dict[str, type[SignalIndex]] = {"exact": ExactIndex, "pdq": PdqIndex}
+#: index kinds whose class is imported when first needed
+LATE_INDEX_CLASSES: dict[str, Callable[[], type[SignalIndex]]] = {"vpdq": _vpdq_class}
 
 
 @dataclass(slots=True)
@@ -84,7 +95,7 @@ class IndexSet:
         iset = cls(store, directory)
         rebuilt = not iset.load()
         if rebuilt:
-            iset.indexes = {st: new_index(st) for st in iset.signal_types}
+            iset.indexes = iset._new_indexes()
             iset.applied_seq = 0
         result = iset.sync()
         if save and directory is not None and (rebuilt or result.changes >= SAVE_AFTER):
@@ -98,6 +109,12 @@ class IndexSet:
             time.monotonic() - started,
         )
         return iset
+
+    def _new_indexes(self) -> dict[str, SignalIndex]:
+        indexes = {st: new_index(st) for st in self.signal_types}
+        for idx in indexes.values():
+            idx.attach(self.store)
+        return indexes
 
     def _path(self, signal_type: str) -> Path:
         assert self.directory is not None
@@ -123,6 +140,8 @@ class IndexSet:
                 log.info("index file %s belongs to another store; rebuilding", path.name)
                 return False
             cls = INDEX_CLASSES.get(f.kind)
+            if cls is None and f.kind in LATE_INDEX_CLASSES:
+                cls = LATE_INDEX_CLASSES[f.kind]()
             if cls is None:
                 return False
             try:
@@ -135,6 +154,8 @@ class IndexSet:
             if min(seqs) > current_seq(s, "entry_seq"):
                 log.info("index files are ahead of the store (restored backup?); rebuilding")
                 return False
+        for idx in loaded.values():
+            idx.attach(self.store)
         self.indexes = loaded
         self.applied_seq = min(seqs)
         self.loaded_from_files = True
@@ -241,7 +262,7 @@ class IndexSet:
 
     def rebuild(self) -> SyncResult:
         """Forget everything and read the whole store again."""
-        self.indexes = {st: new_index(st) for st in self.signal_types}
+        self.indexes = self._new_indexes()
         self.applied_seq = 0
         result = self.sync()
         for idx in self.indexes.values():

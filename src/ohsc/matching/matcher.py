@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -12,10 +13,13 @@ from ohsc.banks.service import BankService
 from ohsc.index.manager import IndexSet, SyncResult
 from ohsc.matching.model import Match, MatchOutcome
 from ohsc.settings import Settings
-from ohsc.signals import get_signal_type
+from ohsc.signals import alias_signal_types, get_signal_type
 from ohsc.signals.pdq_math import approximate_dihedral
 from ohsc.store.db import Store
 from ohsc.store.models import BankRow
+
+if TYPE_CHECKING:
+    from ohsc.video.matcher import VideoMatcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,7 @@ class Matcher:
         self.banks = BankService(store, settings)
         self._rules: dict[int, BankRule] = {}
         self._lock = threading.Lock()
+        self._video_matcher: VideoMatcher | None = None
         self.refresh_banks()
 
     @classmethod
@@ -66,6 +71,13 @@ class Matcher:
             self.refresh_banks()
             return self.indexes.sync()
 
+    def _video(self) -> VideoMatcher:
+        from ohsc.video.matcher import VideoMatcher
+
+        if self._video_matcher is None:
+            self._video_matcher = VideoMatcher(self.store, self.settings, self.indexes, self.banks)
+        return self._video_matcher
+
     @property
     def radius(self) -> int:
         enabled = [r.threshold for r in self._rules.values() if r.enabled]
@@ -89,14 +101,20 @@ class Matcher:
         # label -> (distance, signal type, variant)
         hits: dict[int, tuple[int, str, str | None]] = {}
         radius = self.radius
+        video_found: list[Match] = []
         for st_name, value in signals.items():
-            index = self.indexes.get(st_name)
-            if index is None:
+            if st_name == "vpdq":
+                video_found = self._video().match(value, self._rules, radius, outcome)
                 continue
             st = get_signal_type(st_name)
             if not st.is_distance:
-                for hit in index.query(value, 0):
-                    hits.setdefault(hit.label, (0, st_name, None))
+                for name in (st_name, *alias_signal_types(st_name)):  # md5 finds video_md5 too
+                    exact = self.indexes.get(name)
+                    for hit in exact.query(value, 0) if exact is not None else ():
+                        hits.setdefault(hit.label, (0, name, None))
+                continue
+            index = self.indexes.get(st_name)
+            if index is None:
                 continue
             if st_name == "pdq" and pdq_quality is not None and pdq_quality < self.settings.pdq_quality_min:
                 outcome.low_quality = True
@@ -113,10 +131,10 @@ class Matcher:
                     if current is None or hit.distance < current[0]:
                         tag = variant if (dihedral or approximate_dihedral_from_hash) else None
                         hits[hit.label] = (hit.distance, st_name, tag)
-        if not hits:
+        if not hits and not video_found:
             return outcome
-        entries = self.banks.entries_by_id(hits)
-        found: list[Match] = []
+        entries = self.banks.entries_by_id(hits) if hits else {}
+        found: list[Match] = video_found
         for label, (distance, _st, matched_variant) in hits.items():
             entry = entries.get(label)
             if entry is None or entry.retracted:

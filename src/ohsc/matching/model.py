@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ohsc.video.matching import VideoMatchInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,8 @@ class Match:
     allowlist: bool
     #: For dihedral matching: which rotation/flip of the query matched ("original" otherwise).
     variant: str | None = None
+    #: For vPDQ: shares of frames matched both ways and the matched time ranges.
+    video: VideoMatchInfo | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -38,6 +43,7 @@ class Match:
             "source": self.source,
             "allowlist": self.allowlist,
             "variant": self.variant,
+            **({"video": self.video.to_dict()} if self.video is not None else {}),
         }
 
 

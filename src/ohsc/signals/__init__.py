@@ -37,13 +37,30 @@ def register_signal_type(cls: type[SignalType]) -> type[SignalType]:
 
 def guess_signal_types(value: str) -> list[str]:
     """Which signal types a bare hex value could be (64 hex digits: sha256 or pdq)."""
-    return [name for name, cls in SIGNAL_TYPES.items() if cls.is_valid(value)]
+    return [name for name, cls in SIGNAL_TYPES.items() if cls.guessable and cls.is_valid(value)]
 
+
+def alias_signal_types(name: str) -> list[str]:
+    """Other signal types whose values are the same digest as ``name``'s (md5 and video_md5)."""
+    cls = SIGNAL_TYPES.get(name)
+    if cls is None:
+        return []
+    out = [a for a in cls.aliases if a in SIGNAL_TYPES]
+    out += [other.name for other in SIGNAL_TYPES.values() if name in other.aliases]
+    return sorted(set(out) - {name})
+
+
+# Video signal types (vPDQ, and the digests of video files) live in the video package.
+from ohsc.video.signal import VideoMd5Signal, VideoSha256Signal, VpdqSignal  # noqa: E402
+
+for _cls in (VideoMd5Signal, VideoSha256Signal, VpdqSignal):
+    register_signal_type(_cls)
 
 __all__ = [
     "FILE_SIGNALS",
     "SIGNAL_TYPES",
     "SignalType",
+    "alias_signal_types",
     "get_signal_type",
     "guess_signal_types",
     "register_signal_type",

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 from ohsc.errors import InvalidSignalError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 class SignalType(ABC):
@@ -23,6 +27,14 @@ class SignalType(ABC):
     is_distance: ClassVar[bool] = False
     #: Largest meaningful distance (bits for PDQ); 0 for exact signals.
     max_distance: ClassVar[int] = 0
+    #: Offered by :func:`ohsc.signals.guess_signal_types` for a bare value.
+    guessable: ClassVar[bool] = True
+    #: Signal types whose values are the same digest of the same bytes (``video_md5`` is ``md5``
+    #: of a video file): the matcher looks a value up under each of them.
+    aliases: ClassVar[tuple[str, ...]] = ()
+    #: Values too large for a bank row (vPDQ: a video's frames). The row keeps a short reference
+    #: (:meth:`store_payload`); the payload lives in the signal type's own table.
+    has_payload: ClassVar[bool] = False
 
     @classmethod
     @abstractmethod
@@ -33,6 +45,26 @@ class SignalType(ABC):
     def distance(cls, a: str, b: str) -> int:
         """0 when equal; exact types return 1 for any difference."""
         return 0 if cls.validate(a) == cls.validate(b) else 1
+
+    @classmethod
+    def reference(cls, value: str) -> str:
+        """What a bank row stores for a validated value (without storing any payload)."""
+        return value
+
+    @classmethod
+    def store_payload(cls, session: Session, value: str) -> str:
+        """Keep a validated value's payload; return what the bank row stores (a reference)."""
+        return value
+
+    @classmethod
+    def load_payloads(cls, session: Session, refs: Sequence[str]) -> dict[str, str]:
+        """Full values for stored references (export writes these)."""
+        return {ref: ref for ref in refs}
+
+    @classmethod
+    def purge_payloads(cls, session: Session) -> int:
+        """Drop payloads that no bank row refers to any more; returns how many went."""
+        return 0
 
     @classmethod
     def is_valid(cls, value: str) -> bool:

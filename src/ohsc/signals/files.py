@@ -1,4 +1,5 @@
-"""Hash a whole file: cryptographic digests of its bytes, PDQ when it is an image.
+"""Hash a whole file: cryptographic digests of its bytes, PDQ when it is an image, vPDQ when it
+is a video (or an animated GIF, WebP or PNG).
 
 Content problems never raise here: a truncated image still has its MD5, and the record carries
 the error next to the digests. Only unreadable files come back without digests.
@@ -10,14 +11,17 @@ import errno
 import hashlib
 import os
 import stat as stat_mod
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ohsc.errors import MediaError, OhscError
+from ohsc.errors import FileTooLargeError, InvalidInputError, MediaError, OhscError
 from ohsc.settings import Settings
 from ohsc.signals import pdq as pdq_mod
-from ohsc.signals.sniff import SNIFF_BYTES, MediaKind, image_format, sniff
+from ohsc.signals.sniff import SNIFF_BYTES, MediaKind, image_format, sniff, video_format
+from ohsc.video.animation import ANIMATED_FORMATS, hash_animation
+from ohsc.video.frames import VpdqFrame, format_vpdq
+from ohsc.video.hashing import VideoHash, VideoOptions, hash_video
 
 CHUNK = 1 << 20
 
@@ -29,6 +33,8 @@ class HashOptions:
     force_rgb: bool = False
     max_pixels: int = 100_000_000
     max_file_bytes: int = 512 * 1024 * 1024
+    #: vPDQ of videos and animations (its ``mode`` follows ``mode``)
+    video: VideoOptions = field(default_factory=VideoOptions)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> HashOptions:
@@ -39,7 +45,32 @@ class HashOptions:
             "max_file_bytes": settings.max_file_bytes,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if "video" not in overrides or overrides["video"] is None:
+            values["video"] = video_options(settings, mode=values["mode"])
         return cls(**values)
+
+    @classmethod
+    def for_upload(cls, settings: Settings, **overrides: Any) -> HashOptions:
+        """Options for content sent to the service: videos longer than
+        ``OHSC_VIDEO_UPLOAD_MAX_SECONDS`` are refused (:func:`hash_upload` checks sizes too)."""
+        opts = cls.from_settings(settings, **overrides)
+        return replace(opts, video=replace(opts.video, max_duration=settings.video_upload_max_seconds))
+
+
+def video_options(settings: Settings, **overrides: Any) -> VideoOptions:
+    """vPDQ settings: ``OHSC_VIDEO_*``."""
+    values: dict[str, Any] = {
+        "interval": settings.video_interval,
+        "max_frames": settings.video_max_frames,
+        "max_pixels": settings.video_max_pixels,
+        "time_budget": settings.video_time_budget,
+        "threads": settings.video_threads,
+        "mode": settings.hash_mode,
+        "variants": settings.vpdq_variants,
+        "variant_quality": settings.vpdq_quality_min,
+    }
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return VideoOptions(**values)
 
 
 @dataclass(slots=True)
@@ -58,14 +89,20 @@ class FileSignals:
     error: str | None = None
     error_code: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: vPDQ of a video or animation: its sampled frames
+    vpdq: list[VpdqFrame] | None = None
+    #: what the video container said and what hashing did (:class:`ohsc.video.hashing.VideoInfo`)
+    video: dict[str, Any] | None = None
 
     def signals(self) -> dict[str, str]:
-        """Signal type name -> value, for matching."""
+        """Signal type name -> value, for matching (``vpdq``: the frames as one line of text)."""
         out: dict[str, str] = {}
         for name in ("md5", "sha1", "sha256", "pdq"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
+        if self.vpdq:
+            out["vpdq"] = format_vpdq(self.vpdq)
         return out
 
     def set_error(self, exc: OhscError) -> None:
@@ -73,12 +110,17 @@ class FileSignals:
         self.error_code = exc.code
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, vpdq=None))
         data["kind"] = str(self.kind)
+        if self.vpdq is not None:
+            data["vpdq"] = [f.to_dict() for f in self.vpdq]  # variants stay internal
         if not data["extra"]:
             del data["extra"]
         if data["pdq_dihedral"] is None:
             del data["pdq_dihedral"]
+        for key in ("vpdq", "video"):
+            if data[key] is None:
+                del data[key]
         return data
 
 
@@ -116,8 +158,43 @@ def _media(out: FileSignals, data: bytes, options: HashOptions) -> None:
             )
         except MediaError as exc:
             out.set_error(exc)
-            return
-        out.pdq, out.pdq_quality, out.pdq_dihedral = h.hex, h.quality, h.dihedral
+        else:
+            out.pdq, out.pdq_quality, out.pdq_dihedral = h.hex, h.quality, h.dihedral
+        if out.format in ANIMATED_FORMATS:
+            _animation(out, data, options)
+    elif out.kind is MediaKind.VIDEO:
+        _video(out, data, options)
+
+
+def _set_video(out: FileSignals, vh: VideoHash) -> None:
+    out.vpdq = vh.frames
+    out.video = vh.info.to_dict()
+    if vh.error and out.error is None:
+        out.error, out.error_code = vh.error, "video_partial"
+
+
+def _animation(out: FileSignals, data: bytes, options: HashOptions) -> None:
+    """An animated GIF, WebP or PNG is a video too: vPDQ next to its first frame's PDQ."""
+    try:
+        vh = hash_animation(data, replace(options.video, mode=options.mode), options.max_pixels)
+    except MediaError as exc:
+        if out.error is None:
+            out.set_error(exc)
+        return
+    if vh is not None:
+        out.kind = MediaKind.VIDEO
+        _set_video(out, vh)
+
+
+def _video(out: FileSignals, source: bytes | Path, options: HashOptions) -> None:
+    if isinstance(source, bytes):
+        out.format = video_format(source[:SNIFF_BYTES])
+    try:
+        vh = hash_video(source, replace(options.video, mode=options.mode))
+    except MediaError as exc:
+        out.set_error(exc)
+        return
+    _set_video(out, vh)
 
 
 def hash_bytes(data: bytes, options: HashOptions) -> FileSignals:
@@ -173,12 +250,32 @@ def hash_path(path: Path, options: HashOptions) -> FileSignals:
             if out.kind is MediaKind.IMAGE:
                 out.error = f"image file of {out.size} bytes is above the {options.max_file_bytes}-byte limit"
                 out.error_code = "file_too_large"
+            elif out.kind is MediaKind.VIDEO:
+                out.format = video_format(head)
+                _video(out, path, options)  # decoded from disk, never read into memory whole
             return out
     except OSError as exc:
         out.error, out.error_code = _os_reason(exc), "unreadable"
         return out
     finally:
         os.close(fd)
+
+
+def hash_upload(data: bytes, settings: Settings, **overrides: Any) -> FileSignals:
+    """Hash content sent to the service: empty uploads, videos above
+    ``OHSC_VIDEO_UPLOAD_MAX_BYTES`` and other files above ``OHSC_MAX_FILE_BYTES`` are refused;
+    videos longer than ``OHSC_VIDEO_UPLOAD_MAX_SECONDS`` come back with a ``video_too_long``
+    error (and no vPDQ)."""
+    if not data:
+        raise InvalidInputError("the upload is empty")
+    kind = sniff(data[:SNIFF_BYTES])
+    limit = settings.video_upload_max_bytes if kind is MediaKind.VIDEO else settings.max_file_bytes
+    if len(data) > limit:
+        raise FileTooLargeError(
+            f"{kind} upload of {len(data)} bytes is above the limit of {limit} bytes",
+            detail={"size": len(data), "limit": limit},
+        )
+    return hash_bytes(data, HashOptions.for_upload(settings, **overrides))
 
 
 def _os_reason(exc: OSError) -> str:

@@ -10,5 +10,6 @@ from ohsc.prevention import models as prevention_models  # noqa: F401
 from ohsc.reports import tables as report_tables  # noqa: F401
 from ohsc.store import models  # noqa: F401
 from ohsc.store.models import Base
+from ohsc.video import store as video_store  # noqa: F401
 
 metadata = Base.metadata

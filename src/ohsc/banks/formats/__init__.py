@@ -24,4 +24,9 @@ def get_format(name: str) -> HashListFormat:
         raise InvalidInputError(f"unknown format {name!r} (known: {', '.join(sorted(FORMATS))})") from None
 
 
+# Meta's vPDQ hash files come with the video package.
+from ohsc.video.formats import VpdqTxtFormat  # noqa: E402
+
+register_format(VpdqTxtFormat())
+
 __all__ = ["FORMATS", "HashListFormat", "get_format", "register_format"]

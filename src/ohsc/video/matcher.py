@@ -1,0 +1,101 @@
+"""Matching a video's vPDQ against every bank's videos, under each bank's rules.
+
+Used by :class:`ohsc.matching.Matcher` for the ``vpdq`` signal: the frame index finds bank
+videos sharing frames with the query (within the largest threshold any enabled bank uses); each
+is then scored with its own bank's threshold (:func:`ohsc.video.matching.score`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from ohsc.banks.service import BankService
+from ohsc.errors import InvalidSignalError
+from ohsc.index.manager import IndexSet
+from ohsc.matching.model import Match, MatchOutcome
+from ohsc.settings import Settings
+from ohsc.store.db import Store
+from ohsc.video.frames import FrameArrays, is_vpdq_id, parse_vpdq
+from ohsc.video.index import VpdqIndex
+from ohsc.video.matching import QueryVideo, VideoRules, score
+from ohsc.video.store import load_frames
+
+
+class Rule(Protocol):
+    """What the video matcher reads of a bank's rule (:class:`ohsc.matching.BankRule`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def threshold(self) -> int: ...
+
+    @property
+    def allowlist(self) -> bool: ...
+
+    @property
+    def enabled(self) -> bool: ...
+
+
+class VideoMatcher:
+    def __init__(self, store: Store, settings: Settings, indexes: IndexSet, banks: BankService) -> None:
+        self.store = store
+        self.settings = settings
+        self.indexes = indexes
+        self.banks = banks
+        self.rules = VideoRules.from_settings(settings)
+
+    def query_frames(self, value: str) -> FrameArrays:
+        """The frames of a vPDQ value, or of a vPDQ id the store holds."""
+        if is_vpdq_id(value):
+            ref = value.strip().lower()
+            with self.store.session() as s:
+                found = load_frames(s, [ref])
+            if ref not in found:
+                raise InvalidSignalError(f"vpdq: this store has no frames for {ref}")
+            return found[ref]
+        return FrameArrays.from_frames(parse_vpdq(value))
+
+    def match(self, value: str, rules: Mapping[int, Rule], radius: int, outcome: MatchOutcome) -> list[Match]:
+        """Bank videos that match, allowlist or not (the caller applies allowlists)."""
+        index = self.indexes.get("vpdq")
+        query = QueryVideo.build(self.query_frames(value), self.rules.quality_min)
+        if query.low_quality:
+            outcome.low_quality = True
+        if not isinstance(index, VpdqIndex) or not query.slots:
+            return []
+        candidates = index.search(query.codes, radius, query.owners)
+        if not candidates:
+            return []
+        entries = self.banks.entries_by_id(candidates)
+        found: list[Match] = []
+        for entry_id, pairs in candidates.items():
+            entry = entries.get(entry_id)
+            video = index.video(entry_id)
+            if entry is None or entry.retracted or video is None:
+                continue  # deleted or retracted since the index last synced
+            rule = rules.get(entry.bank_id)
+            if rule is None or not rule.enabled:
+                continue
+            info = score(query, video, pairs, rule.threshold, self.rules)
+            if info is None:
+                continue
+            found.append(
+                Match(
+                    bank_id=entry.bank_id,
+                    bank_name=rule.name,
+                    entry_id=entry.id,
+                    external_id=entry.external_id,
+                    signal_type=entry.signal_type,
+                    value=entry.value,
+                    distance=int(pairs[2][pairs[2] <= rule.threshold].min()),
+                    threshold=rule.threshold,
+                    category=entry.category,
+                    labels=entry.labels,
+                    source=entry.source,
+                    allowlist=rule.allowlist,
+                    video=info,
+                )
+            )
+        return found
