@@ -134,7 +134,7 @@ def _apply_bands(
                 continue
             row = luma[s + j]
             for x in range(width):
-                tmp[i, x] += wgt * row[x]
+                tmp[i, x] += wgt * np.float64(row[x])
     out = np.empty((64, 64), np.float32)
     for i in range(64):
         for y in range(64):
@@ -164,17 +164,18 @@ def _dct16(a: Any, d: Any) -> Any:  # pragma: no cover - jitted
     return out
 
 
-def downsample64(luma: FloatArray, full_height: int, full_width: int, scale: int) -> FloatArray:
+def downsample64(luma: npt.NDArray[Any], full_height: int, full_width: int, scale: int) -> FloatArray:
     """The reference's 64x64 blurred, decimated buffer, from a luma plane at ``1/scale``.
 
-    A numba kernel over the band operators: no BLAS, so no thread pools to fight over when
-    every core is already busy hashing.
+    The plane may be float or integer (a video's 8- or 16-bit Y plane is read as it is). A numba
+    kernel over the band operators: no BLAS, so no thread pools to fight over when every core is
+    already busy hashing or decoding.
     """
     r_start, r_w, r_len = band_operator(full_height, scale)
     c_start, c_w, c_len = band_operator(full_width, scale)
     if r_len != luma.shape[0] or c_len != luma.shape[1]:
         raise ValueError(f"luma plane {luma.shape} does not fit {full_height}x{full_width} at 1/{scale}")
-    out: FloatArray = _apply_bands(np.ascontiguousarray(luma, dtype=np.float32), r_start, r_w, c_start, c_w)
+    out: FloatArray = _apply_bands(np.ascontiguousarray(luma), r_start, r_w, c_start, c_w)
     return out
 
 

@@ -1,73 +1,18 @@
 """PDQ's 64x64 buffer straight from a video frame's Y plane, without BLAS.
 
-PDQ blurs the full-resolution luma with two Jarosz box passes and samples a 64x64 grid; per
-axis that is one 64 x n matrix (:func:`ohsc.signals.pdq_math.sampling_operator`) whose rows are
-narrow bands (about ``2 * n / 64`` taps). Applying the bands directly costs about
-``height * 64 * taps`` multiply-adds (under a million for 720p): around a millisecond in a numba
-kernel that reads the 8- or 16-bit plane as it is, with no float copy of the frame and no BLAS
-thread pool competing with the decoder.
+The blur-and-sample step is :func:`ohsc.signals.pdq_math.downsample64` (band operators applied
+by a numba kernel that reads the 8- or 16-bit plane as it is: no float copy of the frame, no BLAS
+thread pool competing with the decoder). This module adds the frame variants matching compares.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit
 
 from ohsc.signals import pdq_math
-
-Bands = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]
-
-
-@lru_cache(maxsize=256)
-def bands(n: int, scale: int = 1) -> Bands:
-    """The sampling operator of an axis of ``n`` pixels, applied to a plane decoded at
-    ``1/scale``, as (first tap, weights) per sample."""
-    dense = pdq_math.sampling_operator(n, scale)
-    n = dense.shape[1]
-    # the true operator is exactly zero outside the band; cumsum leaves ~1e-17 residue there
-    nz = np.abs(dense) > 1e-7 * np.abs(dense).max(axis=1, keepdims=True)
-    first = nz.argmax(axis=1)
-    last = n - 1 - nz[:, ::-1].argmax(axis=1)
-    width = int((last - first).max()) + 1
-    starts = np.minimum(first, n - width).astype(np.int64)
-    weights = np.zeros((64, width), dtype=np.float32)
-    for i in range(64):
-        weights[i] = dense[i, starts[i] : starts[i] + width]
-    return starts, weights
-
-
-@njit(cache=True, nogil=True)
-def _apply(
-    plane: Any,
-    row_starts: Any,
-    row_weights: Any,
-    col_starts: Any,
-    col_weights: Any,
-) -> Any:  # pragma: no cover - compiled
-    h = plane.shape[0]
-    kc = col_weights.shape[1]
-    kr = row_weights.shape[1]
-    across = np.zeros((h, 64), dtype=np.float64)
-    for r in range(h):
-        for j in range(64):
-            s = col_starts[j]
-            acc = 0.0
-            for k in range(kc):
-                acc += col_weights[j, k] * plane[r, s + k]
-            across[r, j] = acc
-    out = np.zeros((64, 64), dtype=np.float32)
-    for i in range(64):
-        s = row_starts[i]
-        for j in range(64):
-            acc = 0.0
-            for k in range(kr):
-                acc += row_weights[i, k] * across[s + k, j]
-            out[i, j] = acc
-    return out
 
 
 def buffer64(
@@ -75,11 +20,7 @@ def buffer64(
 ) -> npt.NDArray[np.float32]:
     """The reference's blurred, decimated 64x64 buffer of a luma plane (any integer or float
     dtype) of a ``full_height x full_width`` frame decoded at ``1/scale``."""
-    rs, rw = bands(full_height, scale)
-    cs, cw = bands(full_width, scale)
-    if plane.shape != (-(-full_height // scale), -(-full_width // scale)):
-        raise ValueError(f"plane {plane.shape} does not fit {full_height}x{full_width} at 1/{scale}")
-    out: npt.NDArray[np.float32] = _apply(plane, rs, rw, cs, cw)
+    out = pdq_math.downsample64(plane, full_height, full_width, scale)
     if gain != 1.0:
         out *= np.float32(gain)
     return out
