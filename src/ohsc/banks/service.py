@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import islice
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 
 from ohsc import audit
 from ohsc.banks.formats import get_format
+from ohsc.banks.lookup import find_entries
+from ohsc.banks.media import entries_from_files
 from ohsc.banks.model import Bank, BankEntry, EntryInput, EntrySource, ImportReport, ReadNote, RowError
+from ohsc.banks.upsert import apply_batch, restore_rows, retract_rows, store_payloads
 from ohsc.errors import (
-    AmbiguousReferenceError,
     BankExistsError,
     BankNotFoundError,
     EntryNotFoundError,
@@ -31,7 +33,6 @@ from ohsc.store.models import BankRow, EntryDeletion, EntryRow, ImportRunRow
 from ohsc.store.types import utcnow
 
 BATCH = 2000
-_META_FIELDS = ("category", "labels", "external_id", "note", "quality")
 
 
 def _to_entry(row: EntryRow, bank_name: str) -> BankEntry:
@@ -278,8 +279,8 @@ class BankService:
                     report.errors.append(RowError(item.line, exc.message))
             if valid:
                 with self.store.session() as s:
-                    valid = self._store_payloads(s, valid, report)
-                    report.merge(self._apply_batch(s, bank_id, valid, source, source_ref))
+                    valid = store_payloads(s, valid, report)
+                    report.merge(apply_batch(s, bank_id, valid, source, source_ref))
         if report.changed:
             with self.store.session() as s:
                 audit.record(
@@ -297,155 +298,6 @@ class BankService:
                 )
         return report
 
-    def _store_payloads(self, s: Session, items: list[EntryInput], report: ImportReport) -> list[EntryInput]:
-        """Values too large for a row (vPDQ frames) go to their signal type's table; the row
-        keeps the reference. A value that cannot be stored is reported, the rest go on."""
-        kept: list[EntryInput] = []
-        for item in items:
-            st = SIGNAL_TYPES.get(item.signal_type)
-            if st is not None and st.has_payload:
-                try:
-                    # a withdrawal names the entry without keeping anything
-                    item.value = st.reference(item.value) if item.retract else st.store_payload(s, item.value)
-                except OhscError as exc:
-                    report.errors.append(RowError(item.line, exc.message))
-                    continue
-            kept.append(item)
-        return kept
-
-    def _apply_batch(
-        self,
-        s: Session,
-        bank_id: int,
-        items: list[EntryInput],
-        source: EntrySource,
-        source_ref: str | None,
-    ) -> ImportReport:
-        report = ImportReport()
-        # the last occurrence of a key in a batch wins
-        by_key: dict[tuple[str, str], EntryInput] = {}
-        by_external: dict[str, EntryInput] = {}  # withdrawals by external id, applied last
-        for item in items:
-            if item.retract and not item.signal_type and item.external_id:
-                by_external[item.external_id] = item
-                continue
-            key = (item.signal_type, item.value)
-            if key in by_key and not item.retract:
-                report.unchanged += 1
-            by_key[key] = item
-        existing: dict[tuple[str, str], EntryRow] = {}
-        by_type: dict[str, list[str]] = {}
-        for st, value in by_key:
-            by_type.setdefault(st, []).append(value)
-        for st, values in by_type.items():
-            rows = s.scalars(
-                select(EntryRow).where(
-                    EntryRow.bank_id == bank_id, EntryRow.signal_type == st, EntryRow.value.in_(values)
-                )
-            )
-            for found in rows:
-                existing[(found.signal_type, found.value)] = found
-
-        now = utcnow()
-        new_rows: list[dict[str, object]] = []
-        to_retract: list[tuple[EntryRow, EntryInput]] = []
-        for key, item in by_key.items():
-            row = existing.get(key)
-            if item.retract:
-                if row is None:
-                    report.unknown_withdrawals += 1
-                elif row.retracted_at is not None:
-                    report.unchanged += 1
-                else:
-                    to_retract.append((row, item))
-                continue
-            if row is None:
-                new_rows.append(
-                    {
-                        "bank_id": bank_id,
-                        "signal_type": item.signal_type,
-                        "value": item.value,
-                        "quality": item.quality,
-                        "category": item.category,
-                        "labels": list(item.labels),
-                        "source": str(source),
-                        "source_ref": source_ref,
-                        "external_id": item.external_id,
-                        "note": item.note,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-                continue
-            if row.retracted_at is not None:
-                report.kept_retracted += 1
-                continue
-            changed = False
-            for name in _META_FIELDS:
-                new = getattr(item, name)
-                if name == "labels":
-                    new = list(new)
-                    if sorted(new) == sorted(row.labels or []):
-                        continue
-                elif new is None or new == getattr(row, name):
-                    continue  # a missing cell does not erase what we have
-                setattr(row, name, new)
-                changed = True
-            if changed:
-                row.updated_at = now
-                report.updated += 1
-            else:
-                report.unchanged += 1
-
-        n_seq = len(new_rows) + len(to_retract)
-        if n_seq:
-            last = next_seq(s, "entry_seq", n_seq)
-            seqs = iter(range(last - n_seq + 1, last + 1))
-            for new_row in new_rows:
-                new_row["seq"] = next(seqs)
-            if new_rows:
-                s.execute(insert(EntryRow), new_rows)
-                report.added += len(new_rows)
-            for row, item in to_retract:
-                row.retracted_at = now
-                row.retraction_reason = item.retraction_reason or "withdrawn by source"
-                row.updated_at = now
-                row.seq = next(seqs)
-                report.retracted += 1
-        if by_external:
-            report.merge(self._withdraw_external(s, bank_id, by_external))
-        return report
-
-    def _withdraw_external(self, s: Session, bank_id: int, items: dict[str, EntryInput]) -> ImportReport:
-        """Retract every active entry carrying one of these external ids (rows added earlier in
-        the same batch included: a file that adds and then deletes an entry ends with it retracted)."""
-        report = ImportReport()
-        found: dict[str, list[EntryRow]] = {}
-        for row in s.scalars(
-            select(EntryRow).where(EntryRow.bank_id == bank_id, EntryRow.external_id.in_(list(items)))
-        ):
-            found.setdefault(row.external_id or "", []).append(row)
-        targets: list[tuple[EntryRow, EntryInput]] = []
-        for external_id, item in items.items():
-            rows = found.get(external_id)
-            if not rows:
-                report.unknown_withdrawals += 1
-                continue
-            active = [r for r in rows if r.retracted_at is None]
-            if not active:
-                report.unchanged += 1
-            targets.extend((r, item) for r in active)
-        if targets:
-            now = utcnow()
-            last = next_seq(s, "entry_seq", len(targets))
-            for offset, (row, item) in enumerate(targets):
-                row.retracted_at = now
-                row.retraction_reason = item.retraction_reason or "withdrawn by source"
-                row.updated_at = now
-                row.seq = last - len(targets) + 1 + offset
-                report.retracted += 1
-        return report
-
     def add_files(
         self,
         bank_ref: str | int,
@@ -461,54 +313,12 @@ class BankService:
 
         Returns the report and the files that could not be used, with reasons.
         """
-        from ohsc.signals.files import HashOptions, hash_path
-
-        options = HashOptions.from_settings(self.settings, mode="exact")
-        failed: list[tuple[Path, str]] = []
-        items: list[EntryInput] = []
-        notes: list[str] = []
-        for path in paths:
-            sig = hash_path(path, options)
-            if sig.md5 is None:
-                failed.append((path, sig.error or "unreadable"))
-                continue
-            common = {"category": category, "labels": list(labels), "note": note, "external_id": external_id}
-            for st in ("md5", "sha1", "sha256"):
-                items.append(EntryInput(signal_type=st, value=getattr(sig, st), **common))  # type: ignore[arg-type]
-            if sig.pdq is not None:
-                quality = sig.pdq_quality or 0
-                if quality < self.settings.pdq_quality_min:
-                    notes.append(
-                        f"{path}: PDQ quality {quality} below {self.settings.pdq_quality_min}; "
-                        "PDQ not added (too little detail to match reliably)"
-                    )
-                else:
-                    items.append(EntryInput(signal_type="pdq", value=sig.pdq, quality=quality, **common))  # type: ignore[arg-type]
-            if sig.vpdq:
-                items.extend(self._vpdq_item(path, sig.signals()["vpdq"], sig.vpdq, common, notes))
-            if sig.error:
-                perceptual = sig.pdq is not None or bool(sig.vpdq)
-                notes.append(f"{path}: {sig.error}" + ("" if perceptual else "; only file digests added"))
+        items, notes, failed = entries_from_files(
+            self.settings, paths, category=category, labels=labels, note=note, external_id=external_id
+        )
         report = self.add_entries(bank_ref, items, source=EntrySource.FILE)
         report.notes.extend(notes)
         return report, failed
-
-    def _vpdq_item(
-        self, path: Path, value: str, frames: Sequence[Any], common: dict[str, Any], notes: list[str]
-    ) -> list[EntryInput]:
-        """The vPDQ entry of a video, unless no frame has the detail to match."""
-        qualities = [int(f.quality) for f in frames]
-        usable = sum(q >= self.settings.vpdq_quality_min for q in qualities)
-        if not usable:
-            notes.append(
-                f"{path}: no video frame reaches PDQ quality {self.settings.vpdq_quality_min}; vPDQ not added"
-            )
-            return []
-        return [
-            EntryInput(
-                signal_type="vpdq", value=value, quality=round(sum(qualities) / len(qualities)), **common
-            )
-        ]
 
     def import_file(self, bank_ref: str | int, path: Path, fmt: str) -> ImportReport:
         """Import a hash-list file. Invalid rows are reported with line numbers; the rest load."""
@@ -553,65 +363,22 @@ class BankService:
                 run_row.errors = errors
         return report
 
-    def _find_entries(self, s: Session, bank: BankRow, ref: str) -> list[EntryRow]:
-        ref = ref.strip()
-        if ref.startswith("#") and ref[1:].isdigit():
-            ref = ref[1:]
-        if ref.isdigit():
-            row = s.get(EntryRow, int(ref))
-            if row is not None and row.bank_id == bank.id:
-                return [row]
-        if ":" in ref:
-            st_name, _, value = ref.partition(":")
-            try:
-                st = get_signal_type(st_name)
-                norm = st.validate(value)
-            except OhscError:
-                pass
-            else:
-                return list(
-                    s.scalars(
-                        select(EntryRow).where(
-                            EntryRow.bank_id == bank.id,
-                            EntryRow.signal_type == st.name,
-                            EntryRow.value == norm,
-                        )
-                    )
-                )
-        rows = list(
-            s.scalars(select(EntryRow).where(EntryRow.bank_id == bank.id, EntryRow.external_id == ref))
-        )
-        if rows:
-            return rows
-        rows = list(
-            s.scalars(select(EntryRow).where(EntryRow.bank_id == bank.id, EntryRow.value == ref.lower()))
-        )
-        if len(rows) > 1:
-            types = ", ".join(sorted(r.signal_type for r in rows))
-            raise AmbiguousReferenceError(
-                f"{ref!r} is a value of several signal types ({types}); write it as TYPE:VALUE or use an entry id"
-            )
-        return rows
-
     def _retract_or_restore(
         self, bank_ref: str | int, ref: str, reason: str | None, restore: bool
     ) -> list[BankEntry]:
         with self.store.session() as s:
             bank = self._get_row(s, bank_ref)
-            rows = self._find_entries(s, bank, ref)
+            rows = find_entries(s, bank.id, ref)
             if not rows:
                 raise EntryNotFoundError(
                     f"bank {bank.name!r} has no entry {ref!r} (give an entry id, external id or hash)"
                 )
             targets = [r for r in rows if (r.retracted_at is None) != restore]
-            now = utcnow()
             if targets:
-                last = next_seq(s, "entry_seq", len(targets))
-                for offset, row in enumerate(targets):
-                    row.seq = last - len(targets) + 1 + offset
-                    row.updated_at = now
-                    row.retracted_at = None if restore else now
-                    row.retraction_reason = None if restore else reason
+                if restore:
+                    restore_rows(s, targets)
+                else:
+                    retract_rows(s, [(r, reason or "") for r in targets])
                 audit.record(
                     s,
                     actor=self.actor,

@@ -1,0 +1,49 @@
+"""Resolving what a user typed into the entries it names."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ohsc.errors import AmbiguousReferenceError, OhscError
+from ohsc.signals import get_signal_type
+from ohsc.store.models import EntryRow
+
+
+def find_entries(s: Session, bank_id: int, ref: str) -> list[EntryRow]:
+    """The entries of a bank that ``ref`` names: an entry id (``12``, ``#12``), ``TYPE:VALUE``,
+    an external id (all its entries), or a bare value (an error when several signal types have it)."""
+    ref = ref.strip()
+    if ref.startswith("#") and ref[1:].isdigit():
+        ref = ref[1:]
+    if ref.isdigit():
+        row = s.get(EntryRow, int(ref))
+        if row is not None and row.bank_id == bank_id:
+            return [row]
+    if ":" in ref:
+        st_name, _, value = ref.partition(":")
+        try:
+            st = get_signal_type(st_name)
+            norm = st.validate(value)
+        except OhscError:
+            pass
+        else:
+            return list(
+                s.scalars(
+                    select(EntryRow).where(
+                        EntryRow.bank_id == bank_id,
+                        EntryRow.signal_type == st.name,
+                        EntryRow.value == norm,
+                    )
+                )
+            )
+    rows = list(s.scalars(select(EntryRow).where(EntryRow.bank_id == bank_id, EntryRow.external_id == ref)))
+    if rows:
+        return rows
+    rows = list(s.scalars(select(EntryRow).where(EntryRow.bank_id == bank_id, EntryRow.value == ref.lower())))
+    if len(rows) > 1:
+        types = ", ".join(sorted(r.signal_type for r in rows))
+        raise AmbiguousReferenceError(
+            f"{ref!r} is a value of several signal types ({types}); write it as TYPE:VALUE or use an entry id"
+        )
+    return rows

@@ -1,0 +1,68 @@
+"""Bank entries from media files: digests, exact PDQ of images, vPDQ of videos."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ohsc.banks.model import EntryInput
+from ohsc.settings import Settings
+from ohsc.signals.files import HashOptions, hash_path
+
+
+def entries_from_files(
+    settings: Settings,
+    paths: Sequence[Path],
+    *,
+    category: str | None = None,
+    labels: Sequence[str] = (),
+    note: str | None = None,
+    external_id: str | None = None,
+) -> tuple[list[EntryInput], list[str], list[tuple[Path, str]]]:
+    """(entries, notes, unusable files with reasons). Hashing is exact: banks are references.
+
+    A perceptual hash without the detail to match (PDQ quality below the floor, a video whose
+    frames all are) is left out with a note; the file's digests are still added.
+    """
+    options = HashOptions.from_settings(settings, mode="exact")
+    failed: list[tuple[Path, str]] = []
+    items: list[EntryInput] = []
+    notes: list[str] = []
+    common: dict[str, Any] = {
+        "category": category,
+        "labels": list(labels),
+        "note": note,
+        "external_id": external_id,
+    }
+    for path in paths:
+        sig = hash_path(path, options)
+        if sig.md5 is None or sig.sha1 is None or sig.sha256 is None:
+            failed.append((path, sig.error or "unreadable"))
+            continue
+        for st, value in (("md5", sig.md5), ("sha1", sig.sha1), ("sha256", sig.sha256)):
+            items.append(EntryInput(signal_type=st, value=value, **common))
+        if sig.pdq is not None:
+            quality = sig.pdq_quality or 0
+            if quality < settings.pdq_quality_min:
+                notes.append(
+                    f"{path}: PDQ quality {quality} below {settings.pdq_quality_min}; "
+                    "PDQ not added (too little detail to match reliably)"
+                )
+            else:
+                items.append(EntryInput(signal_type="pdq", value=sig.pdq, quality=quality, **common))
+        if sig.vpdq:
+            qualities = [int(f.quality) for f in sig.vpdq]
+            if not any(q >= settings.vpdq_quality_min for q in qualities):
+                notes.append(
+                    f"{path}: no video frame reaches PDQ quality {settings.vpdq_quality_min}; vPDQ not added"
+                )
+            else:
+                mean = round(sum(qualities) / len(qualities))
+                items.append(
+                    EntryInput(signal_type="vpdq", value=sig.signals()["vpdq"], quality=mean, **common)
+                )
+        if sig.error:
+            perceptual = sig.pdq is not None or bool(sig.vpdq)
+            notes.append(f"{path}: {sig.error}" + ("" if perceptual else "; only file digests added"))
+    return items, notes, failed
