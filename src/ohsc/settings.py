@@ -88,7 +88,9 @@ class Settings(BaseSettings):
         default=120_000, ge=0, description="Match requests per API key per minute (0: unlimited)."
     )
     apikey_cache_seconds: float = Field(
-        default=5.0, ge=0, description="How long a server process trusts a checked API key (revocation delay)."
+        default=5.0,
+        ge=0,
+        description="How long a server process trusts a checked API key (revocation delay).",
     )
     upload_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1, description="Largest upload accepted.")
     refresh_seconds: float = Field(
@@ -117,7 +119,9 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: float = Field(default=10.0, gt=0, description="First retry delay; doubles.")
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     # review
-    review_claim_minutes: int = Field(default=15, ge=1, description="A claimed item returns to the queue after.")
+    review_claim_minutes: int = Field(
+        default=15, ge=1, description="A claimed item returns to the queue after."
+    )
     review_daily_reveal_limit: int = Field(
         default=150, ge=0, description="Media reveals per reviewer per day (0: no limit)."
     )

@@ -37,10 +37,11 @@ class ReviewItemRow(Base):
     report_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     claimed_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    first_confirmed_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: two-person review: the actor who confirmed first (``user:NAME`` or ``apikey:PREFIX``)
+    first_confirmed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     #: confirm | not_abuse (final decisions only)
     decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    decided_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -57,8 +58,10 @@ class ReviewDecisionRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(BigInteger)
-    user_name: Mapped[str] = mapped_column(String(100))
+    #: the user (None for an API client)
+    user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: ``user:NAME`` or ``apikey:PREFIX``, as in the audit log
+    actor: Mapped[str] = mapped_column(String(200))
     #: confirm | not_abuse | escalate | skip
     decision: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text, nullable=True)

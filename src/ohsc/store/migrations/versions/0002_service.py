@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-21 17:30:36.201355
+Create Date: 2026-11-21
 """
 
 from __future__ import annotations
@@ -183,9 +183,9 @@ def upgrade() -> None:
         sa.Column("report_requested", sa.Boolean(), nullable=False),
         sa.Column("claimed_by", sa.BigInteger(), nullable=True),
         sa.Column("claimed_at", ohsc.store.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("first_confirmed_by", sa.BigInteger(), nullable=True),
+        sa.Column("first_confirmed_by", sa.String(length=200), nullable=True),
         sa.Column("decision", sa.String(length=20), nullable=True),
-        sa.Column("decided_by", sa.BigInteger(), nullable=True),
+        sa.Column("decided_by", sa.String(length=200), nullable=True),
         sa.Column("decided_at", ohsc.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", ohsc.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", ohsc.store.types.UTCDateTime(timezone=True), nullable=False),
@@ -253,8 +253,8 @@ def upgrade() -> None:
         "review_decisions",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("user_id", sa.BigInteger(), nullable=False),
-        sa.Column("user_name", sa.String(length=100), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=True),
+        sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("decision", sa.String(length=20), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("viewed_unblurred", sa.Boolean(), nullable=False),
