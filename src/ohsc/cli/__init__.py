@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ohsc import __version__
+from ohsc.cli.account_cmd import apikey, user
 from ohsc.cli.admin_cmd import audit, db, index
 from ohsc.cli.app import App, OhscGroup, setup_logging
 from ohsc.cli.bank_cmd import bank
@@ -12,6 +13,7 @@ from ohsc.cli.demo_cmd import demo
 from ohsc.cli.hash_cmd import hash_
 from ohsc.cli.match_cmd import match
 from ohsc.cli.scan_cmd import scan
+from ohsc.cli.serve_cmd import purge, serve
 
 
 @click.group(
@@ -30,6 +32,8 @@ def main(ctx: click.Context) -> None:
 
 
 for command in (hash_, bank, match, scan, demo, db, index, audit):
+    main.add_command(command)
+for command in (serve, user, apikey, purge):
     main.add_command(command)
 
 __all__ = ["main"]
