@@ -139,10 +139,10 @@ def create_app(
     problems.install(app)
     app.add_middleware(SecurityHeaders)
 
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     swagger = _swagger_dir()
-    if swagger is not None:
+    if swagger is not None:  # before /static, which would otherwise answer for it
         app.mount("/static/swagger", StaticFiles(directory=swagger), name="swagger")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/health/live", tags=["health"], dependencies=[Depends(allow_anonymous)])
     async def live() -> dict[str, str]:

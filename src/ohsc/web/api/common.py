@@ -48,12 +48,14 @@ async def read_upload(request: Request, limit: int) -> tuple[bytes, dict[str, st
     check_length(request, limit)
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=50)
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInputError("send the file in a multipart field named 'file'")
-        data = await upload.read(limit + 1)
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        async with request.form(max_files=1, max_fields=50) as form:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise InvalidInputError("send the file in a multipart field named 'file'")
+            data = await upload.read(limit + 1)
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+            if upload.filename:
+                fields.setdefault("filename", upload.filename[:200])
     else:
         data = await request.body()
         fields = dict(request.query_params)
