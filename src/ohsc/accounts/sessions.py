@@ -48,13 +48,15 @@ class SessionService:
             if row is None:
                 raise AuthenticationError("not logged in")
             user_row = s.get(UserRow, row.user_id)
-            if (
+            expired = (
                 user_row is None
                 or not user_row.enabled
                 or now - row.last_seen_at > self.idle
                 or now - row.created_at > self.max_age
-            ):
+            )
+            if expired or user_row is None:
                 s.delete(row)
+                s.commit()  # the expired session is gone even though we raise
                 raise SessionExpiredError("your session has expired; please log in again")
             if now - row.last_seen_at > TOUCH_EVERY:
                 row.last_seen_at = now

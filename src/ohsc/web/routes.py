@@ -38,7 +38,7 @@ def _uses(dependant: Any, fn: object) -> bool:
 def _walk(routes: Any) -> Iterator[RouteInfo]:
     for route in routes:
         if isinstance(route, APIRoute):
-            yield RouteInfo(route.path, frozenset(route.methods), route.dependant)
+            yield RouteInfo(route.path, frozenset(route.methods or ()), route.dependant)
         elif hasattr(route, "effective_route_contexts"):  # FastAPI >= 0.130 keeps routers included lazily
             for ctx in route.effective_route_contexts():
                 if ctx.dependant is not None:
