@@ -114,14 +114,19 @@ class Env:
 
     def add_image(self, bank: str, seed: int, **fields: str) -> dict[str, Any]:
         r = self.client.post(
-            f"/v1/banks/{bank}/entries", files={"file": ("x.jpg", image(seed))}, data=fields, headers=self.key()
+            f"/v1/banks/{bank}/entries",
+            files={"file": ("x.jpg", image(seed))},
+            data=fields,
+            headers=self.key(),
         )
         assert r.status_code == 200, r.text
         self.refresh()
         body: dict[str, Any] = r.json()
         return body
 
-    def match_image(self, seed: int, content_id: str | None = None, data: bytes | None = None) -> dict[str, Any]:
+    def match_image(
+        self, seed: int, content_id: str | None = None, data: bytes | None = None
+    ) -> dict[str, Any]:
         form = {"content_id": content_id} if content_id else {}
         r = self.client.post(
             "/v1/match", files={"file": ("u.jpg", data or image(seed))}, data=form, headers=self.key("match")
@@ -134,7 +139,9 @@ class Env:
         """Log in with the form; returns the CSRF token of the session."""
         page = client.get("/login")
         token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        r = client.post("/login", data={"name": name, "password": password, "csrf_token": token}, follow_redirects=False)
+        r = client.post(
+            "/login", data={"name": name, "password": password, "csrf_token": token}, follow_redirects=False
+        )
         assert r.status_code == 303, r.text
         home = client.get("/review" if "auditor" not in name else "/audit")
         return home.text.split('data-csrf="', 1)[1].split('"', 1)[0] if 'data-csrf="' in home.text else ""

@@ -43,7 +43,12 @@ def loopback_server(responder: Callable[[Received], Reply] | None = None) -> Ite
     class Handler(BaseHTTPRequestHandler):
         def _serve(self) -> None:
             length = int(self.headers.get("content-length") or 0)
-            req = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length))
+            req = Received(
+                self.command,
+                self.path,
+                {k.lower(): v for k, v in self.headers.items()},
+                self.rfile.read(length),
+            )
             received.append(req)
             reply = state.responder(req)
             if reply.delay:
@@ -61,7 +66,7 @@ def loopback_server(responder: Callable[[Received], Reply] | None = None) -> Ite
         do_GET = _serve  # noqa: N815
         do_POST = _serve  # noqa: N815
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD
 
+from conftest import PASSWORD
 from ohsc.accounts.models import ApiKeyRow, UserRow, WebSessionRow
 from ohsc.accounts.ratelimit import FailureWindow, TokenBucket
 from ohsc.accounts.roles import Role, Scope, parse_scope
@@ -35,7 +35,8 @@ def test_users_and_passwords(store: Store, settings: Settings) -> None:
     assert user.role is Role.REVIEWER
     with store.session() as s:
         encoded = s.get(UserRow, user.id).password_hash  # type: ignore[union-attr]
-        assert encoded.startswith("$argon2id$") and PASSWORD not in encoded
+        assert encoded.startswith("$argon2id$")
+        assert PASSWORD not in encoded
     with pytest.raises(UserExistsError):
         accounts.create_user("alice", "admin", PASSWORD)
     with pytest.raises(InvalidInputError):
@@ -100,13 +101,16 @@ def test_rate_limiters_with_a_fake_clock() -> None:
 def test_api_keys_hashed_scoped_revocable(store: Store, settings: Settings) -> None:
     accounts = AccountService(store, settings.model_copy(update={"apikey_cache_seconds": 0}))
     created = accounts.create_api_key("platform", ["match-only", "review"])
-    assert created.secret.startswith("ohsc_") and len(created.secret) > 40
+    assert created.secret.startswith("ohsc_")
+    assert len(created.secret) > 40
     assert set(created.key.scopes) == {Scope.MATCH, Scope.REVIEW}
     with store.session() as s:
         row = s.get(ApiKeyRow, created.key.id)
-        assert row is not None and created.secret not in (row.key_hash, row.prefix)
+        assert row is not None
+        assert created.secret not in (row.key_hash, row.prefix)
     client = accounts.check_api_key(created.secret)
-    assert client.has(Scope.MATCH) and not client.has(Scope.BANK_ADMIN)
+    assert client.has(Scope.MATCH)
+    assert not client.has(Scope.BANK_ADMIN)
     with pytest.raises(AuthenticationError):
         accounts.check_api_key(created.secret[:-1] + ("A" if created.secret[-1] != "A" else "B"))
     accounts.revoke_api_key(created.key.prefix)
@@ -125,7 +129,8 @@ def test_sessions_expire(store: Store, settings: Settings) -> None:
     sessions = SessionService(store, settings)
     token = sessions.start(user)
     loaded = sessions.load(token)
-    assert loaded.user.name == "alice" and len(loaded.csrf_token) > 20
+    assert loaded.user.name == "alice"
+    assert len(loaded.csrf_token) > 20
     with store.session() as s:
         row = s.query(WebSessionRow).one()
         assert row.id != token  # only a hash of the cookie is stored

@@ -6,9 +6,9 @@ import json
 from datetime import timedelta
 
 import pytest
-from conftest import Env
 from loopback import Reply, loopback_server
 
+from conftest import Env
 from ohsc.actions import events
 from ohsc.actions.models import OutboxRow
 from ohsc.actions.rules import Rule, Verdict, pick_rule
@@ -46,15 +46,20 @@ def test_signature_round_trip() -> None:
 
 def _prepare(env: Env, url: str, types: list[str] | None = None) -> tuple[int, str]:
     r = env.client.post(
-        "/v1/webhooks", json={"name": "platform", "url": url, "event_types": types or ["*"]}, headers=env.key()
+        "/v1/webhooks",
+        json={"name": "platform", "url": url, "event_types": types or ["*"]},
+        headers=env.key(),
     )
     assert r.status_code == 201, r.text
     body = r.json()
-    assert "secret" in body and len(body["secret"]) >= 16
+    assert "secret" in body
+    assert len(body["secret"]) >= 16
     listed = env.client.get("/v1/webhooks", headers=env.key()).json()["items"]
     assert "secret" not in listed[0]
     env.bank("known")
-    env.client.post("/v1/banks/known/entries", json={"entries": [{"signal_type": "md5", "value": MD5}]}, headers=env.key())
+    env.client.post(
+        "/v1/banks/known/entries", json={"entries": [{"signal_type": "md5", "value": MD5}]}, headers=env.key()
+    )
     env.refresh()
     return body["id"], body["secret"]
 
@@ -62,12 +67,16 @@ def _prepare(env: Env, url: str, types: list[str] | None = None) -> tuple[int, s
 def test_webhook_delivery_is_signed_and_logged(env: Env) -> None:
     with loopback_server() as server:
         hook_id, secret = _prepare(env, server.url + "/hook", ["match.created", "review.confirmed"])
-        result = env.client.post("/v1/match", json={"signals": {"md5": MD5}, "content_id": "c-1"}, headers=env.key("match")).json()
+        result = env.client.post(
+            "/v1/match", json={"signals": {"md5": MD5}, "content_id": "c-1"}, headers=env.key("match")
+        ).json()
         dispatcher = Dispatcher(env.store, env.settings)
         try:
             assert dispatcher.deliver_due() == 1
             env.client.post(
-                f"/v1/review-items/{result['review_item_id']}/decision", json={"decision": "confirm"}, headers=env.key("review")
+                f"/v1/review-items/{result['review_item_id']}/decision",
+                json={"decision": "confirm"},
+                headers=env.key("review"),
             )
             assert dispatcher.deliver_due() == 1
             assert dispatcher.deliver_due() == 0
@@ -77,10 +86,12 @@ def test_webhook_delivery_is_signed_and_logged(env: Env) -> None:
         for req in server.received:
             assert verify(secret, req.headers["ohsc-signature"], req.body)
         first = json.loads(server.received[0].body)
-        assert first["type"] == "match.created" and first["data"]["client_content_id"] == "c-1"
+        assert first["type"] == "match.created"
+        assert first["data"]["client_content_id"] == "c-1"
         assert first["data"]["matches"][0]["bank"] == "known"
         confirmed = json.loads(server.received[1].body)["data"]
-        assert confirmed["review_item_id"] == result["review_item_id"] and confirmed["decision"] == "confirm"
+        assert confirmed["review_item_id"] == result["review_item_id"]
+        assert confirmed["decision"] == "confirm"
         log = env.client.get(f"/v1/webhooks/{hook_id}/deliveries", headers=env.key()).json()["items"]
         assert [d["ok"] for d in log] == [True, True]
 
@@ -89,10 +100,11 @@ def test_failed_deliveries_back_off_and_give_up(tmp_path: object) -> None:
     from pathlib import Path
 
     from conftest import make_env
-
     from ohsc.settings import load_settings
 
-    settings = load_settings(home=Path(str(tmp_path)) / "home", webhook_max_attempts=3, webhook_backoff_seconds=60)
+    settings = load_settings(
+        home=Path(str(tmp_path)) / "home", webhook_max_attempts=3, webhook_backoff_seconds=60
+    )
     for env in make_env(settings):
         with loopback_server(lambda _r: Reply(status=500)) as server:
             _prepare(env, server.url, ["match.created"])
@@ -111,11 +123,13 @@ def test_failed_deliveries_back_off_and_give_up(tmp_path: object) -> None:
                             row.next_attempt_at = utcnow() - timedelta(seconds=1)  # time passes
                 with env.store.session() as s:
                     row = s.query(OutboxRow).one()
-                    assert row.status == "failed" and row.last_error == "HTTP 500"
+                    assert row.status == "failed"
+                    assert row.last_error == "HTTP 500"
             finally:
                 dispatcher.close()
             assert len(server.received) == 3
-            assert 50 < delays[0] <= 60 and 110 < delays[1] <= 120  # exponential
+            assert 50 < delays[0] <= 60
+            assert 110 < delays[1] <= 120
 
 
 def test_outbox_survives_rollback_and_hooks_run_in_transaction(env: Env) -> None:
@@ -141,9 +155,16 @@ def test_outbox_survives_rollback_and_hooks_run_in_transaction(env: Env) -> None
 def test_webhook_validation(env: Env) -> None:
     bad = env.client.post("/v1/webhooks", json={"url": "ftp://x"}, headers=env.key())
     assert bad.status_code == 422
-    bad = env.client.post("/v1/webhooks", json={"url": "http://x", "event_types": ["nope"]}, headers=env.key())
-    assert bad.status_code == 422 and "unknown event type" in bad.json()["detail"]
-    ok = env.client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/x", "event_types": ["review.decided"]}, headers=env.key())
+    bad = env.client.post(
+        "/v1/webhooks", json={"url": "http://x", "event_types": ["nope"]}, headers=env.key()
+    )
+    assert bad.status_code == 422
+    assert "unknown event type" in bad.json()["detail"]
+    ok = env.client.post(
+        "/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/x", "event_types": ["review.decided"]},
+        headers=env.key(),
+    )
     hook_id = ok.json()["id"]
     changed = env.client.patch(f"/v1/webhooks/{hook_id}", json={"enabled": False}, headers=env.key())
     assert changed.json()["enabled"] is False
@@ -153,12 +174,21 @@ def test_webhook_validation(env: Env) -> None:
 
 def test_rules_api(env: Env) -> None:
     env.bank("known")
-    r = env.client.post("/v1/rules", json={"bank": "known", "verdict": "block", "report": True}, headers=env.key())
+    r = env.client.post(
+        "/v1/rules", json={"bank": "known", "verdict": "block", "report": True}, headers=env.key()
+    )
     rule = r.json()
-    assert rule["verdict"] == "block" and rule["review"] is True and rule["report"] is True
+    assert rule["verdict"] == "block"
+    assert rule["review"] is True
+    assert rule["report"] is True
     dup = env.client.post("/v1/rules", json={"bank": "known", "verdict": "allow"}, headers=env.key())
     assert dup.status_code == 409
-    assert env.client.patch(f"/v1/rules/{rule['id']}", json={"verdict": "review"}, headers=env.key()).json()["verdict"] == "review"
+    assert (
+        env.client.patch(f"/v1/rules/{rule['id']}", json={"verdict": "review"}, headers=env.key()).json()[
+            "verdict"
+        ]
+        == "review"
+    )
     assert len(env.client.get("/v1/rules", headers=env.key()).json()["items"]) == 1
     assert env.client.delete(f"/v1/rules/{rule['id']}", headers=env.key()).status_code == 204
     assert env.client.get(f"/v1/rules/{rule['id']}", headers=env.key()).status_code == 404

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from conftest import Env, image
-
 from ohsc.demo.synth import jpeg_bytes, picture, resized
 
 
@@ -12,7 +11,8 @@ def test_hash_returns_signals_and_keeps_nothing(env: Env) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert set(body["signals"]) == {"md5", "sha1", "sha256", "pdq"}
-    assert body["kind"] == "image" and body["format"] == "jpeg"
+    assert body["kind"] == "image"
+    assert body["format"] == "jpeg"
     assert body["pdq_quality"] >= 50
     assert env.services.blobs is not None
     assert not (env.settings.blobs_dir / "review").exists()
@@ -28,7 +28,8 @@ def test_upload_match_goes_to_review_with_media_and_record(env: Env) -> None:
     assert body["review_item_id"] is not None
     first = body["matches"][0]
     assert {"bank", "entry_id", "distance", "category", "source", "labels", "verdict"} <= set(first)
-    assert first["bank"] == "known" and first["category"] == "placeholder-a"
+    assert first["bank"] == "known"
+    assert first["category"] == "placeholder-a"
     assert first["source"] == "file"
     item = env.client.get(f"/v1/review-items/{body['review_item_id']}", headers=env.key("review")).json()
     assert item["media"]["held"] is True
@@ -49,7 +50,9 @@ def test_hash_only_mode(env: Env) -> None:
     env.bank("known")
     added = env.client.post(
         "/v1/banks/known/entries",
-        json={"entries": [{"signal_type": "md5", "value": "5d41402abc4b2a76b9719d911017c592", "category": "x"}]},
+        json={
+            "entries": [{"signal_type": "md5", "value": "5d41402abc4b2a76b9719d911017c592", "category": "x"}]
+        },
         headers=env.key(),
     )
     assert added.json()["added"] == 1
@@ -58,19 +61,24 @@ def test_hash_only_mode(env: Env) -> None:
         "/v1/match", json={"signals": {"md5": "5D41402ABC4B2A76B9719D911017C592"}}, headers=env.key("match")
     )
     body = r.json()
-    assert body["matched"] is True and body["matches"][0]["category"] == "x"
+    assert body["matched"] is True
+    assert body["matches"][0]["category"] == "x"
     item = env.client.get(f"/v1/review-items/{body['review_item_id']}", headers=env.key("review")).json()
     assert item["media"]["held"] is False  # nothing was sent, nothing is kept
 
 
 def test_no_match_keeps_no_hashes(env: Env) -> None:
     body = env.match_image(3, content_id="plain")
-    assert body["verdict"] == "none" and body["matches"] == [] and body["review_item_id"] is None
+    assert body["verdict"] == "none"
+    assert body["matches"] == []
+    assert body["review_item_id"] is None
     from ohsc.content.models import ContentRow
 
     with env.store.session() as s:
         row = s.get(ContentRow, body["content"]["id"])
-        assert row is not None and row.signals == {} and row.media_blob_id is None
+        assert row is not None
+        assert row.signals == {}
+        assert row.media_blob_id is None
 
 
 def test_content_id_is_idempotent(env: Env) -> None:
@@ -82,7 +90,10 @@ def test_content_id_is_idempotent(env: Env) -> None:
     assert again["content"] == first["content"]
     assert again["review_item_id"] == first["review_item_id"]
     other = env.client.post(
-        "/v1/match", files={"file": ("u.jpg", image(6))}, data={"content_id": "same"}, headers=env.key("match")
+        "/v1/match",
+        files={"file": ("u.jpg", image(6))},
+        data={"content_id": "same"},
+        headers=env.key("match"),
     )
     assert other.status_code == 409
     assert other.json()["code"] == "content_id_conflict"
@@ -95,7 +106,9 @@ def test_allowlist_suppresses(env: Env) -> None:
     env.add_image("ok-list", 9)
     body = env.match_image(9)
     assert body["verdict"] == "allow"
-    assert body["matches"] == [] and body["suppressed"] > 0 and body["allowlisted"]
+    assert body["matches"] == []
+    assert body["suppressed"] > 0
+    assert body["allowlisted"]
     assert body["review_item_id"] is None
 
 
@@ -110,7 +123,8 @@ def test_rules_decide_the_verdict(env: Env) -> None:
     )
     assert r.status_code == 201
     body = env.match_image(21)
-    assert body["verdict"] == "allow" and body["review_item_id"] is None
+    assert body["verdict"] == "allow"
+    assert body["review_item_id"] is None
 
 
 def test_problems_are_rfc9457(env: Env) -> None:
@@ -121,51 +135,71 @@ def test_problems_are_rfc9457(env: Env) -> None:
     assert body["type"] == "urn:ohsc:problem:invalid_signal"
     assert {"title", "status", "detail", "instance"} <= set(body)
     r = env.client.post("/v1/match", json={"nonsense": 1}, headers=env.key("match"))
-    assert r.status_code == 422 and r.json()["code"] == "invalid_input"
-    r = env.client.post("/v1/match", json={"signals": {"md5": "5d41402abc4b2a76b9719d911017c592"}, "url": "http://x"}, headers=env.key("match"))
+    assert r.status_code == 422
+    assert r.json()["code"] == "invalid_input"
+    r = env.client.post(
+        "/v1/match",
+        json={"signals": {"md5": "5d41402abc4b2a76b9719d911017c592"}, "url": "http://x"},
+        headers=env.key("match"),
+    )
     assert r.status_code == 422
     r = env.client.get("/v1/nowhere", headers=env.key())
-    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    assert r.status_code == 404
+    assert r.json()["code"] == "not_found"
     r = env.client.post("/v1/match", content=b"", headers={**env.key("match"), "Content-Type": "image/jpeg"})
     assert r.status_code == 422
 
 
 def test_scopes_are_enforced(env: Env) -> None:
     r = env.client.get("/v1/banks", headers=env.key("match"))
-    assert r.status_code == 403 and r.json()["code"] == "forbidden"
-    r = env.client.post("/v1/match", json={"signals": {"md5": "5d41402abc4b2a76b9719d911017c592"}}, headers=env.key("review"))
     assert r.status_code == 403
-    r = env.client.post("/v1/match", json={"signals": {}}, headers={"Authorization": "Bearer ohsc_wrongwrongwrongwrongwrong"})
-    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+    assert r.json()["code"] == "forbidden"
+    r = env.client.post(
+        "/v1/match", json={"signals": {"md5": "5d41402abc4b2a76b9719d911017c592"}}, headers=env.key("review")
+    )
+    assert r.status_code == 403
+    r = env.client.post(
+        "/v1/match", json={"signals": {}}, headers={"Authorization": "Bearer ohsc_wrongwrongwrongwrongwrong"}
+    )
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"].startswith("Bearer")
 
 
 def test_raw_body_upload_and_content_record(env: Env) -> None:
     r = env.client.post(
-        "/v1/match?content_id=raw-1", content=image(4), headers={**env.key("match"), "Content-Type": "image/jpeg"}
+        "/v1/match?content_id=raw-1",
+        content=image(4),
+        headers={**env.key("match"), "Content-Type": "image/jpeg"},
     )
     assert r.status_code == 200, r.text
     content_id = r.json()["content"]["id"]
     got = env.client.get(f"/v1/content/{content_id}", headers=env.key("match")).json()
-    assert got["content_id"] == "raw-1" and got["verdict"] == "none" and got["media_held"] is False
+    assert got["content_id"] == "raw-1"
+    assert got["verdict"] == "none"
+    assert got["media_held"] is False
 
 
 def test_match_rate_limit(tmp_path: object) -> None:
     from pathlib import Path
 
     from conftest import make_env
-
     from ohsc.settings import load_settings
 
     settings = load_settings(home=Path(str(tmp_path)) / "home", match_rate_per_minute=60)
     for env in make_env(settings):
         codes = [
             env.client.post(
-                "/v1/match", json={"signals": {"md5": "5d41402abc4b2a76b9719d911017c592"}}, headers=env.key("match")
+                "/v1/match",
+                json={"signals": {"md5": "5d41402abc4b2a76b9719d911017c592"}},
+                headers=env.key("match"),
             ).status_code
             for _ in range(15)
         ]
         assert 429 in codes
         limited = env.client.post(
-            "/v1/match", json={"signals": {"md5": "5d41402abc4b2a76b9719d911017c592"}}, headers=env.key("match")
+            "/v1/match",
+            json={"signals": {"md5": "5d41402abc4b2a76b9719d911017c592"}},
+            headers=env.key("match"),
         )
-        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert limited.status_code == 429
+        assert int(limited.headers["retry-after"]) >= 1

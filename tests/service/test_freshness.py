@@ -50,4 +50,5 @@ def test_background_refresh_picks_up_changes(tmp_path: Path, db_url: str) -> Non
         finally:
             other.dispose()
         jobs = {job.name: job for job in app.state.jobs.jobs}
-        assert jobs["index-refresh"].runs > 0 and jobs["index-refresh"].failures == 0
+        assert jobs["index-refresh"].runs > 0
+        assert jobs["index-refresh"].failures == 0

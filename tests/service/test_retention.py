@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from conftest import Env
-
 from ohsc.content.models import ContentRow
 from ohsc.content.retention import purge
 from ohsc.review.model import Choice, Reviewer
@@ -25,7 +24,8 @@ def test_purge(env: Env) -> None:
     assert purge(env.store, env.settings, env.services.blobs).media_deleted == 0
     later = utcnow() + timedelta(days=env.settings.media_retention_days + 1)
     report = purge(env.store, env.settings, env.services.blobs, now=later)
-    assert report.media_deleted == 1 and report.records_deleted == 1
+    assert report.media_deleted == 1
+    assert report.records_deleted == 1
     assert env.services.review.get(decided).media_purged
     assert env.services.review.get(undecided["review_item_id"]).has_media
     with env.store.session() as s:

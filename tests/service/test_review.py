@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import Env
 
+from conftest import Env
 from ohsc.accounts.roles import Role
 from ohsc.actions import events
 from ohsc.errors import ExposureLimitError, PermissionDeniedError, ReviewStateError
@@ -67,7 +67,9 @@ def test_claim_is_held_and_exclusive(env: Env) -> None:
     [item_id] = _queue(env, 1)
     alice, bob = _reviewer(env, "alice"), _reviewer(env, "bob")
     first = env.services.review.claim_next(alice)
-    assert first is not None and first.id == item_id and first.claimed_by == alice.user_id
+    assert first is not None
+    assert first.id == item_id
+    assert first.claimed_by == alice.user_id
     assert env.services.review.claim_next(alice).id == item_id  # type: ignore[union-attr]
     assert env.services.review.claim_next(bob) is None
     with pytest.raises(ReviewStateError):
@@ -82,12 +84,20 @@ def test_claim_is_held_and_exclusive(env: Env) -> None:
 def test_two_person_confirmation_and_hooks(env: Env) -> None:
     [plain] = _queue(env, 1, bank="second")
     assert env.services.review.get(plain).two_person is False
-    env.client.post(f"/v1/review-items/{plain}/decision", json={"decision": "not_abuse"}, headers=env.key("review"))
+    env.client.post(
+        f"/v1/review-items/{plain}/decision", json={"decision": "not_abuse"}, headers=env.key("review")
+    )
     env.client.put("/v1/banks/second/policy", json={"two_person_review": True}, headers=env.key())
     value = f"{99:032x}"
-    env.client.post("/v1/banks/second/entries", json={"entries": [{"signal_type": "md5", "value": value}]}, headers=env.key())
+    env.client.post(
+        "/v1/banks/second/entries",
+        json={"entries": [{"signal_type": "md5", "value": value}]},
+        headers=env.key(),
+    )
     env.refresh()
-    item_id = env.client.post("/v1/match", json={"signals": {"md5": value}}, headers=env.key("match")).json()["review_item_id"]
+    item_id = env.client.post("/v1/match", json={"signals": {"md5": value}}, headers=env.key("match")).json()[
+        "review_item_id"
+    ]
     assert env.services.review.get(item_id).two_person is True
     seen: list[events.Event] = []
 
@@ -99,13 +109,15 @@ def test_two_person_confirmation_and_hooks(env: Env) -> None:
         alice, bob = _reviewer(env, "alice"), _reviewer(env, "bob")
         env.services.review.claim(item_id, alice)
         after_first = env.services.review.decide(item_id, alice, Choice.CONFIRM)
-        assert after_first.status is Status.AWAITING_SECOND and not seen
+        assert after_first.status is Status.AWAITING_SECOND
+        assert not seen
         with pytest.raises(ReviewStateError):
             env.services.review.claim(item_id, alice)
         assert env.services.review.claim_next(alice) is None
         assert env.services.review.claim_next(bob).id == item_id  # type: ignore[union-attr]
         final = env.services.review.decide(item_id, bob, Choice.CONFIRM)
-        assert final.status is Status.DECIDED and final.decision == "confirm"
+        assert final.status is Status.DECIDED
+        assert final.decision == "confirm"
         [event] = seen
         assert event.payload["review_item_id"] == item_id
         assert event.payload["confirmed_by"] == sorted([alice.actor, bob.actor])
@@ -119,9 +131,15 @@ def test_disagreement_escalates_to_admins(env: Env) -> None:
     env.bank("pair")
     env.client.put("/v1/banks/pair/policy", json={"two_person_review": True}, headers=env.key())
     value = f"{7:032x}"
-    env.client.post("/v1/banks/pair/entries", json={"entries": [{"signal_type": "md5", "value": value}]}, headers=env.key())
+    env.client.post(
+        "/v1/banks/pair/entries",
+        json={"entries": [{"signal_type": "md5", "value": value}]},
+        headers=env.key(),
+    )
     env.refresh()
-    item_id = env.client.post("/v1/match", json={"signals": {"md5": value}}, headers=env.key("match")).json()["review_item_id"]
+    item_id = env.client.post("/v1/match", json={"signals": {"md5": value}}, headers=env.key("match")).json()[
+        "review_item_id"
+    ]
     alice, bob, root = _reviewer(env, "alice"), _reviewer(env, "bob"), _reviewer(env, "root", Role.ADMIN)
     env.services.review.decide(item_id, alice, Choice.CONFIRM)
     assert env.services.review.decide(item_id, bob, Choice.NOT_ABUSE).status is Status.ESCALATED
@@ -148,7 +166,8 @@ def test_confirm_adds_to_bank_and_false_positive_to_allowlist(env: Env) -> None:
     env.services.review.decide(two, alice, Choice.NOT_ABUSE, add_to_bank="fp")
     env.refresh()
     again = env.match_image(41)
-    assert again["verdict"] == "allow" and again["review_item_id"] is None
+    assert again["verdict"] == "allow"
+    assert again["review_item_id"] is None
     with env.store.session() as s:
         rows = s.query(ReviewDecisionRow).order_by(ReviewDecisionRow.id).all()
         assert [r.added_to_bank_id is not None for r in rows] == [True, True]
@@ -158,10 +177,11 @@ def test_reveal_grant_exposure_and_viewed_flag(tmp_path: object) -> None:
     from pathlib import Path
 
     from conftest import make_env
-
     from ohsc.settings import load_settings
 
-    settings = load_settings(home=Path(str(tmp_path)) / "home", review_daily_reveal_limit=2, review_break_after_reveals=1)
+    settings = load_settings(
+        home=Path(str(tmp_path)) / "home", review_daily_reveal_limit=2, review_break_after_reveals=1
+    )
     for env in make_env(settings):
         env.bank("known")
         env.add_image("known", 50)
@@ -175,32 +195,45 @@ def test_reveal_grant_exposure_and_viewed_flag(tmp_path: object) -> None:
         with pytest.raises(PermissionDeniedError):
             review.media(item_id, bob, grant)  # grants are personal
         exposure = review.exposure(alice.user_id or 0)
-        assert exposure.reveals_today == 1 and exposure.break_due
+        assert exposure.reveals_today == 1
+        assert exposure.break_due
         review.reveal(item_id, alice, mode="hold")
         with pytest.raises(ExposureLimitError):
             review.reveal(item_id, alice)
         review.claim(item_id, alice)
         review.decide(item_id, alice, Choice.CONFIRM)
         detail = review.detail(item_id)
-        assert detail.viewed_unblurred and detail.decisions[0].viewed_unblurred
+        assert detail.viewed_unblurred
+        assert detail.decisions[0].viewed_unblurred
 
 
 def test_api_review_listing_and_decision(env: Env) -> None:
     ids = _queue(env, 3)
     listed = env.client.get("/v1/review-items?status=open&limit=2", headers=env.key("review")).json()
     assert [i["id"] for i in listed["items"]] == sorted(ids, reverse=True)[:2]
-    more = env.client.get(f"/v1/review-items?status=open&cursor={listed['next_cursor']}", headers=env.key("review")).json()
+    more = env.client.get(
+        f"/v1/review-items?status=open&cursor={listed['next_cursor']}", headers=env.key("review")
+    ).json()
     assert len(more["items"]) == 1
-    r = env.client.post(f"/v1/review-items/{ids[0]}/decision", json={"decision": "confirm", "note": "seen"}, headers=env.key("review"))
+    r = env.client.post(
+        f"/v1/review-items/{ids[0]}/decision",
+        json={"decision": "confirm", "note": "seen"},
+        headers=env.key("review"),
+    )
     assert r.status_code == 200, r.text
-    assert r.json()["decision"] == "confirm" and r.json()["decided_by"].startswith("apikey:")
-    again = env.client.post(f"/v1/review-items/{ids[0]}/decision", json={"decision": "confirm"}, headers=env.key("review"))
-    assert again.status_code == 409 and again.json()["code"] == "review_state"
+    assert r.json()["decision"] == "confirm"
+    assert r.json()["decided_by"].startswith("apikey:")
+    again = env.client.post(
+        f"/v1/review-items/{ids[0]}/decision", json={"decision": "confirm"}, headers=env.key("review")
+    )
+    assert again.status_code == 409
+    assert again.json()["code"] == "review_state"
     assert env.client.get("/v1/review-items?status=bogus", headers=env.key("review")).status_code == 422
     decided = env.client.get("/v1/review-items?status=decided", headers=env.key("review")).json()["items"]
     assert [i["id"] for i in decided] == [ids[0]]
     matches = env.client.get("/v1/matches?bank=known&limit=2", headers=env.key("review")).json()
-    assert len(matches["items"]) == 2 and matches["next_cursor"]
+    assert len(matches["items"]) == 2
+    assert matches["next_cursor"]
     one = env.client.get(f"/v1/matches/{matches['items'][0]['match_id']}", headers=env.key("review")).json()
     assert one["bank"] == "known"
     assert QueueFilter(status="pending").status == "pending"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from conftest import Env
 from fastapi import APIRouter, Depends, FastAPI
 
+from conftest import Env
 from ohsc.web.auth import allow_anonymous
 from ohsc.web.routes import walk_routes
 
@@ -50,14 +50,16 @@ def test_every_route_needs_authentication(env: Env) -> None:
     assert seen >= 40
     # the unprotected extension route is exactly what the marker check catches
     unprotected = [r for r in routes if r.path == "/extension/private"]
-    assert unprotected and not unprotected[0].public
+    assert unprotected
+    assert not unprotected[0].public
     assert not unprotected[0].dependant.dependencies
 
 
 def test_health_is_public(env: Env) -> None:
     assert env.client.get("/health/live").json() == {"status": "ok"}
     ready = env.client.get("/health/ready")
-    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
 
 
 def test_not_ready_until_indexes_load(tmp_path: object) -> None:
@@ -72,8 +74,11 @@ def test_not_ready_until_indexes_load(tmp_path: object) -> None:
     with TestClient(app) as client:
         assert client.get("/health/ready").status_code == 503
         key = app.state.services.accounts.create_api_key("k", ["match"]).secret
-        r = client.post("/v1/match", json={"signals": {"md5": "0" * 32}}, headers={"Authorization": f"Bearer {key}"})
-        assert r.status_code == 503 and r.json()["code"] == "not_ready"
+        r = client.post(
+            "/v1/match", json={"signals": {"md5": "0" * 32}}, headers={"Authorization": f"Bearer {key}"}
+        )
+        assert r.status_code == 503
+        assert r.json()["code"] == "not_ready"
         app.state.services.load_indexes()
         assert client.get("/health/ready").status_code == 200
 
@@ -81,12 +86,14 @@ def test_not_ready_until_indexes_load(tmp_path: object) -> None:
 def test_openapi_and_docs_need_a_login_or_key(env: Env) -> None:
     assert env.client.get("/openapi.json").status_code == 401
     spec = env.client.get("/openapi.json", headers=env.key("match")).json()
-    assert "/v1/match" in spec["paths"] and "/v1/review-items/{item_id}/decision" in spec["paths"]
+    assert "/v1/match" in spec["paths"]
+    assert "/v1/review-items/{item_id}/decision" in spec["paths"]
     assert env.client.get("/docs", follow_redirects=False).status_code == 303
     env.user("doc-reader")
     env.login(env.client, "doc-reader")
     page = env.client.get("/docs")
-    assert page.status_code == 200 and "/static/swagger/swagger-ui-bundle.js" in page.text
+    assert page.status_code == 200
+    assert "/static/swagger/swagger-ui-bundle.js" in page.text
     assert env.client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
     assert "cdn" not in page.text.lower()
 

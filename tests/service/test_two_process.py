@@ -60,7 +60,11 @@ def test_two_servers_one_postgres(pg_service_url: str, tmp_path: Path) -> None:
         assert r.json()["added"] == 10
 
         def matched_on_b(value: str) -> bool:
-            return bool(httpx.post(f"{b.url}/v1/match", json={"signals": {"md5": value}}, headers=headers).json()["matched"])
+            return bool(
+                httpx.post(f"{b.url}/v1/match", json={"signals": {"md5": value}}, headers=headers).json()[
+                    "matched"
+                ]
+            )
 
         started = time.monotonic()
         while not matched_on_b(values[0]):
@@ -68,7 +72,11 @@ def test_two_servers_one_postgres(pg_service_url: str, tmp_path: Path) -> None:
             time.sleep(0.2)
         for v in values[1:]:
             assert matched_on_b(v)
-        httpx.post(f"{a.url}/v1/banks/shared/entries/md5:{values[0]}/retract", json={"reason": "test"}, headers=headers)
+        httpx.post(
+            f"{a.url}/v1/banks/shared/entries/md5:{values[0]}/retract",
+            json={"reason": "test"},
+            headers=headers,
+        )
         started = time.monotonic()
         while matched_on_b(values[0]):
             assert time.monotonic() - started < 10, "process B never saw the retraction"
@@ -87,7 +95,9 @@ def test_two_servers_one_postgres(pg_service_url: str, tmp_path: Path) -> None:
                     return got
                 item_id = int(location.rsplit("/", 1)[1])
                 got.append(item_id)
-                d = client.post(f"/review/items/{item_id}/decide", data={"csrf_token": csrf, "decision": "not_abuse"})
+                d = client.post(
+                    f"/review/items/{item_id}/decide", data={"csrf_token": csrf, "decision": "not_abuse"}
+                )
                 assert d.status_code == 303, d.text
 
         with ThreadPoolExecutor(2) as pool:
@@ -96,9 +106,13 @@ def test_two_servers_one_postgres(pg_service_url: str, tmp_path: Path) -> None:
         r1.close()
         r2.close()
         assert not set(got1) & set(got2)
-        items = httpx.get(f"{a.url}/v1/review-items?status=decided&limit=500", headers=headers).json()["items"]
+        items = httpx.get(f"{a.url}/v1/review-items?status=decided&limit=500", headers=headers).json()[
+            "items"
+        ]
         assert sorted(got1 + got2) == sorted(i["id"] for i in items)
-        assert len(items) >= 10 and got1 and got2
+        assert len(items) >= 10
+        assert got1
+        assert got2
     with store.session() as s:
         assert audit.verify(s).ok
     store.dispose()
