@@ -264,6 +264,18 @@ class AccountService:
                 self._key_cache.pop(row.prefix, None)
             return _to_key(row)
 
+    def cached_client(self, secret: str) -> ApiClient | None:
+        """The client of a key checked within ``OHSC_APIKEY_CACHE_SECONDS``, without the database."""
+        secret = secret.strip()
+        prefix = secret[:PREFIX_LENGTH]
+        with self._cache_lock:
+            cached = self._key_cache.get(prefix)
+        if cached is None or cached[0] <= time.monotonic():
+            return None
+        if not hmac.compare_digest(cached[1], _key_hash(secret)):
+            return None
+        return cached[2]
+
     def check_api_key(self, secret: str) -> ApiClient:
         """The client a presented key belongs to; :class:`AuthenticationError` if none."""
         secret = secret.strip()

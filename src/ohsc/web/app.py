@@ -119,6 +119,7 @@ def create_app(
             yield
         finally:
             jobs.stop()
+            services.writer.close()
             dispatcher = services.extras.pop("dispatcher", None)
             if isinstance(dispatcher, Dispatcher):
                 dispatcher.close()
@@ -138,11 +139,6 @@ def create_app(
     app.state.jobs = jobs
     problems.install(app)
     app.add_middleware(SecurityHeaders)
-
-    swagger = _swagger_dir()
-    if swagger is not None:  # before /static, which would otherwise answer for it
-        app.mount("/static/swagger", StaticFiles(directory=swagger), name="swagger")
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/health/live", tags=["health"], dependencies=[Depends(allow_anonymous)])
     async def live() -> dict[str, str]:
@@ -185,8 +181,12 @@ def create_app(
     from ohsc.web.api import router as api_router
     from ohsc.web.ui import router as ui_router
 
-    app.include_router(api_router)
+    app.include_router(api_router)  # first: /v1/match is the hot path and routes match in order
     app.include_router(ui_router)
+    swagger = _swagger_dir()
+    if swagger is not None:  # before /static, which would otherwise answer for it
+        app.mount("/static/swagger", StaticFiles(directory=swagger), name="swagger")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     for install in [*ext.discover(), *extensions]:
         install(app, services)

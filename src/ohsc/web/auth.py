@@ -55,7 +55,9 @@ async def authenticate_client(request: Request) -> ApiClient:
     if not secret:
         raise AuthenticationError("an API key is required (Authorization: Bearer ohsc_...)")
     services = get_services(request)
-    client = await run_in_threadpool(services.accounts.check_api_key, secret)
+    client = services.accounts.cached_client(secret)  # the hot path: no thread hop, no query
+    if client is None:
+        client = await run_in_threadpool(services.accounts.check_api_key, secret)
     request.state.api_client = client
     return client
 

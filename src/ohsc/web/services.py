@@ -5,6 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
 
 from ohsc.accounts.ratelimit import TokenBucket
 from ohsc.accounts.service import AccountService
@@ -15,15 +20,42 @@ from ohsc.actions.webhooks import WebhookService
 from ohsc.banks.service import BankService
 from ohsc.content.media import open_blob_store
 from ohsc.content.service import ContentService
+from ohsc.content.writer import RecordWriter
 from ohsc.errors import StoreError
 from ohsc.matching.matcher import Matcher
 from ohsc.media.blobs import BlobStore
 from ohsc.review.grants import GrantSigner
 from ohsc.review.service import ReviewService
 from ohsc.settings import Settings
-from ohsc.store.db import Store
+from ohsc.store.db import Store, _sqlite_pragmas
 
 log = logging.getLogger(__name__)
+
+
+class ServerStore(Store):
+    """The store of a long-running server: pooled SQLite connections.
+
+    The core store opens and closes a SQLite connection per unit of work, which is right for the
+    CLI and for forked scan workers, but closing the last connection of a WAL database checkpoints
+    it (an fsync) every time: a server keeps a few connections open instead.
+    """
+
+    @staticmethod
+    def _create_engine(url: str) -> Engine:
+        parsed = make_url(url)
+        if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+            return Store._create_engine(url)
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            poolclass=QueuePool,
+            pool_size=8,
+            max_overflow=16,
+            pool_timeout=60,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
 
 
 class NotReadyError(StoreError):
@@ -42,6 +74,7 @@ class Services:
     sessions: SessionService
     review: ReviewService
     match_limit: TokenBucket
+    writer: RecordWriter
     matcher: Matcher | None = None
     ready: threading.Event = field(default_factory=threading.Event)
     load_error: str | None = None
@@ -50,7 +83,7 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings, store: Store | None = None) -> Services:
-        store = store or Store.from_settings(settings)
+        store = store or ServerStore.from_settings(settings)
         blobs = open_blob_store(settings)
         key = content_key(settings)
         return cls(
@@ -61,6 +94,7 @@ class Services:
             sessions=SessionService(store, settings),
             review=ReviewService(store, settings, blobs, GrantSigner(key)),
             match_limit=TokenBucket(settings.match_rate_per_minute),
+            writer=RecordWriter(store),
         )
 
     def load_indexes(self) -> None:
@@ -79,7 +113,9 @@ class Services:
         return self.matcher
 
     def content(self, actor: str) -> ContentService:
-        return ContentService(self.store, self.settings, self.require_matcher(), self.blobs, actor=actor)
+        return ContentService(
+            self.store, self.settings, self.require_matcher(), self.blobs, actor=actor, writer=self.writer
+        )
 
     def banks(self, actor: str) -> BankService:
         return BankService(self.store, self.settings, actor=actor)

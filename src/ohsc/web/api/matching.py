@@ -78,7 +78,8 @@ def _submit_upload(
     return content.submit(sub, actor=client.actor)
 
 
-def _submit_signals(services: Services, client: ApiClient, body: MatchIn) -> MatchResult:
+async def _submit_signals(services: Services, client: ApiClient, body: MatchIn) -> MatchResult:
+    """Hash-only matching runs on the event loop (no thread hop in the common case)."""
     content = services.content(client.actor)
     sub = Submission(
         signals=validate_signals(body.signals or {}),
@@ -88,7 +89,7 @@ def _submit_signals(services: Services, client: ApiClient, body: MatchIn) -> Mat
         client_ref=body.content_id,
         api_key_id=client.key_id,
     )
-    return content.submit(sub, actor=client.actor)
+    return await content.submit_async(sub, actor=client.actor)
 
 
 def _submit_url(services: Services, client: ApiClient, body: MatchIn) -> MatchResult:
@@ -148,7 +149,7 @@ async def match(request: Request, client: MatchClient) -> JSONResponse:
         if (body.signals is None) == (body.url is None):
             raise InvalidInputError("give either signals or url")
         if body.signals is not None:
-            result = await run_in_threadpool(_submit_signals, services, client, body)
+            result = await _submit_signals(services, client, body)
         else:
             result = await run_in_threadpool(_submit_url, services, client, body)
     return JSONResponse(result.to_dict())
