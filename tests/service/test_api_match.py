@@ -203,3 +203,55 @@ def test_match_rate_limit(tmp_path: object) -> None:
         )
         assert limited.status_code == 429
         assert int(limited.headers["retry-after"]) >= 1
+
+
+def test_hash_only_content_id_replays_on_the_fast_path(env: Env) -> None:
+    query = {"signals": {"md5": "0" * 31 + "1"}, "content_id": "fast-1"}
+    first = env.client.post("/v1/match", json=query, headers=env.key("match")).json()
+    again = env.client.post("/v1/match", json=query, headers=env.key("match")).json()
+    assert first["replayed"] is False
+    assert again["replayed"] is True
+    assert again["content"] == first["content"]
+    other = env.client.post(
+        "/v1/match",
+        json={"signals": {"md5": "0" * 31 + "2"}, "content_id": "fast-1"},
+        headers=env.key("match"),
+    )
+    assert other.status_code == 409
+
+
+def test_record_writer_batches_and_isolates_bad_rows(env: Env) -> None:
+    import asyncio
+
+    from ohsc.content.writer import RecordWriter
+    from ohsc.store.types import utcnow
+
+    writer = RecordWriter(env.store)
+
+    def values(ref: str | None) -> dict[str, object]:
+        return {
+            "client_ref": ref,
+            "api_key_id": None,
+            "source": "signals",
+            "submitted_at": utcnow(),
+            "signals": {},
+            "verdict": "none",
+            "matched": False,
+            "result": {},
+        }
+
+    async def many() -> list[object]:
+        jobs = [writer.insert_async(values(f"w-{i}")) for i in range(50)]
+        jobs.append(writer.insert_async(values("w-3")))  # a repeated content_id
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    try:
+        results = asyncio.run(many())
+        ids = [r for r in results if isinstance(r, int)]
+        errors = [r for r in results if isinstance(r, BaseException)]
+        assert len(ids) == 50
+        assert len(set(ids)) == 50
+        assert len(errors) == 1
+        assert writer.insert(values(None)) > max(ids)
+    finally:
+        writer.close()
