@@ -383,6 +383,7 @@ def main() -> None:
     sample = bulk_load(home, args.entries, args.database_url)
     load_s = time.monotonic() - t0
     key = make_key(home, args.database_url)
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
     port = free_port()
     server = start_server(home, port, args.workers, args.database_url)
     try:
@@ -430,6 +431,8 @@ def main() -> None:
             server.kill()
     report = {
         "benchmark": "service /v1/match (signals)",
+        "load_average_before": load_before,
+        "load_average_at_end": Path("/proc/loadavg").read_text().split()[:3],
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),

@@ -25,8 +25,8 @@ def test_service_actions_are_audited_and_tampering_is_named(sqlite_env: Env) -> 
     env.add_image("known", 70)
     item_id = env.match_image(70)["review_item_id"]
     alice = Reviewer.of_user(env.services.accounts.get_user("alice"))
-    env.services.review.reveal(item_id, alice)
     env.services.review.claim(item_id, alice)
+    env.services.review.reveal(item_id, alice)
     env.services.review.decide(item_id, alice, Choice.CONFIRM)
     env.client.get("/v1/banks/known/export?format=csv", headers=env.key())
     actions = _actions(env)

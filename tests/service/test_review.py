@@ -190,6 +190,9 @@ def test_reveal_grant_exposure_and_viewed_flag(tmp_path: object) -> None:
         review = env.services.review
         with pytest.raises(PermissionDeniedError):
             review.media(item_id, alice, "")
+        with pytest.raises(PermissionDeniedError, match="claim"):
+            review.reveal(item_id, alice)  # only the reviewer holding the item looks at it
+        review.claim(item_id, alice)
         grant = review.reveal(item_id, alice)
         assert review.media(item_id, alice, grant).data[:3] == b"\xff\xd8\xff"
         with pytest.raises(PermissionDeniedError):
@@ -200,7 +203,6 @@ def test_reveal_grant_exposure_and_viewed_flag(tmp_path: object) -> None:
         review.reveal(item_id, alice, mode="hold")
         with pytest.raises(ExposureLimitError):
             review.reveal(item_id, alice)
-        review.claim(item_id, alice)
         review.decide(item_id, alice, Choice.CONFIRM)
         detail = review.detail(item_id)
         assert detail.viewed_unblurred

@@ -131,7 +131,9 @@ class ContentService:
         with self.store.session() as s:
             return s.scalar(select(ContentRow).where(ContentRow.client_ref == client_ref))
 
-    def submit(self, sub: Submission, *, actor: str | None = None) -> MatchResult:
+    def submit(
+        self, sub: Submission, *, actor: str | None = None, outcome: MatchOutcome | None = None
+    ) -> MatchResult:
         """Match one item, apply the rules, record everything; idempotent by ``client_ref``."""
         if sub.client_ref is not None:
             sub.client_ref = sub.client_ref.strip()
@@ -140,7 +142,8 @@ class ContentService:
             existing = self.find_by_client_ref(sub.client_ref)
             if existing is not None:
                 return self._replay(existing, sub)
-        outcome = self.match_outcome(sub)
+        if outcome is None:
+            outcome = self.match_outcome(sub)
         try:
             return self._record(
                 sub, outcome.matches, outcome.allowlisted, outcome.suppressed, outcome.low_quality, actor
@@ -307,7 +310,7 @@ class ContentService:
                 raise InvalidInputError(f"content_id must be 1 to {MAX_CLIENT_REF} characters")
         outcome = self.match_outcome(sub)
         if self.writer is None or outcome.matches or outcome.allowlisted or outcome.suppressed:
-            return await asyncio.to_thread(self.submit, sub, actor=actor)
+            return await asyncio.to_thread(self.submit, sub, actor=actor, outcome=outcome)
         now = utcnow()
         try:
             content_id = await self.writer.insert_async(self._plain_values(sub, outcome.low_quality, now))

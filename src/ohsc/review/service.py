@@ -278,9 +278,17 @@ class ReviewService:
             )
         with self.store.session() as s:
             if target == "media":
-                self._media_row(s, item_id)
+                row, _content = self._media_row(s, item_id)
             else:
                 self._reference(s, item_id, entry_id)
+                row, _content = self._load(s, item_id)
+            holds = (
+                row.claimed_by == reviewer.user_id
+                and row.claimed_at is not None
+                and row.claimed_at > utcnow() - timedelta(minutes=self.claim_minutes)
+            )
+            if not (holds or reviewer.is_admin):
+                raise PermissionDeniedError("claim the item before revealing its media")
             s.add(
                 MediaRevealRow(
                     item_id=item_id, user_id=reviewer.user_id, target=target, mode=mode, at=utcnow()

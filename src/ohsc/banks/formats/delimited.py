@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Iterable, Iterator
@@ -23,6 +24,13 @@ class CsvFormat(HashListFormat):
 
     def read(self, fh: BinaryIO) -> Iterator[ReadItem]:
         text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="strict", newline="")
+        try:
+            yield from self._rows(text)
+        finally:
+            with contextlib.suppress(ValueError):  # the caller owns fh: never close it from here
+                text.detach()
+
+    def _rows(self, text: io.TextIOWrapper) -> Iterator[ReadItem]:
         reader = csv.reader(text)
         try:
             header = next(reader)
