@@ -139,6 +139,7 @@ def test_review_with_the_keyboard_blurred_until_revealed(live: Live, browser: Br
     expect(media).to_have_attribute("data-revealed", "1")
     assert "/media?grant=" in (media.get_attribute("src") or "")
     assert _filter(page) == "none"
+    expect(page.locator("#exposure")).to_contain_text("Media views today: 1")  # counted at once
     page.keyboard.press("b")  # blur again
     expect(media).to_have_attribute("data-revealed", "0")
     assert "blur" in _filter(page)

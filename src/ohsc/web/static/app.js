@@ -65,6 +65,7 @@
     const url = await recordReveal(media.dataset.revealUrl, { mode: mode, target: "media" });
     if (!url) return;
     revealedUrl = url;
+    document.body.dispatchEvent(new Event("ohsc-exposure")); // the counters on the page catch up
     const ok = await loaded(media, url);
     if (!ok) {
       say("The media could not be loaded.");
