@@ -86,6 +86,8 @@ def test_not_ready_until_indexes_load(tmp_path: object) -> None:
 def test_openapi_and_docs_need_a_login_or_key(env: Env) -> None:
     assert env.client.get("/openapi.json").status_code == 401
     spec = env.client.get("/openapi.json", headers=env.key("match")).json()
+    assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    assert spec["paths"]["/v1/match"]["post"]["security"] == [{"apiKey": []}]
     assert "/v1/match" in spec["paths"]
     assert "/v1/review-items/{item_id}/decision" in spec["paths"]
     assert env.client.get("/docs", follow_redirects=False).status_code == 303

@@ -41,14 +41,27 @@ OUTBOX_SECONDS = 1.0
 
 
 def _swagger_dir() -> Path | None:
+    """Swagger UI 5 as bundled by the ``fastapi-offline`` package (served locally, no CDN)."""
     try:
-        vendor = files("swagger_ui_bundle") / "vendor"
+        static = files("fastapi_offline") / "static"
     except ModuleNotFoundError:
         return None
-    for child in vendor.iterdir():
-        if child.name.startswith("swagger-ui"):
-            return Path(str(child))
-    return None
+    return Path(str(static)) if static.joinpath("swagger-ui-bundle.js").is_file() else None
+
+
+def _with_security(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare the API-key scheme (the routes check keys themselves, so FastAPI cannot know)."""
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["apiKey"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An OHSC API key (`ohsc apikey create NAME --scope ...`), as `Authorization: Bearer ohsc_...`.",
+    }
+    for path, operations in schema.get("paths", {}).items():
+        if path.startswith("/v1/"):
+            for operation in operations.values():
+                operation["security"] = [{"apiKey": []}]
+    return schema
 
 
 def start_background(services: Services, jobs: Jobs, *, load_in_thread: bool = True) -> None:
@@ -166,7 +179,7 @@ def create_app(
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(_who: UserOrClient) -> dict[str, Any]:
-        return app.openapi()
+        return _with_security(app.openapi())
 
     @app.get("/docs", include_in_schema=False)
     async def docs(_user: AnyUser) -> HTMLResponse:
