@@ -30,6 +30,7 @@ from ohsc.web import extensions as ext
 from ohsc.web import problems
 from ohsc.web.auth import AnyUser, UserOrClient, allow_anonymous
 from ohsc.web.background import Jobs
+from ohsc.web.fastpath import MatchFastPath
 from ohsc.web.security import SecurityHeaders
 from ohsc.web.services import Services
 
@@ -151,6 +152,7 @@ def create_app(
     app.state.services = services
     app.state.jobs = jobs
     problems.install(app)
+    app.add_middleware(MatchFastPath)  # inside SecurityHeaders (the last added is the outermost)
     app.add_middleware(SecurityHeaders)
 
     @app.get("/health/live", tags=["health"], dependencies=[Depends(allow_anonymous)])
