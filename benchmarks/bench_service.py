@@ -180,6 +180,8 @@ def rss_bytes(pid: int) -> int:
 @dataclass
 class Stats:
     latencies: list[float] = field(default_factory=list)
+    #: latencies of the answers that matched (they take the full path: rules, review, audit)
+    matched_latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     matched: int = 0
     per_second: list[int] = field(default_factory=list)
@@ -214,6 +216,7 @@ async def _connection(
             counter[0] += 1
             if track_matches and b'"matched":true' in body:
                 stats.matched += 1
+                stats.matched_latencies.append(stats.latencies[-1])
     finally:
         writer.close()
 
@@ -271,6 +274,7 @@ async def drive_rate(
         counter[0] += 1
         if b'"matched":true' in body:
             stats.matched += 1
+            stats.matched_latencies.append(stats.latencies[-1])
 
     async def sampler() -> None:
         last = 0
@@ -303,6 +307,20 @@ async def drive_rate(
     return stats
 
 
+def set_difference(values: list[float], remove: list[float]) -> list[float]:
+    """``values`` without one occurrence of each of ``remove`` (a multiset difference)."""
+    counts: dict[float, int] = {}
+    for v in remove:
+        counts[v] = counts.get(v, 0) + 1
+    out = []
+    for v in values:
+        if counts.get(v, 0):
+            counts[v] -= 1
+        else:
+            out.append(v)
+    return out
+
+
 def summarise(stats: Stats, seconds: float) -> dict[str, Any]:
     lat = sorted(stats.latencies)
     n = len(lat)
@@ -321,6 +339,16 @@ def summarise(stats: Stats, seconds: float) -> dict[str, Any]:
         "matched": stats.matched,
         "slowest_second_rps": min(stats.per_second) if stats.per_second else 0,
     }
+    if stats.matched_latencies:
+        matched = sorted(stats.matched_latencies)
+        unmatched = sorted(set_difference(stats.latencies, stats.matched_latencies))
+        out["matched_p50_ms"] = round(matched[len(matched) // 2] * 1000, 2)
+        out["matched_p99_ms"] = round(matched[min(len(matched) - 1, int(0.99 * len(matched)))] * 1000, 2)
+        if unmatched:
+            out["unmatched_p50_ms"] = round(unmatched[len(unmatched) // 2] * 1000, 2)
+            out["unmatched_p99_ms"] = round(
+                unmatched[min(len(unmatched) - 1, int(0.99 * len(unmatched)))] * 1000, 2
+            )
     if stats.memory:
         mem = [m for _, m in stats.memory]
         xs = [t for t, _ in stats.memory]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -105,6 +106,11 @@ class Services:
             self.load_error = f"{type(exc).__name__}: {exc}"
             log.exception("could not load the match indexes")
             raise
+        # What exists after start-up (the app, the models, the compiled kernels) lives as long as
+        # the process: moved out of the collector's sight, full collections stop pausing requests
+        # for tenths of a second (measured in benchmarks/bench_service.py).
+        gc.collect()
+        gc.freeze()
         self.ready.set()
 
     def require_matcher(self) -> Matcher:
