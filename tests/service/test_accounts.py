@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from svc_helpers import PASSWORD
 
-from conftest import PASSWORD
 from ohsc.accounts.models import ApiKeyRow, UserRow, WebSessionRow
 from ohsc.accounts.ratelimit import FailureWindow, TokenBucket
 from ohsc.accounts.roles import Role, Scope, parse_scope

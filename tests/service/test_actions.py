@@ -6,9 +6,9 @@ import json
 from datetime import timedelta
 
 import pytest
-from loopback import Reply, loopback_server
+from svc_helpers import Env
+from svc_loopback import Reply, loopback_server
 
-from conftest import Env
 from ohsc.actions import events
 from ohsc.actions.models import OutboxRow
 from ohsc.actions.rules import Rule, Verdict, pick_rule
@@ -99,7 +99,8 @@ def test_webhook_delivery_is_signed_and_logged(env: Env) -> None:
 def test_failed_deliveries_back_off_and_give_up(tmp_path: object) -> None:
     from pathlib import Path
 
-    from conftest import make_env
+    from svc_helpers import make_env
+
     from ohsc.settings import load_settings
 
     settings = load_settings(

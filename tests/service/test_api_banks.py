@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Env
+from svc_helpers import Env
 
 MD5S = [f"{i:032x}" for i in range(1, 8)]
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import Env, image
+from svc_helpers import Env, image
+
 from ohsc.demo.synth import jpeg_bytes, picture, resized
 
 
@@ -182,7 +183,8 @@ def test_raw_body_upload_and_content_record(env: Env) -> None:
 def test_match_rate_limit(tmp_path: object) -> None:
     from pathlib import Path
 
-    from conftest import make_env
+    from svc_helpers import make_env
+
     from ohsc.settings import load_settings
 
     settings = load_settings(home=Path(str(tmp_path)) / "home", match_rate_per_minute=60)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 from sqlalchemy import delete, update
+from svc_helpers import Env
 
-from conftest import Env
 from ohsc.cli import main
 from ohsc.review.model import Choice, Reviewer
 from ohsc.store.models import AuditEvent

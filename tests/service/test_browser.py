@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import free_port
+from svc_helpers import PASSWORD, image
+from svc_servers import free_port
 
-from conftest import PASSWORD, image
 from ohsc.accounts.models import WebSessionRow
 from ohsc.accounts.service import AccountService
 from ohsc.review.models import ReviewDecisionRow

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from svc_helpers import Env, make_env
 
-from conftest import Env, make_env
 from ohsc.settings import load_settings
 
 MD5 = "5d41402abc4b2a76b9719d911017c592"

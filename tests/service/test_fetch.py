@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from loopback import Reply, loopback_server
+from svc_helpers import image, make_env
+from svc_loopback import Reply, loopback_server
 
-from conftest import image, make_env
 from ohsc.content.fetch import Fetcher, host_allowed, is_public_address
 from ohsc.errors import FetchError, FetchRefusedError
 from ohsc.settings import load_settings

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import Env
+from svc_helpers import Env
+
 from ohsc.content.models import ContentRow
 from ohsc.content.retention import purge
 from ohsc.review.model import Choice, Reviewer

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
+from svc_helpers import Env
 
-from conftest import Env
 from ohsc.accounts.roles import Role
 from ohsc.actions import events
 from ohsc.errors import ExposureLimitError, PermissionDeniedError, ReviewStateError
@@ -176,7 +176,8 @@ def test_confirm_adds_to_bank_and_false_positive_to_allowlist(env: Env) -> None:
 def test_reveal_grant_exposure_and_viewed_flag(tmp_path: object) -> None:
     from pathlib import Path
 
-    from conftest import make_env
+    from svc_helpers import make_env
+
     from ohsc.settings import load_settings
 
     settings = load_settings(

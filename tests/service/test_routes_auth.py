@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from fastapi import APIRouter, Depends, FastAPI
+from svc_helpers import Env
 
-from conftest import Env
 from ohsc.web.auth import allow_anonymous
 from ohsc.web.routes import walk_routes
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servers import ohsc_server
+from svc_servers import ohsc_server
 
 from ohsc import audit
 from ohsc.accounts.service import AccountService
@@ -32,9 +32,9 @@ def _login(base: str, name: str, password: str) -> tuple[httpx.Client, str]:
 
 
 def test_two_servers_one_postgres(pg_service_url: str, tmp_path: Path) -> None:
-    from conftest import _empty
+    from svc_helpers import empty_tables
 
-    _empty(pg_service_url)
+    empty_tables(pg_service_url)
     home = tmp_path / "home"
     env = {
         "OHSC_HOME": str(home),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from svc_helpers import PASSWORD, Env
 
-from conftest import PASSWORD, Env
 from ohsc.accounts.models import WebSessionRow
 
 

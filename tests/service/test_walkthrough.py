@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
+from svc_helpers import PASSWORD, make_env
 
-from conftest import PASSWORD, make_env
 from ohsc.cli import main
 from ohsc.demo import prepare
 from ohsc.settings import load_settings
