@@ -174,11 +174,6 @@ class ChallengeError(InvalidInputError):
     code = "challenge"
 
 
-class RateLimitedError(OhscError):
-    code = "rate_limited"
-    http_status = 429
-
-
 class StateError(ConflictError):
     """The object is not in a state that allows this step (publishing a draft, tipping a retired object)."""
 
@@ -306,3 +301,88 @@ class VideoSupportMissingError(VideoError):
 
     code = "video_support_missing"
     http_status = 501
+
+
+# --- service: API, accounts, review, actions -----------------------------------------------
+
+
+class RateLimitedError(OhscError):
+    """Too many requests (logins, matches); ``retry_after`` is in seconds."""
+
+    code = "rate_limited"
+    http_status = 429
+    exit_code = 8
+
+    def __init__(
+        self, message: str, *, retry_after: float = 1.0, detail: dict[str, object] | None = None
+    ) -> None:
+        super().__init__(message, detail=detail)
+        self.retry_after = retry_after
+
+
+class SessionExpiredError(AuthenticationError):
+    code = "session_expired"
+
+
+class CsrfError(PermissionDeniedError):
+    code = "csrf"
+
+
+class ExposureLimitError(PermissionDeniedError):
+    """A reviewer reached the daily limit of media reveals."""
+
+    code = "exposure_limit"
+
+
+class UserNotFoundError(NotFoundError):
+    code = "user_not_found"
+
+
+class UserExistsError(ConflictError):
+    code = "user_exists"
+
+
+class ApiKeyNotFoundError(NotFoundError):
+    code = "apikey_not_found"
+
+
+class ContentNotFoundError(NotFoundError):
+    code = "content_not_found"
+
+
+class ContentIdConflictError(ConflictError):
+    """A caller's content_id was used before for different content."""
+
+    code = "content_id_conflict"
+
+
+class ReviewItemNotFoundError(NotFoundError):
+    code = "review_item_not_found"
+
+
+class ReviewStateError(ConflictError):
+    """The review item is not in a state that allows this (claimed by another, already decided)."""
+
+    code = "review_state"
+
+
+class RuleNotFoundError(NotFoundError):
+    code = "rule_not_found"
+
+
+class WebhookNotFoundError(NotFoundError):
+    code = "webhook_not_found"
+
+
+class FetchError(OhscError):
+    """Fetching media from a URL failed (timeout, size cap, HTTP error)."""
+
+    code = "fetch_failed"
+    http_status = 502
+
+
+class FetchRefusedError(FetchError):
+    """Fetching is off, or the URL (or a redirect) names a host or address that is not allowed."""
+
+    code = "fetch_refused"
+    http_status = 403

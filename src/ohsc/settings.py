@@ -161,6 +161,78 @@ class Settings(BaseSettings):
         "a long video matches both ways), both, only the query's, or only the bank video's.",
     )
 
+    # --- service: HTTP API, review UI, accounts (ohsc.web, ohsc.accounts, ohsc.review) ------
+    host: str = Field(default="127.0.0.1", description="Address `ohsc serve` listens on.")
+    port: int = Field(default=8080, ge=1, le=65535, description="Port `ohsc serve` listens on.")
+    server_workers: int = Field(default=1, ge=1, description="Server processes for `ohsc serve`.")
+    public_url: str | None = Field(
+        default=None, description="External base URL (https://... marks session cookies Secure)."
+    )
+    cookie_secure: bool | None = Field(
+        default=None, description="Secure session cookies; default: when public_url is https."
+    )
+    session_idle_minutes: int = Field(default=30, ge=1, description="A UI session ends after this idle time.")
+    session_max_hours: int = Field(default=12, ge=1, description="A UI session ends this long after login.")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins per user name or address within the window."
+    )
+    login_window_seconds: int = Field(default=300, ge=1)
+    match_rate_per_minute: int = Field(
+        default=120_000, ge=0, description="Match requests per API key per minute (0: unlimited)."
+    )
+    apikey_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a server process trusts a checked API key (revocation delay).",
+    )
+    upload_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1, description="Largest upload accepted.")
+    refresh_seconds: float = Field(
+        default=1.0, gt=0, description="How often each server process applies bank changes to its indexes."
+    )
+    compact_seconds: float = Field(default=30.0, gt=0, description="How often indexes fold their deltas.")
+    # URL fetching for POST /v1/match (off by default)
+    fetch_enabled: bool = Field(default=False, description="Let /v1/match fetch media from a URL.")
+    fetch_allowed_hosts: str = Field(
+        default="", description="Comma-separated host names; '.example.com' allows subdomains."
+    )
+    fetch_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1)
+    fetch_timeout_seconds: float = Field(default=10.0, gt=0)
+    fetch_allow_private: bool = Field(
+        default=False, description="Allow private, loopback and link-local addresses (testing only)."
+    )
+    # actions
+    default_verdict: Literal["block", "review", "allow"] = Field(
+        default="review", description="Verdict for a match no action rule covers."
+    )
+    flood_max_matches: int = Field(
+        default=100, ge=0, description="Matches of one entry per window before auto-blocking stops (0: off)."
+    )
+    flood_window_seconds: int = Field(default=3600, ge=1)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_backoff_seconds: float = Field(default=10.0, gt=0, description="First retry delay; doubles.")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # review
+    review_claim_minutes: int = Field(
+        default=15, ge=1, description="A claimed item returns to the queue after."
+    )
+    review_daily_reveal_limit: int = Field(
+        default=150, ge=0, description="Media reveals per reviewer per day (0: no limit)."
+    )
+    review_break_after_reveals: int = Field(
+        default=25, ge=1, description="Suggest a break after this many reveals within the break window."
+    )
+    review_break_window_minutes: int = Field(default=60, ge=1)
+    # content kept for review
+    media_retention_days: int = Field(
+        default=30, ge=0, description="Keep review media this long after the decision (0: delete at once)."
+    )
+    undecided_media_retention_days: int = Field(
+        default=90, ge=1, description="Delete review media of undecided items after this long."
+    )
+    content_retention_days: int = Field(
+        default=30, ge=1, description="Delete records of content that matched nothing after this long."
+    )
+
     @field_validator("home")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
@@ -279,6 +351,15 @@ class Settings(BaseSettings):
             if (key == "EU" or key in EU_MEMBERS) and days > 365:
                 raise ValueError(f"{key}: the EU proposal allows at most 12 months (365 days), got {days}")
         return value
+
+    # service
+    def fetch_hosts(self) -> list[str]:
+        return [h.strip().lower() for h in self.fetch_allowed_hosts.split(",") if h.strip()]
+
+    def effective_cookie_secure(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return bool(self.public_url and self.public_url.startswith("https://"))
 
 
 def load_settings(**overrides: object) -> Settings:

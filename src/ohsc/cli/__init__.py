@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ohsc import __version__
+from ohsc.cli.account_cmd import apikey, user
 from ohsc.cli.admin_cmd import audit, db, index, settings_cmd
 from ohsc.cli.app import App, OhscGroup, setup_logging
 from ohsc.cli.bank_cmd import bank
@@ -16,6 +17,7 @@ from ohsc.cli.hash_cmd import hash_
 from ohsc.cli.match_cmd import match
 from ohsc.cli.report_cmd import report
 from ohsc.cli.scan_cmd import scan
+from ohsc.cli.serve_cmd import purge, serve
 from ohsc.cli.trace_cmd import trace
 
 
@@ -40,5 +42,7 @@ for command in (deter, directory, trace):  # prevention
     main.add_command(command)
 main.add_command(report)  # reporting to authorities
 main.add_command(evidence)  # evidence preservation
+for command in (serve, user, apikey, purge):
+    main.add_command(command)
 
 __all__ = ["main"]

@@ -1,0 +1,51 @@
+"""Roles of people and scopes of API keys. Values are storage keys: never rename."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from ohsc.errors import InvalidInputError
+
+
+class Role(StrEnum):
+    """What a logged-in person may do in the UI."""
+
+    #: everything, including banks, rules, webhooks, users and the audit log
+    ADMIN = "admin"
+    #: the review queue: claim, view (blurred first), decide
+    REVIEWER = "reviewer"
+    #: read-only: decisions, matches and the audit log; never media
+    AUDITOR = "auditor"
+
+
+class Scope(StrEnum):
+    """What a machine client's API key may do."""
+
+    #: POST /v1/hash and /v1/match only
+    MATCH = "match"
+    #: banks, entries, imports, action rules, policies, webhooks
+    BANK_ADMIN = "bank-admin"
+    #: matches and review items: list, get, decide
+    REVIEW = "review"
+
+
+_SCOPE_ALIASES = {"match-only": Scope.MATCH, "bank_admin": Scope.BANK_ADMIN, "bankadmin": Scope.BANK_ADMIN}
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        known = ", ".join(r.value for r in Role)
+        raise InvalidInputError(f"unknown role {value!r} (known: {known})") from None
+
+
+def parse_scope(value: str) -> Scope:
+    key = value.strip().lower()
+    if key in _SCOPE_ALIASES:
+        return _SCOPE_ALIASES[key]
+    try:
+        return Scope(key)
+    except ValueError:
+        known = ", ".join(s.value for s in Scope)
+        raise InvalidInputError(f"unknown scope {value!r} (known: {known})") from None

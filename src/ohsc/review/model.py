@@ -1,0 +1,188 @@
+"""What the review service hands out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from ohsc.accounts.model import ApiClient, User
+from ohsc.accounts.roles import Role
+
+
+class Status(StrEnum):
+    """Review item states. Values are storage keys."""
+
+    OPEN = "open"
+    #: two-person review: confirmed once, waiting for a second, different reviewer
+    AWAITING_SECOND = "awaiting_second"
+    #: sent up (by a reviewer, or because two reviewers disagreed); admins take these
+    ESCALATED = "escalated"
+    DECIDED = "decided"
+
+
+class Choice(StrEnum):
+    """What a reviewer can decide. Values are storage keys."""
+
+    CONFIRM = "confirm"
+    NOT_ABUSE = "not_abuse"
+    ESCALATE = "escalate"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewer:
+    """Who decides: a logged-in person or an API client with the review scope."""
+
+    actor: str
+    user_id: int | None
+    name: str
+    is_admin: bool = False
+
+    @classmethod
+    def of_user(cls, user: User) -> Reviewer:
+        return cls(actor=user.actor, user_id=user.id, name=user.name, is_admin=user.role is Role.ADMIN)
+
+    @classmethod
+    def of_client(cls, client: ApiClient) -> Reviewer:
+        return cls(actor=client.actor, user_id=None, name=client.name, is_admin=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    id: int
+    content_item_id: int
+    client_content_id: str | None
+    status: Status
+    priority: int
+    reason: str
+    verdict: str
+    bank_names: tuple[str, ...]
+    categories: tuple[str, ...]
+    best_distance: int
+    two_person: bool
+    report_requested: bool
+    claimed_by: int | None
+    claimed_at: datetime | None
+    claim_expires_at: datetime | None
+    first_confirmed_by: str | None
+    decision: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    created_at: datetime
+    has_media: bool
+    media_kind: str | None
+    media_format: str | None
+    media_purged: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        def iso(d: datetime | None) -> str | None:
+            return d.isoformat() if d else None
+
+        return {
+            "id": self.id,
+            "content": {"id": self.content_item_id, "content_id": self.client_content_id},
+            "status": self.status.value,
+            "priority": self.priority,
+            "reason": self.reason,
+            "verdict": self.verdict,
+            "banks": list(self.bank_names),
+            "categories": list(self.categories),
+            "best_distance": self.best_distance,
+            "two_person": self.two_person,
+            "report_requested": self.report_requested,
+            "claimed": self.claim_expires_at is not None,
+            "claimed_by": self.claimed_by,
+            "claim_expires_at": iso(self.claim_expires_at),
+            "first_confirmed_by": self.first_confirmed_by,
+            "decision": self.decision,
+            "decided_by": self.decided_by,
+            "decided_at": iso(self.decided_at),
+            "created_at": iso(self.created_at),
+            "media": {
+                "held": self.has_media,
+                "kind": self.media_kind,
+                "format": self.media_format,
+                "purged": self.media_purged,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    id: int
+    item_id: int
+    actor: str
+    decision: str
+    note: str | None
+    viewed_unblurred: bool
+    added_to_bank_id: int | None
+    at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "item_id": self.item_id,
+            "actor": self.actor,
+            "decision": self.decision,
+            "note": self.note,
+            "viewed_unblurred": self.viewed_unblurred,
+            "added_to_bank_id": self.added_to_bank_id,
+            "at": self.at.isoformat(),
+        }
+
+
+@dataclass(slots=True)
+class ReviewDetail:
+    item: ReviewItem
+    matches: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[DecisionRecord] = field(default_factory=list)
+    signals: dict[str, str] = field(default_factory=dict)
+    #: whether anyone viewed the unblurred media of this item
+    viewed_unblurred: bool = False
+    #: entry id -> a reference thumbnail is held
+    thumbnails: set[int] = field(default_factory=set)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.item.to_dict(),
+            "matches": [{**m, "reference_thumbnail": m["entry_id"] in self.thumbnails} for m in self.matches],
+            "decisions": [d.to_dict() for d in self.decisions],
+            "signals": self.signals,
+            "viewed_unblurred": self.viewed_unblurred,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """A reviewer's exposure today (UTC day) and whether a break is due."""
+
+    reveals_today: int
+    decisions_today: int
+    daily_limit: int
+    recent_reveals: int
+    break_after: int
+    break_window_minutes: int
+
+    @property
+    def limit_reached(self) -> bool:
+        return self.daily_limit > 0 and self.reveals_today >= self.daily_limit
+
+    @property
+    def break_due(self) -> bool:
+        return self.recent_reveals >= self.break_after
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.daily_limit == 0 else max(0, self.daily_limit - self.reveals_today)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reveals_today": self.reveals_today,
+            "decisions_today": self.decisions_today,
+            "daily_limit": self.daily_limit,
+            "remaining": self.remaining,
+            "limit_reached": self.limit_reached,
+            "break_due": self.break_due,
+        }

@@ -1,0 +1,101 @@
+"""The review queue, decisions, media reveals and reference thumbnails."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ohsc.store.models import Base, BigId
+from ohsc.store.types import JsonType, UTCDateTime, utcnow
+
+
+class ReviewItemRow(Base):
+    """One content record waiting for (or past) human review."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        Index("ix_review_queue", "status", "priority", "id"),
+        Index("ix_review_claimed_by", "claimed_by"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    content_item_id: Mapped[int] = mapped_column(
+        ForeignKey("content_items.id", ondelete="CASCADE"), unique=True
+    )
+    #: open | awaiting_second | escalated | decided
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    #: higher first
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    #: why it is here: rule | flood
+    reason: Mapped[str] = mapped_column(String(16), default="rule")
+    bank_names: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    categories: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    best_distance: Mapped[int] = mapped_column(Integer, default=0)
+    two_person: Mapped[bool] = mapped_column(Boolean, default=False)
+    report_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: two-person review: the actor who confirmed first (``user:NAME`` or ``apikey:PREFIX``)
+    first_confirmed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: confirm | not_abuse (final decisions only)
+    decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReviewDecisionRow(Base):
+    """Every decision a reviewer took (skips and escalations too), with whether they saw the media."""
+
+    __tablename__ = "review_decisions"
+    __table_args__ = (
+        Index("ix_decision_item", "item_id"),
+        Index("ix_decision_user_time", "user_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"))
+    #: the user (None for an API client)
+    user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: ``user:NAME`` or ``apikey:PREFIX``, as in the audit log
+    actor: Mapped[str] = mapped_column(String(200))
+    #: confirm | not_abuse | escalate | skip
+    decision: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: a human viewed the unblurred media of this item before deciding
+    viewed_unblurred: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the bank the content's hashes were added to (confirm -> bank, not_abuse -> allowlist)
+    added_to_bank_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MediaRevealRow(Base):
+    """A reviewer revealed unblurred media (exposure counters and reports read these)."""
+
+    __tablename__ = "media_reveals"
+    __table_args__ = (
+        Index("ix_reveal_user_time", "user_id", "at"),
+        Index("ix_reveal_item", "item_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    #: media | reference
+    target: Mapped[str] = mapped_column(String(16))
+    #: click | hold
+    mode: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EntryThumbnailRow(Base):
+    """A small reference thumbnail of a bank entry, kept encrypted when the bank's policy says so."""
+
+    __tablename__ = "entry_thumbnails"
+
+    entry_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    blob_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

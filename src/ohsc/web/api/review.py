@@ -1,0 +1,186 @@
+"""Matches and review items over HTTP: list with filters, get, decide."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from ohsc.content.models import ContentRow, MatchRecordRow
+from ohsc.errors import NotFoundError
+from ohsc.review.model import Choice, Reviewer
+from ohsc.review.queue import QueueFilter
+from ohsc.web.api.common import PROBLEMS
+from ohsc.web.api.schemas import DecisionIn, MatchRecordOut, Page, ReviewDetailOut, ReviewItemOut
+from ohsc.web.auth import ReviewClient, get_services
+from ohsc.web.paging import clamp_limit, decode_cursor, page
+from ohsc.web.services import Services
+
+router = APIRouter(tags=["review"], responses=PROBLEMS)
+
+STATUSES = "open, awaiting_second, escalated, decided, or pending (all but decided)"
+
+
+def _record(r: MatchRecordRow, client_ref: str | None) -> dict[str, Any]:
+    return {
+        "match_id": r.id,
+        "content_id": r.content_item_id,
+        "client_content_id": client_ref,
+        "bank": r.bank_name,
+        "bank_id": r.bank_id,
+        "entry_id": r.entry_id,
+        "external_id": r.external_id,
+        "signal_type": r.signal_type,
+        "distance": r.distance,
+        "threshold": r.threshold,
+        "category": r.category,
+        "labels": list(r.labels),
+        "source": r.source,
+        "kind": r.kind,
+        "verdict": r.verdict,
+        "flood_controlled": r.flood_controlled,
+        "created_at": r.created_at.isoformat(),
+    }
+
+
+def _list_matches(
+    services: Services,
+    *,
+    before: int | None,
+    limit: int,
+    bank: str | None,
+    verdict: str | None,
+    kind: str | None,
+    category: str | None,
+    entry_id: int | None,
+    content_id: int | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[tuple[MatchRecordRow, str | None]]:
+    q = select(MatchRecordRow, ContentRow.client_ref).join(
+        ContentRow, ContentRow.id == MatchRecordRow.content_item_id
+    )
+    if before is not None:
+        q = q.where(MatchRecordRow.id < before)
+    if bank:
+        q = q.where(MatchRecordRow.bank_name == bank)
+    if verdict:
+        q = q.where(MatchRecordRow.verdict == verdict)
+    q = q.where(MatchRecordRow.kind == (kind or "match"))
+    if category:
+        q = q.where(MatchRecordRow.category == category)
+    if entry_id is not None:
+        q = q.where(MatchRecordRow.entry_id == entry_id)
+    if content_id is not None:
+        q = q.where(MatchRecordRow.content_item_id == content_id)
+    if since is not None:
+        q = q.where(MatchRecordRow.created_at >= since)
+    if until is not None:
+        q = q.where(MatchRecordRow.created_at < until)
+    with services.store.session() as s:
+        return [(r, ref) for r, ref in s.execute(q.order_by(MatchRecordRow.id.desc()).limit(limit + 1)).all()]
+
+
+@router.get("/matches", response_model=Page[MatchRecordOut], summary="List matches (newest first)")
+async def list_matches(
+    request: Request,
+    _client: ReviewClient,
+    limit: int | None = None,
+    cursor: str | None = None,
+    bank: str | None = Query(default=None, description="Bank name."),
+    verdict: str | None = Query(default=None, description="block, review or allow."),
+    kind: str | None = Query(default=None, description="match (default), allowlist or suppressed."),
+    category: str | None = None,
+    entry_id: int | None = None,
+    content_id: int | None = Query(default=None, description="OHSC content record id."),
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, Any]:
+    size = clamp_limit(limit)
+    rows = await run_in_threadpool(
+        lambda: _list_matches(
+            get_services(request),
+            before=decode_cursor(cursor),
+            limit=size,
+            bank=bank,
+            verdict=verdict,
+            kind=kind,
+            category=category,
+            entry_id=entry_id,
+            content_id=content_id,
+            since=since,
+            until=until,
+        )
+    )
+    return page(rows, size, lambda x: x[0].id, lambda x: _record(x[0], x[1]))
+
+
+@router.get("/matches/{match_id}", response_model=MatchRecordOut, summary="A match")
+async def get_match(match_id: int, request: Request, _client: ReviewClient) -> dict[str, Any]:
+    def fetch() -> dict[str, Any]:
+        with get_services(request).store.session() as s:
+            found = s.execute(
+                select(MatchRecordRow, ContentRow.client_ref)
+                .join(ContentRow, ContentRow.id == MatchRecordRow.content_item_id)
+                .where(MatchRecordRow.id == match_id)
+            ).first()
+            if found is None:
+                raise NotFoundError(f"no match {match_id}")
+            return _record(found[0], found[1])
+
+    return await run_in_threadpool(fetch)
+
+
+@router.get("/review-items", response_model=Page[ReviewItemOut], summary="List review items (newest first)")
+async def list_items(
+    request: Request,
+    _client: ReviewClient,
+    limit: int | None = None,
+    cursor: str | None = None,
+    status: str | None = Query(default=None, description=STATUSES),
+    bank: str | None = None,
+    category: str | None = None,
+    reason: str | None = Query(default=None, description="rule or flood."),
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, Any]:
+    size = clamp_limit(limit)
+    if status not in (None, "pending", "open", "awaiting_second", "escalated", "decided"):
+        from ohsc.errors import InvalidInputError
+
+        raise InvalidInputError(f"status must be {STATUSES}")
+    flt = QueueFilter(status=status, bank=bank, category=category, reason=reason, since=since, until=until)
+    services = get_services(request)
+    items = await run_in_threadpool(
+        lambda: services.review.list_items(flt, before=decode_cursor(cursor), limit=size + 1)
+    )
+    return page(items, size, lambda i: i.id, lambda i: i.to_dict())
+
+
+@router.get(
+    "/review-items/{item_id}", response_model=ReviewDetailOut, summary="A review item with its evidence"
+)
+async def get_item(item_id: int, request: Request, _client: ReviewClient) -> dict[str, Any]:
+    detail = await run_in_threadpool(get_services(request).review.detail, item_id)
+    return detail.to_dict()
+
+
+@router.post("/review-items/{item_id}/decision", response_model=ReviewItemOut, summary="Decide a review item")
+async def decide(item_id: int, body: DecisionIn, request: Request, client: ReviewClient) -> dict[str, Any]:
+    """``confirm`` (optionally adding the content's hashes to ``add_to_bank``), ``not_abuse``
+    (optionally adding them to an allowlist bank) or ``escalate``. An API client never sees the
+    media, so its decisions are recorded with ``viewed_unblurred: false``."""
+    services = get_services(request)
+    item = await run_in_threadpool(
+        lambda: services.review.decide(
+            item_id,
+            Reviewer.of_client(client),
+            Choice(body.decision),
+            note=body.note,
+            add_to_bank=body.add_to_bank,
+        )
+    )
+    return item.to_dict()

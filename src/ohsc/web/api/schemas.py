@@ -1,0 +1,414 @@
+"""Request and response shapes of API v1 (stable: fields are added, never renamed or removed)."""
+
+from __future__ import annotations
+
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last.")
+
+
+class ProblemOut(BaseModel):
+    """An RFC 9457 problem document (``application/problem+json``)."""
+
+    type: str = Field(examples=["urn:ohsc:problem:bank_not_found"])
+    title: str
+    status: int
+    detail: str
+    instance: str
+    code: str
+
+
+# --- hashing and matching ----------------------------------------------------------------------
+
+
+class HashOut(BaseModel):
+    signals: dict[str, str] = Field(description="Signal type -> value (md5, sha1, sha256, pdq, ...).")
+    pdq_quality: int | None
+    pdq_dihedral: dict[str, str] | None = None
+    kind: str
+    format: str | None
+    size: int | None
+    error: str | None = Field(description="What could not be computed (the digests always are).")
+
+
+class MatchIn(BaseModel):
+    """Match by signals only (hash-only mode: no media leaves the platform) or by URL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content_id: str | None = Field(
+        default=None, max_length=200, description="Your id for the content: repeating it replays the answer."
+    )
+    signals: dict[str, str] | None = Field(
+        default=None, description='Signal type -> value, e.g. {"pdq": "<64 hex>", "md5": "<32 hex>"}.'
+    )
+    pdq_quality: int | None = Field(default=None, ge=0, le=100, description="PDQ quality, if you know it.")
+    url: str | None = Field(default=None, max_length=4000, description="Fetch the media (when enabled).")
+    dihedral: bool = Field(default=False, description="Also match rotated and mirrored copies.")
+
+
+class MatchOut(BaseModel):
+    match_id: int | None
+    bank: str
+    bank_id: int
+    entry_id: int
+    external_id: str | None
+    signal_type: str
+    value: str
+    distance: int
+    threshold: int
+    category: str | None
+    labels: list[str]
+    source: str
+    allowlist: bool
+    variant: str | None
+    verdict: str
+    flood_controlled: bool
+
+
+class ContentRef(BaseModel):
+    id: int = Field(description="OHSC's content record id.")
+    content_id: str | None = Field(description="Your id, as given.")
+    submitted_at: str
+
+
+class MatchResponse(BaseModel):
+    content: ContentRef
+    verdict: Literal["block", "review", "allow", "none"]
+    matched: bool
+    matches: list[MatchOut]
+    allowlisted: list[MatchOut]
+    suppressed: int = Field(description="Matches hidden because an allowlist bank matched too.")
+    review_item_id: int | None
+    low_quality: bool
+    flood_controlled: bool
+    signals: dict[str, str]
+    replayed: bool = Field(description="True when this answers a repeated content_id.")
+    hash_error: str | None
+
+
+class ContentOut(BaseModel):
+    id: int
+    content_id: str | None
+    source: str
+    submitted_at: str
+    verdict: str
+    matched: bool
+    media_kind: str | None
+    media_held: bool
+    media_purged: bool
+    review_item_id: int | None
+
+
+# --- banks ---------------------------------------------------------------------------------------
+
+
+class BankIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    threshold: int | None = Field(default=None, ge=0, le=256)
+    allowlist: bool = False
+    description: str = Field(default="", max_length=10_000)
+
+
+class BankPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    threshold: int | None = Field(default=None, ge=0, le=256)
+    default_threshold: bool = Field(default=False, description="Go back to the default threshold.")
+    allowlist: bool | None = None
+    enabled: bool | None = None
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+class BankOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    threshold: int
+    threshold_is_default: bool
+    allowlist: bool
+    enabled: bool
+    active_entries: int
+    retracted_entries: int
+    created_at: str
+    updated_at: str
+
+
+class EntryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    signal_type: str
+    value: str
+    category: str | None = Field(default=None, max_length=100)
+    labels: list[str] = Field(default_factory=list)
+    external_id: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=10_000)
+    quality: int | None = Field(default=None, ge=0, le=100)
+
+
+class EntriesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entries: list[EntryIn] = Field(min_length=1, max_length=10_000)
+
+
+class EntryOut(BaseModel):
+    id: int
+    bank: str
+    signal_type: str
+    value: str
+    quality: int | None
+    category: str | None
+    labels: list[str]
+    source: str
+    source_ref: str | None
+    external_id: str | None
+    note: str | None
+    created_at: str
+    updated_at: str
+    retracted: bool
+    retracted_at: str | None
+    retraction_reason: str | None
+
+
+class RowErrorOut(BaseModel):
+    line: int | None
+    message: str
+
+
+class ImportReportOut(BaseModel):
+    added: int
+    updated: int
+    unchanged: int
+    retracted: int
+    kept_retracted: int
+    unknown_withdrawals: int
+    invalid: int
+    errors: list[RowErrorOut]
+    notes: list[str]
+    failed_files: list[RowErrorOut] = Field(default_factory=list)
+
+
+class RetractIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class EntriesChanged(BaseModel):
+    entries: list[EntryOut]
+
+
+class PolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    two_person_review: bool | None = None
+    flood_max_matches: int | None = Field(default=None, ge=0)
+    flood_window_seconds: int | None = Field(default=None, ge=1)
+    keep_thumbnails: bool | None = None
+    default_flood: bool = Field(default=False, description="Go back to the default flood limits.")
+
+
+class PolicyOut(BaseModel):
+    two_person_review: bool
+    flood_max_matches: int | None
+    flood_window_seconds: int | None
+    keep_thumbnails: bool
+
+
+# --- rules ---------------------------------------------------------------------------------------
+
+VerdictName = Literal["block", "review", "allow"]
+
+
+class RuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bank: str | None = Field(default=None, description="Bank name or id; null: every bank.")
+    category: str | None = Field(default=None, max_length=100, description="Null: every category.")
+    verdict: VerdictName
+    review: bool | None = Field(default=None, description="Queue for review (default: unless allow).")
+    notify: bool = Field(default=True, description="Send match.created to webhooks.")
+    report: bool = Field(default=False, description="After a confirmed review, ask for a report draft.")
+
+
+class RulePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: VerdictName | None = None
+    review: bool | None = None
+    notify: bool | None = None
+    report: bool | None = None
+
+
+class RuleOut(BaseModel):
+    id: int | None
+    bank_id: int | None
+    category: str | None
+    verdict: str
+    review: bool
+    notify: bool
+    report: bool
+
+
+# --- review --------------------------------------------------------------------------------------
+
+
+class MatchRecordOut(BaseModel):
+    match_id: int
+    content_id: int
+    client_content_id: str | None
+    bank: str
+    bank_id: int
+    entry_id: int
+    external_id: str | None
+    signal_type: str
+    distance: int
+    threshold: int
+    category: str | None
+    labels: list[str]
+    source: str
+    kind: str
+    verdict: str
+    flood_controlled: bool
+    created_at: str
+
+
+class ReviewContentRef(BaseModel):
+    id: int
+    content_id: str | None
+
+
+class MediaState(BaseModel):
+    held: bool
+    kind: str | None
+    format: str | None
+    purged: bool
+
+
+class ReviewItemOut(BaseModel):
+    id: int
+    content: ReviewContentRef
+    status: str
+    priority: int
+    reason: str
+    verdict: str
+    banks: list[str]
+    categories: list[str]
+    best_distance: int
+    two_person: bool
+    report_requested: bool
+    claimed: bool
+    claimed_by: int | None
+    claim_expires_at: str | None
+    first_confirmed_by: str | None
+    decision: str | None
+    decided_by: str | None
+    decided_at: str | None
+    created_at: str | None
+    media: MediaState
+
+
+class DecisionOut(BaseModel):
+    id: int
+    item_id: int
+    actor: str
+    decision: str
+    note: str | None
+    viewed_unblurred: bool
+    added_to_bank_id: int | None
+    at: str
+
+
+class ReviewMatchOut(BaseModel):
+    match_id: int
+    bank: str
+    bank_id: int
+    entry_id: int
+    external_id: str | None
+    signal_type: str
+    distance: int
+    threshold: int
+    category: str | None
+    labels: list[str]
+    source: str
+    kind: str
+    verdict: str
+    flood_controlled: bool
+    reference_thumbnail: bool
+
+
+class ReviewDetailOut(ReviewItemOut):
+    matches: list[ReviewMatchOut]
+    decisions: list[DecisionOut]
+    signals: dict[str, str]
+    viewed_unblurred: bool
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["confirm", "not_abuse", "escalate"]
+    note: str | None = Field(default=None, max_length=5000)
+    add_to_bank: str | None = Field(
+        default=None,
+        description="confirm: add the content's hashes to this bank; not_abuse: to this allowlist bank.",
+    )
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", max_length=200)
+    url: str = Field(max_length=2000)
+    event_types: list[str] = Field(default_factory=lambda: ["*"])
+    secret: str | None = Field(
+        default=None, min_length=16, max_length=200, description="Generated if absent."
+    )
+
+
+class WebhookPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+    event_types: list[str] | None = None
+
+
+class WebhookOut(BaseModel):
+    id: int
+    name: str
+    url: str
+    event_types: list[str]
+    enabled: bool
+    created_by: str
+    created_at: str
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="The signing secret: shown once.")
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    outbox_id: int
+    event_id: str
+    event_type: str
+    attempt: int
+    at: str
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    ok: bool

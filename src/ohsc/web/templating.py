@@ -1,0 +1,66 @@
+"""Jinja2 templates of the UI. Extensions add their own folders with :func:`add_template_dir`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from starlette.responses import HTMLResponse, Response
+from starlette.templating import Jinja2Templates
+
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+
+_loaders: list[FileSystemLoader] = [FileSystemLoader(str(TEMPLATES_DIR))]
+_env = Environment(
+    loader=ChoiceLoader(_loaders), autoescape=select_autoescape(default=True), enable_async=False
+)
+templates = Jinja2Templates(env=_env)
+
+
+@dataclass(frozen=True, slots=True)
+class NavLink:
+    """A link in the top bar; ``roles`` limits who sees it (empty: everyone logged in)."""
+
+    label: str
+    href: str
+    roles: tuple[str, ...] = ()
+
+
+#: the top bar; extensions append their own links
+NAV_LINKS: list[NavLink] = [
+    NavLink("Review queue", "/review", ("admin", "reviewer")),
+    NavLink("Audit log", "/audit", ("admin", "auditor")),
+    NavLink("API docs", "/docs"),
+]
+
+
+def add_template_dir(path: Path) -> None:
+    """Let templates of another package be found (searched after OHSC's own)."""
+    loader = FileSystemLoader(str(path))
+    if all(existing.searchpath != loader.searchpath for existing in _loaders):
+        _loaders.append(loader)
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    session = getattr(request.state, "web_session", None)
+    user = session.user if session is not None else None
+    ctx: dict[str, Any] = {
+        "user": user,
+        "csrf_token": session.csrf_token if session is not None else "",
+        "nav": [n for n in NAV_LINKS if user is not None and (not n.roles or user.role.value in n.roles)],
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def render_error(request: Request, status: int, code: str, detail: str, headers: dict[str, str]) -> Response:
+    response = render(
+        request, "error.html", {"status": status, "code": code, "detail": detail}, status_code=status
+    )
+    response.headers.update(headers)
+    return response

@@ -1,0 +1,11 @@
+"""The review UI: server-rendered Jinja2 pages with htmx, sessions and CSRF."""
+
+from fastapi import APIRouter
+
+from ohsc.web.ui import audit, login, review
+
+router = APIRouter()
+for _module in (login, review, audit):
+    router.include_router(_module.router)
+
+__all__ = ["router"]
