@@ -228,8 +228,6 @@ class MihTable:
         self.m = m
         self.b = b
         self.starts, self.widths = chunk_layout(m)
-        self._out_pos = np.empty(256, np.int64)
-        self._out_dist = np.empty(256, np.int64)
         self._plans: dict[int, tuple[I64, bool]] = {}
 
     def _plan(self, radius: int) -> tuple[I64, bool]:
@@ -278,20 +276,24 @@ class MihTable:
         return np.ascontiguousarray(self.words.astype(">u8")).view(np.uint8).reshape(-1, 32)
 
     def search(self, query_words: U64, radius: int) -> tuple[I64, I64]:
-        """(positions, distances) of every code within ``radius`` (positions may repeat)."""
+        """(positions, distances) of every code within ``radius`` (positions may repeat).
+
+        Thread-safe: the table is read-only and every call has its own output buffers."""
         radii, use_scan = self._plan(radius)
+        size = 256
         while True:
+            out_pos = np.empty(size, np.int64)
+            out_dist = np.empty(size, np.int64)
             if use_scan:
-                n = _scan_all(self.words, query_words, radius, self._out_pos, self._out_dist)
+                n = _scan_all(self.words, query_words, radius, out_pos, out_dist)
             else:
                 n = _search(
                     self.words, self.ids, self.offsets, self.starts, self.widths, self.b, radii,
-                    query_words, radius, self._out_pos, self._out_dist,
+                    query_words, radius, out_pos, out_dist,
                 )  # fmt: skip
-            if n <= self._out_pos.shape[0]:
-                return self._out_pos[:n].copy(), self._out_dist[:n].copy()
-            self._out_pos = np.empty(2 * n, np.int64)
-            self._out_dist = np.empty(2 * n, np.int64)
+            if n <= size:
+                return out_pos[:n], out_dist[:n]
+            size = 2 * n
 
     def arrays(self) -> dict[str, npt.NDArray[Any]]:
         return {"mih_words": self.words, "mih_ids": self.ids, "mih_offsets": self.offsets}

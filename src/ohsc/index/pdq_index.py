@@ -147,10 +147,14 @@ class PdqIndex(SignalIndex):
     def query(self, value: str, max_distance: int = 0) -> list[IndexHit]:
         q = hex_to_bytes([value])[0]
         with self._lock:
-            base, delta, dead = self._base, self._delta, self._dead
-            bl, bd = base.search(q, max_distance)
-            dl, dd = delta.search(q, max_distance)
-            return finish_hits(np.concatenate([bl, dl]), np.concatenate([bd, dd]), dead)
+            # the delta changes under adds: search it under the lock, together with taking the
+            # base that goes with it (compaction swaps both at once)
+            base, dead = self._base, self._dead
+            dl, dd = self._delta.search(q, max_distance)
+        # the base never changes once built: search it without the lock, so concurrent queries
+        # (server threads) run in parallel in the nogil kernel
+        bl, bd = base.search(q, max_distance)
+        return finish_hits(np.concatenate([bl, dl]), np.concatenate([bd, dd]), dead)
 
     def __len__(self) -> int:
         return len(self._base) + len(self._delta) - len(self._dead)
