@@ -356,6 +356,10 @@ class Settings(BaseSettings):
     def fetch_hosts(self) -> list[str]:
         return [h.strip().lower() for h in self.fetch_allowed_hosts.split(",") if h.strip()]
 
+    def upload_read_limit(self) -> int:
+        """The most bytes an upload request may carry (videos may be larger than other files)."""
+        return max(self.upload_max_bytes, self.video_upload_max_bytes)
+
     def effective_cookie_secure(self) -> bool:
         if self.cookie_secure is not None:
             return self.cookie_secure

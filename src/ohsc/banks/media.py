@@ -8,7 +8,45 @@ from typing import Any
 
 from ohsc.banks.model import EntryInput
 from ohsc.settings import Settings
-from ohsc.signals.files import HashOptions, hash_path
+from ohsc.signals.files import FileSignals, HashOptions, hash_path
+
+
+def entries_from_signals(
+    settings: Settings, sig: FileSignals, *, label: str, **common: Any
+) -> tuple[list[EntryInput], list[str]]:
+    """Bank entries for one hashed file, and notes on what was left out.
+
+    A perceptual hash without the detail to match (PDQ quality below the floor, a video whose
+    frames all are) is left out with a note; the file's digests are always added.
+    ``common``: category, labels, note, external_id for every entry.
+    """
+    items: list[EntryInput] = []
+    notes: list[str] = []
+    for st, value in (("md5", sig.md5), ("sha1", sig.sha1), ("sha256", sig.sha256)):
+        if value is not None:
+            items.append(EntryInput(signal_type=st, value=value, **common))
+    if sig.pdq is not None:
+        quality = sig.pdq_quality or 0
+        if quality < settings.pdq_quality_min:
+            notes.append(
+                f"{label}: PDQ quality {quality} below {settings.pdq_quality_min}; "
+                "PDQ not added (too little detail to match reliably)"
+            )
+        else:
+            items.append(EntryInput(signal_type="pdq", value=sig.pdq, quality=quality, **common))
+    if sig.vpdq:
+        qualities = [int(f.quality) for f in sig.vpdq]
+        if not any(q >= settings.vpdq_quality_min for q in qualities):
+            notes.append(
+                f"{label}: no video frame reaches PDQ quality {settings.vpdq_quality_min}; vPDQ not added"
+            )
+        else:
+            mean = round(sum(qualities) / len(qualities))
+            items.append(EntryInput(signal_type="vpdq", value=sig.signals()["vpdq"], quality=mean, **common))
+    if sig.error:
+        perceptual = sig.pdq is not None or bool(sig.vpdq)
+        notes.append(f"{label}: {sig.error}" + ("" if perceptual else "; only file digests added"))
+    return items, notes
 
 
 def entries_from_files(
@@ -20,11 +58,7 @@ def entries_from_files(
     note: str | None = None,
     external_id: str | None = None,
 ) -> tuple[list[EntryInput], list[str], list[tuple[Path, str]]]:
-    """(entries, notes, unusable files with reasons). Hashing is exact: banks are references.
-
-    A perceptual hash without the detail to match (PDQ quality below the floor, a video whose
-    frames all are) is left out with a note; the file's digests are still added.
-    """
+    """(entries, notes, unusable files with reasons). Hashing is exact: banks are references."""
     options = HashOptions.from_settings(settings, mode="exact")
     failed: list[tuple[Path, str]] = []
     items: list[EntryInput] = []
@@ -37,32 +71,10 @@ def entries_from_files(
     }
     for path in paths:
         sig = hash_path(path, options)
-        if sig.md5 is None or sig.sha1 is None or sig.sha256 is None:
+        if sig.md5 is None:
             failed.append((path, sig.error or "unreadable"))
             continue
-        for st, value in (("md5", sig.md5), ("sha1", sig.sha1), ("sha256", sig.sha256)):
-            items.append(EntryInput(signal_type=st, value=value, **common))
-        if sig.pdq is not None:
-            quality = sig.pdq_quality or 0
-            if quality < settings.pdq_quality_min:
-                notes.append(
-                    f"{path}: PDQ quality {quality} below {settings.pdq_quality_min}; "
-                    "PDQ not added (too little detail to match reliably)"
-                )
-            else:
-                items.append(EntryInput(signal_type="pdq", value=sig.pdq, quality=quality, **common))
-        if sig.vpdq:
-            qualities = [int(f.quality) for f in sig.vpdq]
-            if not any(q >= settings.vpdq_quality_min for q in qualities):
-                notes.append(
-                    f"{path}: no video frame reaches PDQ quality {settings.vpdq_quality_min}; vPDQ not added"
-                )
-            else:
-                mean = round(sum(qualities) / len(qualities))
-                items.append(
-                    EntryInput(signal_type="vpdq", value=sig.signals()["vpdq"], quality=mean, **common)
-                )
-        if sig.error:
-            perceptual = sig.pdq is not None or bool(sig.vpdq)
-            notes.append(f"{path}: {sig.error}" + ("" if perceptual else "; only file digests added"))
+        file_items, file_notes = entries_from_signals(settings, sig, label=str(path), **common)
+        items += file_items
+        notes += file_notes
     return items, notes, failed

@@ -29,7 +29,7 @@ from ohsc.matching.model import Match, MatchOutcome
 from ohsc.media.blobs import BlobStore
 from ohsc.settings import Settings
 from ohsc.signals import get_signal_type
-from ohsc.signals.files import FileSignals, HashOptions, hash_bytes
+from ohsc.signals.files import FileSignals, hash_upload
 from ohsc.store.db import Store
 from ohsc.store.types import utcnow
 
@@ -97,11 +97,8 @@ class ContentService:
     # --- hashing -----------------------------------------------------------------------------
 
     def hash_upload(self, data: bytes, *, dihedral: bool = False) -> FileSignals:
-        if not data:
-            raise InvalidInputError("the upload is empty")
-        if len(data) > self.settings.upload_max_bytes:
-            raise InvalidInputError(f"the upload is larger than {self.settings.upload_max_bytes} bytes")
-        return hash_bytes(data, HashOptions.from_settings(self.settings, dihedral=dihedral))
+        """Signals of uploaded content (videos included), under the upload size and duration limits."""
+        return hash_upload(data, self.settings, dihedral=dihedral)
 
     # --- matching ----------------------------------------------------------------------------
 

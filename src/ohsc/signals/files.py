@@ -263,13 +263,16 @@ def hash_path(path: Path, options: HashOptions) -> FileSignals:
 
 def hash_upload(data: bytes, settings: Settings, **overrides: Any) -> FileSignals:
     """Hash content sent to the service: empty uploads, videos above
-    ``OHSC_VIDEO_UPLOAD_MAX_BYTES`` and other files above ``OHSC_MAX_FILE_BYTES`` are refused;
+    ``OHSC_VIDEO_UPLOAD_MAX_BYTES`` and other files above ``OHSC_UPLOAD_MAX_BYTES`` are refused;
     videos longer than ``OHSC_VIDEO_UPLOAD_MAX_SECONDS`` come back with a ``video_too_long``
     error (and no vPDQ)."""
     if not data:
         raise InvalidInputError("the upload is empty")
     kind = sniff(data[:SNIFF_BYTES])
-    limit = settings.video_upload_max_bytes if kind is MediaKind.VIDEO else settings.max_file_bytes
+    if kind is MediaKind.VIDEO:
+        limit = settings.video_upload_max_bytes
+    else:
+        limit = min(settings.upload_max_bytes, settings.max_file_bytes)
     if len(data) > limit:
         raise FileTooLargeError(
             f"{kind} upload of {len(data)} bytes is above the limit of {limit} bytes",

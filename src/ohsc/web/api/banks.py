@@ -12,13 +12,14 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from ohsc.banks.formats import FORMATS, get_format
+from ohsc.banks.media import entries_from_signals
 from ohsc.banks.model import EntryInput, EntrySource, ImportReport
 from ohsc.banks.service import BankService
 from ohsc.content.media import REFERENCE
 from ohsc.errors import InvalidInputError
 from ohsc.review.models import EntryThumbnailRow
 from ohsc.review.previews import thumbnail
-from ohsc.signals.files import HashOptions, hash_bytes
+from ohsc.signals.files import hash_upload
 from ohsc.store.models import EntryRow
 from ohsc.web.api.common import PROBLEMS, is_upload, read_json, read_upload
 from ohsc.web.api.schemas import (
@@ -158,26 +159,15 @@ def _add_upload(
     settings = services.settings
     svc = services.banks(actor)
     b = svc.get_bank(bank)
-    sig = hash_bytes(data, HashOptions.from_settings(settings, mode="exact"))
+    sig = hash_upload(data, settings, mode="exact")
     common: dict[str, Any] = {
         "category": fields.get("category") or None,
         "labels": [x.strip() for x in fields.get("labels", "").split(";") if x.strip()],
         "note": fields.get("note") or None,
         "external_id": fields.get("external_id") or None,
     }
-    signals = {st: v for st, v in sig.signals().items() if st != "pdq"}
-    notes: list[str] = []
-    if sig.pdq is not None:
-        if (sig.pdq_quality or 0) >= settings.pdq_quality_min:
-            signals["pdq"] = sig.pdq
-        else:
-            notes.append(f"PDQ quality {sig.pdq_quality} below {settings.pdq_quality_min}: PDQ not added")
-    elif sig.error:
-        notes.append(f"{sig.error}; only file digests added")
-    items = [
-        EntryInput(signal_type=st, value=v, quality=sig.pdq_quality if st == "pdq" else None, **common)
-        for st, v in signals.items()
-    ]
+    items, notes = entries_from_signals(settings, sig, label=fields.get("filename") or "upload", **common)
+    signals = {item.signal_type: item.value for item in items if item.signal_type != "vpdq"}
     report = svc.add_entries(
         b.id, items, source=EntrySource.FILE, source_ref=fields.get("filename") or "api-upload"
     )
@@ -238,7 +228,7 @@ async def add_entries(bank: str, request: Request, client: BankAdminClient) -> d
     added. Invalid rows are reported with their position; the rest are added."""
     services = get_services(request)
     if is_upload(request):
-        data, fields = await read_upload(request, services.settings.upload_max_bytes)
+        data, fields = await read_upload(request, services.settings.upload_read_limit())
         return await run_in_threadpool(_add_upload, services, client.actor, bank, data, fields)
     body: EntriesIn = await read_json(request, EntriesIn)
     report = await run_in_threadpool(_add_hashes, services.banks(client.actor), bank, body)

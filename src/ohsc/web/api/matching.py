@@ -15,6 +15,7 @@ from ohsc.content.model import MatchResult, Submission
 from ohsc.content.service import submission_from_signals, validate_signals
 from ohsc.errors import InvalidInputError
 from ohsc.review.models import ReviewItemRow
+from ohsc.video.text import short_signals
 from ohsc.web.api.common import PROBLEMS, is_upload, read_json, read_upload, truthy
 from ohsc.web.api.schemas import ContentOut, HashOut, MatchIn, MatchResponse
 from ohsc.web.auth import MatchClient, MatchOrReviewClient, get_services
@@ -41,9 +42,11 @@ _UPLOAD_BODY = {
 def _hash_out(services: Services, data: bytes, dihedral: bool) -> dict[str, Any]:
     sig = services.content("api").hash_upload(data, dihedral=dihedral)
     return {
-        "signals": sig.signals(),
+        "signals": short_signals(sig.signals()),
         "pdq_quality": sig.pdq_quality,
         "pdq_dihedral": sig.pdq_dihedral,
+        "vpdq": [f.to_dict() for f in sig.vpdq or []] or None,
+        "video": sig.video or None,
         "kind": str(sig.kind),
         "format": sig.format,
         "size": sig.size,
@@ -58,10 +61,11 @@ def _hash_out(services: Services, data: bytes, dihedral: bool) -> dict[str, Any]
     openapi_extra={"requestBody": {"required": True, "content": _UPLOAD_BODY}},
 )
 async def hash_upload(request: Request, client: MatchClient) -> JSONResponse:
-    """The signals of an uploaded file (MD5, SHA-1, SHA-256 and, for images, PDQ). Nothing is kept."""
+    """The signals of an uploaded file: MD5, SHA-1, SHA-256; PDQ for images; vPDQ frames for
+    videos and animations (one frame a second). Nothing is kept."""
     services = get_services(request)
     services.match_limit.take(client.prefix)
-    data, fields = await read_upload(request, services.settings.upload_max_bytes)
+    data, fields = await read_upload(request, services.settings.upload_read_limit())
     out = await run_in_threadpool(_hash_out, services, data, truthy(fields.get("dihedral")))
     return JSONResponse(out)
 
@@ -142,7 +146,7 @@ async def match(request: Request, client: MatchClient) -> JSONResponse:
     services = get_services(request)
     services.match_limit.take(client.prefix)
     if is_upload(request):
-        data, fields = await read_upload(request, services.settings.upload_max_bytes)
+        data, fields = await read_upload(request, services.settings.upload_read_limit())
         result = await run_in_threadpool(_submit_upload, services, client, data, "upload", fields)
     else:
         body: MatchIn = await read_json(request, MatchIn)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,12 @@ class HashOut(BaseModel):
     signals: dict[str, str] = Field(description="Signal type -> value (md5, sha1, sha256, pdq, ...).")
     pdq_quality: int | None
     pdq_dihedral: dict[str, str] | None = None
+    vpdq: list[dict[str, Any]] | None = Field(
+        default=None, description="Videos: sampled frames, each {frame, timestamp, pdq, quality}."
+    )
+    video: dict[str, Any] | None = Field(
+        default=None, description="Videos: duration, frame rate, size, sampling."
+    )
     kind: str
     format: str | None
     size: int | None
