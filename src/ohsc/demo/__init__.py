@@ -5,6 +5,7 @@ Everything is generated (benign shapes and colour fields); nothing is downloaded
 
 from __future__ import annotations
 
+import io
 import shutil
 import time
 import zipfile
@@ -74,15 +75,50 @@ def prepare(target: Path) -> tuple[Path, Path, dict[str, str]]:
         zf.writestr("inside/resized.jpg", synth.jpeg_bytes(synth.resized(originals[3], 0.7), 80))
         zf.writestr("inside/decoy.jpg", synth.jpeg_bytes(synth.picture(7000), 80))
         zf.writestr("../escape.jpg", synth.jpeg_bytes(originals[4], 90))
+    expected["archive.zip"] = "no match (the zip itself; its members follow)"
     expected["archive.zip!inside/resized.jpg"] = "match (inside a zip)"
     expected["archive.zip!inside/decoy.jpg"] = "no match"
     expected["archive.zip!../escape.jpg"] = "match, flagged: path traversal name"
+    _videos(known_dir, inbox, expected)
     # an allow-listed picture: in the known bank *and* on the allowlist
     allowed = synth.jpeg_bytes(synth.picture(4242), 90)
     _write(known_dir / "allowed.jpg", allowed)
     _write(inbox / "uploads/allowlisted.jpg", allowed)
     expected["uploads/allowlisted.jpg"] = "suppressed by allowlist"
     return known_dir, inbox, expected
+
+
+def _videos(known_dir: Path, inbox: Path, expected: dict[str, str]) -> None:
+    """A known video, a re-encoded and resized copy of it inside a longer video, and a decoy
+    (skipped without PyAV: ``pip install 'ohsc[video]'``)."""
+    try:
+        from ohsc.video.synth import Encoding, concat, resize_edit, slideshow, transform
+    except ImportError:
+        return
+    enc = Encoding(fps=10, gop=20)
+
+    def show(first: int) -> bytes:
+        buf = io.BytesIO()
+        slideshow(
+            [synth.picture(first + i, (320, 240)) for i in range(3)], buf, size=(256, 192), encoding=enc
+        )
+        return buf.getvalue()
+
+    original, decoy_a, decoy_b = show(3000), show(3100), show(3200)
+    _write(known_dir / "known-video.mp4", original)
+    copy = io.BytesIO()
+    transform(
+        original,
+        copy,
+        edits=[resize_edit((192, 144))],
+        encoding=Encoding(fps=10, bit_rate=60_000, options=()),
+    )
+    longer = io.BytesIO()
+    concat([decoy_a, copy.getvalue(), decoy_b], longer, size=(256, 192), encoding=enc)
+    _write(inbox / "uploads/video-clip-inside-longer.mp4", longer.getvalue())
+    expected["uploads/video-clip-inside-longer.mp4"] = "match (video: clip inside a longer one)"
+    _write(inbox / "uploads/video-decoy.mp4", decoy_a)
+    expected["uploads/video-decoy.mp4"] = "no match"
 
 
 def run_demo(target: Path, *, out: Console, err: Console, workers: int | None = None) -> dict[str, Any]:
@@ -94,8 +130,10 @@ def run_demo(target: Path, *, out: Console, err: Console, workers: int | None = 
     banks = BankService(store, settings, actor="demo")
     out.print("[bold]1. A bank of known pictures[/] (generated shapes stand in for known material)")
     banks.create_bank("demo-known", description="demo: generated pictures")
-    report, _ = banks.add_files("demo-known", sorted(known_dir.glob("*.jpg")), category="demo")
-    out.print(f"   demo-known: {report.added} hashes from {len(list(known_dir.glob('*.jpg')))} pictures")
+    media = sorted([*known_dir.glob("*.jpg"), *known_dir.glob("*.mp4")])
+    report, _ = banks.add_files("demo-known", media, category="demo")
+    videos = sum(p.suffix == ".mp4" for p in media)
+    out.print(f"   demo-known: {report.added} hashes from {len(media) - videos} pictures and {videos} video")
     banks.create_bank("demo-allow", allowlist=True, description="demo: reviewed false positives")
     banks.add_files("demo-allow", [known_dir / "allowed.jpg"], category="reviewed-benign")
     out.print("   demo-allow: an allowlist bank holding one reviewed picture")
@@ -117,7 +155,13 @@ def run_demo(target: Path, *, out: Console, err: Console, workers: int | None = 
             continue
         if rec.get("matched"):
             best = rec["matches"][0]
-            result = f"[red]MATCH[/] {best['bank']} distance {best['distance']}"
+            video = next((m["video"] for m in rec["matches"] if m.get("video")), None)
+            if video:
+                seg = video["segments"][0] if video["segments"] else None
+                where = f", at {seg['query_start']:.0f}-{seg['query_end']:.0f} s" if seg else ""
+                result = f"[red]MATCH[/] {best['bank']} video, {video['bank_percent']:.0f}% of the bank video{where}"
+            else:
+                result = f"[red]MATCH[/] {best['bank']} distance {best['distance']}"
             if best.get("variant") not in (None, "original"):
                 result += f" ({best['variant']})"
         elif rec.get("suppressed"):
