@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from svc_helpers import Env
-
 from tests.videos import clips
 
 
