@@ -77,6 +77,28 @@ class _Pending:
     flood: bool
 
 
+def replayed_result(
+    row: ContentRow, *, signals: dict[str, str], hash_error: str | None = None
+) -> MatchResult:
+    """The answer first given for a content record, given again (idempotent ``content_id``)."""
+    stored = dict(row.result)
+    return MatchResult(
+        content_id=row.id,
+        client_content_id=row.client_ref,
+        submitted_at=row.submitted_at.isoformat(),
+        verdict=str(stored.get("verdict", row.verdict)),
+        matches=list(stored.get("matches", [])),
+        allowlisted=list(stored.get("allowlisted", [])),
+        suppressed=int(stored.get("suppressed", 0)),
+        review_item_id=stored.get("review_item_id"),
+        low_quality=bool(stored.get("low_quality", False)),
+        flood_controlled=bool(stored.get("flood_controlled", False)),
+        signals=signals,
+        replayed=True,
+        hash_error=hash_error,
+    )
+
+
 class ContentService:
     def __init__(
         self,
@@ -108,21 +130,7 @@ class ContentService:
             raise ContentIdConflictError(
                 f"content_id {row.client_ref!r} was used before for different content (record {row.id})"
             )
-        return MatchResult(
-            content_id=row.id,
-            client_content_id=row.client_ref,
-            submitted_at=row.submitted_at.isoformat(),
-            verdict=str(stored.get("verdict", row.verdict)),
-            matches=list(stored.get("matches", [])),
-            allowlisted=list(stored.get("allowlisted", [])),
-            suppressed=int(stored.get("suppressed", 0)),
-            review_item_id=stored.get("review_item_id"),
-            low_quality=bool(stored.get("low_quality", False)),
-            flood_controlled=bool(stored.get("flood_controlled", False)),
-            signals=sub.signals,
-            replayed=True,
-            hash_error=sub.hash_error,
-        )
+        return replayed_result(row, signals=sub.signals, hash_error=sub.hash_error)
 
     def find_by_client_ref(self, client_ref: str) -> ContentRow | None:
         with self.store.session() as s:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from ohsc.banks.service import BankService
 from ohsc.index.manager import IndexSet, SyncResult
-from ohsc.matching.model import Match, MatchOutcome
+from ohsc.matching.model import BankRule, Match, MatchOutcome
 from ohsc.settings import Settings
 from ohsc.signals import alias_signal_types, get_signal_type
 from ohsc.signals.pdq_math import approximate_dihedral
@@ -20,15 +19,6 @@ from ohsc.store.models import BankRow
 
 if TYPE_CHECKING:
     from ohsc.video.matcher import VideoMatcher
-
-
-@dataclass(frozen=True, slots=True)
-class BankRule:
-    id: int
-    name: str
-    threshold: int
-    allowlist: bool
-    enabled: bool
 
 
 class Matcher:
@@ -146,21 +136,7 @@ class Matcher:
             if distance > threshold:
                 continue
             found.append(
-                Match(
-                    bank_id=entry.bank_id,
-                    bank_name=rule.name,
-                    entry_id=entry.id,
-                    external_id=entry.external_id,
-                    signal_type=entry.signal_type,
-                    value=entry.value,
-                    distance=distance,
-                    threshold=threshold,
-                    category=entry.category,
-                    labels=entry.labels,
-                    source=entry.source,
-                    allowlist=rule.allowlist,
-                    variant=matched_variant,
-                )
+                Match.of_entry(entry, rule, distance=distance, threshold=threshold, variant=matched_variant)
             )
         found.sort(key=lambda m: (m.distance, m.bank_name, m.entry_id))
         outcome.allowlisted = [m for m in found if m.allowlist]

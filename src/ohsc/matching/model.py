@@ -6,7 +6,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ohsc.banks.model import BankEntry
     from ohsc.video.matching import VideoMatchInfo
+
+
+@dataclass(frozen=True, slots=True)
+class BankRule:
+    """What a bank says about its matches: threshold, allowlist, on or off."""
+
+    id: int
+    name: str
+    threshold: int
+    allowlist: bool
+    enabled: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +39,35 @@ class Match:
     variant: str | None = None
     #: For vPDQ: shares of frames matched both ways and the matched time ranges.
     video: VideoMatchInfo | None = None
+
+    @classmethod
+    def of_entry(
+        cls,
+        entry: BankEntry,
+        rule: BankRule,
+        *,
+        distance: int,
+        threshold: int,
+        variant: str | None = None,
+        video: VideoMatchInfo | None = None,
+    ) -> Match:
+        """A match of a bank entry under its bank's rule."""
+        return cls(
+            bank_id=entry.bank_id,
+            bank_name=rule.name,
+            entry_id=entry.id,
+            external_id=entry.external_id,
+            signal_type=entry.signal_type,
+            value=entry.value,
+            distance=distance,
+            threshold=threshold,
+            category=entry.category,
+            labels=entry.labels,
+            source=entry.source,
+            allowlist=rule.allowlist,
+            variant=variant,
+            video=video,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

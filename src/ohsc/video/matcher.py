@@ -8,34 +8,17 @@ is then scored with its own bank's threshold (:func:`ohsc.video.matching.score`)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
 
 from ohsc.banks.service import BankService
 from ohsc.errors import InvalidSignalError
 from ohsc.index.manager import IndexSet
-from ohsc.matching.model import Match, MatchOutcome
+from ohsc.matching.model import BankRule, Match, MatchOutcome
 from ohsc.settings import Settings
 from ohsc.store.db import Store
 from ohsc.video.frames import FrameArrays, is_vpdq_id, parse_vpdq
 from ohsc.video.index import VpdqIndex
 from ohsc.video.matching import QueryVideo, VideoRules, score
 from ohsc.video.store import load_frames
-
-
-class Rule(Protocol):
-    """What the video matcher reads of a bank's rule (:class:`ohsc.matching.BankRule`)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def threshold(self) -> int: ...
-
-    @property
-    def allowlist(self) -> bool: ...
-
-    @property
-    def enabled(self) -> bool: ...
 
 
 class VideoMatcher:
@@ -57,7 +40,9 @@ class VideoMatcher:
             return found[ref]
         return FrameArrays.from_frames(parse_vpdq(value))
 
-    def match(self, value: str, rules: Mapping[int, Rule], radius: int, outcome: MatchOutcome) -> list[Match]:
+    def match(
+        self, value: str, rules: Mapping[int, BankRule], radius: int, outcome: MatchOutcome
+    ) -> list[Match]:
         """Bank videos that match, allowlist or not (the caller applies allowlists)."""
         index = self.indexes.get("vpdq")
         query = QueryVideo.build(self.query_frames(value), self.rules.quality_min)
@@ -81,21 +66,6 @@ class VideoMatcher:
             info = score(query, video, pairs, rule.threshold, self.rules)
             if info is None:
                 continue
-            found.append(
-                Match(
-                    bank_id=entry.bank_id,
-                    bank_name=rule.name,
-                    entry_id=entry.id,
-                    external_id=entry.external_id,
-                    signal_type=entry.signal_type,
-                    value=entry.value,
-                    distance=int(pairs[2][pairs[2] <= rule.threshold].min()),
-                    threshold=rule.threshold,
-                    category=entry.category,
-                    labels=entry.labels,
-                    source=entry.source,
-                    allowlist=rule.allowlist,
-                    video=info,
-                )
-            )
+            distance = int(pairs[2][pairs[2] <= rule.threshold].min())
+            found.append(Match.of_entry(entry, rule, distance=distance, threshold=rule.threshold, video=info))
         return found

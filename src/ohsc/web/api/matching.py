@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from ohsc.accounts.model import ApiClient
 from ohsc.content.fetch import Fetcher
 from ohsc.content.model import MatchResult, Submission
-from ohsc.content.service import submission_from_signals, validate_signals
+from ohsc.content.service import replayed_result, submission_from_signals, validate_signals
 from ohsc.errors import InvalidInputError
 from ohsc.review.models import ReviewItemRow
 from ohsc.video.text import short_signals
@@ -102,21 +102,7 @@ def _submit_url(services: Services, client: ApiClient, body: MatchIn) -> MatchRe
         existing = services.content(client.actor).find_by_client_ref(body.content_id.strip())
         if existing is not None and existing.result:
             # a repeat: answer as before without fetching again
-            stored = dict(existing.result)
-            return MatchResult(
-                content_id=existing.id,
-                client_content_id=existing.client_ref,
-                submitted_at=existing.submitted_at.isoformat(),
-                verdict=str(stored.get("verdict", existing.verdict)),
-                matches=list(stored.get("matches", [])),
-                allowlisted=list(stored.get("allowlisted", [])),
-                suppressed=int(stored.get("suppressed", 0)),
-                review_item_id=stored.get("review_item_id"),
-                low_quality=bool(stored.get("low_quality", False)),
-                flood_controlled=bool(stored.get("flood_controlled", False)),
-                signals=dict(existing.signals),
-                replayed=True,
-            )
+            return replayed_result(existing, signals=dict(existing.signals))
     fetched = Fetcher(services.settings).fetch(body.url)
     fields = {"dihedral": "1" if body.dihedral else ""}
     if body.content_id:
