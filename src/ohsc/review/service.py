@@ -68,7 +68,8 @@ def _to_decision(row: ReviewDecisionRow) -> DecisionRecord:
     )
 
 
-def _match_record(r: MatchRecordRow) -> dict[str, Any]:
+def match_record(r: MatchRecordRow) -> dict[str, Any]:
+    """A stored match as the API and the review pages show it."""
     return {
         "match_id": r.id,
         "bank": r.bank_name,
@@ -163,7 +164,7 @@ class ReviewService:
             )
             return ReviewDetail(
                 item=to_item(row, content, self.claim_minutes),
-                matches=[_match_record(r) for r in records],
+                matches=[match_record(r) for r in records],
                 decisions=[_to_decision(d) for d in decisions],
                 signals=dict(content.signals),
                 viewed_unblurred=bool(viewed),
@@ -535,7 +536,7 @@ class ReviewService:
             "two_person": row.two_person,
             "media_held": content.media_blob_id is not None,
             "signals": dict(content.signals),
-            "matches": [_match_record(r) for r in records],
+            "matches": [match_record(r) for r in records],
         }
 
     def _add_to_bank(

@@ -13,6 +13,7 @@ from ohsc.content.models import ContentRow, MatchRecordRow
 from ohsc.errors import NotFoundError
 from ohsc.review.model import Choice, Reviewer
 from ohsc.review.queue import QueueFilter
+from ohsc.review.service import match_record
 from ohsc.web.api.common import PROBLEMS
 from ohsc.web.api.schemas import DecisionIn, MatchRecordOut, Page, ReviewDetailOut, ReviewItemOut
 from ohsc.web.auth import ReviewClient, get_services
@@ -26,22 +27,9 @@ STATUSES = "open, awaiting_second, escalated, decided, or pending (all but decid
 
 def _record(r: MatchRecordRow, client_ref: str | None) -> dict[str, Any]:
     return {
-        "match_id": r.id,
+        **match_record(r),
         "content_id": r.content_item_id,
         "client_content_id": client_ref,
-        "bank": r.bank_name,
-        "bank_id": r.bank_id,
-        "entry_id": r.entry_id,
-        "external_id": r.external_id,
-        "signal_type": r.signal_type,
-        "distance": r.distance,
-        "threshold": r.threshold,
-        "category": r.category,
-        "labels": list(r.labels),
-        "source": r.source,
-        "kind": r.kind,
-        "verdict": r.verdict,
-        "flood_controlled": r.flood_controlled,
         "created_at": r.created_at.isoformat(),
     }
 
