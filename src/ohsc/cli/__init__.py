@@ -1,28 +1,46 @@
-"""The ``ohsc`` command line: thin shells over the library (click + rich)."""
+"""The ``ohsc`` command line: thin shells over the library (click + rich).
+
+Commands are imported when they run (or when ``--help`` lists them), so ``ohsc hash`` does not
+load the web app or the reporting code, and worker processes of ``ohsc scan`` start fast.
+"""
 
 from __future__ import annotations
 
 import click
 
 from ohsc import __version__
-from ohsc.cli.account_cmd import apikey, user
-from ohsc.cli.admin_cmd import audit, db, index, settings_cmd
 from ohsc.cli.app import App, OhscGroup, setup_logging
-from ohsc.cli.bank_cmd import bank
-from ohsc.cli.demo_cmd import demo
-from ohsc.cli.deter_cmd import deter
-from ohsc.cli.directory_cmd import directory
-from ohsc.cli.evidence_cmd import evidence
-from ohsc.cli.hash_cmd import hash_
-from ohsc.cli.match_cmd import match
-from ohsc.cli.report_cmd import report
-from ohsc.cli.scan_cmd import scan
-from ohsc.cli.serve_cmd import purge, serve
-from ohsc.cli.trace_cmd import trace
+
+#: command name -> "module:attribute"; names are what users type, so they never change
+COMMANDS: dict[str, str] = {
+    "hash": "ohsc.cli.hash_cmd:hash_",
+    "bank": "ohsc.cli.bank_cmd:bank",
+    "match": "ohsc.cli.match_cmd:match",
+    "scan": "ohsc.cli.scan_cmd:scan",
+    "demo": "ohsc.cli.demo_cmd:demo",
+    "db": "ohsc.cli.admin_cmd:db",
+    "index": "ohsc.cli.admin_cmd:index",
+    "audit": "ohsc.cli.admin_cmd:audit",
+    "settings": "ohsc.cli.admin_cmd:settings_cmd",
+    # prevention
+    "deter": "ohsc.cli.deter_cmd:deter",
+    "directory": "ohsc.cli.directory_cmd:directory",
+    "trace": "ohsc.cli.trace_cmd:trace",
+    # reporting to authorities, evidence preservation
+    "report": "ohsc.cli.report_cmd:report",
+    "evidence": "ohsc.cli.evidence_cmd:evidence",
+    # the service
+    "serve": "ohsc.cli.serve_cmd:serve",
+    "purge": "ohsc.cli.serve_cmd:purge",
+    "user": "ohsc.cli.account_cmd:user",
+    "apikey": "ohsc.cli.account_cmd:apikey",
+}
 
 
 @click.group(
-    cls=OhscGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    cls=OhscGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="ohsc")
 @click.pass_context
@@ -36,13 +54,4 @@ def main(ctx: click.Context) -> None:
     setup_logging(app.settings)
 
 
-for command in (hash_, bank, match, scan, demo, db, index, audit, settings_cmd):
-    main.add_command(command)
-for command in (deter, directory, trace):  # prevention
-    main.add_command(command)
-main.add_command(report)  # reporting to authorities
-main.add_command(evidence)  # evidence preservation
-for command in (serve, user, apikey, purge):
-    main.add_command(command)
-
-__all__ = ["main"]
+__all__ = ["COMMANDS", "main"]

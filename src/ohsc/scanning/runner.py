@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import signal
 import tempfile
 import threading
 import time
@@ -29,21 +28,10 @@ from ohsc.matching.matcher import Matcher
 from ohsc.scanning.archives import ArchiveLimits, expand
 from ohsc.scanning.items import Item
 from ohsc.scanning.walker import count_files, walk
+from ohsc.scanning.worker import hash_job, init_worker, set_options
 from ohsc.settings import Settings
-from ohsc.signals.files import FileSignals, HashOptions, hash_bytes, hash_path
+from ohsc.signals.files import FileSignals, HashOptions
 from ohsc.signals.sniff import SNIFF_BYTES, archive_kind
-
-_WORKER_OPTIONS: HashOptions | None = None
-
-
-def _init_worker_options(options: HashOptions) -> None:
-    global _WORKER_OPTIONS
-    _WORKER_OPTIONS = options
-
-
-def _init_worker(options: HashOptions) -> None:
-    _init_worker_options(options)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
 
 
 class _InlineExecutor(Executor):
@@ -56,14 +44,6 @@ class _InlineExecutor(Executor):
         except BaseException as exc:
             fut.set_exception(exc)
         return fut
-
-
-def _hash_job(path: str | None, data: bytes | None) -> FileSignals:
-    options = _WORKER_OPTIONS or HashOptions()
-    if data is not None:
-        return hash_bytes(data, options)
-    assert path is not None
-    return hash_path(Path(path), options)
 
 
 class ProgressSink(Protocol):
@@ -94,7 +74,7 @@ class ScanOptions:
     skip: frozenset[str] = frozenset()
     match: bool = True
     #: the function workers run: ``job(path, data) -> FileSignals`` (a module-level function)
-    job: Callable[[str | None, bytes | None], FileSignals] = _hash_job
+    job: Callable[[str | None, bytes | None], FileSignals] = hash_job
     #: hash in this process, no worker pool (small jobs: no start-up cost; debugging)
     inline: bool = False
     #: item ids start with the root path as given (always so with several roots)
@@ -284,12 +264,12 @@ class Scanner:
 
         def new_pool() -> Executor:
             if options.inline:
-                _init_worker_options(options.hash)
+                set_options(options.hash)
                 return _InlineExecutor()
             return ProcessPoolExecutor(
                 max_workers=options.workers,
                 mp_context=ctx,
-                initializer=_init_worker,
+                initializer=init_worker,
                 initargs=(options.hash,),
             )
 

@@ -18,7 +18,18 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+def up_to_date(connection: Connection) -> bool:
+    """The store is at the newest revision (checked without running the migration environment)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    current = set(MigrationContext.configure(connection).get_current_heads())
+    return current == set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
 def upgrade(connection: Connection, revision: str = "head") -> None:
+    if revision == "head" and up_to_date(connection):
+        return
     command.upgrade(alembic_config(connection), revision)
 
 
