@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import BinaryIO, ClassVar
 
 from ohsc.banks.model import Bank, BankEntry, EntryInput, ReadNote, RowError
+from ohsc.errors import FormatError
 
 ReadItem = EntryInput | RowError | ReadNote
 
@@ -30,8 +31,9 @@ class HashListFormat(ABC):
         """
 
     def write(self, entries: Iterable[BankEntry], fh: BinaryIO, bank: Bank) -> int:
-        """Write entries; return how many were written."""
-        raise NotImplementedError(f"{self.name} is an import-only format")
+        """Write entries; return how many were written. Import-only formats (``can_write = False``)
+        keep this default, which refuses with a clear error."""
+        raise FormatError(f"{self.name} is an import-only format: export with csv, jsonl or vics")
 
 
 def clean_text(value: object, limit: int | None = None) -> str | None:
