@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     trace_pow_bits: int = Field(
         default=16, ge=0, le=26, description="Proof-of-work difficulty of the tip form (0: off)."
     )
+    help_widget_frame_ancestors: str = Field(
+        default="*",
+        pattern=r"^[^;,\r\n]*$",
+        description="Who may show the help widget page (/help/widget) in a frame: a CSP frame-ancestors "
+        "source list such as 'https://forum.example https://*.example.org' ('*': any site; "
+        "\"'none'\": none). Every other page forbids framing.",
+    )
 
     # --- video: vPDQ hashing and matching ----------------------------------------------------
     video_interval: float = Field(

@@ -13,6 +13,20 @@ from ohsc.web.routes import walk_routes
 
 #: deliberately public: health checks and the login form (static files are a mount, not a route)
 PUBLIC = {("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/login"), ("POST", "/login")}
+#: deliberately public prevention pages: the click-counting redirect, the help pages and widget,
+#: the Trace-an-Object gallery, pictures and anonymous tip form (docs/prevention.md)
+PUBLIC |= {
+    ("GET", "/v1/deterrence/go/{service_id}"),
+    ("GET", "/help"),
+    ("GET", "/help/deterrence"),
+    ("GET", "/help/widget"),
+    ("GET", "/help/widget.js"),
+    ("GET", "/trace"),
+    ("GET", "/trace/img/{public_id}"),
+    ("GET", "/trace/img/{public_id}/thumb"),
+    ("GET", "/trace/o/{public_id}"),
+    ("POST", "/trace/o/{public_id}/tips"),
+}
 
 
 def _concrete(path: str) -> str:

@@ -16,6 +16,10 @@ class Role(StrEnum):
     REVIEWER = "reviewer"
     #: read-only: decisions, matches and the audit log; never media
     AUDITOR = "auditor"
+    #: the help directory and the prevention dashboard
+    PREVENTION_ADMIN = "prevention_admin"
+    #: Trace an Object: object pictures (two-person approval) and the tip inbox
+    INVESTIGATOR = "investigator"
 
 
 class Scope(StrEnum):
@@ -27,6 +31,8 @@ class Scope(StrEnum):
     BANK_ADMIN = "bank-admin"
     #: matches and review items: list, get, decide
     REVIEW = "review"
+    #: POST /v1/deterrence/check only
+    DETERRENCE = "deterrence"
 
 
 _SCOPE_ALIASES = {"match-only": Scope.MATCH, "bank_admin": Scope.BANK_ADMIN, "bankadmin": Scope.BANK_ADMIN}

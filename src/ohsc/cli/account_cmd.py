@@ -8,9 +8,12 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
+from ohsc.accounts.roles import Role
 from ohsc.cli.app import App, err, out, pass_app
 from ohsc.cli.render import e, print_json
 from ohsc.errors import InvalidInputError
+
+ROLE_NAMES = [r.value for r in Role]
 
 if TYPE_CHECKING:
     from ohsc.accounts.service import AccountService
@@ -34,14 +37,12 @@ def _read_password(confirm: bool = True) -> str:
 
 @click.group("user")
 def user() -> None:
-    """People who log in to the review UI (roles: admin, reviewer, auditor)."""
+    """People who log in to the review UI (roles: admin, reviewer, auditor, prevention_admin, investigator)."""
 
 
 @user.command("create")
 @click.argument("name")
-@click.option(
-    "--role", required=True, type=click.Choice(["admin", "reviewer", "auditor"]), help="What they may do."
-)
+@click.option("--role", required=True, type=click.Choice(ROLE_NAMES), help="What they may do.")
 @pass_app
 def user_create(app: App, name: str, role: str) -> None:
     """Create a user; the password comes from a prompt, or from the first line of stdin."""
@@ -77,7 +78,7 @@ def user_password(app: App, name: str) -> None:
 
 @user.command("update")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "reviewer", "auditor"]))
+@click.option("--role", type=click.Choice(ROLE_NAMES))
 @click.option("--enable/--disable", default=None)
 @pass_app
 def user_update(app: App, name: str, role: str | None, enable: bool | None) -> None:
@@ -88,7 +89,7 @@ def user_update(app: App, name: str, role: str | None, enable: bool | None) -> N
 
 @click.group("apikey")
 def apikey() -> None:
-    """API keys of machine clients (scopes: match, bank-admin, review)."""
+    """API keys of machine clients (scopes: match, bank-admin, review, deterrence)."""
 
 
 @apikey.command("create")
@@ -98,7 +99,7 @@ def apikey() -> None:
     "scopes",
     multiple=True,
     required=True,
-    type=click.Choice(["match", "match-only", "bank-admin", "review"]),
+    type=click.Choice(["match", "match-only", "bank-admin", "review", "deterrence"]),
     help="What the key may do (repeatable).",
 )
 @pass_app

@@ -31,6 +31,7 @@ from ohsc.web import problems
 from ohsc.web.auth import AnyUser, UserOrClient, allow_anonymous
 from ohsc.web.background import Jobs
 from ohsc.web.fastpath import MatchFastPath
+from ohsc.web.prevention import flush_counters
 from ohsc.web.security import SecurityHeaders
 from ohsc.web.services import Services
 
@@ -92,6 +93,10 @@ def start_background(services: Services, jobs: Jobs, *, load_in_thread: bool = T
         jobs.add("index-compact", settings.compact_seconds, compact, initial_delay=settings.compact_seconds)
         jobs.add("webhook-outbox", OUTBOX_SECONDS, deliver)
         jobs.add("retention", RETENTION_SECONDS, retention, initial_delay=60.0)
+        flush_every = max(1.0, settings.deter_counter_flush_seconds)
+        jobs.add(
+            "prevention-counters", flush_every, lambda: flush_counters(services), initial_delay=flush_every
+        )
 
     if not load_in_thread:
         services.load_indexes()
@@ -133,6 +138,10 @@ def create_app(
             yield
         finally:
             jobs.stop()
+            try:
+                flush_counters(services)
+            except Exception:
+                log.exception("could not write the prevention counters")
             services.writer.close()
             dispatcher = services.extras.pop("dispatcher", None)
             if isinstance(dispatcher, Dispatcher):

@@ -15,6 +15,9 @@ DOCS_CSP = (
     "style-src 'self' 'unsafe-inline'; object-src 'none'; frame-ancestors 'none'"
 )
 
+#: pages other sites may frame (they set their own CSP with the allowed frame-ancestors)
+FRAMEABLE_PATHS = frozenset({"/help/widget"})
+
 _COMMON = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -41,6 +44,8 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
                 for key, value in _COMMON:
+                    if key == b"x-frame-options" and path in FRAMEABLE_PATHS:
+                        continue
                     if key not in present:
                         headers.append((key, value))
                 if b"content-security-policy" not in present:

@@ -34,6 +34,8 @@ NAV_LINKS: list[NavLink] = [
     NavLink("Review queue", "/review", ("admin", "reviewer")),
     NavLink("Audit log", "/audit", ("admin", "auditor")),
     NavLink("API docs", "/docs"),
+    NavLink("Prevention", "/prevention", ("admin", "prevention_admin")),
+    NavLink("Trace an Object", "/investigate", ("admin", "investigator")),
 ]
 
 

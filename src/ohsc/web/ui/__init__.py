@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from ohsc.web.ui import audit, login, review
+from ohsc.web.ui import audit, help, investigate, login, prevention_admin, review, trace
 
 router = APIRouter()
-for _module in (login, review, audit):
+for _module in (login, review, audit, help, trace, investigate, prevention_admin):
     router.include_router(_module.router)
 
 __all__ = ["router"]

@@ -28,7 +28,8 @@ def safe_next(target: str | None) -> str | None:
 
 
 def home_for(role: Role) -> str:
-    return "/audit" if role is Role.AUDITOR else "/review"
+    homes = {Role.AUDITOR: "/audit", Role.PREVENTION_ADMIN: "/prevention", Role.INVESTIGATOR: "/investigate"}
+    return homes.get(role, "/review")
 
 
 def _login_page(request: Request, *, error: str | None = None, status: int = 200, name: str = "") -> Response:
