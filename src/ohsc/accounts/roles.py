@@ -16,6 +16,10 @@ class Role(StrEnum):
     REVIEWER = "reviewer"
     #: read-only: decisions, matches and the audit log; never media
     AUDITOR = "auditor"
+    #: reports to authorities: drafts, submits, retracts; also reviews
+    REPORTER = "reporter"
+    #: preserved evidence: lists, downloads (audited), legal holds
+    EVIDENCE_CUSTODIAN = "evidence_custodian"
 
 
 class Scope(StrEnum):
@@ -27,7 +31,18 @@ class Scope(StrEnum):
     BANK_ADMIN = "bank-admin"
     #: matches and review items: list, get, decide
     REVIEW = "review"
+    #: reports to authorities: list, get, create, edit, submit, retract
+    REPORT = "report"
 
+
+#: Library actor roles (:mod:`ohsc.actor`) of each web role: a reporter also reviews.
+ACTOR_ROLES: dict[Role, frozenset[str]] = {
+    Role.ADMIN: frozenset({"admin"}),
+    Role.REVIEWER: frozenset({"reviewer"}),
+    Role.AUDITOR: frozenset(),
+    Role.REPORTER: frozenset({"reporter", "reviewer"}),
+    Role.EVIDENCE_CUSTODIAN: frozenset({"evidence_custodian"}),
+}
 
 _SCOPE_ALIASES = {"match-only": Scope.MATCH, "bank_admin": Scope.BANK_ADMIN, "bankadmin": Scope.BANK_ADMIN}
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
+from ohsc.accounts.roles import Role
 from ohsc.cli.app import App, err, out, pass_app
 from ohsc.cli.render import e, print_json
 from ohsc.errors import InvalidInputError
@@ -34,14 +35,12 @@ def _read_password(confirm: bool = True) -> str:
 
 @click.group("user")
 def user() -> None:
-    """People who log in to the review UI (roles: admin, reviewer, auditor)."""
+    """People who log in to the review UI (roles: admin, reviewer, auditor, reporter, evidence_custodian)."""
 
 
 @user.command("create")
 @click.argument("name")
-@click.option(
-    "--role", required=True, type=click.Choice(["admin", "reviewer", "auditor"]), help="What they may do."
-)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]), help="What they may do.")
 @pass_app
 def user_create(app: App, name: str, role: str) -> None:
     """Create a user; the password comes from a prompt, or from the first line of stdin."""
@@ -77,7 +76,7 @@ def user_password(app: App, name: str) -> None:
 
 @user.command("update")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "reviewer", "auditor"]))
+@click.option("--role", type=click.Choice([r.value for r in Role]))
 @click.option("--enable/--disable", default=None)
 @pass_app
 def user_update(app: App, name: str, role: str | None, enable: bool | None) -> None:
