@@ -257,3 +257,85 @@ def test_scheduled_jobs_resume_and_purge(renv: Env) -> None:
     env = renv
     assert resume_submissions(env.services) == 0
     assert purge_evidence(env.services) == 0
+
+
+class _Crash(BaseException):
+    """The server process dies here (nothing in OHSC catches a BaseException)."""
+
+
+def test_a_crash_mid_submission_is_resumed_by_the_scheduler_exactly_once(tmp_path: Path, db_url: str) -> None:
+    """The server dies after NCMEC handled /fileinfo (answer lost); the scheduled job (role system)
+    of the restarted server resumes: exactly one report at the fake CyberTipline."""
+    import httpx
+
+    from ohsc.actor import LocalActor
+    from ohsc.reports.destinations import DESTINATIONS, NcmecDestination, ReportDestination
+    from ohsc.reports.ncmec.client import CyberTiplineClient
+    from ohsc.reports.ncmec.fake_server import FakeCyberTipline
+    from ohsc.web.reporting import DESTINATIONS_EXTRA, report_service
+
+    class CrashAfterFileinfo(httpx.BaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx.HTTPTransport()
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            response = self.inner.handle_request(request)
+            if request.url.path.endswith("/fileinfo"):
+                response.read()
+                raise _Crash("after fileinfo")
+            return response
+
+    with FakeCyberTipline() as fake:
+        settings = load_settings(
+            home=tmp_path / "home",
+            database_url=db_url,
+            report_destinations={"US": ["ncmec"]},
+            report_default_jurisdictions=["US"],
+            report_contact_email="safety@example.org",
+            ncmec_base_url=fake.url,
+            ncmec_username="ohsc-test",
+            ncmec_password="ohsc-test",
+        )
+
+        def factory(transport: httpx.BaseTransport | None) -> Any:
+            def make(name: str) -> ReportDestination:
+                if name == "ncmec":
+                    return NcmecDestination(
+                        settings,
+                        client_factory=lambda: CyberTiplineClient(
+                            fake.url, "ohsc-test", "ohsc-test", timeout=10, transport=transport
+                        ),
+                        retry_delays=(),
+                    )
+                return DESTINATIONS[name](settings)
+
+            return make
+
+        reporter = LocalActor.of("user:remy", ["reporter", "reviewer"])
+        for env in make_env(settings):  # the first server process
+            env.services.extras[DESTINATIONS_EXTRA] = factory(CrashAfterFileinfo())
+            svc = report_service(env.services, reporter)
+            draft = svc.create_draft(
+                {
+                    "incident": {
+                        "type": "child_pornography",
+                        "at": "2026-03-01T10:00:00Z",
+                        "platform": "Example app",
+                        "urls": ["https://example.org/p/1"],
+                    },
+                    "accounts": [{"esp_user_id": "user-1", "screen_name": "placeholder-user"}],
+                }  # fmt: skip
+            )
+            svc.add_file(
+                draft.report.id, data=image(31), file_name="u.jpg", viewed_by_human=True,
+                exif_viewed_by_human=False, review_ref="review-decision-1",
+            )  # fmt: skip
+            with pytest.raises(_Crash):
+                svc.submit(draft.report.id)  # what POST /reports/{id}/submit runs
+            assert svc.get(draft.report.id).status == "submitting"
+        for env in make_env(settings):  # restarted: the scheduled job resumes
+            env.services.extras[DESTINATIONS_EXTRA] = factory(None)
+            assert resume_submissions(env.services) == 1
+            assert resume_submissions(env.services) == 0
+            assert _svc(env).get(draft.report.id).status == "filed"
+        assert len(fake.finished()) == 1 and fake.violations == []
