@@ -324,7 +324,7 @@ def test_a_crash_mid_submission_is_resumed_by_the_scheduler_exactly_once(tmp_pat
                         "urls": ["https://example.org/p/1"],
                     },
                     "accounts": [{"esp_user_id": "user-1", "screen_name": "placeholder-user"}],
-                }  # fmt: skip
+                }
             )
             svc.add_file(
                 draft.report.id, data=image(31), file_name="u.jpg", viewed_by_human=True,
