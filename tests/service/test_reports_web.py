@@ -339,3 +339,45 @@ def test_a_crash_mid_submission_is_resumed_by_the_scheduler_exactly_once(tmp_pat
             assert resume_submissions(env.services) == 0
             assert _svc(env).get(draft.report.id).status == "filed"
         assert len(fake.finished()) == 1 and fake.violations == []
+
+
+def test_reports_api_with_the_report_scope(renv: Env) -> None:
+    env = renv
+    env.user("rita", "reviewer")
+    item = _confirmed_item(env, 41)
+    assert env.client.get("/v1/reports", headers=env.key("review")).status_code == 403
+    key = env.key("report")
+    r = env.client.post("/v1/reports", json={"review_item_id": item}, headers=key)
+    assert r.status_code == 201, r.text
+    draft = r.json()["report"]
+    assert draft["files"][0]["viewed_by_human"] is True and draft["files"][0]["exif_viewed_by_human"] is None
+    rid, version = draft["id"], draft["version"]
+    bad = env.client.patch(
+        f"/v1/reports/{rid}",
+        json={"patch": {"incident": {"at": "yesterday"}}, "expected_version": version},
+        headers=key,
+    )
+    assert bad.status_code in (400, 422) and "incident.at" in bad.text
+    patch = {
+        "incident": {"type": "child_pornography", "at": "2026-03-01T10:00:00Z", "platform": "Example app",
+                     "urls": ["https://example.org/p/1"], "content_removed": True},
+        "accounts": [{"esp_user_id": "user-1", "screen_name": "placeholder-user"}],
+    }  # fmt: skip
+    ok = env.client.patch(
+        f"/v1/reports/{rid}", json={"patch": patch, "expected_version": version}, headers=key
+    )
+    assert ok.status_code == 200, ok.text
+    stale = env.client.patch(
+        f"/v1/reports/{rid}", json={"patch": patch, "expected_version": version}, headers=key
+    )
+    assert stale.status_code == 409
+    got = env.client.get(f"/v1/reports/{rid}", headers=key).json()
+    assert got["report"]["body"]["incident"]["platform"] == "Example app" and "problems" in got
+    filed = env.client.post(f"/v1/reports/{rid}/submit", headers=key)
+    assert filed.status_code == 200, filed.text
+    assert filed.json()["report"]["status"] == "filed"
+    assert filed.json()["submissions"][0]["destination"] == "local-folder"
+    listed = env.client.get("/v1/reports?status=filed", headers=key).json()["items"]
+    assert [x["id"] for x in listed] == [rid]
+    retracted = env.client.post(f"/v1/reports/{rid}/retract", json={"reason": "sent in error"}, headers=key)
+    assert retracted.status_code in (200, 409), retracted.text
