@@ -335,6 +335,12 @@ class Settings(BaseSettings):
     cli_roles: list[str] = Field(
         default_factory=lambda: ["admin"], description="Roles of whoever runs the ohsc command."
     )
+    report_resume_seconds: float = Field(
+        default=300.0, gt=0, description="How often the server resumes unfinished report submissions."
+    )
+    evidence_purge_seconds: float = Field(
+        default=86400.0, gt=0, description="How often the server purges evidence whose retention ended."
+    )
 
     @field_validator("report_destinations", "evidence_retention_days")
     @classmethod

@@ -20,6 +20,10 @@ class Role(StrEnum):
     PREVENTION_ADMIN = "prevention_admin"
     #: Trace an Object: object pictures (two-person approval) and the tip inbox
     INVESTIGATOR = "investigator"
+    #: reports to authorities: drafts, submits, retracts; also reviews
+    REPORTER = "reporter"
+    #: preserved evidence: lists, downloads (audited), legal holds
+    EVIDENCE_CUSTODIAN = "evidence_custodian"
 
 
 class Scope(StrEnum):
@@ -33,7 +37,20 @@ class Scope(StrEnum):
     REVIEW = "review"
     #: POST /v1/deterrence/check only
     DETERRENCE = "deterrence"
+    #: reports to authorities: list, get, create, edit, submit, retract
+    REPORT = "report"
 
+
+#: Library actor roles (:mod:`ohsc.actor`) of each web role: a reporter also reviews.
+ACTOR_ROLES: dict[Role, frozenset[str]] = {
+    Role.ADMIN: frozenset({"admin"}),
+    Role.REVIEWER: frozenset({"reviewer"}),
+    Role.AUDITOR: frozenset(),
+    Role.REPORTER: frozenset({"reporter", "reviewer"}),
+    Role.EVIDENCE_CUSTODIAN: frozenset({"evidence_custodian"}),
+    Role.PREVENTION_ADMIN: frozenset({"prevention_admin"}),
+    Role.INVESTIGATOR: frozenset({"investigator"}),
+}
 
 _SCOPE_ALIASES = {"match-only": Scope.MATCH, "bank_admin": Scope.BANK_ADMIN, "bankadmin": Scope.BANK_ADMIN}
 

@@ -37,7 +37,7 @@ def _read_password(confirm: bool = True) -> str:
 
 @click.group("user")
 def user() -> None:
-    """People who log in to the review UI (roles: admin, reviewer, auditor, prevention_admin, investigator)."""
+    """People who log in to the review UI (roles: admin, reviewer, auditor, reporter, evidence_custodian, prevention_admin, investigator)."""
 
 
 @user.command("create")

@@ -32,6 +32,7 @@ from ohsc.web.auth import AnyUser, UserOrClient, allow_anonymous
 from ohsc.web.background import Jobs
 from ohsc.web.fastpath import MatchFastPath
 from ohsc.web.prevention import flush_counters
+from ohsc.web.report_jobs import purge_evidence, resume_submissions
 from ohsc.web.security import SecurityHeaders
 from ohsc.web.services import Services
 
@@ -97,6 +98,10 @@ def start_background(services: Services, jobs: Jobs, *, load_in_thread: bool = T
         jobs.add(
             "prevention-counters", flush_every, lambda: flush_counters(services), initial_delay=flush_every
         )
+        jobs.add("report-resume", settings.report_resume_seconds, lambda: resume_submissions(services),
+                 initial_delay=min(30.0, settings.report_resume_seconds))  # fmt: skip
+        jobs.add("evidence-purge", settings.evidence_purge_seconds, lambda: purge_evidence(services),
+                 initial_delay=min(300.0, settings.evidence_purge_seconds))  # fmt: skip
 
     if not load_in_thread:
         services.load_indexes()

@@ -149,7 +149,13 @@ BankAdminClient = Annotated[ApiClient, Depends(require_api_key(Scope.BANK_ADMIN)
 ReviewClient = Annotated[ApiClient, Depends(require_api_key(Scope.REVIEW))]
 MatchOrReviewClient = Annotated[ApiClient, Depends(require_any_api_key_scope(Scope.MATCH, Scope.REVIEW))]
 AnyUser = Annotated[User, Depends(require_user())]
-ReviewerUser = Annotated[User, Depends(require_user(Role.REVIEWER))]
+ReviewerUser = Annotated[User, Depends(require_user(Role.REVIEWER, Role.REPORTER))]
 AuditorUser = Annotated[User, Depends(require_user(Role.AUDITOR))]
+ReportReaderUser = Annotated[
+    User, Depends(require_user(Role.REVIEWER, Role.REPORTER, Role.EVIDENCE_CUSTODIAN))
+]
+ReporterUser = Annotated[User, Depends(require_user(Role.REPORTER))]
+CustodianUser = Annotated[User, Depends(require_user(Role.EVIDENCE_CUSTODIAN))]
+ReportClient = Annotated[ApiClient, Depends(require_api_key(Scope.REPORT))]
 AdminUser = Annotated[User, Depends(require_user(Role.ADMIN))]
 UserOrClient = Annotated[str, Depends(user_or_client)]

@@ -11,7 +11,6 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from ohsc.accounts.model import User
 from ohsc.actor import ROLE_ADMIN, LocalActor
 from ohsc.prevention.counters import PreventionStats
 from ohsc.prevention.deterrence import DeterrenceService
@@ -75,16 +74,3 @@ def flush_counters(services: Services) -> None:
     found = services.extras.get(_KEY)
     if isinstance(found, Prevention):
         found.flush()
-
-
-@dataclass(frozen=True, slots=True)
-class WebActor:
-    """A logged-in person as the prevention services see them (their role is the actor role:
-    ``admin``, ``prevention_admin`` and ``investigator`` have the same names in both)."""
-
-    name: str
-    roles: frozenset[str]
-
-    @classmethod
-    def of(cls, user: User) -> WebActor:
-        return cls(user.actor, frozenset({user.role.value}))

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from ohsc.web.api import banks, deterrence, matching, review, rules, webhooks
+from ohsc.web.api import banks, deterrence, matching, reports, review, rules, webhooks
 
 router = APIRouter(prefix="/v1")
-for _module in (matching, banks, rules, review, webhooks, deterrence):
+for _module in (matching, banks, rules, review, webhooks, reports, deterrence):
     router.include_router(_module.router)
 
 __all__ = ["router"]

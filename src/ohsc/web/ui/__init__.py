@@ -2,10 +2,22 @@
 
 from fastapi import APIRouter
 
-from ohsc.web.ui import audit, help, investigate, login, prevention_admin, review, trace
+from ohsc.web.ui import (
+    audit,
+    evidence,
+    help,
+    investigate,
+    login,
+    prevention_admin,
+    report_stats,
+    reports,
+    review,
+    trace,
+)
 
 router = APIRouter()
-for _module in (login, review, audit, help, trace, investigate, prevention_admin):
+_MODULES = (login, review, audit, report_stats, reports, evidence, help, trace, investigate, prevention_admin)
+for _module in _MODULES:  # report_stats before reports: /reports/stats before /reports/{id}
     router.include_router(_module.router)
 
 __all__ = ["router"]

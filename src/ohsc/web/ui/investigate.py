@@ -17,8 +17,9 @@ from ohsc.accounts.roles import Role
 from ohsc.errors import FileTooLargeError, InvalidInputError, OhscError
 from ohsc.prevention.tips import TipStatus
 from ohsc.prevention.trace import CATEGORIES, ObjectStatus
+from ohsc.web.actors import user_actor
 from ohsc.web.auth import get_services, require_user
-from ohsc.web.prevention import Prevention, WebActor, prevention
+from ohsc.web.prevention import Prevention, prevention
 from ohsc.web.templating import render
 from ohsc.web.ui.login import safe_next
 
@@ -41,7 +42,7 @@ async def objects(request: Request, user: InvestigatorUser) -> Response:
     p = _p(request)
     status = request.query_params.get("status") or None
     status = status if status in set(ObjectStatus) else None
-    listed = await run_in_threadpool(lambda: p.objects.list_objects(WebActor.of(user), status=status))
+    listed = await run_in_threadpool(lambda: p.objects.list_objects(user_actor(user), status=status))
     ctx = {
         "objects": listed,
         "status": status,
@@ -79,7 +80,7 @@ async def create(request: Request, user: InvestigatorUser) -> Response:
         return _new_page(request, "The picture is too large.", 413, category=category, question=question)
     try:
         obj = await run_in_threadpool(
-            lambda: p.objects.create(WebActor.of(user), data, category=category, question=question)
+            lambda: p.objects.create(user_actor(user), data, category=category, question=question)
         )
     except OhscError as exc:
         return _new_page(request, exc.message, exc.http_status, category=category, question=question)
@@ -88,7 +89,7 @@ async def create(request: Request, user: InvestigatorUser) -> Response:
 
 def _detail(request: Request, user: User, object_id: int, error: str = "", status: int = 200) -> Response:
     p = _p(request)
-    actor = WebActor.of(user)
+    actor = user_actor(user)
     ctx: dict[str, Any] = {
         "obj": p.objects.get(actor, object_id),
         "tips": p.tips.list_tips(actor, object_id=object_id, limit=500),
@@ -109,7 +110,7 @@ async def detail(object_id: int, request: Request, user: InvestigatorUser) -> Re
 async def object_image(object_id: int, request: Request, user: InvestigatorUser) -> Response:
     p = _p(request)
     thumb = request.query_params.get("thumb") == "1"
-    data, mime = await run_in_threadpool(lambda: p.objects.image(WebActor.of(user), object_id, thumb=thumb))
+    data, mime = await run_in_threadpool(lambda: p.objects.image(user_actor(user), object_id, thumb=thumb))
     return Response(data, media_type=mime, headers={"cache-control": "private, no-store"})
 
 
@@ -119,7 +120,7 @@ async def act(object_id: int, action: str, request: Request, user: InvestigatorU
     if action not in ACTIONS:
         raise InvalidInputError(f"action is one of {', '.join(ACTIONS)}")
     p = _p(request)
-    actor = WebActor.of(user)
+    actor = user_actor(user)
     note = (await _fields(request)).get("note", "")
 
     def run() -> None:
@@ -160,7 +161,7 @@ def _tip_filter(request: Request) -> dict[str, Any]:
 async def inbox(request: Request, user: InvestigatorUser) -> Response:
     p = _p(request)
     flt = _tip_filter(request)
-    tips = await run_in_threadpool(lambda: p.tips.list_tips(WebActor.of(user), limit=500, **flt))
+    tips = await run_in_threadpool(lambda: p.tips.list_tips(user_actor(user), limit=500, **flt))
     query = urlencode({k: v for k, v in flt.items() if v is not None and k != "object_id"}
                       | ({"object": flt["object_id"]} if flt["object_id"] else {}))  # fmt: skip
     ctx = {
@@ -184,7 +185,7 @@ async def triage(tip_id: int, request: Request, user: InvestigatorUser) -> Respo
     note = f.get("note")
     await run_in_threadpool(
         lambda: p.tips.triage(
-            WebActor.of(user), tip_id, status=status, add_tags=add, remove_tags=remove, note=note
+            user_actor(user), tip_id, status=status, add_tags=add, remove_tags=remove, note=note
         )
     )
     back = safe_next(f.get("next")) or "/investigate/tips"
@@ -197,7 +198,7 @@ async def export(request: Request, user: InvestigatorUser) -> Response:
     flt = _tip_filter(request)
     out = io.StringIO()
     await run_in_threadpool(
-        lambda: p.tips.export_csv(WebActor.of(user), out, object_id=flt["object_id"], status=flt["status"])
+        lambda: p.tips.export_csv(user_actor(user), out, object_id=flt["object_id"], status=flt["status"])
     )
     return Response(
         out.getvalue().encode("utf-8-sig"),

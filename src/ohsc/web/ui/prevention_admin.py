@@ -13,8 +13,9 @@ from ohsc.accounts.model import User
 from ohsc.accounts.roles import Role
 from ohsc.errors import OhscError
 from ohsc.prevention.directory import AUDIENCES, EDITABLE, HelpService
+from ohsc.web.actors import user_actor
 from ohsc.web.auth import get_services, require_user
-from ohsc.web.prevention import Prevention, WebActor, prevention
+from ohsc.web.prevention import Prevention, prevention
 from ohsc.web.templating import render
 from ohsc.web.ui.chart import line_chart
 
@@ -109,7 +110,7 @@ async def add(request: Request, user: PreventionAdminUser) -> Response:
     p = _p(request)
     values = await _read(request)
     try:
-        svc = await run_in_threadpool(lambda: p.directory.add(WebActor.of(user), values))
+        svc = await run_in_threadpool(lambda: p.directory.add(user_actor(user), values))
     except OhscError as exc:
         return _edit_page(request, None, values, exc.message, exc.http_status)
     p.directory_changed()
@@ -128,7 +129,7 @@ async def update(service_id: int, request: Request, user: PreventionAdminUser) -
     values = await _read(request)
     svc = await run_in_threadpool(p.directory.get, service_id)
     try:
-        await run_in_threadpool(lambda: p.directory.update(WebActor.of(user), service_id, values))
+        await run_in_threadpool(lambda: p.directory.update(user_actor(user), service_id, values))
     except OhscError as exc:
         return _edit_page(request, svc, values, exc.message, exc.http_status)
     p.directory_changed()
@@ -138,7 +139,7 @@ async def update(service_id: int, request: Request, user: PreventionAdminUser) -
 @router.post("/directory/{service_id}/remove")
 async def remove(service_id: int, request: Request, user: PreventionAdminUser) -> Response:
     p = _p(request)
-    await run_in_threadpool(lambda: p.directory.remove(WebActor.of(user), service_id))
+    await run_in_threadpool(lambda: p.directory.remove(user_actor(user), service_id))
     p.directory_changed()
     return RedirectResponse(f"/prevention/directory?msg=Removed+service+{service_id}.", status_code=303)
 
@@ -147,7 +148,7 @@ async def remove(service_id: int, request: Request, user: PreventionAdminUser) -
 async def seed(request: Request, user: PreventionAdminUser) -> Response:
     """Add shipped services missing from the directory (never overwrites an edit)."""
     p = _p(request)
-    report = await run_in_threadpool(lambda: p.directory.seed(WebActor.of(user)))
+    report = await run_in_threadpool(lambda: p.directory.seed(user_actor(user)))
     p.directory_changed()
     return RedirectResponse(
         f"/prevention/directory?msg=Seeded:+{len(report.added)}+service(s)+added.", status_code=303

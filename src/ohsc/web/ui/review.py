@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ohsc.accounts.model import User
 from ohsc.errors import OhscError
 from ohsc.review.model import Choice, Reviewer
 from ohsc.review.previews import blurred_preview, mime_type
@@ -17,6 +18,7 @@ from ohsc.web.auth import ReviewerUser, get_services
 from ohsc.web.paging import decode_cursor, encode_cursor
 from ohsc.web.services import Services
 from ohsc.web.templating import render
+from ohsc.web.ui.report_start import open_drafts
 
 router = APIRouter(prefix="/review", include_in_schema=False)
 
@@ -126,10 +128,12 @@ async def claim(item_id: int, request: Request, user: ReviewerUser) -> Response:
     return RedirectResponse(f"/review/items/{item_id}", status_code=303)
 
 
-def _item_context(services: Services, item_id: int, user_id: int) -> dict[str, Any]:
+def _item_context(services: Services, item_id: int, user: User) -> dict[str, Any]:
     detail = services.review.detail(item_id)
     banks = services.banks("web").list_banks()
+    user_id = user.id
     return {
+        "drafts": open_drafts(services, user) if detail.item.decision == Choice.CONFIRM.value else [],
         "item": detail.item,
         "matches": [m for m in detail.matches if m["kind"] == "match"],
         "decisions": detail.decisions,
@@ -143,7 +147,7 @@ def _item_context(services: Services, item_id: int, user_id: int) -> dict[str, A
 
 @router.get("/items/{item_id}")
 async def item_page(item_id: int, request: Request, user: ReviewerUser) -> Response:
-    ctx = await run_in_threadpool(_item_context, get_services(request), item_id, user.id)
+    ctx = await run_in_threadpool(_item_context, get_services(request), item_id, user)
     ctx["message"] = request.query_params.get("msg")
     return render(request, "item.html", ctx)
 
@@ -171,7 +175,11 @@ async def decide(
     )
 
     def run() -> str:
-        services.review.decide(item_id, reviewer, choice, note=note, add_to_bank=target_bank or None)
+        decided = services.review.decide(
+            item_id, reviewer, choice, note=note, add_to_bank=target_bank or None
+        )
+        if request.query_params.get("then") == "report" and decided.decision == Choice.CONFIRM.value:
+            return f"/review/items/{item_id}?" + urlencode({"msg": "Confirmed. Start a report below."})
         return _claim_next(services, reviewer, QueueFilter(status="pending"))
 
     try:

@@ -1,0 +1,176 @@
+"""Reporting in headless Chromium: a reporter confirms a match in the queue, starts a report, fills
+in the form (saved as edited), submits it to the local fake CyberTipline and sees it filed; the
+evidence is preserved. Debian's `chromium` driven by Playwright (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from svc_helpers import PASSWORD, image
+from svc_servers import free_port
+
+from ohsc.actor import LocalActor
+from ohsc.evidence.service import EvidenceService
+from ohsc.reports.ncmec.fake_server import FakeCyberTipline
+from ohsc.settings import load_settings
+from ohsc.store.db import Store
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = (
+    os.environ.get("OHSC_TEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+)
+try:
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
+except ImportError:  # pragma: no cover
+    sync_playwright = None  # type: ignore[assignment]
+
+if CHROMIUM is None or sync_playwright is None:
+    pytest.skip(
+        "browser tests need Debian's chromium (apt-get install chromium) and playwright; .ci/run installs them",
+        allow_module_level=True,
+    )
+
+
+@dataclass
+class Live:
+    url: str
+    app: Any
+    store: Store
+    fake: FakeCyberTipline
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Live]:
+    import uvicorn
+
+    from ohsc.web.app import create_app
+
+    with FakeCyberTipline() as fake:
+        settings = load_settings(
+            home=tmp_path / "home",
+            apikey_cache_seconds=0,
+            review_break_after_reveals=100,
+            report_destinations={"US": ["ncmec"]},
+            report_default_jurisdictions=["US"],
+            report_contact_email="safety@example.org",
+            report_company_name="Example Platform",
+            ncmec_base_url=fake.url,
+            ncmec_username="ohsc-test",
+            ncmec_password="ohsc-test",
+        )
+        store = Store.from_settings(settings)
+        app = create_app(settings, store=store, load_in_thread=False)
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+        try:
+            yield Live(f"http://127.0.0.1:{port}", app, store, fake)
+        finally:
+            server.should_exit = True
+            thread.join(15)
+            store.dispose()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    assert sync_playwright is not None
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def _seed(live: Live) -> int:
+    from fastapi.testclient import TestClient
+
+    services = live.app.state.services
+    services.accounts.create_user("remy", "reporter", PASSWORD)
+    key = services.accounts.create_api_key("t", ["match", "bank-admin"]).secret
+    headers = {"Authorization": f"Bearer {key}"}
+    with TestClient(live.app) as client:
+        client.post("/v1/banks", json={"name": "known"}, headers=headers)
+        client.post("/v1/banks/known/entries", files={"file": ("x.jpg", image(300))}, headers=headers)
+        services.matcher.refresh()
+        r = client.post("/v1/match", files={"file": ("u.jpg", image(300))}, headers=headers)
+        return int(r.json()["review_item_id"])
+
+
+def _saved(page: Page) -> None:
+    expect(page.locator("#save-status")).to_contain_text("Saved")
+
+
+def test_confirm_report_submit_to_the_fake_cybertipline(live: Live, browser: Browser) -> None:
+    item = _seed(live)
+    page = browser.new_page()
+    page.goto(live.url + "/review")
+    page.wait_for_url(lambda u: "/login" in u)
+    page.fill("input[name=name]", "remy")
+    page.fill("input[name=password]", PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Review queue")
+    page.keyboard.press("n")  # the next item in the queue
+    expect(page).to_have_url(f"{live.url}/review/items/{item}")
+    page.keyboard.press("r")  # reveal (recorded: the report will say a person viewed the file)
+    expect(page.locator("#media")).to_have_attribute("data-revealed", "1")
+    page.click("#confirm-report")
+    expect(page.locator(".flash")).to_contain_text("Confirmed")
+    page.click("#start-report")
+    page.wait_for_url(lambda u: "/reports/" in u)
+    expect(page.locator(".flash")).to_contain_text("Started report")
+
+    page.select_option("select[name='incident.type']", "child_pornography")
+    _saved(page)
+    page.fill("input[name='incident.at']", "2026-03-01T10:00")
+    page.fill("input[name='incident.platform']", "Example app")
+    page.fill("textarea[name='incident.urls']", "https://example.org/p/1")
+    page.select_option("select[name='incident.content_removed']", "true")
+    page.fill("input[name='files.0.uploaded_at']", "2026-03-01T09:58")
+    page.locator("input[name='files.0.uploaded_at']").dispatch_event("change")
+    _saved(page)
+    page.click("#add-account")
+    expect(page.locator("input[name='accounts.0.screen_name']")).to_be_visible()
+    page.fill("input[name='accounts.0.screen_name']", "placeholder-user")
+    page.fill("input[name='accounts.0.esp_user_id']", "user-1234")
+    page.get_by_role("button", name="Add IP event").click()
+    page.fill("input[name='accounts.0.ip_events.0.ip']", "198.51.100.7")
+    page.fill("input[name='accounts.0.ip_events.0.port']", "70000")
+    page.select_option("select[name='accounts.0.ip_events.0.event']", "upload")
+    expect(page.locator("#err-accounts-0-ip_events-0-port")).to_contain_text("65535")  # next to the field
+    page.fill("input[name='accounts.0.ip_events.0.port']", "51234")
+    page.locator("input[name='accounts.0.ip_events.0.port']").dispatch_event("change")
+    expect(page.locator("#err-accounts-0-ip_events-0-port")).to_have_text("")
+    _saved(page)
+    expect(page.locator("#problems li.error")).to_have_count(0)
+
+    page.click("#submit")
+    expect(page.locator(".flash")).to_contain_text("filed")
+    expect(page.locator("#report-status")).to_have_text("filed")
+    row = page.locator("#submissions tr[data-destination='ncmec']")
+    expect(row.locator(".state")).to_have_text("finished")
+    finished = live.fake.finished()
+    assert len(finished) == 1 and live.fake.violations == []
+    expect(row.locator(".remote-id")).to_have_text(str(finished[0].report_id))
+    report_id = int(page.url.rsplit("/", 1)[1].split("?")[0])
+
+    custodian = LocalActor.of("test:custodian", ["evidence_custodian"])
+    items = EvidenceService(live.store, live.app.state.services.settings, custodian).items(
+        subject=("report", str(report_id))
+    )
+    kinds = sorted(i.kind for i in items)
+    assert "file" in kinds and "record" in kinds and "document" in kinds
