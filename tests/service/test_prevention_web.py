@@ -384,3 +384,23 @@ def test_reject_and_list_by_status(penv: Env) -> None:
     assert "crop more" in b.get(f"/investigate/objects/{oid}").text
     again = b.post(f"/investigate/objects/{oid}/approve", data={"csrf_token": bcsrf})
     assert again.status_code == 409 and "only pending objects" in again.text
+
+
+def test_editing_a_published_object_sends_it_back_for_approval(penv: Env) -> None:
+    a, acsrf, b, bcsrf, oid, public_id = _published(penv)
+    page = a.get(f"/investigate/objects/{oid}")
+    assert 'action="/investigate/objects/' in page.text and "goes back for approval" in page.text
+    r = a.post(
+        f"/investigate/objects/{oid}/edit",
+        data={"csrf_token": acsrf, "category": "toys", "question": "Who makes this <b>toy</b>?"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and "Object+saved" in r.headers["location"]
+    detail = a.get(f"/investigate/objects/{oid}")
+    assert "pending" in detail.text and "Who makes this &lt;b&gt;toy&lt;/b&gt;?" in detail.text
+    assert penv.client.get(f"/trace/o/{public_id}").status_code == 404  # off the gallery until approved
+    bad = a.post(f"/investigate/objects/{oid}/edit", data={"csrf_token": acsrf, "question": "x" * 1001})
+    assert bad.status_code == 422 and 'id="action-error"' in bad.text
+    ok = b.post(f"/investigate/objects/{oid}/approve", data={"csrf_token": bcsrf}, follow_redirects=False)
+    assert ok.status_code == 303
+    assert "Who makes this" in penv.client.get(f"/trace/o/{public_id}").text

@@ -94,6 +94,7 @@ def _detail(request: Request, user: User, object_id: int, error: str = "", statu
         "obj": p.objects.get(actor, object_id),
         "tips": p.tips.list_tips(actor, object_id=object_id, limit=500),
         "tip_statuses": list(TipStatus),
+        "categories": CATEGORIES,
         "error": error,
         "message": request.query_params.get("msg"),
         "back": f"/investigate/objects/{object_id}",
@@ -112,6 +113,25 @@ async def object_image(object_id: int, request: Request, user: InvestigatorUser)
     thumb = request.query_params.get("thumb") == "1"
     data, mime = await run_in_threadpool(lambda: p.objects.image(user_actor(user), object_id, thumb=thumb))
     return Response(data, media_type=mime, headers={"cache-control": "private, no-store"})
+
+
+@router.post("/objects/{object_id}/edit")
+async def edit(object_id: int, request: Request, user: InvestigatorUser) -> Response:
+    """Change the category or question; a published object goes back to approval."""
+    p = _p(request)
+    fields = await _fields(request)
+    category, question = fields.get("category", "").strip(), fields.get("question", "").strip()
+    try:
+        await run_in_threadpool(
+            lambda: p.objects.update(
+                user_actor(user), object_id, category=category or None, question=question or None
+            )
+        )
+    except OhscError as exc:
+        if exc.http_status == 404:
+            raise
+        return await run_in_threadpool(_detail, request, user, object_id, exc.message, exc.http_status)
+    return RedirectResponse(f"/investigate/objects/{object_id}?msg=Object+saved.", status_code=303)
 
 
 @router.post("/objects/{object_id}/{action}")
