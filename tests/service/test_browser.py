@@ -3,10 +3,6 @@ browser): log in, review with the keyboard, media stay blurred until revealed, C
 
 from __future__ import annotations
 
-import os
-import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from svc_browser import chromium, require_browser, serve
 from svc_helpers import PASSWORD, image
-from svc_servers import free_port
 
 from ohsc.accounts.models import WebSessionRow
 from ohsc.accounts.service import AccountService
@@ -25,19 +21,9 @@ from ohsc.store.db import Store
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = (
-    os.environ.get("OHSC_TEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-)
-try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
-except ImportError:  # pragma: no cover
-    sync_playwright = None  # type: ignore[assignment]
+require_browser()
 
-if CHROMIUM is None or sync_playwright is None:
-    pytest.skip(
-        "browser tests need Debian's chromium (apt-get install chromium) and playwright; .ci/run installs them",
-        allow_module_level=True,
-    )
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 
 @dataclass
@@ -49,38 +35,22 @@ class Live:
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
-    import uvicorn
-
     from ohsc.web.app import create_app
 
     settings = load_settings(home=tmp_path / "home", apikey_cache_seconds=0, review_break_after_reveals=100)
     store = Store.from_settings(settings)
     app = create_app(settings, store=store, load_in_thread=False)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
     try:
-        yield Live(f"http://127.0.0.1:{port}", app, store)
+        with serve(app) as url:
+            yield Live(url, app, store)
     finally:
-        server.should_exit = True
-        thread.join(15)
         store.dispose()
 
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    assert sync_playwright is not None
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _seed(live: Live, n: int) -> list[int]:

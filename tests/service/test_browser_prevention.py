@@ -4,16 +4,14 @@ tip form (proof of work in the page's script, rate limiting, script injection sh
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from svc_browser import chromium, require_browser, serve
 from svc_helpers import PASSWORD, image
-from svc_servers import free_port
 
 from ohsc.accounts.service import AccountService
 from ohsc.actor import LocalActor
@@ -23,15 +21,9 @@ from ohsc.web.prevention import prevention
 
 pytestmark = pytest.mark.slow
 
-try:
-    from test_browser import CHROMIUM
-except Exception:  # pragma: no cover - the module skips itself without a browser
-    CHROMIUM = None
+require_browser()
 
-if CHROMIUM is None:  # pragma: no cover
-    pytest.skip("browser tests need Debian's chromium and playwright", allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 
 @dataclass
@@ -43,8 +35,6 @@ class Live:
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
-    import uvicorn
-
     from ohsc.web.app import create_app
 
     settings = load_settings(
@@ -56,30 +46,17 @@ def live(tmp_path: Path) -> Iterator[Live]:
     )
     store = Store.from_settings(settings)
     app = create_app(settings, store=store, load_in_thread=False)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
     try:
-        yield Live(f"http://127.0.0.1:{port}", app, store)
+        with serve(app) as url:
+            yield Live(url, app, store)
     finally:
-        server.should_exit = True
-        thread.join(15)
         store.dispose()
 
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _dialogs(page: Page) -> list[str]:
