@@ -9,11 +9,11 @@ from rich.table import Table
 
 from ohsc.cli.app import App, out, pass_app
 from ohsc.cli.render import e, human_bytes, print_json
-from ohsc.cli.report_cmd import actor_of, parse_when
+from ohsc.cli.report_cmd import actor_of
 from ohsc.errors import InvalidInputError
 from ohsc.evidence.model import EvidenceItem
 from ohsc.evidence.service import EvidenceService
-from ohsc.store.types import utcnow
+from ohsc.store.types import parse_when, utcnow
 
 
 def evidence_of(app: App) -> EvidenceService:

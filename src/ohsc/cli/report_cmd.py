@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from ohsc.cli.render import e, print_json
 from ohsc.errors import InvalidInputError, OhscError
 from ohsc.reports.service import DraftResult, ReportService
 from ohsc.reports.validation import Problem
+from ohsc.store.types import parse_when
 
 #: Keys of a draft file that belong to the file, not to the report body.
 _FILE_KEYS = (
@@ -40,17 +40,6 @@ def reports_of(app: App) -> ReportService:
     return ReportService(
         app.store, app.settings, actor_of(app), progress=lambda message: err.print(f"[dim]{e(message)}[/]")
     )
-
-
-def parse_when(text: str | None, what: str) -> datetime | None:
-    """ISO date or date-time; without a time zone it is UTC."""
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInputError(f"{what}: {text!r} is not an ISO date or date-time") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _read_json(path: Path) -> Any:

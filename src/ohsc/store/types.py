@@ -38,3 +38,20 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def parse_when(text: str | None, what: str) -> datetime | None:
+    """An ISO date or date-time typed by a person (blank: None); without a time zone it is UTC."""
+    from ohsc.errors import InvalidInputError
+
+    if text is None:
+        return None
+    if not isinstance(text, str):  # from a JSON file
+        raise InvalidInputError(f"{what}: expected an ISO date or date-time, not {type(text).__name__}")
+    if not text.strip():
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInputError(f"{what}: {text!r} is not an ISO date (YYYY-MM-DD) or date-time") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

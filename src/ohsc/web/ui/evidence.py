@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -10,8 +9,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ohsc.errors import InvalidInputError, OhscError
+from ohsc.errors import OhscError
 from ohsc.evidence.service import EvidenceService
+from ohsc.store.types import parse_when
 from ohsc.web.actors import user_actor
 from ohsc.web.auth import CustodianUser, get_services
 from ohsc.web.reporting import evidence_service
@@ -41,15 +41,6 @@ async def evidence_list(request: Request, user: CustodianUser, report: str = "")
     )
 
 
-def _until(value: str) -> datetime | None:
-    if not value.strip():
-        return None
-    try:
-        return datetime.fromisoformat(value.strip()).replace(tzinfo=UTC)
-    except ValueError:
-        raise InvalidInputError(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
 @router.post("/items/{item_id}/hold")
 async def hold(
     item_id: int,
@@ -62,7 +53,7 @@ async def hold(
 ) -> Response:
     svc = _svc(request, user)
     try:
-        end = _until(until)
+        end = parse_when(until, "until")
         await run_in_threadpool(
             lambda: svc.hold([item_id], reason=reason, until=end, reference=reference or None)
         )

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ohsc.errors import InvalidInputError
+from ohsc.store.types import parse_when
 from ohsc.web.actors import user_actor
 from ohsc.web.auth import ReportReaderUser, get_services
 from ohsc.web.reporting import report_service
@@ -17,19 +15,10 @@ from ohsc.web.templating import render
 router = APIRouter(prefix="/reports", include_in_schema=False)
 
 
-def _day(value: str) -> datetime | None:
-    if not value.strip():
-        return None
-    try:
-        return datetime.fromisoformat(value.strip()).replace(tzinfo=UTC)
-    except ValueError:
-        raise InvalidInputError(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
 @router.get("/stats")
 async def stats_page(request: Request, user: ReportReaderUser, since: str = "", until: str = "") -> Response:
     svc = report_service(get_services(request), user_actor(user))
-    start, end = _day(since), _day(until)
+    start, end = parse_when(since, "since"), parse_when(until, "until")
     figures = await run_in_threadpool(lambda: svc.stats(since=start, until=end))
     return render(request, "reports/stats.html", {"stats": figures, "since": since, "until": until})
 
@@ -37,7 +26,7 @@ async def stats_page(request: Request, user: ReportReaderUser, since: str = "", 
 @router.get("/stats.csv")
 async def stats_csv(request: Request, user: ReportReaderUser, since: str = "", until: str = "") -> Response:
     svc = report_service(get_services(request), user_actor(user))
-    start, end = _day(since), _day(until)
+    start, end = parse_when(since, "since"), parse_when(until, "until")
     figures = await run_in_threadpool(lambda: svc.stats(since=start, until=end))
     return Response(
         figures.to_csv(),
