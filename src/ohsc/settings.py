@@ -205,7 +205,14 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1)
     fetch_timeout_seconds: float = Field(default=10.0, gt=0)
     fetch_allow_private: bool = Field(
-        default=False, description="Allow private, loopback and link-local addresses (testing only)."
+        default=False,
+        description="Deprecated: let URL fetching reach every internal address; prefer OHSC_EGRESS_ALLOW.",
+    )
+    # outgoing connections (webhooks, URL fetching): ohsc.net
+    egress_allow: str = Field(
+        default="",
+        description="Comma-separated address ranges (CIDR) and host names ('.corp.example' for a "
+        "domain) that webhooks and URL fetching may reach although they are internal.",
     )
     # actions
     default_verdict: Literal["block", "review", "allow"] = Field(
