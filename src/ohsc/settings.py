@@ -49,7 +49,10 @@ class Settings(BaseSettings):
     # --- archives ----------------------------------------------------------------------------
     archive_max_depth: int = Field(default=3, ge=0, description="Archives inside archives, how deep.")
     archive_max_ratio: int = Field(
-        default=200, ge=1, description="Largest member expansion ratio (zip bombs)."
+        default=200,
+        ge=1,
+        description="Largest expansion ratio (compression bombs): per member (declared in zip, measured "
+        "while reading tar.gz) and for a whole archive over its own size.",
     )
     archive_max_member_bytes: int = Field(
         default=512 * 1024 * 1024, ge=1, description="Largest archive member read."
