@@ -34,6 +34,7 @@ from ohsc.evidence import jurisdiction
 from ohsc.evidence.model import EvidenceItem, Hold
 from ohsc.evidence.tables import EvidenceHoldRow, EvidenceItemRow
 from ohsc.media.blobs import BlobIntegrityError, BlobStore, LocalEncryptedBlobStore, load_or_create_key
+from ohsc.permissions import private_dir
 from ohsc.settings import Settings
 from ohsc.store.db import Store
 from ohsc.store.types import utcnow
@@ -396,7 +397,7 @@ class EvidenceService:
     def export(self, item_id: int, path: Path) -> Path:
         """Write the content to ``path`` (owner-only permissions; never overwrites)."""
         data = self.read(item_id, purpose=f"export to {path.name}")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:

@@ -319,7 +319,7 @@ def _tar_or_gzip(
 
 
 def _stream(reader: _CountingReader) -> tarfile.TarFile:
-    opened: tarfile.TarFile = tarfile.open(fileobj=reader, mode="r|*")  # type: ignore[call-overload]
+    opened: tarfile.TarFile = tarfile.open(fileobj=reader, mode="r|*")  # type: ignore[call-overload]  # noqa: SIM115
     return opened
 
 
