@@ -195,6 +195,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a server process trusts a checked API key (revocation delay).",
     )
+    password_min_length: int = Field(
+        default=15,
+        ge=8,
+        le=64,
+        description="Shortest new password (NIST SP 800-63B-4: 15 when the password is the only factor).",
+    )
     upload_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1, description="Largest upload accepted.")
     refresh_seconds: float = Field(
         default=1.0, gt=0, description="How often each server process applies bank changes to its indexes."
