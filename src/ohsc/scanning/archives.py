@@ -142,16 +142,16 @@ def _read_capped(
     read exceed ``limit`` times the compressed bytes consumed meanwhile (plus :data:`RATIO_SLACK`).
     ``keep=False`` reads through without keeping anything (to skip a member).
     """
-    buf = io.BytesIO()
+    chunks: list[bytes] = []
     size = 0
     start = ratio[0].count if ratio else 0
     while True:
         chunk = fh.read(min(READ_CHUNK, cap + 1 - size))
         if not chunk:
-            return buf.getvalue()
+            return b"".join(chunks)
         size += len(chunk)
         if keep:
-            buf.write(chunk)
+            chunks.append(chunk)
         if size > cap:
             raise _TooBigError
         if ratio and size > ratio[1] * (ratio[0].count - start + RATIO_SLACK):
