@@ -386,3 +386,17 @@ class FetchRefusedError(FetchError):
 
     code = "fetch_refused"
     http_status = 403
+
+
+class EgressRefusedError(InvalidInputError):
+    """An outgoing request (webhook, URL fetch) names an internal address, or a host that resolves
+    to one, that ``OHSC_EGRESS_ALLOW`` does not allow."""
+
+    code = "egress_refused"
+
+
+class EgressResolveError(OhscError):
+    """The host of an outgoing request cannot be resolved."""
+
+    code = "egress_unresolved"
+    http_status = 502

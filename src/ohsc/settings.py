@@ -49,7 +49,10 @@ class Settings(BaseSettings):
     # --- archives ----------------------------------------------------------------------------
     archive_max_depth: int = Field(default=3, ge=0, description="Archives inside archives, how deep.")
     archive_max_ratio: int = Field(
-        default=200, ge=1, description="Largest member expansion ratio (zip bombs)."
+        default=200,
+        ge=1,
+        description="Largest expansion ratio (compression bombs): per member (declared in zip, measured "
+        "while reading tar.gz) and for a whole archive over its own size.",
     )
     archive_max_member_bytes: int = Field(
         default=512 * 1024 * 1024, ge=1, description="Largest archive member read."
@@ -192,6 +195,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a server process trusts a checked API key (revocation delay).",
     )
+    password_min_length: int = Field(
+        default=15,
+        ge=8,
+        le=64,
+        description="Shortest new password (NIST SP 800-63B-4: 15 when the password is the only factor).",
+    )
     upload_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1, description="Largest upload accepted.")
     refresh_seconds: float = Field(
         default=1.0, gt=0, description="How often each server process applies bank changes to its indexes."
@@ -205,7 +214,14 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1)
     fetch_timeout_seconds: float = Field(default=10.0, gt=0)
     fetch_allow_private: bool = Field(
-        default=False, description="Allow private, loopback and link-local addresses (testing only)."
+        default=False,
+        description="Deprecated: let URL fetching reach every internal address; prefer OHSC_EGRESS_ALLOW.",
+    )
+    # outgoing connections (webhooks, URL fetching): ohsc.net
+    egress_allow: str = Field(
+        default="",
+        description="Comma-separated address ranges (CIDR) and host names ('.corp.example' for a "
+        "domain) that webhooks and URL fetching may reach although they are internal.",
     )
     # actions
     default_verdict: Literal["block", "review", "allow"] = Field(

@@ -36,7 +36,9 @@ class Loopback:
 
 
 @contextmanager
-def loopback_server(responder: Callable[[Received], Reply] | None = None) -> Iterator[Loopback]:
+def loopback_server(
+    responder: Callable[[Received], Reply] | None = None, *, host: str = "127.0.0.1", port: int = 0
+) -> Iterator[Loopback]:
     received: list[Received] = []
     state = Loopback("", 0, received, responder or (lambda _r: Reply()))
 
@@ -69,12 +71,12 @@ def loopback_server(responder: Callable[[Received], Reply] | None = None) -> Ite
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     state.port = server.server_address[1]
-    state.url = f"http://127.0.0.1:{state.port}"
+    state.url = f"http://{host}:{state.port}"
     try:
         yield state
     finally:

@@ -15,9 +15,16 @@ from ohsc.actions.rules import Rule, Verdict, pick_rule
 from ohsc.actions.signing import sign, verify
 from ohsc.actions.webhooks import Dispatcher
 from ohsc.content.model import Submission
+from ohsc.settings import Settings
 from ohsc.store.types import utcnow
 
 MD5 = "5d41402abc4b2a76b9719d911017c592"
+
+
+@pytest.fixture
+def svc_settings(svc_settings: Settings) -> Settings:
+    """The test webhook receivers listen on loopback, which an operator must allow."""
+    return svc_settings.model_copy(update={"egress_allow": "127.0.0.1/32"})
 
 
 def test_most_specific_rule_wins() -> None:
@@ -104,7 +111,10 @@ def test_failed_deliveries_back_off_and_give_up(tmp_path: object) -> None:
     from ohsc.settings import load_settings
 
     settings = load_settings(
-        home=Path(str(tmp_path)) / "home", webhook_max_attempts=3, webhook_backoff_seconds=60
+        home=Path(str(tmp_path)) / "home",
+        webhook_max_attempts=3,
+        webhook_backoff_seconds=60,
+        egress_allow="127.0.0.1/32",
     )
     for env in make_env(settings):
         with loopback_server(lambda _r: Reply(status=500)) as server:

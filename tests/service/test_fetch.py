@@ -3,23 +3,25 @@ timeout, redirects checked hop by hop. Only loopback servers the tests start are
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import pytest
 from svc_helpers import image, make_env
 from svc_loopback import Reply, loopback_server
 
-from ohsc.content.fetch import Fetcher, host_allowed, is_public_address
+from ohsc.content.fetch import Fetcher, host_allowed
 from ohsc.errors import FetchError, FetchRefusedError
+from ohsc.net.addresses import internal_reason
 from ohsc.settings import load_settings
 
 
 def test_address_classes() -> None:
     for private in ("127.0.0.1", "10.1.2.3", "192.168.0.1", "172.16.5.4", "169.254.169.254", "::1", "fe80::1",
                     "fc00::1", "0.0.0.0", "100.64.0.1", "::ffff:127.0.0.1", "224.0.0.1"):  # noqa: S104  # fmt: skip
-        assert not is_public_address(private), private
+        assert internal_reason(ipaddress.ip_address(private)), private
     for public in ("93.184.216.34", "2606:4700::1111", "8.8.8.8"):
-        assert is_public_address(public), public
+        assert internal_reason(ipaddress.ip_address(public)) is None, public
 
 
 def test_host_allow_list() -> None:
@@ -37,35 +39,31 @@ def test_off_by_default(tmp_path: Path) -> None:
 
 def test_loopback_refused_even_when_allow_listed(tmp_path: Path) -> None:
     settings = load_settings(home=tmp_path, fetch_enabled=True, fetch_allowed_hosts="127.0.0.1,localhost")
-    with loopback_server() as server, pytest.raises(FetchRefusedError, match="non-public"):
-        Fetcher(settings).fetch(server.url + "/a.jpg")
-    with pytest.raises(FetchRefusedError, match="non-public"):
+    with loopback_server() as server:
+        with pytest.raises(FetchRefusedError, match="internal targets are refused"):
+            Fetcher(settings).fetch(server.url + "/a.jpg")
+        assert server.received == []
+    with pytest.raises(FetchRefusedError, match="internal targets are refused"):
         Fetcher(settings, resolver=lambda _h, _p: ["169.254.169.254"]).fetch(
             "http://localhost/latest/meta-data"
         )
 
 
 def test_redirect_to_private_address_refused(tmp_path: Path) -> None:
-    """A public-looking host redirects to a name that resolves to a link-local address."""
-    settings = load_settings(home=tmp_path, fetch_enabled=True, fetch_allowed_hosts="media.test,inner.test")
+    """An allowed host redirects to a name that resolves to a link-local address: each hop is
+    resolved and checked, and the second is never requested."""
+    settings = load_settings(
+        home=tmp_path,
+        fetch_enabled=True,
+        fetch_allowed_hosts="media.test,inner.test",
+        egress_allow="127.0.0.1",
+    )
     with loopback_server(lambda _r: Reply(302, b"", {"Location": "http://inner.test/x"})) as server:
-        answers = {"media.test": ["93.184.216.34"], "inner.test": ["169.254.169.254"]}
+        answers = {"media.test": ["127.0.0.1"], "inner.test": ["169.254.169.254"]}
         fetcher = Fetcher(settings, resolver=lambda h, _p: answers[h])
-        # connect to the loopback server while checks see the public answer for media.test
-        fetcher._target = _through(fetcher, server.port)  # type: ignore[method-assign]
-        with pytest.raises(FetchRefusedError, match="non-public"):
-            fetcher.fetch("http://media.test/a.jpg")
-        assert len(server.received) == 1
-
-
-def _through(fetcher: Fetcher, port: int):  # type: ignore[no-untyped-def]
-    original = fetcher._target
-
-    def target(url: str) -> tuple[str, str, str]:
-        _pinned, host_header, sni = original(url)
-        return f"http://127.0.0.1:{port}/", host_header, sni
-
-    return target
+        with pytest.raises(FetchRefusedError, match=r"inner\.test resolves to a link-local address"):
+            fetcher.fetch(f"http://media.test:{server.port}/a.jpg")
+        assert [r.headers["host"] for r in server.received] == [f"media.test:{server.port}"]
 
 
 def test_allowed_fetch_limits_and_match(tmp_path: Path) -> None:
@@ -73,7 +71,7 @@ def test_allowed_fetch_limits_and_match(tmp_path: Path) -> None:
         home=tmp_path / "home",
         fetch_enabled=True,
         fetch_allowed_hosts="127.0.0.1",
-        fetch_allow_private=True,  # the loopback test server stands in for a public host
+        egress_allow="127.0.0.1/32",  # the loopback test server stands in for a public host
         fetch_max_bytes=200_000,
         fetch_timeout_seconds=1.0,
     )

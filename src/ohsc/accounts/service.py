@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from ohsc import audit
 from ohsc.accounts.model import ApiClient, ApiKey, NewApiKey, User
 from ohsc.accounts.models import ApiKeyRow, UserRow, WebSessionRow
-from ohsc.accounts.passwords import hash_password, needs_rehash, verify_password
+from ohsc.accounts.passwords import check_policy, hash_password, needs_rehash, verify_password
 from ohsc.accounts.ratelimit import FailureWindow
 from ohsc.accounts.roles import Role, Scope, parse_role, parse_scope
 from ohsc.errors import (
@@ -87,6 +87,7 @@ class AccountService:
     def create_user(self, name: str, role: Role | str, password: str) -> User:
         name = _validate_user_name(name)
         role = parse_role(role) if isinstance(role, str) else role
+        check_policy(password, user_name=name, min_length=self.settings.password_min_length)
         encoded = hash_password(password)
         try:
             with self.store.session() as s:
@@ -131,6 +132,8 @@ class AccountService:
         password: str | None = None,
     ) -> User:
         """Change a user's role, state or password; disabling or a new password ends their sessions."""
+        if password is not None:
+            check_policy(password, user_name=name, min_length=self.settings.password_min_length)
         with self.store.session() as s:
             row = s.scalar(select(UserRow).where(UserRow.name == name))
             if row is None:
@@ -159,6 +162,51 @@ class AccountService:
                     object_id=row.id,
                     details=changes,
                 )
+            return _to_user(row)
+
+    def change_password(self, name: str, current: str, new: str, *, address: str = "unknown") -> User:
+        """A user changes their own password: the current one is checked first (failures count
+        as failed logins), then the new one against the policy. Their sessions end."""
+        user_key, addr_key = f"user:{name.strip().lower()}", f"addr:{address}"
+        self.login_failures.check(user_key, "password checks for this user")
+        with self.store.session() as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == name))
+            ok = verify_password(row.password_hash if row else None, current)
+            if row is None or not ok or not row.enabled:
+                self.login_failures.fail(user_key)
+                self.address_failures.fail(addr_key)
+                audit.record(
+                    s,
+                    actor=f"user:{name}",
+                    action="user.password_change_failed",
+                    object_type="user",
+                    object_id=row.id if row is not None else None,
+                    details={"reason": "wrong current password", "address": address},
+                )
+                failed = True
+            else:
+                failed = False
+        if failed:
+            raise AuthenticationError("the current password is wrong")
+        if new == current:
+            raise InvalidInputError("the new password is the same as the current one")
+        check_policy(new, user_name=name, min_length=self.settings.password_min_length)
+        encoded = hash_password(new)
+        with self.store.session() as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == name))
+            if row is None:
+                raise UserNotFoundError(f"no user {name!r}")
+            row.password_hash = encoded
+            row.updated_at = utcnow()
+            s.execute(delete(WebSessionRow).where(WebSessionRow.user_id == row.id))
+            audit.record(
+                s,
+                actor=f"user:{name}",
+                action="user.update",
+                object_type="user",
+                object_id=row.id,
+                details={"password_changed": True, "by_user": True},
+            )
             return _to_user(row)
 
     def authenticate(self, name: str, password: str, *, address: str = "unknown") -> User:

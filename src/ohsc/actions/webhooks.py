@@ -6,10 +6,17 @@ is lost when a process dies. :class:`Dispatcher` claims due rows (``FOR UPDATE S
 PostgreSQL, a conditional update everywhere), posts the signed body, logs the attempt, and on
 failure schedules the next try after ``OHSC_WEBHOOK_BACKOFF_SECONDS * 2**(attempt-1)`` (capped at
 six hours) until ``OHSC_WEBHOOK_MAX_ATTEMPTS``.
+
+Targets go through the egress guard (:mod:`ohsc.net`): an internal address (or a name resolving
+to one) is refused when the webhook is created and again at every delivery, where the name is
+resolved once and the connection goes to the checked address. Redirects are not followed. The
+delivery log keeps the status code and the kind of failure, never a response body or what an
+error message said about the target.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
@@ -29,7 +36,8 @@ from ohsc.actions import events
 from ohsc.actions.models import DeliveryRow, OutboxRow, WebhookRow
 from ohsc.actions.sealing import content_key, seal, unseal
 from ohsc.actions.signing import HEADER, sign
-from ohsc.errors import InvalidInputError, WebhookNotFoundError
+from ohsc.errors import EgressRefusedError, EgressResolveError, InvalidInputError, WebhookNotFoundError
+from ohsc.net import EgressGuard, Resolver, guarded_client
 from ohsc.settings import Settings
 from ohsc.store.db import Store
 from ohsc.store.types import utcnow
@@ -100,27 +108,33 @@ def _to_webhook(row: WebhookRow) -> Webhook:
     )
 
 
-def _check_url(url: str) -> str:
+def _check_url(url: str, guard: EgressGuard) -> str:
+    """A webhook URL the egress policy allows (its name resolved now when it resolves at all)."""
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
         raise InvalidInputError("a webhook URL is an http:// or https:// URL of at most 2000 characters")
     if parts.username or parts.password:
         raise InvalidInputError("put no credentials in a webhook URL: requests are signed")
+    with contextlib.suppress(EgressResolveError):  # not resolvable now: checked at every delivery
+        guard.resolve(url)
     return url
 
 
 class WebhookService:
-    def __init__(self, store: Store, settings: Settings, actor: str = "cli") -> None:
+    def __init__(
+        self, store: Store, settings: Settings, actor: str = "cli", *, resolver: Resolver | None = None
+    ) -> None:
         self.store = store
         self.settings = settings
         self.actor = actor
+        self.guard = EgressGuard.from_settings(settings, resolver=resolver)
 
     def create(
         self, name: str, url: str, event_types: Sequence[str], secret: str | None = None
     ) -> tuple[Webhook, str]:
         """Register a webhook; returns it and its signing secret (generated when not given)."""
-        url = _check_url(url)
+        url = _check_url(url, self.guard)
         types = sorted(set(event_types)) or ["*"]
         unknown = [t for t in types if t != "*" and t not in events.EVENT_TYPES]
         if unknown:
@@ -239,11 +253,13 @@ class _Job:
 class Dispatcher:
     """Deliver due outbox rows. Safe to run in several processes at once."""
 
-    def __init__(self, store: Store, settings: Settings, client: httpx.Client | None = None) -> None:
+    def __init__(self, store: Store, settings: Settings, *, resolver: Resolver | None = None) -> None:
         self.store = store
         self.settings = settings
-        self._client = client or httpx.Client(
-            timeout=settings.webhook_timeout_seconds, follow_redirects=False, trust_env=False
+        self._client = guarded_client(
+            EgressGuard.from_settings(settings, resolver=resolver),
+            timeout=settings.webhook_timeout_seconds,
+            follow_redirects=False,
         )
         self._key = content_key(settings)
 
@@ -310,13 +326,18 @@ class Dispatcher:
         }
         started = time.monotonic()
         try:
-            response = self._client.post(job.url, content=job.body, headers=headers)
-        except httpx.HTTPError as exc:
-            return None, f"{type(exc).__name__}: {exc}"[:500], int((time.monotonic() - started) * 1000)
+            # the body is never read: only the status is kept
+            with self._client.stream("POST", job.url, content=job.body, headers=headers) as response:
+                status = response.status_code
+        except (EgressRefusedError, EgressResolveError, InvalidInputError) as exc:
+            error = f"{exc.code}: {exc.message}"[:500]
+            return None, error, int((time.monotonic() - started) * 1000)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            return None, type(exc).__name__, int((time.monotonic() - started) * 1000)
         ms = int((time.monotonic() - started) * 1000)
-        if 200 <= response.status_code < 300:
-            return response.status_code, None, ms
-        return response.status_code, f"HTTP {response.status_code}", ms
+        if 200 <= status < 300:
+            return status, None, ms
+        return status, f"HTTP {status}", ms
 
     def deliver_due(self, limit: int = 20) -> int:
         """Claim and send up to ``limit`` due deliveries; returns how many were attempted."""

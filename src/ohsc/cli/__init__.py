@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "purge": "ohsc.cli.serve_cmd:purge",
     "user": "ohsc.cli.account_cmd:user",
     "apikey": "ohsc.cli.account_cmd:apikey",
+    "webhook": "ohsc.cli.webhook_cmd:webhook",
 }
 
 

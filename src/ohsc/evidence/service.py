@@ -3,14 +3,18 @@
 Content goes to the encrypted blob store (namespace ``evidence``); the database keeps identifiers,
 hashes, the retention period and legal holds. Roles decide who may do what (settings
 ``OHSC_EVIDENCE_ROLES`` and ``OHSC_REPORT_ROLES``); a refused attempt is audited too, in its own
-transaction, before the error is raised.
+transaction, before the error is raised: ``<action>.denied`` when the actor may not (a role, or a
+web request refused before it reached the service, see :meth:`EvidenceService.refuse`),
+``<action>.refused`` when the request cannot be done (no such item or hold, a purged item, bad
+input), with the reason (the error code) and the ids.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -28,12 +32,14 @@ from ohsc.errors import (
     ConflictError,
     EvidenceNotFoundError,
     InvalidInputError,
+    OhscError,
     PermissionDeniedError,
 )
 from ohsc.evidence import jurisdiction
 from ohsc.evidence.model import EvidenceItem, Hold
 from ohsc.evidence.tables import EvidenceHoldRow, EvidenceItemRow
 from ohsc.media.blobs import BlobIntegrityError, BlobStore, LocalEncryptedBlobStore, load_or_create_key
+from ohsc.permissions import private_dir
 from ohsc.settings import Settings
 from ohsc.store.db import Store
 from ohsc.store.types import utcnow
@@ -99,19 +105,35 @@ class EvidenceService:
     def _metadata_roles(self) -> set[str]:
         return set(self.settings.evidence_roles) | set(self.settings.report_roles)
 
-    def _require(self, allowed: Iterable[str], action: str, what: str, object_id: object = None) -> None:
-        allowed = set(allowed)
-        if has_any_role(self.actor, allowed):
-            return
+    def refuse(self, action: str, object_id: object = None, *, reason: str, denied: bool = True) -> None:
+        """Audit a refused attempt (``<action>.denied``, or ``.refused`` when not ``denied``) in its
+        own transaction: for refusals made before the service is reached (a web role, CSRF)."""
         with self.store.session() as s:
             audit.record(
                 s,
                 actor=self.actor.name,
-                action=f"{action}.denied",
+                action=f"{action}.{'denied' if denied else 'refused'}",
                 object_type="evidence",
                 object_id=None if object_id is None else str(object_id),
-                details={"roles": sorted(self.actor.roles)},
+                details={"reason": reason, "roles": sorted(self.actor.roles)},
             )
+
+    @contextmanager
+    def _refusals(self, action: str, object_id: object = None) -> Iterator[None]:
+        """Audit an attempt that fails (no such item or hold, purged, bad input) as ``.refused``."""
+        try:
+            yield
+        except PermissionDeniedError:
+            raise  # audited as .denied where it was raised
+        except OhscError as exc:
+            self.refuse(action, object_id, reason=exc.code, denied=False)
+            raise
+
+    def _require(self, allowed: Iterable[str], action: str, what: str, object_id: object = None) -> None:
+        allowed = set(allowed)
+        if has_any_role(self.actor, allowed):
+            return
+        self.refuse(action, object_id, reason="forbidden")
         raise PermissionDeniedError(
             f"{self.actor.name} may not {what}: it needs one of the roles {', '.join(sorted(allowed))}"
         )
@@ -231,7 +253,19 @@ class EvidenceService:
         reference: str | None = None,
     ) -> list[Hold]:
         """Place a legal hold on items (by id, or every item of a subject such as a report)."""
-        self._require(self._content_roles, "evidence.hold", "place legal holds")
+        target = f"{subject[0]}:{subject[1]}" if subject else ",".join(str(i) for i in item_ids) or None
+        self._require(self._content_roles, "evidence.hold", "place legal holds", target)
+        with self._refusals("evidence.hold", target):
+            return self._hold(item_ids, subject, reason, until, reference)
+
+    def _hold(
+        self,
+        item_ids: Sequence[int],
+        subject: tuple[str, str] | None,
+        reason: str,
+        until: datetime | None,
+        reference: str | None,
+    ) -> list[Hold]:
         reason = reason.strip()
         if not reason:
             raise InvalidInputError("a legal hold needs a reason (for example the legal process behind it)")
@@ -271,6 +305,10 @@ class EvidenceService:
 
     def release(self, hold_id: int, *, reason: str) -> Hold:
         self._require(self._content_roles, "evidence.release", "release legal holds", hold_id)
+        with self._refusals("evidence.release", hold_id):
+            return self._release(hold_id, reason)
+
+    def _release(self, hold_id: int, reason: str) -> Hold:
         if not reason.strip():
             raise InvalidInputError("releasing a legal hold needs a reason")
         with self.store.session() as s:
@@ -333,7 +371,7 @@ class EvidenceService:
 
     def get(self, item_id: int) -> EvidenceItem:
         self._require(self._metadata_roles, "evidence.view", "view evidence", item_id)
-        with self.store.session() as s:
+        with self._refusals("evidence.view", item_id), self.store.session() as s:
             row = self._row(s, item_id)
             audit.record(
                 s, actor=self.actor.name, action="evidence.view", object_type="evidence", object_id=row.id
@@ -343,23 +381,24 @@ class EvidenceService:
     def read(self, item_id: int, *, purpose: str = "read") -> bytes:
         """The preserved content, checked against its SHA-256. Only evidence roles may read it."""
         self._require(self._content_roles, "evidence.read", "read evidence content", item_id)
-        with self.store.session() as s:
-            row = self._row(s, item_id)
-            if row.blob_id is None:
-                raise ConflictError(f"evidence item {item_id} was purged on {row.purged_at:%Y-%m-%d}")
-            blob_id, expected = row.blob_id, row.sha256
-            audit.record(
-                s,
-                actor=self.actor.name,
-                action="evidence.read",
-                object_type="evidence",
-                object_id=row.id,
-                details={"purpose": purpose, "sha256": expected},
-            )
-        data = self.blobs.get(NAMESPACE, blob_id)
-        if hashlib.sha256(data).hexdigest() != expected:
-            raise BlobIntegrityError(f"evidence item {item_id} does not match its SHA-256")
-        return data
+        with self._refusals("evidence.read", item_id):
+            with self.store.session() as s:
+                row = self._row(s, item_id)
+                if row.blob_id is None:
+                    raise ConflictError(f"evidence item {item_id} was purged on {row.purged_at:%Y-%m-%d}")
+                blob_id, expected = row.blob_id, row.sha256
+                audit.record(
+                    s,
+                    actor=self.actor.name,
+                    action="evidence.read",
+                    object_type="evidence",
+                    object_id=row.id,
+                    details={"purpose": purpose, "sha256": expected},
+                )
+            data = self.blobs.get(NAMESPACE, blob_id)
+            if hashlib.sha256(data).hexdigest() != expected:
+                raise BlobIntegrityError(f"evidence item {item_id} does not match its SHA-256")
+            return data
 
     def read_for_submission(self, source_key: str, destination: str) -> bytes:
         """Preserved content being sent to a destination by whoever submits the report (audited).
@@ -373,30 +412,31 @@ class EvidenceService:
             "send evidence to a destination",
             source_key,
         )
-        with self.store.session() as s:
-            row = self._by_key(s, source_key)
-            if row is None:
-                raise EvidenceNotFoundError(f"nothing preserved as {source_key}")
-            if row.blob_id is None:
-                raise ConflictError(f"evidence item {row.id} was purged on {row.purged_at:%Y-%m-%d}")
-            blob_id, expected = row.blob_id, row.sha256
-            audit.record(
-                s,
-                actor=self.actor.name,
-                action="evidence.read",
-                object_type="evidence",
-                object_id=row.id,
-                details={"purpose": f"submission to {destination}", "sha256": expected},
-            )
-        data = self.blobs.get(NAMESPACE, blob_id)
-        if hashlib.sha256(data).hexdigest() != expected:
-            raise BlobIntegrityError(f"evidence item {source_key} does not match its SHA-256")
-        return data
+        with self._refusals("evidence.read", source_key):
+            with self.store.session() as s:
+                row = self._by_key(s, source_key)
+                if row is None:
+                    raise EvidenceNotFoundError(f"nothing preserved as {source_key}")
+                if row.blob_id is None:
+                    raise ConflictError(f"evidence item {row.id} was purged on {row.purged_at:%Y-%m-%d}")
+                blob_id, expected = row.blob_id, row.sha256
+                audit.record(
+                    s,
+                    actor=self.actor.name,
+                    action="evidence.read",
+                    object_type="evidence",
+                    object_id=row.id,
+                    details={"purpose": f"submission to {destination}", "sha256": expected},
+                )
+            data = self.blobs.get(NAMESPACE, blob_id)
+            if hashlib.sha256(data).hexdigest() != expected:
+                raise BlobIntegrityError(f"evidence item {source_key} does not match its SHA-256")
+            return data
 
     def export(self, item_id: int, path: Path) -> Path:
         """Write the content to ``path`` (owner-only permissions; never overwrites)."""
         data = self.read(item_id, purpose=f"export to {path.name}")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:

@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ohsc.errors import IndexCorruptError
+from ohsc.permissions import private_dir, private_open
 
 MAGIC = b"OHSCIDX\n"
 FORMAT_VERSION = 1
@@ -96,10 +97,10 @@ def write_index(
         sort_keys=True,
     ).encode()
     data_start = -(-(len(MAGIC) + 8 + len(header)) // ALIGN) * ALIGN
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with tmp.open("wb") as fh:
+        with private_open(tmp) as fh:
             fh.write(MAGIC)
             fh.write(struct.pack("<Q", len(header)))
             fh.write(header)

@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ohsc.errors import ConfigError, NotFoundError, OhscError
+from ohsc.permissions import private_dir
 from ohsc.settings import Settings
 
 MAGIC = b"OHSCBLB1"
@@ -66,7 +67,7 @@ def load_or_create_key(configured: str | None, key_file: Path) -> bytes:
         if len(key) != 32:
             raise ConfigError(f"content key file {key_file} is damaged")
         return key
-    key_file.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(key_file.parent)
     key = secrets.token_bytes(32)
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -96,7 +97,7 @@ class LocalEncryptedBlobStore(BlobStore):
     def put(self, namespace: str, data: bytes) -> str:
         blob_id = secrets.token_hex(16)
         path = self._path(namespace, blob_id)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(path.parent)
         nonce = secrets.token_bytes(12)
         sealed = self._aead.encrypt(nonce, data, self._aad(namespace, blob_id))
         tmp = path.with_name(f".{blob_id}.tmp")

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ohsc.errors import ConfigError, InvalidInputError
+from ohsc.permissions import private_dir
 
 KEY_FILE = "report-signing.key"
 ALGORITHM = "Ed25519"
@@ -65,7 +66,7 @@ def load_or_create(configured: str | None, home: Path) -> Ed25519PrivateKey:
     path = home / KEY_FILE
     if path.exists():
         return _from_b64(path.read_text(), f"signing key file {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     raw = secrets.token_bytes(32)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from ohsc.permissions import private_dir, private_text
+
 
 def finished_ids(path: Path) -> set[str]:
     """Item ids recorded in a journal; a torn last line (killed mid-write) is cut off."""
@@ -43,8 +45,8 @@ class Journal:
             self._fh = sys.stdout
             self._own = False
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = path.open("a" if append else "w", encoding="utf-8")
+            private_dir(path.parent)
+            self._fh = private_text(path, append=append)
             self._own = True
 
     def write(self, record: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from ohsc.errors import ConfigError, OhscError, StoreError
+from ohsc.permissions import private_dir, private_file, secure_home
 from ohsc.settings import Settings
 from ohsc.store.models import Counter, MetaValue
 
@@ -37,6 +38,16 @@ def normalise_url(url: str) -> str:
     except Exception as exc:
         raise ConfigError(f"unusable database URL: {exc}") from exc
     return url
+
+
+def prepare_sqlite_file(url: str) -> None:
+    """Create a SQLite file's folder and the empty file owner-only before SQLite opens it (its
+    ``-wal`` and ``-shm`` files take the database file's permissions)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        path = Path(parsed.database)
+        private_dir(path.parent)
+        private_file(path)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -70,17 +81,14 @@ class Store:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
-        url = settings.effective_database_url()
-        if url.startswith("sqlite"):
-            settings.home.mkdir(parents=True, exist_ok=True)
-        return cls(url, auto_migrate=settings.auto_migrate)
+        secure_home(settings.home)
+        return cls(settings.effective_database_url(), auto_migrate=settings.auto_migrate)
 
     @staticmethod
     def _create_engine(url: str) -> Engine:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            prepare_sqlite_file(url)
             engine = create_engine(url, poolclass=NullPool if parsed.database else None)
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine

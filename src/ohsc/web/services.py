@@ -6,7 +6,6 @@ import gc
 import logging
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -28,7 +27,7 @@ from ohsc.media.blobs import BlobStore
 from ohsc.review.grants import GrantSigner
 from ohsc.review.service import ReviewService
 from ohsc.settings import Settings
-from ohsc.store.db import Store, _sqlite_pragmas
+from ohsc.store.db import Store, _sqlite_pragmas, prepare_sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ class ServerStore(Store):
         parsed = make_url(url)
         if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
             return Store._create_engine(url)
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_file(url)
         engine = create_engine(
             url,
             poolclass=QueuePool,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ohsc.errors import ConfigError
+from ohsc.permissions import private_dir
 from ohsc.reports import profiles
 from ohsc.reports.destinations.base import ReportDestination, SubmissionHandle
 from ohsc.reports.signing import Signer, canonical_json, load_or_create
@@ -35,7 +36,7 @@ def outbox_dir(settings: Settings) -> Path:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from ohsc.web.ui import (
+    account,
     audit,
     evidence,
     help,
@@ -16,7 +17,19 @@ from ohsc.web.ui import (
 )
 
 router = APIRouter()
-_MODULES = (login, review, audit, report_stats, reports, evidence, help, trace, investigate, prevention_admin)
+_MODULES = (
+    login,
+    account,
+    review,
+    audit,
+    report_stats,
+    reports,
+    evidence,
+    help,
+    trace,
+    investigate,
+    prevention_admin,
+)
 for _module in _MODULES:  # report_stats before reports: /reports/stats before /reports/{id}
     router.include_router(_module.router)
 

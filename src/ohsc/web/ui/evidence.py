@@ -1,26 +1,55 @@
-"""Evidence pages (evidence custodians and admins): items per report, legal holds, audited downloads."""
+"""Evidence pages (evidence custodians and admins): items per report, legal holds, audited downloads.
+
+Every refused request is audited with the actor and the ids: by the dependency of each route
+when the role or the CSRF token is wrong (``<action>.denied``), by the evidence service when the
+item or hold does not exist, was purged, or the input is refused (``<action>.refused``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ohsc.errors import OhscError
+from ohsc.accounts.model import User
+from ohsc.accounts.roles import Role
+from ohsc.errors import OhscError, PermissionDeniedError
 from ohsc.evidence.service import EvidenceService
 from ohsc.store.types import parse_when
 from ohsc.web.actors import user_actor
-from ohsc.web.auth import CustodianUser, get_services
+from ohsc.web.auth import get_services, require_user
 from ohsc.web.reporting import evidence_service
 from ohsc.web.templating import render
 
 router = APIRouter(prefix="/evidence", include_in_schema=False)
 
+_custodian = require_user(Role.EVIDENCE_CUSTODIAN)
 
-def _svc(request: Request, user: CustodianUser) -> EvidenceService:
+
+def audited(action: str, id_param: str | None = None) -> Callable[[Request], Awaitable[User]]:
+    """Dependency: a custodian (or admin); a logged-in user refused here is audited first."""
+
+    async def dependency(request: Request) -> User:
+        try:
+            return await _custodian(request)
+        except PermissionDeniedError as exc:
+            session = getattr(request.state, "web_session", None)
+            if session is not None:
+                object_id = request.path_params.get(id_param) if id_param else None
+                svc = evidence_service(get_services(request), user_actor(session.user))
+                reason = exc.code
+                await run_in_threadpool(lambda: svc.refuse(action, object_id, reason=reason))
+            raise
+
+    dependency.__name__ = f"evidence_{action.replace('.', '_')}"
+    return dependency
+
+
+def _svc(request: Request, user: User) -> EvidenceService:
     return evidence_service(get_services(request), user_actor(user))
 
 
@@ -30,7 +59,9 @@ def _back(report: str, message: str) -> RedirectResponse:
 
 
 @router.get("")
-async def evidence_list(request: Request, user: CustodianUser, report: str = "") -> Response:
+async def evidence_list(
+    request: Request, user: Annotated[User, Depends(audited("evidence.list"))], report: str = ""
+) -> Response:
     svc = _svc(request, user)
     subject = ("report", report.strip()) if report.strip() else None
     items = await run_in_threadpool(lambda: svc.items(subject=subject))
@@ -45,7 +76,7 @@ async def evidence_list(request: Request, user: CustodianUser, report: str = "")
 async def hold(
     item_id: int,
     request: Request,
-    user: CustodianUser,
+    user: Annotated[User, Depends(audited("evidence.hold", "item_id"))],
     reason: Annotated[str, Form(max_length=2000)],
     until: Annotated[str, Form(max_length=40)] = "",
     reference: Annotated[str, Form(max_length=200)] = "",
@@ -66,7 +97,7 @@ async def hold(
 async def release(
     hold_id: int,
     request: Request,
-    user: CustodianUser,
+    user: Annotated[User, Depends(audited("evidence.release", "hold_id"))],
     reason: Annotated[str, Form(max_length=2000)],
     report: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
@@ -79,7 +110,9 @@ async def release(
 
 
 @router.get("/items/{item_id}/content")
-async def content(item_id: int, request: Request, user: CustodianUser) -> Response:
+async def content(
+    item_id: int, request: Request, user: Annotated[User, Depends(audited("evidence.read", "item_id"))]
+) -> Response:
     """The preserved bytes, as a download (an audited read)."""
     svc = _svc(request, user)
     item = await run_in_threadpool(svc.get, item_id)

@@ -41,6 +41,7 @@ def _login_page(request: Request, *, error: str | None = None, status: int = 200
             "login_csrf": token,
             "next": safe_next(request.query_params.get("next")) or "",
             "expired": request.query_params.get("expired") == "1",
+            "changed": request.query_params.get("changed") == "1",
             "error": error,
             "name": name,
         },
