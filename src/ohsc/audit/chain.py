@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ohsc.store.audit_keys import AuditKeyring, unkeyed_beginning
-from ohsc.store.db import audit_keyring_of, current_seq, next_seq
+from ohsc.store.db import AUDITED_INFO, audit_events_in, audit_keyring_of, current_seq, next_seq
 from ohsc.store.models import AuditEvent
 from ohsc.store.types import utcnow
 
@@ -80,6 +80,7 @@ def record(
     event.hash = compute_hash(event, keyring) or ""
     session.add(event)
     session.flush()
+    session.info[AUDITED_INFO] = audit_events_in(session) + 1
     return event
 
 

@@ -27,6 +27,8 @@ from ohsc.store.models import Counter, MetaValue
 COUNTERS = ("entry_seq", "audit_seq")
 #: ``Session.info`` key of the store a session belongs to (its audit keys, its settings).
 STORE_INFO = "ohsc.store"
+#: ``Session.info`` key: how many audit events the session has written.
+AUDITED_INFO = "ohsc.audit_events"
 
 
 def normalise_url(url: str) -> str:
@@ -197,6 +199,11 @@ def audit_keyring_of(session: Session) -> AuditKeyring:
     if isinstance(store, Store):
         return store.audit_keyring
     return load_keyring(load_settings())
+
+
+def audit_events_in(session: Session) -> int:
+    """How many audit events ``session`` has written (``ohsc.audit.record`` counts them)."""
+    return int(session.info.get(AUDITED_INFO, 0))
 
 
 def next_seq(session: Session, name: str, n: int = 1) -> int:
