@@ -61,7 +61,9 @@ def test_a_failed_index_load_stops_nothing_else_and_recovers(tmp_path: Path, db_
             r = client.get("/health/ready")
             body: dict[str, Any] = r.json()
             failing = [p for p in body["problems"] if p["component"] == "index-load"]
-            return body if r.status_code == 503 and failing and failing[0]["consecutive_failures"] >= 2 else None
+            return (
+                body if r.status_code == 503 and failing and failing[0]["consecutive_failures"] >= 2 else None
+            )
 
         body = _eventually(failing_load)
         assert body["status"] == "starting"
