@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -47,16 +47,18 @@ class AuditKeyring:
     older: tuple[bytes, ...] = ()
     #: where the keys come from, for messages ("OHSC_AUDIT_KEY" or the key file's path)
     source: str = ""
+    _by_id: dict[str, bytes] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_id = {key_id(k): k for k in reversed((self.current, *self.older))}
+        object.__setattr__(self, "_by_id", by_id)
 
     @property
     def current_id(self) -> str:
         return key_id(self.current)
 
     def get(self, kid: str) -> bytes | None:
-        for key in (self.current, *self.older):
-            if key_id(key) == kid:
-                return key
-        return None
+        return self._by_id.get(kid)
 
     def mac(self, kid: str, data: bytes) -> str | None:
         """Hex HMAC-SHA256 of ``data`` under key ``kid``; None when the ring lacks that key."""
