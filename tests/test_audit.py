@@ -300,3 +300,11 @@ def test_a_rotated_key_keeps_older_events_verifiable(store: Store) -> None:
     store.use_audit_keyring(AuditKeyring(store.audit_keyring.current))
     problems = _problems(store)
     assert any(p.startswith("event #1") and "not in the audit key ring" in p for p in problems)
+
+
+def test_a_process_with_another_audit_key_is_warned(store: Store) -> None:
+    _fill(store, 1)
+    assert audit.foreign_key_warning(store) is None
+    store.use_audit_keyring(AuditKeyring(b"\x02" * 32, source="another host's key file"))
+    warning = audit.foreign_key_warning(store)
+    assert warning is not None and "same OHSC_AUDIT_KEY" in warning

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ohsc.audit.chain import GENESIS, ChainProblem, VerifyResult, canonical, compute_hash, record, verify
 from ohsc.audit.checkpoint import Checkpoint
-from ohsc.audit.log import rotate_key, trusted_signer, verify_log, write_checkpoint
+from ohsc.audit.log import foreign_key_warning, rotate_key, trusted_signer, verify_log, write_checkpoint
 
 __all__ = [
     "GENESIS",
@@ -20,6 +20,7 @@ __all__ = [
     "VerifyResult",
     "canonical",
     "compute_hash",
+    "foreign_key_warning",
     "record",
     "rotate_key",
     "trusted_signer",

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select
 
 from ohsc.audit.chain import ChainProblem, VerifyResult, record, verify, walk
 from ohsc.audit.checkpoint import Checkpoint, signer_id, signing_key
@@ -14,10 +15,24 @@ from ohsc.errors import AuditChainError
 from ohsc.settings import Settings, load_settings
 from ohsc.store.audit_keys import key_id, rotate_key_file
 from ohsc.store.db import Store
+from ohsc.store.models import AuditEvent
 
 
 def _settings(store: Store) -> Settings:
     return store.settings or load_settings()
+
+
+def foreign_key_warning(store: Store) -> str | None:
+    """A warning when the newest event was keyed with a key this process does not have (another
+    process or host with its own key file: their events and ours would not verify together)."""
+    with store.session() as s:
+        kid = s.scalar(select(AuditEvent.key_id).order_by(AuditEvent.seq.desc()).limit(1))
+    if kid is None or store.audit_keyring.get(kid) is not None:
+        return None
+    return (
+        f"the newest audit event was keyed with key {kid}, which is not in this process's audit key "
+        f"ring ({store.audit_keyring.source}): give every process the same OHSC_AUDIT_KEY or key file"
+    )
 
 
 def trusted_signer(store: Store) -> Ed25519PublicKey | None:

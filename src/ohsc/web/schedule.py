@@ -9,18 +9,22 @@ prevention counters run from the start, whether or not the indexes have loaded. 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from ohsc.actions.webhooks import Dispatcher
+from ohsc.audit import foreign_key_warning
 from ohsc.content.retention import purge
 from ohsc.settings import Settings
 from ohsc.web.background import Backoff, Jobs
 from ohsc.web.prevention import flush_counters
 from ohsc.web.report_jobs import purge_evidence, resume_submissions
 from ohsc.web.services import Services
+
+log = logging.getLogger(__name__)
 
 RETENTION_SECONDS = 3600.0
 OUTBOX_SECONDS = 1.0
@@ -98,6 +102,12 @@ def start_background(
     """Load the indexes (in a job, so ``/health/live`` answers at once) and start every job."""
     settings = services.settings
     services.extras["dispatcher"] = Dispatcher(services.store, settings)
+    try:
+        warning = foreign_key_warning(services.store)
+    except Exception:  # the database may not answer yet: the jobs below retry, this is only advice
+        warning = None
+    if warning:
+        log.warning("%s", warning)
     if load_in_thread:
         jobs.add(INDEX_LOAD, 0.0, services.load_indexes, once=True, critical=True)
     else:
