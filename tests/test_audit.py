@@ -23,6 +23,7 @@ from ohsc.store.db import Store, next_seq
 from ohsc.store.migrate import downgrade
 from ohsc.store.models import AuditEvent, Counter, MetaValue
 from ohsc.store.types import utcnow
+from tests.failures import refused
 
 
 def _fill(store: Store, n: int = 5) -> None:
@@ -308,3 +309,11 @@ def test_a_process_with_another_audit_key_is_warned(store: Store) -> None:
     store.use_audit_keyring(AuditKeyring(b"\x02" * 32, source="another host's key file"))
     warning = audit.foreign_key_warning(store)
     assert warning is not None and "same OHSC_AUDIT_KEY" in warning
+
+
+def test_a_store_that_refuses_writes_is_still_verified(store: Store) -> None:
+    _fill(store, 2)
+    with refused(store, "audit_events"):
+        result = audit.verify_log(store, "tester")
+    assert result.ok and result.events == 2
+    assert any("not recorded" in n for n in result.notes)

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from ohsc.audit.chain import ChainProblem, VerifyResult, record, verify, walk
 from ohsc.audit.checkpoint import Checkpoint, signer_id, signing_key
-from ohsc.errors import AuditChainError
+from ohsc.errors import AuditChainError, StoreError
 from ohsc.settings import Settings, load_settings
 from ohsc.store.audit_keys import key_id, rotate_key_file
 from ohsc.store.db import Store
@@ -82,25 +83,30 @@ def verify_log(
     checkpoints: Sequence[Checkpoint] = (),
     public_key: Ed25519PublicKey | None = None,
 ) -> VerifyResult:
-    """Verify the chain (and each checkpoint against it) and record an ``audit.verify`` event."""
+    """Verify the chain (and each checkpoint against it) and record an ``audit.verify`` event.
+
+    A store that cannot be written (a read-only copy, a restored backup on read-only media) is
+    still verified; the result then notes that the check could not be recorded.
+    """
     trusted = public_key or (trusted_signer(store) if checkpoints else None)
     store_id = store.store_id
     with store.session() as s:
         result, found = walk(s, {cp.seq for cp in checkpoints})
-        for cp in checkpoints:
-            _check_checkpoint(result, found, cp, trusted, store_id)
-        record(
-            s,
-            actor=actor,
-            action="audit.verify",
-            object_type="audit",
-            details={
-                "events": result.events,
-                "ok": result.ok,
-                "problems": len(result.problems),
-                "head_seq": result.head_seq,
-                "checkpoints": [cp.seq for cp in checkpoints],
-            },
+    for cp in checkpoints:
+        _check_checkpoint(result, found, cp, trusted, store_id)
+    details = {
+        "events": result.events,
+        "ok": result.ok,
+        "problems": len(result.problems),
+        "head_seq": result.head_seq,
+        "checkpoints": [cp.seq for cp in checkpoints],
+    }
+    try:
+        with store.session() as s:
+            record(s, actor=actor, action="audit.verify", object_type="audit", details=details)
+    except (StoreError, DBAPIError) as exc:
+        result.notes.append(
+            f"this check was not recorded in the log (the store refused a write: {type(exc).__name__})"
         )
     return result
 
