@@ -80,7 +80,7 @@ def test_kill_mid_flow_and_resume(
             report_destinations={"US": ["ncmec"]},
             report_contact_email="safety@example.org",
         )
-        store = Store(database_url)
+        store = Store(database_url, settings=settings)  # the same audit key as the command
         rid = make_report(service(store, settings, ADMIN), files=2)
 
         pause = fake.pause(endpoint, nth, when)

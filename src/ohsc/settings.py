@@ -73,6 +73,33 @@ class Settings(BaseSettings):
         repr=False,
     )
 
+    # --- audit log -----------------------------------------------------------------------------
+    audit_key: str | None = Field(
+        default=None,
+        description="Base64 of 32 bytes: HMAC-SHA256 key of the audit chain (keep it away from the "
+        "database). Unset: the key file OHSC_AUDIT_KEY_FILE, created on first use.",
+        repr=False,
+    )
+    audit_old_keys: str = Field(
+        default="",
+        description="Comma-separated base64 audit keys used before a rotation (to verify older events).",
+        repr=False,
+    )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="Audit chain key file (current key first, older keys after); default: "
+        "OHSC_HOME/audit.key. Ignored when OHSC_AUDIT_KEY is set.",
+    )
+    audit_signing_key: str | None = Field(
+        default=None,
+        description="Base64 of a 32-byte Ed25519 private key that signs audit checkpoints. Unset: "
+        "the key file OHSC_AUDIT_SIGNING_KEY_FILE, created on the first checkpoint.",
+        repr=False,
+    )
+    audit_signing_key_file: Path | None = Field(
+        default=None, description="Audit checkpoint signing key file; default: OHSC_HOME/audit-signing.key."
+    )
+
     log_level: str = Field(default="WARNING", description="Python logging level for stderr logs.")
 
     # --- prevention: deterrence, help directory, Trace an Object -----------------------------
@@ -206,6 +233,12 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="How often each server process applies bank changes to its indexes."
     )
     compact_seconds: float = Field(default=30.0, gt=0, description="How often indexes fold their deltas.")
+    job_retry_seconds: float = Field(
+        default=1.0, gt=0, description="First retry delay of a failed background job (doubles per failure)."
+    )
+    job_retry_max_seconds: float = Field(
+        default=300.0, gt=0, description="Longest retry delay of a failing background job."
+    )
     # URL fetching for POST /v1/match (off by default)
     fetch_enabled: bool = Field(default=False, description="Let /v1/match fetch media from a URL.")
     fetch_allowed_hosts: str = Field(
@@ -282,6 +315,14 @@ class Settings(BaseSettings):
     @property
     def blobs_dir(self) -> Path:
         return self.home / "blobs"
+
+    @property
+    def effective_audit_key_file(self) -> Path:
+        return (self.audit_key_file or self.home / "audit.key").expanduser()
+
+    @property
+    def effective_audit_signing_key_file(self) -> Path:
+        return (self.audit_signing_key_file or self.home / "audit-signing.key").expanduser()
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'ohsc.db'}"

@@ -3,13 +3,16 @@ a changed, removed or reordered event and names it."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from click.testing import CliRunner
 from sqlalchemy import delete, update
 from svc_helpers import Env
 
 from ohsc.cli import main
 from ohsc.review.model import Choice, Reviewer
-from ohsc.store.models import AuditEvent
+from ohsc.store.models import AuditEvent, Counter
 
 
 def _actions(env: Env) -> list[str]:
@@ -98,3 +101,63 @@ def test_reordered_events_are_named(sqlite_env: Env) -> None:
     assert result.exit_code != 0
     assert f"event #{a}" in result.output
     assert "reordered" in result.output
+
+
+def _cli_env(env: Env) -> dict[str, str]:
+    return {"OHSC_DATABASE_URL": env.settings.effective_database_url(), "OHSC_HOME": str(env.settings.home)}
+
+
+def test_checkpoints_from_the_command_line(env: Env, tmp_path: Path) -> None:
+    """`ohsc audit checkpoint -o FILE`, then `ohsc audit verify --checkpoint FILE`: passes while the
+    log reaches the checkpoint unchanged, fails (exit 7, a clear message) once it was cut back."""
+    for name in ("a", "b", "c"):
+        env.bank(name)
+    runner = CliRunner()
+    cp = tmp_path / "checkpoint.json"
+    made = runner.invoke(main, ["audit", "checkpoint", "-o", str(cp)], env=_cli_env(env))
+    assert made.exit_code == 0, made.output
+    seq = json.loads(cp.read_text())["seq"]
+    assert f"event #{seq}" in made.output
+    again = runner.invoke(main, ["audit", "checkpoint", "-o", str(cp)], env=_cli_env(env))
+    assert again.exit_code != 0 and "--force" in again.output
+
+    ok = runner.invoke(main, ["audit", "verify", "--checkpoint", str(cp)], env=_cli_env(env))
+    assert ok.exit_code == 0, ok.output
+    assert f"#{seq} matches" in ok.output and "intact" in ok.output
+
+    public = runner.invoke(main, ["audit", "public-key"], env=_cli_env(env)).output.strip()
+    with env.store.session() as s:  # cut the log back below the checkpoint, counter included
+        s.execute(delete(AuditEvent).where(AuditEvent.seq >= seq - 1))
+        s.execute(update(Counter).where(Counter.name == "audit_seq").values(value=seq - 2))
+    cut = runner.invoke(
+        main, ["audit", "verify", "--checkpoint", str(cp), "--public-key", public], env=_cli_env(env)
+    )
+    assert cut.exit_code == 7, cut.output
+    assert f"vouches for event #{seq}" in cut.output and "events were removed" in cut.output
+
+
+def test_cli_and_web_verify_leave_the_same_event(env: Env) -> None:
+    env.user("audra", "auditor")
+    env.login(env.client, "audra")
+    csrf = env.client.get("/audit").text.split('data-csrf="', 1)[1].split('"', 1)[0]
+    page = env.client.post("/audit/verify", data={"csrf_token": csrf}, headers={"HX-Request": "true"})
+    assert "Intact" in page.text
+    assert CliRunner().invoke(main, ["audit", "verify"], env=_cli_env(env)).exit_code == 0
+    with env.store.session() as s:
+        events = (
+            s.query(AuditEvent).filter(AuditEvent.action == "audit.verify").order_by(AuditEvent.seq).all()
+        )
+    assert [e.actor.split(":")[0] for e in events] == ["user", "cli"]
+    assert sorted(events[0].details) == sorted(events[1].details)
+
+
+def test_truncation_is_named_by_the_command_line(env: Env) -> None:
+    for name in ("a", "b"):
+        env.bank(name)
+    with env.store.session() as s:
+        last = s.query(AuditEvent).order_by(AuditEvent.seq.desc()).first()
+        assert last is not None
+        s.execute(delete(AuditEvent).where(AuditEvent.seq == last.seq))
+    result = CliRunner().invoke(main, ["audit", "verify"], env=_cli_env(env))
+    assert result.exit_code == 7
+    assert f"ends at #{last.seq - 1}" in result.output and "removed" in result.output

@@ -20,7 +20,7 @@ COMMANDS: dict[str, str] = {
     "demo": "ohsc.cli.demo_cmd:demo",
     "db": "ohsc.cli.admin_cmd:db",
     "index": "ohsc.cli.admin_cmd:index",
-    "audit": "ohsc.cli.admin_cmd:audit",
+    "audit": "ohsc.cli.audit_cmd:audit",
     "settings": "ohsc.cli.admin_cmd:settings_cmd",
     # prevention
     "deter": "ohsc.cli.deter_cmd:deter",
@@ -52,6 +52,7 @@ def main(ctx: click.Context) -> None:
     Set OHSC_DATABASE_URL=postgresql://... to use PostgreSQL.
     """
     app = ctx.ensure_object(App)
+    ctx.call_on_close(app.close)
     setup_logging(app.settings)
 
 

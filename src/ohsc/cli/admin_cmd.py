@@ -1,14 +1,12 @@
-"""``ohsc db``, ``ohsc index`` and ``ohsc audit``: housekeeping."""
+"""``ohsc db`` and ``ohsc index``: housekeeping (``ohsc audit``: :mod:`ohsc.cli.audit_cmd`)."""
 
 from __future__ import annotations
 
 import click
 from rich.table import Table
 
-from ohsc import audit as audit_log
-from ohsc.cli.app import App, err, out, pass_app
+from ohsc.cli.app import App, out, pass_app
 from ohsc.cli.render import e, human_bytes, print_json
-from ohsc.errors import AuditChainError
 from ohsc.index.manager import IndexSet
 
 
@@ -63,27 +61,6 @@ def rebuild(app: App) -> None:
     result = iset.rebuild()
     iset.save()
     out.print(f"rebuilt: {result.added} entries indexed (sequence {iset.applied_seq})")
-
-
-@click.group("audit")
-def audit() -> None:
-    """The append-only, hash-chained audit log."""
-
-
-@audit.command("verify")
-@pass_app
-def verify(app: App) -> None:
-    """Check the hash chain; name any changed, removed or reordered event."""
-    with app.store.session() as s:
-        result = audit_log.verify(s)
-    if result.ok:
-        out.print(f"audit log intact: {result.events} events")
-        return
-    for problem in result.problems:
-        err.print(f"[red]{e(problem)}[/]")
-    raise AuditChainError(
-        f"audit log does not verify: {len(result.problems)} problem(s) in {result.events} events"
-    )
 
 
 def settings_rows(app: App) -> list[tuple[str, str, str, str]]:

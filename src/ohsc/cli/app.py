@@ -55,6 +55,12 @@ class App:
 
         return BankService(self.store, self.settings, actor=self.actor)
 
+    def close(self) -> None:
+        """Release the store's connections (when this invocation opened it)."""
+        store = self.__dict__.get("store")
+        if store is not None:
+            store.dispose()
+
     def matcher(self) -> Matcher:
         from ohsc.matching.matcher import Matcher
 

@@ -22,6 +22,7 @@ from ohsc.media.blobs import BlobStore
 from ohsc.settings import Settings
 from ohsc.store.db import Store
 from ohsc.store.types import utcnow
+from ohsc.store.unit import unit_of_work
 
 BATCH = 1000
 
@@ -51,7 +52,8 @@ def purge(
     decided_before = now - timedelta(days=settings.media_retention_days)
     undecided_before = now - timedelta(days=settings.undecided_media_retention_days)
     while True:
-        with store.session() as s:
+        with unit_of_work(store, blobs) as work:  # media are deleted once their rows no longer name them
+            s = work.session
             rows = s.execute(
                 select(ContentRow.id, ContentRow.media_blob_id)
                 .join(ReviewItemRow, ReviewItemRow.content_item_id == ContentRow.id, isouter=True)
@@ -68,8 +70,8 @@ def purge(
             if not rows:
                 break
             for content_id, blob_id in rows:
-                if blobs is not None and blob_id:
-                    blobs.delete(REVIEW, blob_id)
+                if blobs is not None:
+                    work.release(REVIEW, blob_id)
                 row = s.get(ContentRow, content_id)
                 if row is not None:
                     row.media_blob_id = None

@@ -32,6 +32,7 @@ from ohsc.signals import get_signal_type
 from ohsc.signals.files import FileSignals, hash_upload
 from ohsc.store.db import Store
 from ohsc.store.types import utcnow
+from ohsc.store.unit import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -177,122 +178,117 @@ class ContentService:
         now = utcnow()
         if not (matches or allowlisted or suppressed):
             return self._record_plain(sub, low_quality, now)
-        blob_id: str | None = None
-        try:
-            with self.store.session() as s:
-                decision = (
-                    decide(s, self.settings, matches, allowlisted) if (matches or allowlisted) else Decision()
+        # the review media are stored in this unit: gone again if the records do not commit
+        with unit_of_work(self.store, self.blobs) as work:
+            s = work.session
+            decision = (
+                decide(s, self.settings, matches, allowlisted) if (matches or allowlisted) else Decision()
+            )
+            matched = bool(matches)
+            row = ContentRow(
+                client_ref=sub.client_ref,
+                api_key_id=sub.api_key_id,
+                source=sub.source,
+                submitted_at=now,
+                media_kind=sub.media_kind,
+                media_format=sub.media_format,
+                size=sub.size,
+                # hashes of content that matched nothing are not kept (privacy of ordinary uploads)
+                signals=sub.signals if (matched or allowlisted) else {},
+                pdq_quality=sub.pdq_quality,
+                verdict=decision.verdict.value,
+                matched=matched,
+                result={},
+            )
+            s.add(row)
+            s.flush()
+            pending: list[_Pending] = [
+                _Pending(a.match, "match", a.verdict.value, a.flood_controlled) for a in decision.actions
+            ]
+            pending += [_Pending(m, "allowlist", Verdict.ALLOW.value, False) for m in allowlisted]
+            pending += [_Pending(m, "suppressed", Verdict.ALLOW.value, False) for m in suppressed]
+            records: list[MatchRecordRow] = []
+            for p in pending:
+                rec = MatchRecordRow(
+                    content_item_id=row.id,
+                    bank_id=p.match.bank_id,
+                    bank_name=p.match.bank_name,
+                    entry_id=p.match.entry_id,
+                    external_id=p.match.external_id,
+                    signal_type=p.match.signal_type,
+                    distance=p.match.distance,
+                    threshold=p.match.threshold,
+                    category=p.match.category,
+                    labels=list(p.match.labels),
+                    source=p.match.source,
+                    kind=p.kind,
+                    verdict=p.verdict,
+                    flood_controlled=p.flood,
+                    created_at=now,
                 )
-                matched = bool(matches)
-                row = ContentRow(
-                    client_ref=sub.client_ref,
-                    api_key_id=sub.api_key_id,
-                    source=sub.source,
-                    submitted_at=now,
-                    media_kind=sub.media_kind,
-                    media_format=sub.media_format,
-                    size=sub.size,
-                    # hashes of content that matched nothing are not kept (privacy of ordinary uploads)
-                    signals=sub.signals if (matched or allowlisted) else {},
-                    pdq_quality=sub.pdq_quality,
-                    verdict=decision.verdict.value,
-                    matched=matched,
-                    result={},
-                )
-                s.add(row)
+                s.add(rec)
+                records.append(rec)
+            if records:
                 s.flush()
-                pending: list[_Pending] = [
-                    _Pending(a.match, "match", a.verdict.value, a.flood_controlled) for a in decision.actions
-                ]
-                pending += [_Pending(m, "allowlist", Verdict.ALLOW.value, False) for m in allowlisted]
-                pending += [_Pending(m, "suppressed", Verdict.ALLOW.value, False) for m in suppressed]
-                records: list[MatchRecordRow] = []
-                for p in pending:
-                    rec = MatchRecordRow(
-                        content_item_id=row.id,
-                        bank_id=p.match.bank_id,
-                        bank_name=p.match.bank_name,
-                        entry_id=p.match.entry_id,
-                        external_id=p.match.external_id,
-                        signal_type=p.match.signal_type,
-                        distance=p.match.distance,
-                        threshold=p.match.threshold,
-                        category=p.match.category,
-                        labels=list(p.match.labels),
-                        source=p.match.source,
-                        kind=p.kind,
-                        verdict=p.verdict,
-                        flood_controlled=p.flood,
-                        created_at=now,
-                    )
-                    s.add(rec)
-                    records.append(rec)
-                if records:
-                    s.flush()
-                result = MatchResult(
-                    content_id=row.id,
-                    client_content_id=sub.client_ref,
-                    submitted_at=now.isoformat(),
-                    verdict=decision.verdict.value,
-                    matches=[
-                        _match_dict(p.match, p.verdict, p.flood, r.id)
-                        for p, r in zip(pending, records, strict=True)
-                        if p.kind == "match"
-                    ],
-                    allowlisted=[
-                        _match_dict(p.match, p.verdict, False, r.id)
-                        for p, r in zip(pending, records, strict=True)
-                        if p.kind == "allowlist"
-                    ],
-                    suppressed=len(suppressed),
-                    low_quality=low_quality,
-                    flood_controlled=decision.flood_controlled,
-                    signals=sub.signals,
-                    hash_error=sub.hash_error,
+            result = MatchResult(
+                content_id=row.id,
+                client_content_id=sub.client_ref,
+                submitted_at=now.isoformat(),
+                verdict=decision.verdict.value,
+                matches=[
+                    _match_dict(p.match, p.verdict, p.flood, r.id)
+                    for p, r in zip(pending, records, strict=True)
+                    if p.kind == "match"
+                ],
+                allowlisted=[
+                    _match_dict(p.match, p.verdict, False, r.id)
+                    for p, r in zip(pending, records, strict=True)
+                    if p.kind == "allowlist"
+                ],
+                suppressed=len(suppressed),
+                low_quality=low_quality,
+                flood_controlled=decision.flood_controlled,
+                signals=sub.signals,
+                hash_error=sub.hash_error,
+            )
+            if matched and decision.review:
+                if sub.media is not None and self.blobs is not None:
+                    row.media_blob_id = work.put(REVIEW, sub.media)
+                item = create_item(s, row, decision, [r for r in records if r.kind == "match"])
+                result.review_item_id = item.id
+            row.result = {**result.stored(), "digest": sub.digest()}
+            if matched:
+                audit.record(
+                    s,
+                    actor=actor,
+                    action="content.match",
+                    object_type="content",
+                    object_id=row.id,
+                    details={
+                        "verdict": decision.verdict.value,
+                        "entries": [m.entry_id for m in matches],
+                        "review_item_id": result.review_item_id,
+                        "flood_controlled": decision.flood_controlled,
+                    },
                 )
-                if matched and decision.review:
-                    if sub.media is not None and self.blobs is not None:
-                        blob_id = self.blobs.put(REVIEW, sub.media)
-                        row.media_blob_id = blob_id
-                    item = create_item(s, row, decision, [r for r in records if r.kind == "match"])
-                    result.review_item_id = item.id
-                row.result = {**result.stored(), "digest": sub.digest()}
-                if matched:
+                for entry_id in decision.flood_started:
                     audit.record(
                         s,
-                        actor=actor,
-                        action="content.match",
-                        object_type="content",
-                        object_id=row.id,
-                        details={
-                            "verdict": decision.verdict.value,
-                            "entries": [m.entry_id for m in matches],
-                            "review_item_id": result.review_item_id,
-                            "flood_controlled": decision.flood_controlled,
-                        },
+                        actor="system",
+                        action="flood.start",
+                        object_type="entry",
+                        object_id=entry_id,
+                        details={"content_id": row.id},
                     )
-                    for entry_id in decision.flood_started:
-                        audit.record(
-                            s,
-                            actor="system",
-                            action="flood.start",
-                            object_type="entry",
-                            object_id=entry_id,
-                            details={"content_id": row.id},
-                        )
-                    if decision.notify:
-                        events.emit(s, events.MATCH_CREATED, self._event_payload(result, sub))
-                    if result.review_item_id is not None:
-                        events.emit(
-                            s,
-                            events.REVIEW_CREATED,
-                            {"review_item_id": result.review_item_id, "content_id": row.id},
-                        )
-                return result
-        except BaseException:
-            if blob_id is not None and self.blobs is not None:
-                self.blobs.delete(REVIEW, blob_id)
-            raise
+                if decision.notify:
+                    events.emit(s, events.MATCH_CREATED, self._event_payload(result, sub))
+                if result.review_item_id is not None:
+                    events.emit(
+                        s,
+                        events.REVIEW_CREATED,
+                        {"review_item_id": result.review_item_id, "content_id": row.id},
+                    )
+            return result
 
     def match_outcome(self, sub: Submission) -> MatchOutcome:
         return self.matcher.match(

@@ -43,6 +43,7 @@ from ohsc.permissions import private_dir
 from ohsc.settings import Settings
 from ohsc.store.db import Store
 from ohsc.store.types import utcnow
+from ohsc.store.unit import unit_of_work
 
 NAMESPACE = "evidence"
 #: How many item ids one ``evidence.list`` audit event names.
@@ -164,15 +165,15 @@ class EvidenceService:
         days = retention_days_for(self.settings, codes)
         at = preserved_at or utcnow()
         digest = hashlib.sha256(data).hexdigest()
-        blob_id = self.blobs.put(NAMESPACE, data)
         try:
-            with self.store.session() as s:
+            with unit_of_work(self.store, self.blobs) as work:
+                s = work.session
                 row = EvidenceItemRow(
                     source_key=source_key,
                     subject_type=subject_type,
                     subject_id=subject_id,
                     kind=kind,
-                    blob_id=blob_id,
+                    blob_id=work.put(NAMESPACE, data),
                     sha256=digest,
                     size=len(data),
                     facts=facts,
@@ -202,16 +203,12 @@ class EvidenceService:
                 s.refresh(row, ["holds"])
                 return EvidenceItem.from_row(row)
         except IntegrityError:
-            # Another process preserved the same key first: keep theirs, drop our copy.
-            self.blobs.delete(NAMESPACE, blob_id)
+            # Another process preserved the same key first: keep theirs (ours went with the rollback).
             with self.store.session() as s:
                 again = self._by_key(s, source_key)
-                if again is None:  # pragma: no cover - the unique key was violated, so it exists
+                if again is None:  # not the unique key: some other constraint refused the row
                     raise
                 return EvidenceItem.from_row(again)
-        except BaseException:
-            self.blobs.delete(NAMESPACE, blob_id)
-            raise
 
     def has(self, source_key: str) -> bool:
         """Whether something was preserved under ``source_key`` (for idempotent callers; no content)."""
@@ -451,8 +448,9 @@ class EvidenceService:
         """Delete every item whose retention period (and every hold) has ended. Logged per item.
 
         The server runs this on a schedule as :data:`ohsc.actor.SYSTEM`; ``ohsc evidence purge``
-        runs it by hand. The content is deleted before the row is marked, so a crash in between
-        leaves an item that the next run marks, never an unmarked orphan.
+        runs it by hand. The row is marked purged and the content deleted once that commits
+        (:mod:`ohsc.store.unit`): a failed run leaves the item, content and all, to the next run,
+        and no row ever names content that is gone.
         """
         self._require(self._content_roles | {ROLE_SYSTEM}, "evidence.purge", "purge evidence")
         now = now or utcnow()
@@ -478,12 +476,12 @@ class EvidenceService:
                 return PurgeResult(due, dry_run=True)
         done: list[EvidenceItem] = []
         for item in due:
-            with self.store.session() as s:
+            with unit_of_work(self.store, self.blobs) as work:
+                s = work.session
                 row = self._row(s, item.id)
                 if row.purged_at is not None:
                     continue
-                if row.blob_id is not None:
-                    self.blobs.delete(NAMESPACE, row.blob_id)
+                work.release(NAMESPACE, row.blob_id)  # deleted once the row is marked
                 row.blob_id = None
                 row.purged_at = now
                 row.purged_by = self.actor.name

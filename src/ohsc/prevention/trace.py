@@ -27,11 +27,12 @@ from ohsc import audit
 from ohsc.actor import ROLE_INVESTIGATOR, Actor, require
 from ohsc.errors import InvalidInputError, StateError, TraceObjectNotFoundError, TwoPersonRuleError
 from ohsc.media.blobs import BlobStore
-from ohsc.prevention.images import sanitise
+from ohsc.prevention.images import SanitisedImage, sanitise
 from ohsc.prevention.models import TraceObjectRow, TraceTipRow
 from ohsc.settings import Settings
 from ohsc.store.db import Store
 from ohsc.store.types import utcnow
+from ohsc.store.unit import UnitOfWork, unit_of_work
 
 NAMESPACE = "objects"
 MAX_CATEGORY = 100
@@ -218,16 +219,20 @@ class TraceObjects:
         )
         return {oid: (int(n), int(new)) for oid, n, new in s.execute(q)}
 
-    def _store_image(self, data: bytes) -> tuple[str, str, Any]:
-        img = sanitise(
+    def _sanitise(self, data: bytes) -> SanitisedImage:
+        return sanitise(
             data,
             max_bytes=self.settings.trace_max_upload_bytes,
             max_pixels=self.settings.max_image_pixels,
             max_side=self.settings.trace_max_side,
         )
-        image_blob = self.blobs.put(NAMESPACE, img.data)
-        thumb_blob = self.blobs.put(NAMESPACE, img.thumb)
-        return image_blob, thumb_blob, img
+
+    @staticmethod
+    def _set_image(work: UnitOfWork, row: TraceObjectRow, img: SanitisedImage) -> None:
+        """Store the picture and its thumbnail in ``work`` (gone again if it does not commit)."""
+        row.image_blob, row.thumb_blob = work.put(NAMESPACE, img.data), work.put(NAMESPACE, img.thumb)
+        row.image_sha256, row.image_format = img.sha256, img.format
+        row.width, row.height = img.width, img.height
 
     def _audit(self, s: Session, actor: Actor, action: str, row: TraceObjectRow, **details: Any) -> None:
         audit.record(
@@ -245,31 +250,22 @@ class TraceObjects:
         require(actor, ROLE_INVESTIGATOR, action="add objects")
         category = _clean_text(category, "category", MAX_CATEGORY, multiline=False)
         question = _clean_text(question, "question", MAX_QUESTION, multiline=True)
-        image_blob, thumb_blob, img = self._store_image(image)
-        try:
-            with self.store.session() as s:
-                row = TraceObjectRow(
-                    public_id=secrets.token_hex(8),
-                    category=category,
-                    question=question,
-                    status=ObjectStatus.DRAFT,
-                    image_blob=image_blob,
-                    thumb_blob=thumb_blob,
-                    image_sha256=img.sha256,
-                    image_format=img.format,
-                    width=img.width,
-                    height=img.height,
-                    created_by=actor.name,
-                    updated_by=actor.name,
-                )
-                s.add(row)
-                s.flush()
-                self._audit(s, actor, "create", row, image_sha256=img.sha256)
-                return _to_object(row)
-        except BaseException:
-            self.blobs.delete(NAMESPACE, image_blob)
-            self.blobs.delete(NAMESPACE, thumb_blob)
-            raise
+        img = self._sanitise(image)
+        with unit_of_work(self.store, self.blobs) as work:
+            s = work.session
+            row = TraceObjectRow(
+                public_id=secrets.token_hex(8),
+                category=category,
+                question=question,
+                status=ObjectStatus.DRAFT,
+                created_by=actor.name,
+                updated_by=actor.name,
+            )
+            self._set_image(work, row, img)
+            s.add(row)
+            s.flush()
+            self._audit(s, actor, "create", row, image_sha256=img.sha256)
+            return _to_object(row)
 
     def update(
         self,
@@ -284,46 +280,34 @@ class TraceObjects:
         require(actor, ROLE_INVESTIGATOR, action="edit objects")
         new_category = _clean_text(category, "category", MAX_CATEGORY, multiline=False) if category else None
         new_question = _clean_text(question, "question", MAX_QUESTION, multiline=True) if question else None
-        stored = self._store_image(image) if image is not None else None
-        old_blobs: tuple[str, str] | None = None
-        try:
-            with self.store.session() as s:
-                row = self._row(s, object_id)
-                if row.status in {ObjectStatus.RETIRED, ObjectStatus.IDENTIFIED}:
-                    raise StateError(f"object {object_id} is {row.status} and can no longer be edited")
-                changed: list[str] = []
-                if new_category is not None and new_category != row.category:
-                    row.category = new_category
-                    changed.append("category")
-                if new_question is not None and new_question != row.question:
-                    row.question = new_question
-                    changed.append("question")
-                if stored is not None:
-                    old_blobs = (row.image_blob, row.thumb_blob)
-                    image_blob, thumb_blob, img = stored
-                    row.image_blob, row.thumb_blob = image_blob, thumb_blob
-                    row.image_sha256, row.image_format = img.sha256, img.format
-                    row.width, row.height = img.width, img.height
-                    changed.append("image")
-                if changed:
-                    row.updated_by = actor.name
-                    row.updated_at = utcnow()
-                    if row.status == ObjectStatus.PUBLISHED:
-                        row.status = ObjectStatus.PENDING
-                        row.submitted_by, row.submitted_at = actor.name, utcnow()
-                        row.approved_by = None
-                    s.flush()
-                    self._audit(s, actor, "update", row, fields=changed, image_sha256=row.image_sha256)
-                result = _to_object(row)
-        except BaseException:
-            if stored is not None:
-                self.blobs.delete(NAMESPACE, stored[0])
-                self.blobs.delete(NAMESPACE, stored[1])
-            raise
-        if old_blobs is not None:
-            for blob in old_blobs:
-                self.blobs.delete(NAMESPACE, blob)
-        return result
+        img = self._sanitise(image) if image is not None else None
+        with unit_of_work(self.store, self.blobs) as work:  # old pictures go once the change commits
+            s = work.session
+            row = self._row(s, object_id)
+            if row.status in {ObjectStatus.RETIRED, ObjectStatus.IDENTIFIED}:
+                raise StateError(f"object {object_id} is {row.status} and can no longer be edited")
+            changed: list[str] = []
+            if new_category is not None and new_category != row.category:
+                row.category = new_category
+                changed.append("category")
+            if new_question is not None and new_question != row.question:
+                row.question = new_question
+                changed.append("question")
+            if img is not None:
+                work.release(NAMESPACE, row.image_blob)
+                work.release(NAMESPACE, row.thumb_blob)
+                self._set_image(work, row, img)
+                changed.append("image")
+            if changed:
+                row.updated_by = actor.name
+                row.updated_at = utcnow()
+                if row.status == ObjectStatus.PUBLISHED:
+                    row.status = ObjectStatus.PENDING
+                    row.submitted_by, row.submitted_at = actor.name, utcnow()
+                    row.approved_by = None
+                s.flush()
+                self._audit(s, actor, "update", row, fields=changed, image_sha256=row.image_sha256)
+            return _to_object(row)
 
     def submit(self, actor: Actor, object_id: int) -> TraceObject:
         require(actor, ROLE_INVESTIGATOR, action="submit objects for approval")

@@ -32,6 +32,7 @@ from ohsc.reports.tables import (
     ReportFileRow,
     ReportRow,
 )
+from ohsc.store.unit import unit_of_work
 
 if TYPE_CHECKING:
     pass
@@ -91,13 +92,14 @@ class ReportFiles(ReportServiceBase):
                 OriginalHash(type="SHA1", value=sha1),
                 OriginalHash(type="SHA256", value=sha256),
             ]
-        with self.store.session() as s:
+        with unit_of_work(self.store, self.blobs) as work:  # the blob goes if the row does not commit
+            s = work.session
             row = self._load(s, report_id, lock=True)
             self._editable(row, None)
             if any(f.sha256 == sha256 for f in row.files):
                 raise ConflictError(f"report {row.id} already has this file (SHA-256 {sha256[:16]}...)")
             if data is not None:
-                namespace, blob_id, owned = CONTENT_NAMESPACE, self.blobs.put(CONTENT_NAMESPACE, data), True
+                namespace, blob_id, owned = CONTENT_NAMESPACE, work.put(CONTENT_NAMESPACE, data), True
             else:
                 assert blob is not None
                 namespace, blob_id, owned = blob[0], blob[1], False

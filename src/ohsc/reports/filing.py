@@ -43,6 +43,7 @@ from ohsc.reports.tables import (
 )
 from ohsc.reports.validation import errors
 from ohsc.store.types import utcnow
+from ohsc.store.unit import unit_of_work
 
 if TYPE_CHECKING:
     from ohsc.reports.service import ReportService
@@ -293,11 +294,12 @@ class Filing:
     def _release_content(self, snap: ReportSnapshot) -> None:
         """Delete the report's own copy of the content: the evidence store holds it from now on."""
         released = []
-        with self.store.session() as s:
+        with unit_of_work(self.store, self.service.blobs) as work:  # blobs go once the rows commit
+            s = work.session
             row = self.service._load(s, snap.id, lock=True)
             for f in row.files:
                 if f.content_owned and f.content_blob_id:
-                    self.service.blobs.delete(f.content_namespace, f.content_blob_id)
+                    work.release(f.content_namespace, f.content_blob_id)
                     f.content_blob_id = None
                     released.append(f.id)
             if released:

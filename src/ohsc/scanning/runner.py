@@ -270,7 +270,7 @@ class Scanner:
                 max_workers=options.workers,
                 mp_context=ctx,
                 initializer=init_worker,
-                initargs=(options.hash,),
+                initargs=(options.hash, os.getpid()),  # workers exit when this process ends
             )
 
         pool = new_pool()

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,11 +20,16 @@ from sqlalchemy.pool import NullPool
 
 from ohsc.errors import ConfigError, OhscError, StoreError
 from ohsc.permissions import private_dir, private_file, secure_home
-from ohsc.settings import Settings
+from ohsc.settings import Settings, load_settings
+from ohsc.store.audit_keys import AuditKeyring, load_keyring, seal_unkeyed
 from ohsc.store.models import Counter, MetaValue
 
 #: Counters created with the schema.
 COUNTERS = ("entry_seq", "audit_seq")
+#: ``Session.info`` key of the store a session belongs to (its audit keys, its settings).
+STORE_INFO = "ohsc.store"
+#: ``Session.info`` key: how many audit events the session has written.
+AUDITED_INFO = "ohsc.audit_events"
 
 
 def normalise_url(url: str) -> str:
@@ -62,19 +67,30 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 class Store:
     """Access to the database. Use :meth:`session` for a unit of work."""
 
-    def __init__(self, url: str, *, auto_migrate: bool = True, bind: Connection | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        auto_migrate: bool = True,
+        bind: Connection | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.url = normalise_url(url)
         self.dialect = make_url(self.url).get_backend_name()
+        #: where the audit keys come from; None: the OHSC_* environment
+        self.settings = settings
+        self._keyring: AuditKeyring | None = None
+        info = {STORE_INFO: self}
         if bind is not None:
             self.engine: Engine = bind.engine
             self._bind: Connection | None = bind
             self._sessions = sessionmaker(
-                bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+                bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint", info=info
             )
         else:
             self.engine = self._create_engine(self.url)
             self._bind = None
-            self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+            self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False, info=info)
         self._store_id: str | None = None
         if auto_migrate:
             self.migrate()
@@ -82,7 +98,7 @@ class Store:
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
         secure_home(settings.home)
-        return cls(settings.effective_database_url(), auto_migrate=settings.auto_migrate)
+        return cls(settings.effective_database_url(), auto_migrate=settings.auto_migrate, settings=settings)
 
     @staticmethod
     def _create_engine(url: str) -> Engine:
@@ -123,14 +139,22 @@ class Store:
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (Alembic) and create counters and store id."""
-        from ohsc.store.migrate import upgrade
+        from ohsc.store.migrate import up_to_date, upgrade
+
+        def run(conn: Connection) -> None:
+            if up_to_date(conn):
+                return
+            unkeyed = _has_unkeyed_audit_table(conn)
+            upgrade(conn)
+            if unkeyed:  # this upgrade keys the chain: seal what was written before, in its transaction
+                seal_unkeyed(conn, self.audit_keyring)
 
         try:
             if self._bind is not None:
-                upgrade(self._bind)
+                run(self._bind)
             else:
                 with self.engine.begin() as conn:
-                    upgrade(conn)
+                    run(conn)
         except OperationalError as exc:
             raise StoreError(f"cannot open the store at {self.display_url}: {exc.orig}") from exc
         except SQLAlchemyError as exc:
@@ -141,6 +165,17 @@ class Store:
                     s.add(Counter(name=name, value=0))
             if s.get(MetaValue, "store_id") is None:
                 s.add(MetaValue(key="store_id", value=uuid.uuid4().hex))
+
+    @property
+    def audit_keyring(self) -> AuditKeyring:
+        """The audit chain's keys (loaded once; the key file is created on first use)."""
+        if self._keyring is None:
+            self._keyring = load_keyring(self.settings or load_settings())
+        return self._keyring
+
+    def use_audit_keyring(self, keyring: AuditKeyring) -> None:
+        """Write with ``keyring`` from now on (after a key rotation)."""
+        self._keyring = keyring
 
     @property
     def display_url(self) -> str:
@@ -156,6 +191,27 @@ class Store:
                     raise StoreError("store has no id: run migrations")
                 self._store_id = row.value
         return self._store_id
+
+
+def _has_unkeyed_audit_table(conn: Connection) -> bool:
+    """The audit table exists from before the chain was keyed (no ``key_id`` column yet)."""
+    inspector = inspect(conn)
+    if not inspector.has_table("audit_events"):
+        return False
+    return "key_id" not in {c["name"] for c in inspector.get_columns("audit_events")}
+
+
+def audit_keyring_of(session: Session) -> AuditKeyring:
+    """The audit keys of the store ``session`` belongs to (else those of the OHSC_* environment)."""
+    store = session.info.get(STORE_INFO)
+    if isinstance(store, Store):
+        return store.audit_keyring
+    return load_keyring(load_settings())
+
+
+def audit_events_in(session: Session) -> int:
+    """How many audit events ``session`` has written (``ohsc.audit.record`` counts them)."""
+    return int(session.info.get(AUDITED_INFO, 0))
 
 
 def next_seq(session: Session, name: str, n: int = 1) -> int:

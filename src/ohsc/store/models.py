@@ -146,3 +146,5 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: id of the audit key whose HMAC is ``hash``; None: written before the chain was keyed
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)

@@ -23,24 +23,21 @@ from starlette.concurrency import run_in_threadpool
 
 from ohsc import __version__
 from ohsc.actions.webhooks import Dispatcher
-from ohsc.content.retention import purge
 from ohsc.settings import Settings, load_settings
 from ohsc.store.db import Store
 from ohsc.web import extensions as ext
 from ohsc.web import problems
 from ohsc.web.auth import AnyUser, UserOrClient, allow_anonymous
-from ohsc.web.background import Jobs
+from ohsc.web.background import error_name
 from ohsc.web.fastpath import MatchFastPath
 from ohsc.web.prevention import flush_counters
-from ohsc.web.report_jobs import purge_evidence, resume_submissions
+from ohsc.web.schedule import new_jobs, readiness, start_background
 from ohsc.web.security import SecurityHeaders
 from ohsc.web.services import Services
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).with_name("static")
-RETENTION_SECONDS = 3600.0
-OUTBOX_SECONDS = 1.0
 
 
 def _swagger_dir() -> Path | None:
@@ -67,57 +64,6 @@ def _with_security(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def start_background(services: Services, jobs: Jobs, *, load_in_thread: bool = True) -> None:
-    """Load indexes (in a thread, so /health/live answers at once), then keep them fresh."""
-    settings = services.settings
-
-    def refresh() -> None:
-        if services.matcher is not None:
-            services.matcher.refresh()
-
-    def compact() -> None:
-        if services.matcher is not None and services.matcher.indexes.compact_if_needed():
-            services.matcher.indexes.save()
-
-    dispatcher = Dispatcher(services.store, settings)
-    services.extras["dispatcher"] = dispatcher
-
-    def deliver() -> None:
-        while dispatcher.deliver_due() >= 20:
-            pass
-
-    def retention() -> None:
-        purge(services.store, settings, services.blobs)
-
-    def start_jobs() -> None:
-        jobs.add("index-refresh", settings.refresh_seconds, refresh)
-        jobs.add("index-compact", settings.compact_seconds, compact, initial_delay=settings.compact_seconds)
-        jobs.add("webhook-outbox", OUTBOX_SECONDS, deliver)
-        jobs.add("retention", RETENTION_SECONDS, retention, initial_delay=60.0)
-        flush_every = max(1.0, settings.deter_counter_flush_seconds)
-        jobs.add(
-            "prevention-counters", flush_every, lambda: flush_counters(services), initial_delay=flush_every
-        )
-        jobs.add("report-resume", settings.report_resume_seconds, lambda: resume_submissions(services),
-                 initial_delay=min(30.0, settings.report_resume_seconds))  # fmt: skip
-        jobs.add("evidence-purge", settings.evidence_purge_seconds, lambda: purge_evidence(services),
-                 initial_delay=min(300.0, settings.evidence_purge_seconds))  # fmt: skip
-
-    if not load_in_thread:
-        services.load_indexes()
-        start_jobs()
-        return
-
-    def load_then_start() -> None:
-        try:
-            services.load_indexes()
-        except Exception:
-            return
-        start_jobs()
-
-    jobs.add("index-load", 1e9, load_then_start)
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -133,7 +79,7 @@ def create_app(
     """
     settings = settings or load_settings()
     services = Services.open(settings, store)
-    jobs = Jobs()
+    jobs = new_jobs(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -176,10 +122,11 @@ def create_app(
 
     @app.get("/health/ready", tags=["health"], dependencies=[Depends(allow_anonymous)])
     async def ready() -> JSONResponse:
-        """Indexes are loaded and the database answers; 503 otherwise."""
-        if not services.ready.is_set():
-            detail = services.load_error or "loading indexes"
-            return JSONResponse({"status": "starting", "detail": detail}, status_code=503)
+        """Indexes loaded, the database answers, no critical job failing (503 otherwise); every
+        background job's state, and what is failing (``problems``: job, error, next retry)."""
+        status, body = readiness(services, jobs)
+        if status != 200:
+            return JSONResponse(body, status_code=status)
 
         def ping() -> None:
             with services.store.session() as s:
@@ -188,10 +135,12 @@ def create_app(
         try:
             await run_in_threadpool(ping)
         except Exception as exc:
-            return JSONResponse({"status": "unavailable", "detail": type(exc).__name__}, status_code=503)
-        matcher = services.matcher
-        seq = matcher.indexes.applied_seq if matcher is not None else 0
-        return JSONResponse({"status": "ready", "applied_seq": seq})
+            problem = {"component": "database", "error": error_name(exc), "critical": True}
+            body["problems"] = [problem, *body["problems"]]
+            return JSONResponse(
+                {**body, "status": "unavailable", "detail": type(exc).__name__}, status_code=503
+            )
+        return JSONResponse(body)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(_who: UserOrClient) -> dict[str, Any]:

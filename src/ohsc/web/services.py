@@ -101,9 +101,8 @@ class Services:
         """Open the match indexes (from their files, or rebuilt); then the server is ready."""
         try:
             self.matcher = Matcher.open(self.store, self.settings)
-        except Exception as exc:  # reported by /health/ready, and in the log
+        except Exception as exc:  # the index-load job logs it, retries, and /health/ready says so
             self.load_error = f"{type(exc).__name__}: {exc}"
-            log.exception("could not load the match indexes")
             raise
         # What exists after start-up (the app, the models, the compiled kernels) lives as long as
         # the process: moved out of the collector's sight, full collections stop pausing requests

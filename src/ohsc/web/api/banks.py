@@ -15,10 +15,8 @@ from ohsc.banks.formats import FORMATS, get_format
 from ohsc.banks.media import entries_from_signals
 from ohsc.banks.model import EntryInput, EntrySource, ImportReport
 from ohsc.banks.service import BankService
-from ohsc.content.media import REFERENCE
 from ohsc.errors import InvalidInputError
-from ohsc.review.models import EntryThumbnailRow
-from ohsc.review.previews import thumbnail
+from ohsc.review.thumbnails import keep_reference_thumbnail
 from ohsc.signals.files import hash_upload
 from ohsc.store.models import EntryRow
 from ohsc.web.api.common import PROBLEMS, is_upload, read_json, read_upload
@@ -173,28 +171,10 @@ def _add_upload(
     )
     report.notes.extend(notes)
     if services.actions(actor).get_policy(b.id).keep_thumbnails:
-        _keep_thumbnail(services, b.id, data, signals)
+        keep_reference_thumbnail(
+            services.store, services.blobs, settings, bank_id=b.id, data=data, signals=signals, actor=actor
+        )
     return _report(report)
-
-
-def _keep_thumbnail(services: Services, bank_id: int, data: bytes, signals: dict[str, str]) -> None:
-    thumb = thumbnail(data, max_pixels=services.settings.max_image_pixels)
-    if thumb is None:
-        return
-    with services.store.session() as s:
-        entry_ids: list[int] = []
-        for st, value in signals.items():
-            entry_ids += s.scalars(
-                select(EntryRow.id).where(
-                    EntryRow.bank_id == bank_id, EntryRow.signal_type == st, EntryRow.value == value
-                )
-            )
-        fresh = [i for i in entry_ids if s.get(EntryThumbnailRow, i) is None]
-        if not fresh:
-            return
-        blob_id = services.blobs.put(REFERENCE, thumb)
-        for entry_id in fresh:
-            s.add(EntryThumbnailRow(entry_id=entry_id, blob_id=blob_id))
 
 
 @router.post(
