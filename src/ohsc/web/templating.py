@@ -20,6 +20,21 @@ _env = Environment(
 templates = Jinja2Templates(env=_env)
 
 
+def filesize(n: int | None) -> str:
+    """1234567 -> "1.2 MB" (decimal units, as file managers show them)."""
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"  # pragma: no cover
+
+
+_env.filters["filesize"] = filesize
+
+
 @dataclass(frozen=True, slots=True)
 class NavLink:
     """A link in the top bar; ``roles`` limits who sees it (empty: everyone logged in)."""

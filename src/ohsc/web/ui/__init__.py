@@ -12,11 +12,24 @@ from ohsc.web.ui import (
     report_stats,
     reports,
     review,
+    review_media,
     trace,
 )
 
 router = APIRouter()
-_MODULES = (login, review, audit, report_stats, reports, evidence, help, trace, investigate, prevention_admin)
+_MODULES = (
+    login,
+    review,
+    review_media,
+    audit,
+    report_stats,
+    reports,
+    evidence,
+    help,
+    trace,
+    investigate,
+    prevention_admin,
+)
 for _module in _MODULES:  # report_stats before reports: /reports/stats before /reports/{id}
     router.include_router(_module.router)
 
