@@ -259,3 +259,34 @@ def test_item_context_names_who_holds_it_and_the_upload(env: Env) -> None:
     assert set(detail.signals) >= {"md5", "pdq", "sha256"}
     with env.store.session() as s:
         assert s.get(ReviewItemRow, item_id) is not None
+
+
+def test_api_undo_reopen_and_search(env: Env) -> None:
+    item_id = _item(env, 74, content_id="api-post-9")
+    key = env.key("review")
+    found = env.client.get("/v1/review-items/search", params={"q": "api-post-9"}, headers=key)
+    assert found.status_code == 200, found.text
+    assert [i["id"] for i in found.json()["items"]] == [item_id]
+    assert found.json()["items"][0]["media"]["size"] > 1000
+    r = env.client.post(f"/v1/review-items/{item_id}/decision", json={"decision": "not_abuse"}, headers=key)
+    assert r.status_code == 200
+    other_key = env.key("review", "match")
+    refused = env.client.post(f"/v1/review-items/{item_id}/undo", headers=other_key)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "review_state"
+    undone = env.client.post(f"/v1/review-items/{item_id}/undo", headers=key)
+    assert undone.status_code == 200, undone.text
+    assert undone.json()["status"] == "open"
+    env.client.post(f"/v1/review-items/{item_id}/decision", json={"decision": "confirm"}, headers=key)
+    empty = env.client.post(f"/v1/review-items/{item_id}/reopen", json={"reason": ""}, headers=key)
+    assert empty.status_code == 422
+    reopened = env.client.post(
+        f"/v1/review-items/{item_id}/reopen", json={"reason": "wrong call"}, headers=key
+    )
+    assert reopened.status_code == 200, reopened.text
+    assert reopened.json()["status"] == "open"
+    detail = env.client.get(f"/v1/review-items/{item_id}", headers=key).json()
+    assert [d["decision"] for d in detail["decisions"]] == ["not_abuse", "undo", "confirm", "reopen"]
+    assert detail["decisions"][0]["undone_at"] is not None
+    assert detail["decisions"][-1]["note"] == "wrong call"
+    assert env.client.get("/v1/review-items/search", params={"q": ""}, headers=key).status_code == 422
