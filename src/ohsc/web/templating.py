@@ -11,6 +11,8 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from starlette.responses import HTMLResponse, Response
 from starlette.templating import Jinja2Templates
 
+from ohsc.web import labels
+
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
 _loaders: list[FileSystemLoader] = [FileSystemLoader(str(TEMPLATES_DIR))]
@@ -33,6 +35,11 @@ def filesize(n: int | None) -> str:
 
 
 _env.filters["filesize"] = filesize
+_env.filters["duration"] = labels.duration
+_env.filters["stat_label"] = labels.stat_label
+_env.filters["action_label"] = labels.action_label
+_env.filters["audit_details"] = labels.details
+_env.globals["stat_value"] = labels.stat_value
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,21 @@
   "use strict";
   const csrf = document.body.dataset.csrf || "";
 
+  // --- every page: a confirmation before what cannot be undone; filters that apply on change -----
+  // (CSP forbids inline handlers: forms say data-confirm="question", selects data-autosubmit)
+  document.addEventListener("submit", (ev) => {
+    const form = ev.target;
+    const question = form && form.dataset ? form.dataset.confirm : "";
+    if (question && !window.confirm(question)) {
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+    }
+  }, true);
+  document.addEventListener("change", (ev) => {
+    const el = ev.target;
+    if (el && el.matches && el.matches("[data-autosubmit]") && el.form) el.form.requestSubmit();
+  });
+
   function typing(target) {
     if (!target) return false;
     const tag = target.tagName;
