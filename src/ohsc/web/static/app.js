@@ -105,7 +105,7 @@
   }
 
   function holdStart() {
-    if (!media || holding || !armed) return;
+    if (!media || holding) return;
     holding = true;
     reveal("hold");
   }
@@ -217,7 +217,7 @@
     const key = ev.key.toLowerCase();
     if (key === "h" && holdButton) {
       ev.preventDefault();
-      if (!ev.repeat && armed) holdStart();
+      if (!ev.repeat) holdStart();
       return;
     }
     const el = document.querySelector('[data-key="' + CSS.escape(key) + '"]');
