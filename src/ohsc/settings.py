@@ -278,6 +278,18 @@ class Settings(BaseSettings):
         default=25, ge=1, description="Suggest a break after this many reveals within the break window."
     )
     review_break_window_minutes: int = Field(default=60, ge=1)
+    review_undo_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=3600,
+        description="A reviewer may undo their own decision for this long (0: never).",
+    )
+    review_arm_ms: int = Field(
+        default=1000,
+        ge=300,
+        le=10000,
+        description="Decision keys and buttons wait this long after an item is on screen (keys before are ignored).",
+    )
     # content kept for review
     media_retention_days: int = Field(
         default=30, ge=0, description="Keep review media this long after the decision (0: delete at once)."

@@ -44,7 +44,19 @@ REVIEW_DECIDED = "review.decided"
 #: a reviewer (or two, where the bank asks for it) confirmed a match: reports start here
 REVIEW_CONFIRMED = "review.confirmed"
 
-EVENT_TYPES: tuple[str, ...] = (MATCH_CREATED, REVIEW_CREATED, REVIEW_DECIDED, REVIEW_CONFIRMED)
+#: a reviewer undid their own decision within the undo window (the item is back in review)
+REVIEW_UNDONE = "review.undone"
+#: a decided item was reopened with a reason (the item is back in review)
+REVIEW_REOPENED = "review.reopened"
+
+EVENT_TYPES: tuple[str, ...] = (
+    MATCH_CREATED,
+    REVIEW_CREATED,
+    REVIEW_DECIDED,
+    REVIEW_CONFIRMED,
+    REVIEW_UNDONE,
+    REVIEW_REOPENED,
+)
 
 #: Modules imported before the first event so their ``@on`` handlers are registered.
 HANDLER_MODULES: list[str] = []

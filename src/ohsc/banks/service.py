@@ -265,38 +265,68 @@ class BankService:
             bank_id, bank_name = bank.id, bank.name
         iterator: Iterator[EntryInput | RowError | ReadNote] = iter(items)
         while batch := list(islice(iterator, BATCH)):
-            valid: list[EntryInput] = []
-            for item in batch:
-                if isinstance(item, RowError):
-                    report.errors.append(item)
-                    continue
-                if isinstance(item, ReadNote):
-                    report.notes.append(item.message)
-                    continue
-                try:
-                    valid.append(self._normalise(item))
-                except OhscError as exc:
-                    report.errors.append(RowError(item.line, exc.message))
+            valid = self._validated(batch, report)
             if valid:
                 with self.store.session() as s:
                     valid = store_payloads(s, valid, report)
                     report.merge(apply_batch(s, bank_id, valid, source, source_ref))
         if report.changed:
             with self.store.session() as s:
-                audit.record(
-                    s,
-                    actor=self.actor,
-                    action="bank.entries.add",
-                    object_type="bank",
-                    object_id=bank_id,
-                    details={
-                        "bank": bank_name,
-                        "source": str(source),
-                        "source_ref": source_ref,
-                        **report.counts(),
-                    },
-                )
+                self._audit_added(s, bank_id, bank_name, source, source_ref, report)
         return report
+
+    def add_entries_in(
+        self,
+        s: Session,
+        bank_ref: str | int,
+        items: Sequence[EntryInput],
+        *,
+        source: EntrySource,
+        source_ref: str | None = None,
+    ) -> ImportReport:
+        """:meth:`add_entries` in the caller's transaction: for a few entries that must commit,
+        or fail, together with the change that causes them (a review confirmation)."""
+        report = ImportReport()
+        bank = self._get_row(s, bank_ref)
+        valid = store_payloads(s, self._validated(items, report), report)
+        report.merge(apply_batch(s, bank.id, valid, source, source_ref))
+        if report.changed:
+            self._audit_added(s, bank.id, bank.name, source, source_ref, report)
+        return report
+
+    def _validated(
+        self, batch: Iterable[EntryInput | RowError | ReadNote], report: ImportReport
+    ) -> list[EntryInput]:
+        valid: list[EntryInput] = []
+        for item in batch:
+            if isinstance(item, RowError):
+                report.errors.append(item)
+            elif isinstance(item, ReadNote):
+                report.notes.append(item.message)
+            else:
+                try:
+                    valid.append(self._normalise(item))
+                except OhscError as exc:
+                    report.errors.append(RowError(item.line, exc.message))
+        return valid
+
+    def _audit_added(
+        self,
+        s: Session,
+        bank_id: int,
+        bank_name: str,
+        source: EntrySource,
+        source_ref: str | None,
+        report: ImportReport,
+    ) -> None:
+        audit.record(
+            s,
+            actor=self.actor,
+            action="bank.entries.add",
+            object_type="bank",
+            object_id=bank_id,
+            details={"bank": bank_name, "source": str(source), "source_ref": source_ref, **report.counts()},
+        )
 
     def add_files(
         self,
@@ -373,22 +403,31 @@ class BankService:
                 raise EntryNotFoundError(
                     f"bank {bank.name!r} has no entry {ref!r} (give an entry id, external id or hash)"
                 )
-            targets = [r for r in rows if (r.retracted_at is None) != restore]
-            if targets:
-                if restore:
-                    restore_rows(s, targets)
-                else:
-                    retract_rows(s, [(r, reason or "") for r in targets])
-                audit.record(
-                    s,
-                    actor=self.actor,
-                    action="entry.restore" if restore else "entry.retract",
-                    object_type="bank",
-                    object_id=bank.id,
-                    details={"entries": [r.id for r in targets], "reason": reason},
-                )
+            self.set_retracted_in(s, bank.id, rows, None if restore else (reason or ""))
             s.flush()
             return [_to_entry(r, bank.name) for r in rows]
+
+    def set_retracted_in(
+        self, s: Session, bank_id: int, rows: Sequence[EntryRow], reason: str | None
+    ) -> list[int]:
+        """Retract these rows of one bank with ``reason`` (None: restore them), in the caller's
+        transaction; rows already so are left alone. Returns the ids changed (audited)."""
+        restore = reason is None
+        targets = [r for r in rows if (r.retracted_at is None) != restore]
+        if targets:
+            if restore:
+                restore_rows(s, targets)
+            else:
+                retract_rows(s, [(r, reason or "") for r in targets])
+            audit.record(
+                s,
+                actor=self.actor,
+                action="entry.restore" if restore else "entry.retract",
+                object_type="bank",
+                object_id=bank_id,
+                details={"entries": [r.id for r in targets], "reason": reason},
+            )
+        return [r.id for r in targets]
 
     def retract(self, bank_ref: str | int, ref: str, reason: str) -> list[BankEntry]:
         """Withdraw entries named by id, external id or hash (all signals of one external id)."""

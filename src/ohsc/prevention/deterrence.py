@@ -65,6 +65,8 @@ class Resource:
     countries: tuple[str, ...]
     #: Link through the click-counting redirect (empty when the service has no web address).
     click_url: str
+    #: the description's language where known ("en" for shipped descriptions), else None
+    description_language: str | None = None
 
     @classmethod
     def of(cls, svc: HelpService, click_path: str) -> Resource:
@@ -84,6 +86,7 @@ class Resource:
             languages=svc.languages,
             countries=svc.countries,
             click_url=click_path.replace("{id}", str(svc.id)) if target else "",
+            description_language=svc.description_language,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,6 +105,7 @@ class Resource:
             "languages": list(self.languages),
             "countries": list(self.countries),
             "click_url": self.click_url,
+            "description_language": self.description_language,
         }
 
 

@@ -4,6 +4,7 @@ language and audience, seeded with well-known public services and editable by ad
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -95,6 +96,18 @@ class HelpService:
             return ""
         digits = re.sub(r"[^0-9+]", "", self.phone)
         return digits
+
+    @property
+    def description_language(self) -> str | None:
+        """The description's language where known: a shipped service's description is in English
+        until an operator rewrites it (pages in other languages say so)."""
+        if (
+            self.seed_key
+            and self.description
+            and shipped_descriptions().get(self.seed_key) == self.description
+        ):
+            return SHIPPED_LANGUAGE
+        return None
 
     def speaks(self, locale: str | None) -> bool:
         if not locale:
@@ -247,6 +260,16 @@ def seed_entries() -> tuple[int, list[dict[str, Any]]]:
     text = resources.files("ohsc.prevention").joinpath("data", "help_services.toml").read_text("utf-8")
     doc = tomllib.loads(text)
     return int(doc["version"]), list(doc["service"])
+
+
+#: the language the shipped descriptions are written in
+SHIPPED_LANGUAGE = "en"
+
+
+@functools.cache
+def shipped_descriptions() -> dict[str, str]:
+    """Seed key -> the shipped description."""
+    return {str(e["key"]): str(e.get("description", "")) for e in seed_entries()[1]}
 
 
 class HelpDirectory:

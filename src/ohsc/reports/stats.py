@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ohsc.errors import InvalidInputError
 from ohsc.reports.tables import FILED, RETRACTED, S_FINISHED, S_RETRACTED, ReportRow
 from ohsc.store.db import Store
 
@@ -88,7 +89,12 @@ class ReportStats:
 def report_stats(
     store: Store, *, since: datetime | None = None, until: datetime | None = None
 ) -> ReportStats:
-    """Reports created in ``[since, until)`` (all when not given)."""
+    """Reports created in ``[since, until)`` (all when not given). A period that ends before it
+    starts is refused: it would give zeros that look like figures."""
+    if since is not None and until is not None and since >= until:
+        raise InvalidInputError(
+            f"the period ends ({until.isoformat()}) before it starts ({since.isoformat()}): swap the dates"
+        )
     with store.session() as s:
         q = select(ReportRow).options(selectinload(ReportRow.files), selectinload(ReportRow.submissions))
         if since is not None:

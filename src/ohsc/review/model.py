@@ -31,6 +31,20 @@ class Choice(StrEnum):
     SKIP = "skip"
 
 
+class Correction(StrEnum):
+    """Entries of an item's history that correct a decision. Values are storage keys
+    (``review_decisions.decision``, next to the :class:`Choice` values)."""
+
+    #: the reviewer took back their own decision within ``OHSC_REVIEW_UNDO_SECONDS``
+    UNDO = "undo"
+    #: a decided item went back to the queue, with a reason (the row's note)
+    REOPEN = "reopen"
+
+
+#: values of ``review_decisions.decision`` that are decisions (not corrections)
+DECISIONS = frozenset(c.value for c in Choice)
+
+
 @dataclass(frozen=True, slots=True)
 class Reviewer:
     """Who decides: a logged-in person or an API client with the review scope."""
@@ -75,6 +89,10 @@ class ReviewItem:
     media_kind: str | None
     media_format: str | None
     media_purged: bool
+    #: when the content arrived (its submission)
+    received_at: datetime | None = None
+    #: the upload's size in bytes (None for hash-only submissions)
+    media_size: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         def iso(d: datetime | None) -> str | None:
@@ -82,7 +100,11 @@ class ReviewItem:
 
         return {
             "id": self.id,
-            "content": {"id": self.content_item_id, "content_id": self.client_content_id},
+            "content": {
+                "id": self.content_item_id,
+                "content_id": self.client_content_id,
+                "received_at": iso(self.received_at),
+            },
             "status": self.status.value,
             "priority": self.priority,
             "reason": self.reason,
@@ -105,6 +127,7 @@ class ReviewItem:
                 "kind": self.media_kind,
                 "format": self.media_format,
                 "purged": self.media_purged,
+                "size": self.media_size,
             },
         }
 
@@ -119,6 +142,7 @@ class DecisionRecord:
     viewed_unblurred: bool
     added_to_bank_id: int | None
     at: datetime
+    undone_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,7 +154,19 @@ class DecisionRecord:
             "viewed_unblurred": self.viewed_unblurred,
             "added_to_bank_id": self.added_to_bank_id,
             "at": self.at.isoformat(),
+            "undone_at": self.undone_at.isoformat() if self.undone_at else None,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Undoable:
+    """A reviewer's latest decision while they may still take it back."""
+
+    item_id: int
+    decision_id: int
+    decision: str
+    at: datetime
+    expires_at: datetime
 
 
 @dataclass(slots=True)
@@ -143,10 +179,13 @@ class ReviewDetail:
     viewed_unblurred: bool = False
     #: entry id -> a reference thumbnail is held
     thumbnails: set[int] = field(default_factory=set)
+    #: the name of the person holding the item (a live claim), if any
+    claimed_by_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.item.to_dict(),
+            "claimed_by_name": self.claimed_by_name,
             "matches": [{**m, "reference_thumbnail": m["entry_id"] in self.thumbnails} for m in self.matches],
             "decisions": [d.to_dict() for d in self.decisions],
             "signals": self.signals,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -48,7 +49,8 @@ class ReviewItemRow(Base):
 
 
 class ReviewDecisionRow(Base):
-    """Every decision a reviewer took (skips and escalations too), with whether they saw the media."""
+    """The item's history: every decision a reviewer took (skips and escalations too), with
+    whether they saw the media, and every correction (an undo, a reopen with its reason)."""
 
     __tablename__ = "review_decisions"
     __table_args__ = (
@@ -62,14 +64,21 @@ class ReviewDecisionRow(Base):
     user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     #: ``user:NAME`` or ``apikey:PREFIX``, as in the audit log
     actor: Mapped[str] = mapped_column(String(200))
-    #: confirm | not_abuse | escalate | skip
+    #: confirm | not_abuse | escalate | skip, or a correction: undo | reopen
     decision: Mapped[str] = mapped_column(String(20))
+    #: the reviewer's note; for ``reopen`` the reason
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: a human viewed the unblurred media of this item before deciding
     viewed_unblurred: Mapped[bool] = mapped_column(Boolean, default=False)
     #: the bank the content's hashes were added to (confirm -> bank, not_abuse -> allowlist)
     added_to_bank_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the item's state before this decision (``status``, ``first_confirmed_by``): what an undo restores
+    prior_state: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+    #: bank entries this decision created (or brought back): what an undo or a reopen withdraws
+    added_entry_ids: Mapped[list[int] | None] = mapped_column(JsonType, nullable=True)
+    #: when the reviewer undid this decision (an ``undo`` row follows it in the history)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class MediaRevealRow(Base):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from ohsc.actions.rules import Decision, Verdict
@@ -86,6 +86,31 @@ def to_item(
         media_kind=content.media_kind,
         media_format=content.media_format,
         media_purged=content.media_purged_at is not None,
+        received_at=content.submitted_at,
+        media_size=content.size,
+    )
+
+
+def claimable(item: ReviewItem, reviewer: Reviewer) -> bool:
+    """Whether this reviewer may take the item now (what the queue offers them)."""
+    if item.status is Status.DECIDED or reviewer.user_id is None:
+        return False
+    if item.status is Status.ESCALATED and not reviewer.is_admin:
+        return False
+    if item.status is Status.AWAITING_SECOND and item.first_confirmed_by == reviewer.actor:
+        return False
+    return item.claim_expires_at is None or item.claimed_by == reviewer.user_id
+
+
+def offered_to(reviewer: Reviewer) -> ColumnElement[bool]:
+    """A condition on review items: those a reviewer could claim, by status (claims aside)."""
+    return and_(
+        ReviewItemRow.status.in_(claimable_statuses(reviewer)),
+        or_(
+            ReviewItemRow.status != Status.AWAITING_SECOND.value,
+            ReviewItemRow.first_confirmed_by.is_(None),
+            ReviewItemRow.first_confirmed_by != reviewer.actor,
+        ),
     )
 
 
@@ -189,21 +214,15 @@ def next_candidates(
         ReviewDecisionRow.item_id == ReviewItemRow.id,
         ReviewDecisionRow.actor == reviewer.actor,
         ReviewDecisionRow.decision == Choice.SKIP.value,
+        ReviewDecisionRow.undone_at.is_(None),
         ReviewDecisionRow.at > utcnow() - SKIP_MEMORY,
     )
     q = (
         flt.apply(select(ReviewItemRow.id))
         .where(
-            ReviewItemRow.status.in_(claimable_statuses(reviewer)),
+            offered_to(reviewer),
             or_(ReviewItemRow.claimed_by.is_(None), ReviewItemRow.claimed_at <= cutoff),
             ~skipped,
-            or_(
-                ReviewItemRow.status != Status.AWAITING_SECOND.value,
-                and_(
-                    ReviewItemRow.first_confirmed_by.is_not(None),
-                    ReviewItemRow.first_confirmed_by != reviewer.actor,
-                ),
-            ),
         )
         .order_by(ReviewItemRow.priority.desc(), ReviewItemRow.id)
         .limit(limit)

@@ -11,6 +11,8 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from starlette.responses import HTMLResponse, Response
 from starlette.templating import Jinja2Templates
 
+from ohsc.web import labels
+
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
 _loaders: list[FileSystemLoader] = [FileSystemLoader(str(TEMPLATES_DIR))]
@@ -18,6 +20,26 @@ _env = Environment(
     loader=ChoiceLoader(_loaders), autoescape=select_autoescape(default=True), enable_async=False
 )
 templates = Jinja2Templates(env=_env)
+
+
+def filesize(n: int | None) -> str:
+    """1234567 -> "1.2 MB" (decimal units, as file managers show them)."""
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"  # pragma: no cover
+
+
+_env.filters["filesize"] = filesize
+_env.filters["duration"] = labels.duration
+_env.filters["stat_label"] = labels.stat_label
+_env.filters["action_label"] = labels.action_label
+_env.filters["audit_details"] = labels.details
+_env.globals["stat_value"] = labels.stat_value
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,9 @@ class ResourceOut(BaseModel):
     languages: list[str]
     countries: list[str]
     click_url: str
+    description_language: str | None = Field(
+        default=None, description='The description\'s language where known ("en" for shipped services).'
+    )
 
 
 _Names = list[str]

@@ -13,9 +13,10 @@ from ohsc.content.models import ContentRow, MatchRecordRow
 from ohsc.errors import NotFoundError
 from ohsc.review.model import Choice, Reviewer
 from ohsc.review.queue import QueueFilter
+from ohsc.review.search import HELP as SEARCH_HELP
 from ohsc.review.service import match_record
 from ohsc.web.api.common import PROBLEMS
-from ohsc.web.api.schemas import DecisionIn, MatchRecordOut, Page, ReviewDetailOut, ReviewItemOut
+from ohsc.web.api.schemas import DecisionIn, MatchRecordOut, Page, ReopenIn, ReviewDetailOut, ReviewItemOut
 from ohsc.web.auth import ReviewClient, get_services
 from ohsc.web.paging import clamp_limit, decode_cursor, page
 from ohsc.web.services import Services
@@ -148,6 +149,18 @@ async def list_items(
     return page(items, size, lambda i: i.id, lambda i: i.to_dict())
 
 
+@router.get("/review-items/search", response_model=Page[ReviewItemOut], summary="Find review items")
+async def search_items(
+    request: Request,
+    client: ReviewClient,
+    q: str = Query(max_length=300, description=SEARCH_HELP.capitalize() + "."),
+) -> dict[str, Any]:
+    """Decided items too, newest first (at most 50; no cursor). Every search is an audit event."""
+    services = get_services(request)
+    items = await run_in_threadpool(services.review.search, q, Reviewer.of_client(client))
+    return {"items": [i.to_dict() for i in items], "next_cursor": None}
+
+
 @router.get(
     "/review-items/{item_id}", response_model=ReviewDetailOut, summary="A review item with its evidence"
 )
@@ -171,4 +184,22 @@ async def decide(item_id: int, body: DecisionIn, request: Request, client: Revie
             add_to_bank=body.add_to_bank,
         )
     )
+    return item.to_dict()
+
+
+@router.post("/review-items/{item_id}/undo", response_model=ReviewItemOut, summary="Undo your decision")
+async def undo(item_id: int, request: Request, client: ReviewClient) -> dict[str, Any]:
+    """Take back this key's latest decision on the item within ``OHSC_REVIEW_UNDO_SECONDS``
+    (409 ``review_state`` after that, or when someone acted on the item since)."""
+    services = get_services(request)
+    item = await run_in_threadpool(services.review.undo, item_id, Reviewer.of_client(client))
+    return item.to_dict()
+
+
+@router.post("/review-items/{item_id}/reopen", response_model=ReviewItemOut, summary="Reopen a decided item")
+async def reopen(item_id: int, body: ReopenIn, request: Request, client: ReviewClient) -> dict[str, Any]:
+    """Send a decided item back to review with a reason (kept in its history); hashes its
+    decision added to a bank are withdrawn."""
+    services = get_services(request)
+    item = await run_in_threadpool(services.review.reopen, item_id, Reviewer.of_client(client), body.reason)
     return item.to_dict()

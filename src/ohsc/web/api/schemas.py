@@ -293,6 +293,7 @@ class MatchRecordOut(BaseModel):
 class ReviewContentRef(BaseModel):
     id: int
     content_id: str | None
+    received_at: str | None = None
 
 
 class MediaState(BaseModel):
@@ -300,6 +301,7 @@ class MediaState(BaseModel):
     kind: str | None
     format: str | None
     purged: bool
+    size: int | None = None
 
 
 class ReviewItemOut(BaseModel):
@@ -334,6 +336,7 @@ class DecisionOut(BaseModel):
     viewed_unblurred: bool
     added_to_bank_id: int | None
     at: str
+    undone_at: str | None = None
 
 
 class ReviewMatchOut(BaseModel):
@@ -355,6 +358,7 @@ class ReviewMatchOut(BaseModel):
 
 
 class ReviewDetailOut(ReviewItemOut):
+    claimed_by_name: str | None = None
     matches: list[ReviewMatchOut]
     decisions: list[DecisionOut]
     signals: dict[str, str]
@@ -370,6 +374,12 @@ class DecisionIn(BaseModel):
         default=None,
         description="confirm: add the content's hashes to this bank; not_abuse: to this allowlist bank.",
     )
+
+
+class ReopenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000, description="Why; shown in the item's history.")
 
 
 # --- webhooks ------------------------------------------------------------------------------------

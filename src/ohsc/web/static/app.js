@@ -1,7 +1,25 @@
-// OHSC review UI: keyboard shortcuts and blurred-first media. No third-party code but htmx.
+// OHSC review UI: keyboard shortcuts, blurred-first media, decisions armed only once the item is
+// on screen. No third-party code but htmx.
+// Keys: navigation on the queue (N next, / find, U undo), viewing (R, H, B) and decisions
+// (1 confirm, 2 not abuse, 3 escalate, 4 skip) on the item; no key means two things.
 (function () {
   "use strict";
   const csrf = document.body.dataset.csrf || "";
+
+  // --- every page: a confirmation before what cannot be undone; filters that apply on change -----
+  // (CSP forbids inline handlers: forms say data-confirm="question", selects data-autosubmit)
+  document.addEventListener("submit", (ev) => {
+    const form = ev.target;
+    const question = form && form.dataset ? form.dataset.confirm : "";
+    if (question && !window.confirm(question)) {
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+    }
+  }, true);
+  document.addEventListener("change", (ev) => {
+    const el = ev.target;
+    if (el && el.matches && el.matches("[data-autosubmit]") && el.form) el.form.requestSubmit();
+  });
 
   function typing(target) {
     if (!target) return false;
@@ -122,20 +140,93 @@
     });
   });
 
-  // --- keyboard: every element with data-key="x" is pressed by the key x; hold H to view ---------
+  // --- arming: decision controls (data-arm) wait until the item has been on screen -------------
+  // The page must have loaded (its preview too) and been visible for data-arm-ms; keys pressed
+  // before are ignored, not queued, and so is a key held down since before (auto-repeat).
+  const armControls = Array.from(document.querySelectorAll("[data-arm]"));
+  const arming = document.getElementById("arming");
+  let armed = armControls.length === 0;
+
+  function setArmed(on) {
+    armed = on;
+    armControls.forEach((el) => { el.disabled = !on; });
+    if (arming) {
+      arming.dataset.state = on ? "ready" : "waiting";
+      const text = arming.querySelector(".text");
+      if (on && text) text.textContent = "Ready: decide with the buttons or keys 1 to 4.";
+    }
+  }
+
+  function startArming() {
+    const ms = parseInt((arming && arming.dataset.armMs) || "1000", 10);
+    const bar = arming && arming.querySelector(".bar");
+    // two frames: the item has been painted before the delay starts
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      if (bar) {
+        bar.style.transitionDuration = ms + "ms";
+        bar.classList.add("filling");
+      }
+      setTimeout(() => setArmed(true), ms);
+    }));
+  }
+
+  if (!armed) {
+    setArmed(false);
+    const whenVisible = () => {
+      if (document.visibilityState === "visible") {
+        document.removeEventListener("visibilitychange", whenVisible);
+        startArming();
+      }
+    };
+    const onLoad = () => {
+      document.addEventListener("visibilitychange", whenVisible);
+      whenVisible();
+    };
+    if (document.readyState === "complete") onLoad();
+    else window.addEventListener("load", onLoad, { once: true });
+  }
+
+  // one decision per page: once a form is sent, its buttons and keys stop
+  const decideForm = document.getElementById("decide");
+  if (decideForm) {
+    decideForm.addEventListener("submit", () => {
+      armed = false;
+      setTimeout(() => armControls.forEach((el) => { el.disabled = true; }), 0);
+    });
+  }
+
+  // --- the address bar names the item on screen (and a reload does not repeat a message) ---------
+  const itemSection = document.getElementById("item");
+  if (itemSection && window.history && window.history.replaceState) {
+    const canonical = "/review/items/" + itemSection.dataset.item;
+    if (window.location.pathname + window.location.search !== canonical) {
+      window.history.replaceState(null, "", canonical);
+    }
+  }
+
+  // --- undo: the offer disappears when its time is up (the server refuses it then anyway) --------
+  const undoBar = document.getElementById("undo");
+  if (undoBar && undoBar.dataset.expires) {
+    const left = Date.parse(undoBar.dataset.expires) - Date.now();
+    setTimeout(() => undoBar.remove(), Math.max(0, left));
+  }
+
+  // --- keyboard: every element with data-key="x" is pressed (or focused) by the key x ------------
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) return;
     const key = ev.key.toLowerCase();
-    if (key === "h") {
+    if (key === "h" && holdButton) {
       ev.preventDefault();
       if (!ev.repeat) holdStart();
       return;
     }
-    const el = document.querySelector('[data-key="' + key + '"]');
-    if (el && !el.hidden && !el.disabled) {
-      ev.preventDefault();
-      el.click();
-    }
+    const el = document.querySelector('[data-key="' + CSS.escape(key) + '"]');
+    if (!el || el.hidden) return;
+    ev.preventDefault();
+    if (el.hasAttribute("data-arm") && (!armed || ev.repeat)) return; // ignored, not queued
+    if (el.disabled) return;
+    if (typing(el)) el.focus();
+    else el.click();
   });
   document.addEventListener("keyup", (ev) => {
     if (ev.key.toLowerCase() === "h") holdEnd();

@@ -13,6 +13,7 @@ from ohsc.web.ui import (
     report_stats,
     reports,
     review,
+    review_media,
     trace,
 )
 
@@ -21,6 +22,7 @@ _MODULES = (
     login,
     account,
     review,
+    review_media,
     audit,
     report_stats,
     reports,

@@ -87,8 +87,16 @@ async def create(request: Request, user: InvestigatorUser) -> Response:
     return RedirectResponse(f"/investigate/objects/{obj.id}", status_code=303)
 
 
+def _refused(object_id: int, exc: OhscError) -> Response:
+    """Post/redirect/get for a refusal too: the address is the object's page, which a reload shows
+    again (not the POST-only action URL, which answered 405)."""
+    query = urlencode({"error": exc.message})
+    return RedirectResponse(f"/investigate/objects/{object_id}?{query}", status_code=303)
+
+
 def _detail(request: Request, user: User, object_id: int, error: str = "", status: int = 200) -> Response:
     p = _p(request)
+    error = error or (request.query_params.get("error") or "")[:500]
     actor = user_actor(user)
     ctx: dict[str, Any] = {
         "obj": p.objects.get(actor, object_id),
@@ -130,7 +138,7 @@ async def edit(object_id: int, request: Request, user: InvestigatorUser) -> Resp
     except OhscError as exc:
         if exc.http_status == 404:
             raise
-        return await run_in_threadpool(_detail, request, user, object_id, exc.message, exc.http_status)
+        return _refused(object_id, exc)
     return RedirectResponse(f"/investigate/objects/{object_id}?msg=Object+saved.", status_code=303)
 
 
@@ -160,7 +168,7 @@ async def act(object_id: int, action: str, request: Request, user: InvestigatorU
     except OhscError as exc:
         if exc.http_status == 404:
             raise
-        return await run_in_threadpool(_detail, request, user, object_id, exc.message, exc.http_status)
+        return _refused(object_id, exc)
     done = {"submit": "submitted for approval", "approve": "approved and published", "reject": "rejected",
             "identify": "marked identified", "retire": "retired"}[action]  # fmt: skip
     return RedirectResponse(f"/investigate/objects/{object_id}?msg=Object+{done}.", status_code=303)

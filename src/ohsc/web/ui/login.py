@@ -27,9 +27,20 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+#: where each role lands after logging in: a page it may open (a test logs every role in)
+HOMES: dict[Role, str] = {
+    Role.ADMIN: "/review",
+    Role.REVIEWER: "/review",
+    Role.REPORTER: "/review",
+    Role.AUDITOR: "/audit",
+    Role.PREVENTION_ADMIN: "/prevention",
+    Role.INVESTIGATOR: "/investigate",
+    Role.EVIDENCE_CUSTODIAN: "/evidence",
+}
+
+
 def home_for(role: Role) -> str:
-    homes = {Role.AUDITOR: "/audit", Role.PREVENTION_ADMIN: "/prevention", Role.INVESTIGATOR: "/investigate"}
-    return homes.get(role, "/review")
+    return HOMES.get(role, "/review")
 
 
 def _login_page(request: Request, *, error: str | None = None, status: int = 200, name: str = "") -> Response:

@@ -1,4 +1,6 @@
-"""The review queue and item pages, decisions by keyboard, blurred-first media."""
+"""The review queue and item pages: navigation keys on the queue, decision keys on the item
+(armed only once the item has been on screen for ``OHSC_REVIEW_ARM_MS``), undo, reopen, search.
+Media routes are in :mod:`ohsc.web.ui.review_media`."""
 
 from __future__ import annotations
 
@@ -6,14 +8,14 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ohsc.accounts.model import User
 from ohsc.errors import OhscError
-from ohsc.review.model import Choice, Reviewer
-from ohsc.review.previews import blurred_preview, mime_type
+from ohsc.review.model import Choice, Reviewer, ReviewItem
 from ohsc.review.queue import QueueFilter
+from ohsc.review.search import HELP as SEARCH_HELP
 from ohsc.web.auth import ReviewerUser, get_services
 from ohsc.web.paging import decode_cursor, encode_cursor
 from ohsc.web.services import Services
@@ -25,11 +27,16 @@ router = APIRouter(prefix="/review", include_in_schema=False)
 PAGE = 50
 STATUSES = [("pending", "to review"), ("open", "open"), ("awaiting_second", "awaiting second"),
             ("escalated", "escalated"), ("decided", "decided")]  # fmt: skip
-_PLACEHOLDER = (
-    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 240 180" width="240" height="180">'
-    b'<rect width="240" height="180" fill="#3a4150"/><text x="120" y="96" fill="#cfd6e4" '
-    b'font-family="sans-serif" font-size="14" text-anchor="middle">no preview</text></svg>'
-)
+#: how the history and the undo bar name what happened (storage keys -> words)
+LABELS = {
+    "confirm": "confirmed abuse",
+    "not_abuse": "not abuse",
+    "escalate": "escalated",
+    "skip": "skipped",
+    "undo": "undid their decision",
+    "reopen": "reopened",
+    "confirm_first": "confirmed (first of two)",
+}
 
 
 def _filter(params: dict[str, str]) -> QueueFilter:
@@ -46,31 +53,34 @@ def _filter(params: dict[str, str]) -> QueueFilter:
 
 
 def _query(flt: QueueFilter) -> str:
-    return urlencode(
-        {
-            k: v
-            for k, v in (
-                ("status", flt.status),
-                ("bank", flt.bank),
-                ("category", flt.category),
-                ("reason", flt.reason),
-            )
-            if v
-        }
+    pairs = (("status", flt.status), ("bank", flt.bank), ("category", flt.category), ("reason", flt.reason))
+    return urlencode({k: v for k, v in pairs if v})
+
+
+def _rows(services: Services, reviewer: Reviewer, items: list[ReviewItem]) -> dict[str, Any]:
+    return {
+        "items": items,
+        "claimable": {i.id for i in items if services.review.can_claim(i, reviewer)},
+        "labels": LABELS,
+    }
+
+
+def _queue_context(services: Services, user: User, flt: QueueFilter, cursor: str | None) -> dict[str, Any]:
+    reviewer = Reviewer.of_user(user)
+    items = services.review.list_items(
+        flt, after=decode_cursor(cursor) or 0, limit=PAGE + 1, reviewer=reviewer
     )
-
-
-def _queue_context(services: Services, user_id: int, flt: QueueFilter, cursor: str | None) -> dict[str, Any]:
-    items = services.review.list_items(flt, after=decode_cursor(cursor) or 0, limit=PAGE + 1)
     banks = sorted(b.name for b in services.banks("web").list_banks() if not b.is_allowlist)
     return {
-        "items": items[:PAGE],
+        **_rows(services, reviewer, items[:PAGE]),
         "next_cursor": encode_cursor(items[PAGE - 1].id) if len(items) > PAGE else None,
         "flt": flt,
         "query": _query(flt),
         "statuses": STATUSES,
         "banks": banks,
-        "exposure": services.review.exposure(user_id),
+        "exposure": services.review.exposure(user.id),
+        "undoable": services.review.undoable(reviewer),
+        "search_help": SEARCH_HELP,
     }
 
 
@@ -78,7 +88,7 @@ def _queue_context(services: Services, user_id: int, flt: QueueFilter, cursor: s
 async def queue(request: Request, user: ReviewerUser) -> Response:
     services = get_services(request)
     params = dict(request.query_params)
-    ctx = await run_in_threadpool(_queue_context, services, user.id, _filter(params), params.get("cursor"))
+    ctx = await run_in_threadpool(_queue_context, services, user, _filter(params), params.get("cursor"))
     ctx["message"] = params.get("msg")
     return render(request, "queue.html", ctx)
 
@@ -87,7 +97,7 @@ async def queue(request: Request, user: ReviewerUser) -> Response:
 async def queue_rows(request: Request, user: ReviewerUser) -> Response:
     services = get_services(request)
     flt = _filter(dict(request.query_params))
-    ctx = await run_in_threadpool(_queue_context, services, user.id, flt, None)
+    ctx = await run_in_threadpool(_queue_context, services, user, flt, None)
     return render(request, "_queue_rows.html", ctx)
 
 
@@ -97,6 +107,30 @@ async def exposure(request: Request, user: ReviewerUser) -> Response:
     return render(request, "_exposure.html", {"exposure": exp})
 
 
+@router.get("/search")
+async def search(request: Request, user: ReviewerUser, q: str = "") -> Response:
+    """Items, decided ones too, by item number, content id, hash or bank entry."""
+    services = get_services(request)
+    reviewer = Reviewer.of_user(user)
+
+    def find() -> dict[str, Any]:
+        ctx: dict[str, Any] = {
+            "q": q,
+            "search_help": SEARCH_HELP,
+            "exposure": services.review.exposure(user.id),
+            "undoable": services.review.undoable(reviewer),
+            "query": "",
+        }
+        try:
+            found = services.review.search(q, reviewer) if q.strip() else []
+        except OhscError as exc:
+            return {**ctx, **_rows(services, reviewer, []), "message": exc.message, "searched": False}
+        return {**ctx, **_rows(services, reviewer, found), "searched": bool(q.strip())}
+
+    ctx = await run_in_threadpool(find)
+    return render(request, "search.html", ctx, status_code=422 if ctx.get("message") else 200)
+
+
 def _claim_next(services: Services, reviewer: Reviewer, flt: QueueFilter) -> str:
     item = services.review.claim_next(reviewer, flt)
     if item is None:
@@ -104,6 +138,10 @@ def _claim_next(services: Services, reviewer: Reviewer, flt: QueueFilter) -> str
             {"msg": "Nothing left to review with these filters.", **({"bank": flt.bank} if flt.bank else {})}
         )
     return f"/review/items/{item.id}"
+
+
+def _back_to(item_id: int, message: str) -> RedirectResponse:
+    return RedirectResponse(f"/review/items/{item_id}?" + urlencode({"msg": message}), status_code=303)
 
 
 @router.post("/next")
@@ -131,17 +169,24 @@ async def claim(item_id: int, request: Request, user: ReviewerUser) -> Response:
 def _item_context(services: Services, item_id: int, user: User) -> dict[str, Any]:
     detail = services.review.detail(item_id)
     banks = services.banks("web").list_banks()
-    user_id = user.id
+    reviewer = Reviewer.of_user(user)
+    matches = [m for m in detail.matches if m["kind"] == "match"]
     return {
         "drafts": open_drafts(services, user) if detail.item.decision == Choice.CONFIRM.value else [],
         "item": detail.item,
-        "matches": [m for m in detail.matches if m["kind"] == "match"],
+        "detail": detail,
+        "matches": matches,
+        "best": min(matches, key=lambda m: m["distance"], default=None),
         "decisions": detail.decisions,
         "thumbnails": detail.thumbnails,
-        "mine": detail.item.claimed_by == user_id,
+        "mine": detail.item.claimed_by == user.id,
+        "can_claim": services.review.can_claim(detail.item, reviewer),
         "match_banks": sorted(b.name for b in banks if not b.is_allowlist),
         "allow_banks": sorted(b.name for b in banks if b.is_allowlist),
-        "exposure": services.review.exposure(user_id),
+        "exposure": services.review.exposure(user.id),
+        "undoable": services.review.undoable(reviewer),
+        "arm_ms": services.settings.review_arm_ms,
+        "labels": LABELS,
     }
 
 
@@ -167,12 +212,9 @@ async def decide(
     try:
         choice = Choice(decision)
     except ValueError:
-        return RedirectResponse(
-            f"/review/items/{item_id}?" + urlencode({"msg": "Unknown decision."}), status_code=303
-        )
-    target_bank = {Choice.CONFIRM: add_to_bank_confirm, Choice.NOT_ABUSE: add_to_bank_not_abuse}.get(
-        choice, ""
-    )
+        return _back_to(item_id, "Unknown decision.")
+    banks = {Choice.CONFIRM: add_to_bank_confirm, Choice.NOT_ABUSE: add_to_bank_not_abuse}
+    target_bank = banks.get(choice, "")
 
     def run() -> str:
         decided = services.review.decide(
@@ -185,86 +227,30 @@ async def decide(
     try:
         target = await run_in_threadpool(run)
     except OhscError as exc:
-        return RedirectResponse(
-            f"/review/items/{item_id}?" + urlencode({"msg": exc.message}), status_code=303
-        )
+        return _back_to(item_id, exc.message)
     return RedirectResponse(target, status_code=303)
 
 
-# --- media -----------------------------------------------------------------------------------
-
-
-@router.get("/items/{item_id}/preview")
-async def preview(item_id: int, request: Request, _user: ReviewerUser) -> Response:
-    """A small, greyscale, blurred preview made here: nothing sharper reaches the browser."""
+@router.post("/items/{item_id}/undo")
+async def undo(item_id: int, request: Request, user: ReviewerUser) -> Response:
+    """Take back one's own latest decision (within ``OHSC_REVIEW_UNDO_SECONDS``): the item is
+    back on this reviewer's screen."""
     services = get_services(request)
-
-    def make() -> bytes | None:
-        media = services.review.preview_source(item_id)
-        if media.media_kind != "image":
-            return None
-        return blurred_preview(media.data, max_pixels=services.settings.max_image_pixels)
-
-    data = await run_in_threadpool(make)
-    if data is None:
-        return Response(_PLACEHOLDER, media_type="image/svg+xml")
-    return Response(data, media_type="image/jpeg")
+    try:
+        await run_in_threadpool(services.review.undo, item_id, Reviewer.of_user(user))
+    except OhscError as exc:
+        return _back_to(item_id, exc.message)
+    return _back_to(item_id, "Your decision was undone: decide this item again.")
 
 
-@router.post("/items/{item_id}/reveal")
-async def reveal(
-    item_id: int,
-    request: Request,
-    user: ReviewerUser,
-    mode: Annotated[str, Form(max_length=8)] = "click",
-    target: Annotated[str, Form(max_length=16)] = "media",
-    entry_id: Annotated[int | None, Form()] = None,
-) -> JSONResponse:
-    """Record a reveal (audited, counted against the daily limit) and answer the unlocking URL."""
-    services = get_services(request)
-    grant = await run_in_threadpool(
-        lambda: services.review.reveal(
-            item_id, Reviewer.of_user(user), target=target, entry_id=entry_id, mode=mode
-        )
-    )
-    if target == "reference":
-        url = f"/review/items/{item_id}/reference/{entry_id}?" + urlencode({"grant": grant})
-    else:
-        url = f"/review/items/{item_id}/media?" + urlencode({"grant": grant})
-    return JSONResponse({"url": url})
-
-
-@router.get("/items/{item_id}/media")
-async def media(item_id: int, request: Request, user: ReviewerUser, grant: str = "") -> Response:
-    """The unblurred media: only with the grant of a recorded reveal by this user."""
-    services = get_services(request)
-    found = await run_in_threadpool(services.review.media, item_id, Reviewer.of_user(user), grant)
-    return Response(
-        found.data,
-        media_type=mime_type(found.media_format, found.media_kind),
-        headers={"Content-Disposition": "inline", "Cache-Control": "no-store, private"},
-    )
-
-
-@router.get("/items/{item_id}/reference/{entry_id}/preview")
-async def reference_preview(item_id: int, entry_id: int, request: Request, _user: ReviewerUser) -> Response:
-    services = get_services(request)
-
-    def make() -> bytes | None:
-        return blurred_preview(services.review.reference(item_id, entry_id))
-
-    data = await run_in_threadpool(make)
-    if data is None:
-        return Response(_PLACEHOLDER, media_type="image/svg+xml")
-    return Response(data, media_type="image/jpeg")
-
-
-@router.get("/items/{item_id}/reference/{entry_id}")
-async def reference(
-    item_id: int, entry_id: int, request: Request, user: ReviewerUser, grant: str = ""
+@router.post("/items/{item_id}/reopen")
+async def reopen(
+    item_id: int, request: Request, user: ReviewerUser, reason: Annotated[str, Form(max_length=2000)] = ""
 ) -> Response:
+    """Send a decided item back to review, with a reason shown in its history."""
     services = get_services(request)
-    data = await run_in_threadpool(
-        services.review.reference, item_id, entry_id, Reviewer.of_user(user), grant
-    )
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store, private"})
+    try:
+        await run_in_threadpool(services.review.reopen, item_id, Reviewer.of_user(user), reason)
+    except OhscError as exc:
+        return _back_to(item_id, exc.message)
+    return _back_to(item_id, "Reopened: the item is back in review.")

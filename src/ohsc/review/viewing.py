@@ -1,0 +1,166 @@
+"""Seeing as little as possible: exposure counters, recorded reveals, grant-checked media, and
+bank reference thumbnails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ohsc import audit
+from ohsc.content.media import REFERENCE, REVIEW
+from ohsc.content.models import ContentRow, MatchRecordRow
+from ohsc.errors import ExposureLimitError, InvalidInputError, NotFoundError, PermissionDeniedError
+from ohsc.review.base import ReviewBase
+from ohsc.review.model import DECISIONS, Exposure, Reviewer
+from ohsc.review.models import EntryThumbnailRow, MediaRevealRow, ReviewDecisionRow, ReviewItemRow
+from ohsc.store.types import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    data: bytes
+    media_kind: str | None
+    media_format: str | None
+
+
+def _start_of_day(now: datetime) -> datetime:
+    return datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
+
+
+class ReviewViewing(ReviewBase):
+    def exposure(self, user_id: int) -> Exposure:
+        now = utcnow()
+        window = now - timedelta(minutes=self.settings.review_break_window_minutes)
+        day = _start_of_day(now)
+        with self.store.session() as s:
+            today = s.scalar(
+                select(func.count())
+                .select_from(MediaRevealRow)
+                .where(MediaRevealRow.user_id == user_id, MediaRevealRow.at >= day)
+            )
+            recent = s.scalar(
+                select(func.count())
+                .select_from(MediaRevealRow)
+                .where(MediaRevealRow.user_id == user_id, MediaRevealRow.at >= window)
+            )
+            decided = s.scalar(
+                select(func.count())
+                .select_from(ReviewDecisionRow)
+                .where(
+                    ReviewDecisionRow.user_id == user_id,
+                    ReviewDecisionRow.at >= day,
+                    ReviewDecisionRow.decision.in_(DECISIONS),
+                )
+            )
+        return Exposure(
+            reveals_today=int(today or 0),
+            decisions_today=int(decided or 0),
+            daily_limit=self.settings.review_daily_reveal_limit,
+            recent_reveals=int(recent or 0),
+            break_after=self.settings.review_break_after_reveals,
+            break_window_minutes=self.settings.review_break_window_minutes,
+        )
+
+    def _media_row(self, s: Session, item_id: int) -> tuple[ReviewItemRow, ContentRow]:
+        row, content = self._load(s, item_id)
+        if content.media_blob_id is None:
+            raise NotFoundError(f"review item {item_id} holds no media")
+        return row, content
+
+    def reveal(
+        self,
+        item_id: int,
+        reviewer: Reviewer,
+        *,
+        target: str = "media",
+        entry_id: int | None = None,
+        mode: str = "click",
+    ) -> str:
+        """Record that a reviewer is shown unblurred media; returns the grant that unlocks it."""
+        if reviewer.user_id is None:
+            raise InvalidInputError("only logged-in reviewers view media")
+        if target not in ("media", "reference"):
+            raise InvalidInputError("target is media or reference")
+        mode = "hold" if mode == "hold" else "click"
+        if self.exposure(reviewer.user_id).limit_reached:
+            raise ExposureLimitError(
+                f"daily limit of {self.settings.review_daily_reveal_limit} media views reached; "
+                "media stays blurred until tomorrow"
+            )
+        with self.store.session() as s:
+            if target == "media":
+                row, _content = self._media_row(s, item_id)
+            else:
+                self._reference(s, item_id, entry_id)
+                row, _content = self._load(s, item_id)
+            holds = (
+                row.claimed_by == reviewer.user_id
+                and row.claimed_at is not None
+                and row.claimed_at > utcnow() - timedelta(minutes=self.claim_minutes)
+            )
+            if not (holds or reviewer.is_admin):
+                raise PermissionDeniedError("claim the item before revealing its media")
+            s.add(
+                MediaRevealRow(
+                    item_id=item_id, user_id=reviewer.user_id, target=target, mode=mode, at=utcnow()
+                )
+            )
+            audit.record(
+                s,
+                actor=reviewer.actor,
+                action="media.reveal",
+                object_type="review_item",
+                object_id=item_id,
+                details={"target": target, "entry_id": entry_id, "mode": mode},
+            )
+        key = target if entry_id is None else f"{target}-{entry_id}"
+        return self.grants.make(item_id, key, reviewer.user_id)
+
+    def media(self, item_id: int, reviewer: Reviewer, grant: str) -> Media:
+        """The unblurred media, only with a valid reveal grant for this reviewer and item."""
+        if reviewer.user_id is None or not self.grants.check(grant, item_id, "media", reviewer.user_id):
+            raise PermissionDeniedError("reveal the media first")
+        return self.preview_source(item_id)
+
+    def preview_source(self, item_id: int) -> Media:
+        """The media bytes for making a blurred preview (never sent as they are)."""
+        if self.blobs is None:
+            raise NotFoundError("no content store")
+        with self.store.session() as s:
+            _row, content = self._media_row(s, item_id)
+            blob_id, kind, fmt = content.media_blob_id, content.media_kind, content.media_format
+        assert blob_id is not None
+        return Media(self.blobs.get(REVIEW, blob_id), kind, fmt)
+
+    def _reference(self, s: Session, item_id: int, entry_id: int | None) -> str:
+        if entry_id is None:
+            raise InvalidInputError("which entry's reference thumbnail?")
+        matched = s.scalar(
+            select(MatchRecordRow.id)
+            .join(ReviewItemRow, ReviewItemRow.content_item_id == MatchRecordRow.content_item_id)
+            .where(ReviewItemRow.id == item_id, MatchRecordRow.entry_id == entry_id)
+            .limit(1)
+        )
+        thumb = s.get(EntryThumbnailRow, entry_id) if matched is not None else None
+        if thumb is None:
+            raise NotFoundError(f"no reference thumbnail for entry {entry_id} on item {item_id}")
+        return thumb.blob_id
+
+    def reference(
+        self, item_id: int, entry_id: int, reviewer: Reviewer | None = None, grant: str | None = None
+    ) -> bytes:
+        """A bank's reference thumbnail: for a preview (no reviewer), or unblurred with a grant."""
+        if reviewer is not None and (
+            reviewer.user_id is None
+            or grant is None
+            or not self.grants.check(grant, item_id, f"reference-{entry_id}", reviewer.user_id)
+        ):
+            raise PermissionDeniedError("reveal the reference first")
+        if self.blobs is None:
+            raise NotFoundError("no content store")
+        with self.store.session() as s:
+            blob_id = self._reference(s, item_id, entry_id)
+        return self.blobs.get(REFERENCE, blob_id)
