@@ -70,7 +70,7 @@ def test_match_hashes_files_and_stdin(cli: CliRunner, tmp_path: Path) -> None:
     assert results[1]["query"] == PDQ and not results[1]["matched"]
     assert sorted(results[1]["signals"]) == ["pdq", "sha256"]
     bad = cli.invoke(main, ["match", "--json", "not-a-hash"])
-    assert bad.exit_code == 0 and "neither a file nor a hash" in json.loads(bad.stdout)["error"]
+    assert bad.exit_code == 2 and "neither a file nor a hash" in json.loads(bad.stdout)["error"]
 
 
 def test_hash_prints_every_signal(cli: CliRunner, tmp_path: Path) -> None:
