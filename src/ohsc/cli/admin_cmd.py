@@ -5,11 +5,9 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from ohsc import audit as audit_log
 from ohsc.cli.app import App, err, out, pass_app
 from ohsc.cli.render import e, human_bytes, print_json
 from ohsc.errors import AuditChainError
-from ohsc.index.manager import IndexSet
 
 
 @click.group("db")
@@ -35,6 +33,8 @@ def index() -> None:
 @pass_app
 def status(app: App, as_json: bool) -> None:
     """Open the indexes (catching up with the store) and show their state."""
+    from ohsc.index.manager import IndexSet
+
     iset = IndexSet.open(app.store, app.settings.index_dir)
     stats = {st: idx.stats() for st, idx in iset.indexes.items()}
     if as_json:
@@ -59,6 +59,8 @@ def status(app: App, as_json: bool) -> None:
 @pass_app
 def rebuild(app: App) -> None:
     """Rebuild every index from the store and save it."""
+    from ohsc.index.manager import IndexSet
+
     iset = IndexSet(app.store, app.settings.index_dir)
     result = iset.rebuild()
     iset.save()
@@ -74,6 +76,8 @@ def audit() -> None:
 @pass_app
 def verify(app: App) -> None:
     """Check the hash chain; name any changed, removed or reordered event."""
+    from ohsc import audit as audit_log
+
     with app.store.session() as s:
         result = audit_log.verify(s)
     if result.ok:

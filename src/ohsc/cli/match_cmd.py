@@ -15,7 +15,6 @@ from ohsc.cli.render import e, print_json
 from ohsc.errors import InvalidInputError, OhscError
 from ohsc.matching.matcher import Matcher
 from ohsc.signals import get_signal_type, guess_signal_types
-from ohsc.signals.files import HashOptions, hash_path
 from ohsc.video.text import describe_match, short_signals
 
 
@@ -41,6 +40,8 @@ def _query(app: App, matcher: Matcher, arg: str, dihedral: bool) -> dict[str, An
     if path.is_dir():
         raise InvalidInputError(f"{arg} is a folder: use ohsc scan for folders")
     if path.exists():
+        from ohsc.signals.files import HashOptions, hash_path  # numpy, Pillow: only for files
+
         sig = hash_path(path, HashOptions.from_settings(app.settings, mode="exact", dihedral=dihedral))
         if sig.md5 is None:
             raise InvalidInputError(f"{arg}: {sig.error}")
