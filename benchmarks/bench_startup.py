@@ -105,7 +105,9 @@ def main() -> None:
         for label, src in trees:
             for name, cli_args in COMMANDS[:2]:
                 rows = _importtime(src, cli_args, home)
-                print(f"\nslowest imports, {name} ({label}): " + ", ".join(f"{n} {ms:.0f} ms" for ms, n in rows))
+                print(
+                    f"\nslowest imports, {name} ({label}): " + ", ".join(f"{n} {ms:.0f} ms" for ms, n in rows)
+                )
     out = REPO / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     (out / "startup.json").write_text(json.dumps(results, indent=1))

@@ -223,7 +223,9 @@ def test_sole_operator_may_approve_their_own_object_audited(
     assert (published.status, published.approved_by) == ("published", "user:alice")
     with store.session() as s:
         event = s.scalars(
-            select(AuditEvent).where(AuditEvent.action == "trace_object.approve").order_by(AuditEvent.seq.desc())
+            select(AuditEvent)
+            .where(AuditEvent.action == "trace_object.approve")
+            .order_by(AuditEvent.seq.desc())
         ).first()
     assert event is not None and event.details["sole_operator"] is True
 
