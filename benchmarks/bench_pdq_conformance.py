@@ -2,8 +2,8 @@
 
 Conformance (``--part fast``): the share of pictures of quality >= 80 whose fast hash is within
 10 bits of the exact hash (Meta's conformance bound), on the benign corpus and on a generated set
-of fine detail (``ohsc.demo.synth.texture``: noise, stripes, grids, text; JPEG q90 and PNG; 512 to
-1600 px), with fast mode's stability check on and off ("before": the check disabled) in the same
+of fine detail (``ohsc.demo.synth.texture``: noise, stripes, grids, text; JPEG q90 and PNG; sizes
+around 512, 1024 and 2048 px), with fast mode's stability check on and off ("before": the check disabled) in the same
 process, and the CPU cost of the check (process pinned to one core, CPU seconds).
 
 Dihedral (``--part dihedral``): for every corpus photo and each of its 7 rotations/mirror images,
@@ -48,11 +48,15 @@ TRANSFORMS = {
 }
 
 
+#: Around the sizes where JPEG's reduced decoding changes scale (512, 1024, 2048 on the short side).
+SIZES = ((512, 512), (513, 700), (1024, 768), (1023, 1500), (1600, 1200), (2048, 1536))
+
+
 def generated_set(seeds: int) -> list[tuple[str, bytes]]:
     out = []
     for kind in synth.TEXTURES:
         for seed in range(seeds):
-            for size in ((512, 512), (1024, 768), (1600, 1200)):
+            for size in SIZES:
                 im = synth.texture(kind, 100 + seed, size)
                 for fmt, params in (("JPEG", {"quality": 90}), ("PNG", {})):
                     buf = io.BytesIO()
@@ -112,6 +116,20 @@ def part_fast(photos: list[Path], seeds: int) -> None:
         )
         worst = sorted(zip(rows["before"], (items[i][0] for i in keep), strict=True), reverse=True)[:5]
         print("  worst before:", ", ".join(f"{n} {d}" for d, n in worst))
+        sweep = []
+        for bits in (4, 6, 8, 12, 16):
+            pdq_pipeline.FAST_CHECK_MAX_BITS = bits
+            counter = _CountingExact()
+            pdq_pipeline._exact = counter  # type: ignore[assignment]
+            ds = [
+                dist(exact[i].hex, hash_source(items[i][1], max_pixels=LIMIT, mode="fast").hex) for i in keep
+            ]
+            pdq_pipeline._exact = counter.fn
+            sweep.append(
+                f"{bits}: {sum(d <= 10 for d in ds) / len(ds):.1%} within 10, {counter.calls / len(keep):.1%} exact"
+            )
+        pdq_pipeline.FAST_CHECK_MAX_BITS = check
+        print("  check threshold sweep:", "; ".join(sweep))
     # speed: the corpus, fast mode with and without the check, exact mode
     data = [d for _n, d in sets["corpus photos"]]
     for d in data[:5]:

@@ -79,8 +79,11 @@ def main() -> None:
     trees: list[tuple[str, Path | None]] = [("this tree", None)]
     if args.baseline_src:
         trees.append(("baseline", args.baseline_src.resolve()))
-    names = ["reference: python -c pass"]
-    cmds = [shlex.join([sys.executable, "-c", "pass"])]
+    names = ["reference: python -c pass", "floor of a store command: python -c 'import sqlalchemy.orm'"]
+    cmds = [
+        shlex.join([sys.executable, "-c", "pass"]),
+        shlex.join([sys.executable, "-c", "import sqlalchemy.orm"]),
+    ]
     for label, src in trees:
         for name, cli_args in COMMANDS:
             names.append(f"{name} ({label})")

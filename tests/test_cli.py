@@ -96,6 +96,8 @@ def test_hash_prints_every_signal(cli: CliRunner, tmp_path: Path) -> None:
     ]
     text = ok(cli, "hash", "--exact", str(tmp_path / "a.jpg"))
     assert "pdq" in text and "quality 100" in text
+    variants = ok(cli, "hash", "--dihedral", str(tmp_path / "a.jpg"))
+    assert all(name in variants for name in ("rotate90", "flipx", "flipminus1"))
 
 
 def test_scan_exit_status_and_records(cli: CliRunner, tmp_path: Path) -> None:

@@ -23,6 +23,9 @@ def print_signals(record: dict[str, Any]) -> None:
             out.print(f"  {name:<7}{record[name]}")
     if record.get("pdq"):
         out.print(f"  {'pdq':<7}{record['pdq']}  (quality {record.get('pdq_quality')})")
+        for name, value in (record.get("pdq_dihedral") or {}).items():
+            if name != "original":
+                out.print(f"    {name:<11}{value}")
     if record.get("vpdq"):
         out.print(f"  {'vpdq':<7}{e(describe_hash(record['vpdq'], record.get('video')))}")
     if record.get("error"):

@@ -4,8 +4,12 @@
   Meta's C++ (the ``pdqhash`` package) hashes the array.
 * ``fast`` (the default for scans) decodes JPEGs at reduced DCT scale straight to luma (Pillow
   ``draft``), then runs PDQ's own blur-and-sample arithmetic with the weights of the full-size
-  image (:mod:`ohsc.signals.pdq_math`). It stays within a few bits of exact mode (the conformance
-  bound is 10 for quality >= 80; see docs/benchmarks.md for the measured distribution).
+  image (:mod:`ohsc.signals.pdq_math`). It checks its own stability and hashes pictures of fine
+  detail exactly, so it stays within Meta's conformance bound of exact mode (10 bits for quality
+  >= 80; see docs/benchmarks.md for the measured distribution).
+
+The pipelines live in :mod:`ohsc.signals.pdq_pipeline`, imported on first use: this module (the
+signal type) needs neither numpy nor Pillow.
 """
 
 from __future__ import annotations
