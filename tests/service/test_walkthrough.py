@@ -187,6 +187,7 @@ def test_every_readme_block_is_run_or_named() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a demo run and a scan, on a busy 2-core machine
 def test_readme_using_it(tmp_path: Path) -> None:
     status, log, folder = run_section(_section("Using it"), tmp_path)
     assert status == 0, log[-6000:]
@@ -202,6 +203,7 @@ def test_readme_using_it(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a demo run and a scan, on a busy 2-core machine
 def test_readme_service(tmp_path: Path) -> None:
     status, log, _folder = run_section(_section("The service"), tmp_path)
     assert status == 0, log[-6000:]
@@ -212,6 +214,7 @@ def test_readme_service(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a demo run and a scan, on a busy 2-core machine
 def test_readme_prevention(tmp_path: Path) -> None:
     status, log, _folder = run_section(_section("Prevention"), tmp_path)
     assert status == 0, log[-6000:]
