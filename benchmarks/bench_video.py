@@ -236,7 +236,7 @@ def hash_128(path: Path) -> dict[int, str]:
     with av.open(str(path)) as container:
         for n, frame in enumerate(container.decode(video=0)):
             rgb = frame.reformat(width=128, height=128, format="rgb24", interpolation="AREA").to_ndarray()
-            hex_value, _q, _ = pdq_math.hash_from_buffer64(luma.buffer64(luma_f32(rgb), 128, 128))
+            hex_value, _q = pdq_math.hash_from_buffer64(luma.buffer64(luma_f32(rgb), 128, 128))
             out[n] = hex_value
     return out
 

@@ -70,7 +70,7 @@ def test_match_hashes_files_and_stdin(cli: CliRunner, tmp_path: Path) -> None:
     assert results[1]["query"] == PDQ and not results[1]["matched"]
     assert sorted(results[1]["signals"]) == ["pdq", "sha256"]
     bad = cli.invoke(main, ["match", "--json", "not-a-hash"])
-    assert bad.exit_code == 0 and "neither a file nor a hash" in json.loads(bad.stdout)["error"]
+    assert bad.exit_code == 2 and "neither a file nor a hash" in json.loads(bad.stdout)["error"]
 
 
 def test_hash_prints_every_signal(cli: CliRunner, tmp_path: Path) -> None:
@@ -96,6 +96,8 @@ def test_hash_prints_every_signal(cli: CliRunner, tmp_path: Path) -> None:
     ]
     text = ok(cli, "hash", "--exact", str(tmp_path / "a.jpg"))
     assert "pdq" in text and "quality 100" in text
+    variants = ok(cli, "hash", "--dihedral", str(tmp_path / "a.jpg"))
+    assert all(name in variants for name in ("rotate90", "flipx", "flipminus1"))
 
 
 def test_scan_exit_status_and_records(cli: CliRunner, tmp_path: Path) -> None:

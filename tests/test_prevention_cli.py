@@ -151,7 +151,7 @@ def test_trace_commands(runner: CliRunner, tmp_path: Path) -> None:
     assert "now pending" in runner.invoke(main, ["trace", "submit", object_id]).output
     refused = runner.invoke(main, ["trace", "approve", object_id])
     assert refused.exit_code == 6  # the same person cannot approve
-    assert "second investigator" in refused.output
+    assert "second investigator" in refused.output and "--sole-operator" in refused.output
     listed = lines(runner.invoke(main, ["trace", "list", "--json"]).output)
     assert [(o["id"], o["status"]) for o in listed] == [(int(object_id), "pending")]
     out = tmp_path / "copy.jpg"
@@ -164,3 +164,14 @@ def test_trace_commands(runner: CliRunner, tmp_path: Path) -> None:
     assert exported.exit_code == 0, exported.output
     assert csv_path.read_text(encoding="utf-8").startswith("tip_id,object_id")
     assert runner.invoke(main, ["trace", "tips"]).exit_code == 0
+
+
+def test_trace_approve_on_a_one_person_installation(runner: CliRunner, tmp_path: Path) -> None:
+    image = tmp_path / "object.jpg"
+    image.write_bytes(jpeg_bytes(picture(6)))
+    created = runner.invoke(main, ["trace", "add", str(image), "--category", "toys", "--question", "Where?"])
+    object_id = created.output.split()[1]
+    assert runner.invoke(main, ["trace", "submit", object_id]).exit_code == 0
+    approved = runner.invoke(main, ["trace", "approve", object_id, "--sole-operator"])
+    assert approved.exit_code == 0, approved.output
+    assert "published" in approved.output and "audit" in approved.output

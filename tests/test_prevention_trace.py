@@ -203,3 +203,35 @@ def test_investigator_role_is_needed(objects: TraceObjects) -> None:
     with pytest.raises(InvalidInputError):
         objects.list_objects(ALICE, status="lost")
     assert [o.id for o in objects.list_objects(ALICE, status="draft")] == [obj.id]
+
+
+def test_sole_operator_may_approve_their_own_object_audited(
+    objects: TraceObjects, store: Store, settings: Settings
+) -> None:
+    """A one-person installation can publish: an explicit override, refused once a second
+    investigator or administrator exists, and written to the audit log."""
+    from ohsc.accounts.service import AccountService
+
+    accounts = AccountService(store, settings, actor="cli:test")
+    obj = objects.create(ALICE, jpeg_with_metadata(), category="toys", question="Where is this toy sold?")
+    objects.submit(ALICE, obj.id)
+    with pytest.raises(TwoPersonRuleError, match="sole-operator"):
+        objects.approve(ALICE, obj.id)  # no override asked: the message says how
+    accounts.create_user("alice", "investigator", "a long enough password 1")
+    accounts.create_user("rita", "reviewer", "a long enough password 2")  # cannot approve objects
+    published = objects.approve(ALICE, obj.id, sole_operator=True)
+    assert (published.status, published.approved_by) == ("published", "user:alice")
+    with store.session() as s:
+        event = s.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "trace_object.approve")
+            .order_by(AuditEvent.seq.desc())
+        ).first()
+    assert event is not None and event.details["sole_operator"] is True
+
+    second = objects.create(ALICE, jpeg_with_metadata(), category="toys", question="Who makes this?")
+    objects.submit(ALICE, second.id)
+    accounts.create_user("bob", "admin", "a long enough password 3")
+    with pytest.raises(TwoPersonRuleError, match="2 accounts"):
+        objects.approve(ALICE, second.id, sole_operator=True)
+    assert objects.approve(BOB, second.id).status == "published"

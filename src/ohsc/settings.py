@@ -1,24 +1,34 @@
-"""Settings as declared data: every knob is an ``OHSC_*`` environment variable, validated at start-up."""
+"""Settings as declared data: every knob is an ``OHSC_*`` environment variable, validated at start-up.
+
+The environment is read by :func:`load_settings` (names case-insensitive, lists and mappings as
+JSON, as pydantic-settings reads them) rather than by pydantic-settings itself, whose import
+(asyncio, dotenv, its sources) cost every command ~50 ms at start.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import types
+import typing
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ohsc.errors import ConfigError
 
 HashMode = Literal["fast", "exact"]
 
+#: Prefix of every setting's environment variable.
+ENV_PREFIX = "OHSC_"
 
-class Settings(BaseSettings):
+
+class Settings(BaseModel):
     """OHSC configuration. Field ``foo_bar`` is read from ``OHSC_FOO_BAR``."""
 
-    model_config = SettingsConfigDict(env_prefix="OHSC_", extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, validate_default=True)
 
     home: Path = Field(default=Path("~/.ohsc"), description="Data directory: SQLite file, indexes, scans.")
     database_url: str | None = Field(
@@ -448,10 +458,41 @@ class Settings(BaseSettings):
         return bool(self.public_url and self.public_url.startswith("https://"))
 
 
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+
+
+def _is_container(annotation: Any) -> bool:
+    """A list or mapping (possibly optional): given as JSON in the environment."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_container(arg) for arg in typing.get_args(annotation))
+    return (origin or annotation) in _CONTAINERS
+
+
+def environment(environ: typing.Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The settings given as ``OHSC_*`` variables, by field name (lists and mappings parsed as JSON)."""
+    env = os.environ if environ is None else environ
+    names = {f"{ENV_PREFIX}{name}".upper(): name for name in Settings.model_fields}
+    values: dict[str, Any] = {}
+    for key, raw in env.items():
+        name = names.get(key.upper())
+        if name is None:
+            continue
+        if _is_container(Settings.model_fields[name].annotation):
+            try:
+                values[name] = json.loads(raw)
+            except ValueError as exc:
+                raise ConfigError(f"invalid settings: {key}: not valid JSON ({exc})") from None
+        else:
+            values[name] = raw
+    return values
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read and validate settings; a bad value is a :class:`ConfigError` naming the variable."""
+    """Read and validate settings (``overrides`` win over the environment, which wins over the
+    defaults); a bad value is a :class:`ConfigError` naming the variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**(environment() | overrides))
     except ValidationError as exc:
         problems = "; ".join(
             f"OHSC_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()

@@ -9,6 +9,7 @@ from typing import Any
 from ohsc.banks.model import EntryInput
 from ohsc.settings import Settings
 from ohsc.signals.files import FileSignals, HashOptions, hash_path
+from ohsc.signals.sniff import MediaKind
 
 
 def entries_from_signals(
@@ -43,6 +44,9 @@ def entries_from_signals(
         else:
             mean = round(sum(qualities) / len(qualities))
             items.append(EntryInput(signal_type="vpdq", value=sig.signals()["vpdq"], quality=mean, **common))
+    if sig.kind not in (MediaKind.IMAGE, MediaKind.VIDEO) and not sig.error:
+        what = {MediaKind.EMPTY: " (an empty file)", MediaKind.ARCHIVE: " (an archive: not looked inside)"}
+        notes.append(f"{label}: not a picture or video{what.get(sig.kind, '')}; only its file digests added")
     if sig.error:
         perceptual = sig.pdq is not None or bool(sig.vpdq)
         notes.append(f"{label}: {sig.error}" + ("" if perceptual else "; only file digests added"))

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from ohsc import audit
 from ohsc.banks.formats import get_format
 from ohsc.banks.lookup import find_entries
-from ohsc.banks.media import entries_from_files
 from ohsc.banks.model import Bank, BankEntry, EntryInput, EntrySource, ImportReport, ReadNote, RowError
 from ohsc.banks.upsert import apply_batch, restore_rows, retract_rows, store_payloads
 from ohsc.errors import (
@@ -343,6 +342,8 @@ class BankService:
 
         Returns the report and the files that could not be used, with reasons.
         """
+        from ohsc.banks.media import entries_from_files  # hashing: numpy, Pillow, numba
+
         items, notes, failed = entries_from_files(
             self.settings, paths, category=category, labels=labels, note=note, external_id=external_id
         )

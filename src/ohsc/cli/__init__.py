@@ -1,7 +1,8 @@
 """The ``ohsc`` command line: thin shells over the library (click + rich).
 
-Commands are imported when they run (or when ``--help`` lists them), so ``ohsc hash`` does not
-load the web app or the reporting code, and worker processes of ``ohsc scan`` start fast.
+Commands are imported when they run, never to list them (``ohsc --help`` shows ``SUMMARIES``), so
+``ohsc hash`` does not load the web app or the reporting code, ``ohsc --help`` loads none of them,
+and worker processes of ``ohsc scan`` start fast.
 """
 
 from __future__ import annotations
@@ -37,10 +38,34 @@ COMMANDS: dict[str, str] = {
     "webhook": "ohsc.cli.webhook_cmd:webhook",
 }
 
+#: command name -> its line in ``ohsc --help`` (each command's own --help has the details)
+SUMMARIES: dict[str, str] = {
+    "apikey": "API keys of machine clients and what each may do (scopes).",
+    "audit": "The append-only, keyed hash-chained audit log and its signed checkpoints.",
+    "bank": "Hash banks: named lists of hashes with categories, thresholds and retractions.",
+    "db": "The store (SQLite by default, PostgreSQL with OHSC_DATABASE_URL).",
+    "demo": "Build a demo bank from generated images and scan a folder of altered copies and decoys.",
+    "deter": "Deterrence: check texts against operator term lists; messages and confidential help.",
+    "directory": "The help directory shown with deterrence messages and on the public help page.",
+    "evidence": "Preserved evidence of filed reports: encrypted, kept for the legal period, then purged.",
+    "hash": "Hash files: MD5, SHA-1, SHA-256, PDQ and its quality, vPDQ of videos.",
+    "index": "The match indexes (a cache of the store, kept under OHSC_HOME/index).",
+    "match": "Match hashes or files against every bank.",
+    "purge": "Delete what retention settings no longer keep (review media, unmatched records, sessions).",
+    "report": "Reports to authorities: drafts, NCMEC CyberTipline, UK NCA and EU Centre packages.",
+    "scan": "Scan a folder, a .zip or a .tar(.gz) for known material.",
+    "serve": "Serve the API (/v1, docs at /docs) and the review UI (/review).",
+    "settings": "Show every OHSC_* setting with its current value (secrets masked).",
+    "trace": "Trace an Object: publish sanitised object pictures (two-person approval), triage tips.",
+    "user": "People who log in to the web UI, and their roles.",
+    "webhook": "Webhooks: signed deliveries of match and review events to your systems.",
+}
+
 
 @click.group(
     cls=OhscGroup,
     lazy_commands=COMMANDS,
+    summaries=SUMMARIES,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="ohsc")
@@ -49,11 +74,11 @@ def main(ctx: click.Context) -> None:
     """OHSC: hash, match and scan for known child sexual abuse material, on your own machine.
 
     Data lives in OHSC_HOME (default ~/.ohsc): a SQLite store and the match indexes.
-    Set OHSC_DATABASE_URL=postgresql://... to use PostgreSQL.
+    Set OHSC_DATABASE_URL=postgresql://... to use PostgreSQL. Exit statuses: docs/cli.md.
     """
     app = ctx.ensure_object(App)
     ctx.call_on_close(app.close)
     setup_logging(app.settings)
 
 
-__all__ = ["COMMANDS", "main"]
+__all__ = ["COMMANDS", "SUMMARIES", "main"]

@@ -7,7 +7,6 @@ from rich.table import Table
 
 from ohsc.cli.app import App, out, pass_app
 from ohsc.cli.render import e, human_bytes, print_json
-from ohsc.index.manager import IndexSet
 
 
 @click.group("db")
@@ -33,6 +32,8 @@ def index() -> None:
 @pass_app
 def status(app: App, as_json: bool) -> None:
     """Open the indexes (catching up with the store) and show their state."""
+    from ohsc.index.manager import IndexSet
+
     iset = IndexSet.open(app.store, app.settings.index_dir)
     stats = {st: idx.stats() for st, idx in iset.indexes.items()}
     if as_json:
@@ -57,6 +58,8 @@ def status(app: App, as_json: bool) -> None:
 @pass_app
 def rebuild(app: App) -> None:
     """Rebuild every index from the store and save it."""
+    from ohsc.index.manager import IndexSet
+
     iset = IndexSet(app.store, app.settings.index_dir)
     result = iset.rebuild()
     iset.save()

@@ -193,7 +193,11 @@ def add(
     external_id: str | None,
     as_json: bool,
 ) -> None:
-    """Hash media files (MD5, SHA-1, SHA-256, PDQ; vPDQ of videos) into a bank. Folders are walked."""
+    """Hash media files (MD5, SHA-1, SHA-256, PDQ; vPDQ of videos) into a bank. Folders are walked.
+
+    A file that is not a picture or video still has its digests added (with a warning). Exit
+    status 1 when a file could not be read (the others are added).
+    """
     from ohsc.scanning.walker import walk
 
     files: list[Path] = []
@@ -207,9 +211,12 @@ def add(
     report, failed = app.banks.add_files(
         name, files, category=category, labels=labels, note=note, external_id=external_id
     )
-    for path, reason in [*problems, *((str(p), r) for p, r in failed)]:
+    skipped = [*problems, *((str(p), r) for p, r in failed)]
+    for path, reason in skipped:
         err.print(f"[red]skipped:[/] {e(path)}: {e(reason)}")
     _print_report(report, as_json)
+    if skipped:
+        raise SystemExit(1)
 
 
 @bank.command("import")
@@ -221,9 +228,16 @@ def add(
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_app
 def import_(app: App, name: str, file: Path, fmt: str | None, as_json: bool) -> None:
-    """Import a hash list. Bad rows are reported with line numbers; good rows load."""
+    """Import a hash list. Bad rows are reported with line numbers; good rows load.
+
+    Exit status 2 when the file has rows but none of them is valid.
+    """
     report = app.banks.import_file(name, file, _format_for(file, fmt))
     _print_report(report, as_json)
+    loaded = report.added + report.updated + report.unchanged + report.retracted + report.kept_retracted
+    if report.errors and not loaded and not report.unknown_withdrawals:
+        err.print(f"[red]error:[/] no valid row in {e(file.name)}: nothing imported")
+        raise SystemExit(InvalidInputError.exit_code)
 
 
 @bank.command("export")

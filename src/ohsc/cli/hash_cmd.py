@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ohsc.cli.app import App, out, pass_app
+from ohsc.cli.app import App, err, out, pass_app
 from ohsc.cli.render import e, human_bytes, print_json
 from ohsc.scanning.runner import Scanner, ScanOptions
 from ohsc.signals.files import HashOptions
@@ -23,6 +23,9 @@ def print_signals(record: dict[str, Any]) -> None:
             out.print(f"  {name:<7}{record[name]}")
     if record.get("pdq"):
         out.print(f"  {'pdq':<7}{record['pdq']}  (quality {record.get('pdq_quality')})")
+        for name, value in (record.get("pdq_dihedral") or {}).items():
+            if name != "original":
+                out.print(f"    {name:<11}{value}")
     if record.get("vpdq"):
         out.print(f"  {'vpdq':<7}{e(describe_hash(record['vpdq'], record.get('video')))}")
     if record.get("error"):
@@ -43,6 +46,8 @@ def hash_(
     (--json: every sampled frame), or an error.
 
     Folders are walked; archives are hashed as files (``ohsc scan`` looks inside them).
+    Exit status 1 when a file could not be read or fully hashed (its record says why; the other
+    files are still hashed).
     """
     settings = app.settings
     few_files = len(paths) <= 8 and all(p.is_file() for p in paths)
@@ -56,10 +61,17 @@ def hash_(
     )
     scanner = Scanner(settings, matcher=None)
 
+    failed = 0
+
     def emit(record: dict[str, Any]) -> None:
+        nonlocal failed
+        failed += bool(record.get("error"))
         if as_json:
             print_json(record)
         else:
             print_signals(record)
 
     scanner.run(list(paths), options, emit)
+    if failed:
+        err.print(f"[red]{failed} file(s) could not be hashed[/]")
+        raise SystemExit(1)

@@ -15,7 +15,6 @@ from ohsc.cli.render import e, print_json
 from ohsc.errors import InvalidInputError, OhscError
 from ohsc.matching.matcher import Matcher
 from ohsc.signals import get_signal_type, guess_signal_types
-from ohsc.signals.files import HashOptions, hash_path
 from ohsc.video.text import describe_match, short_signals
 
 
@@ -41,6 +40,8 @@ def _query(app: App, matcher: Matcher, arg: str, dihedral: bool) -> dict[str, An
     if path.is_dir():
         raise InvalidInputError(f"{arg} is a folder: use ohsc scan for folders")
     if path.exists():
+        from ohsc.signals.files import HashOptions, hash_path  # numpy, Pillow: only for files
+
         sig = hash_path(path, HashOptions.from_settings(app.settings, mode="exact", dihedral=dihedral))
         if sig.md5 is None:
             raise InvalidInputError(f"{arg}: {sig.error}")
@@ -57,7 +58,8 @@ def _query(app: App, matcher: Matcher, arg: str, dihedral: bool) -> dict[str, An
     types = guess_signal_types(arg)
     if not types:
         raise InvalidInputError(
-            f"{arg!r} is neither a file nor a hash (md5, sha1, sha256, pdq; or TYPE:VALUE)"
+            f"{arg!r} is neither a file nor a hash (no such file; hashes: md5, sha1, sha256, pdq, "
+            "or TYPE:VALUE)"
         )
     value = arg.strip().lower()
     signals = dict.fromkeys(types, value)
@@ -75,12 +77,18 @@ def match(app: App, args: tuple[str, ...], dihedral: bool, as_json: bool) -> Non
 
     A bare 64-digit hex value is tried as both SHA-256 and PDQ. Videos are matched by vPDQ:
     the share of frames matched both ways and the matched time ranges are shown.
+
+    Exit status 0 whether or not anything matched (matches are data); when a query cannot be
+    answered (not a hash, no such file) the others still are, and the status is that error's
+    (2 for bad input).
     """
     matcher = app.matcher()
+    status = 0
     for arg in _args(args):
         try:
             result = _query(app, matcher, arg, dihedral)
         except OhscError as exc:
+            status = status or exc.exit_code
             if as_json:
                 print_json({"query": arg, "error": exc.message})
             else:
@@ -113,3 +121,5 @@ def match(app: App, args: tuple[str, ...], dihedral: bool, as_json: bool) -> Non
                 out.print(f"  entry {m['entry_id']}: {e(describe_match(m['video']))}")
         if result["suppressed"]:
             out.print(f"  {len(result['suppressed'])} match(es) suppressed by the allowlist")
+    if status:
+        raise SystemExit(status)

@@ -116,9 +116,24 @@ def _transition(name: str, help_text: str) -> None:
 
 
 _transition("submit", "Ask a second investigator to approve a draft.")
-_transition("approve", "Publish a pending object (not by whoever prepared it).")
 _transition("identify", "Mark a published object identified: the public sees a thank-you, tips stop.")
 _transition("retire", "Take an object off the public gallery for good (tips are kept).")
+
+
+@trace.command("approve")
+@click.argument("object_id", type=int)
+@click.option(
+    "--sole-operator",
+    is_flag=True,
+    help="Approve your own object on an installation with at most one investigator or admin "
+    "account (recorded in the audit log; refused once there is a second).",
+)
+@pass_app
+def approve(app: App, object_id: int, sole_operator: bool) -> None:
+    """Publish a pending object (not by whoever prepared it, unless --sole-operator)."""
+    obj = _objects(app).approve(cli_actor(app), object_id, sole_operator=sole_operator)
+    note = " (sole operator: recorded in the audit log)" if sole_operator else ""
+    out.print(f"object {obj.id} is now {obj.status}{note}")
 
 
 @trace.command("reject")

@@ -80,3 +80,45 @@ def mirrored(im: Image.Image) -> Image.Image:
 def brighter(im: Image.Image, amount: int = 25) -> Image.Image:
     arr = np.asarray(im.convert("RGB")).astype(np.int16) + amount
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+
+
+# --- fine detail: what tests fast-mode PDQ hardest (benign: noise, stripes, grids, text) --------
+
+TEXTURES = ("noise", "stripes", "checker", "text")
+_WORDS = "the quick brown fox jumps over a lazy dog while river stones gather moss by the old mill"
+
+
+def texture(kind: str, seed: int, size: tuple[int, int] = (1024, 768)) -> Image.Image:
+    """A picture made of fine detail near the scale PDQ's blur keeps: ``noise`` (uniform, or
+    slightly blurred), ``stripes`` (2-16 pixels a period, any angle), ``checker`` (1-8 pixel
+    cells) or ``text`` (lines of words), over a faint colour gradient."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    low = np.sin(x / w * 3 + rng.uniform(0, 6)) * np.cos(y / h * 2 + rng.uniform(0, 6))
+    if kind == "noise":
+        grey = rng.normal(128, 60, (h, w)) + 20 * low
+        im = Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8)).convert("RGB")
+        return im.filter(ImageFilter.GaussianBlur(float(rng.choice([0.0, 1.0]))))
+    if kind == "stripes":
+        period, angle = float(rng.choice([2, 3, 4, 6, 8, 16])), np.deg2rad(rng.uniform(0, 90))
+        wave = np.sin(2 * np.pi * (x * np.cos(angle) + y * np.sin(angle)) / period)
+        grey = 128 + 80 * wave * (0.6 + 0.4 * low) + 30 * low
+    elif kind == "checker":
+        cell = int(rng.choice([1, 2, 4, 8]))
+        grey = ((x // cell + y // cell) % 2) * 200 + 28 - 30 * (low + 1)
+    elif kind == "text":
+        im = Image.new("RGB", (w, h), (250, 250, 245))
+        draw = ImageDraw.Draw(im)
+        size_px = int(rng.choice([8, 12, 20]))
+        from PIL import ImageFont
+
+        font = ImageFont.load_default(size=size_px)
+        words = _WORDS.split()
+        for row in range(2, h, int(size_px * 1.3)):
+            draw.text((2, row), " ".join(rng.choice(words, 40)), fill=(10, 10, 10), font=font)
+        return im
+    else:
+        raise ValueError(f"unknown texture {kind!r}: one of {', '.join(TEXTURES)}")
+    rgb = np.stack([grey, grey * 0.9, grey * 0.8], axis=-1)
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")

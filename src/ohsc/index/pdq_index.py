@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faiss
 import numpy as np
@@ -21,7 +21,9 @@ import numpy.typing as npt
 
 from ohsc.index.base import IndexHit, SignalIndex, as_labels, finish_hits
 from ohsc.index.codes import bytes_to_words, hex_to_bytes
-from ohsc.index.mih import DEFAULT_CHUNKS, MihTable
+
+if TYPE_CHECKING:  # multi-index hashing (numba) is imported only for banks big enough to use it
+    from ohsc.index.mih import MihTable
 
 #: Base segments at least this big use multi-index hashing: below, faiss flat answers faster
 #: (crossover measured between 200k and 400k codes; see docs/benchmarks.md).
@@ -84,6 +86,8 @@ class MihSegment:
 
     @classmethod
     def build(cls, codes: Codes, labels: Labels) -> MihSegment:
+        from ohsc.index.mih import MihTable
+
         table, order = MihTable.build(codes)
         ordered = labels[order]
         if len(ordered) and ordered.min() >= 0 and ordered.max() < 2**32:
@@ -240,6 +244,8 @@ class PdqIndex(SignalIndex):
     ) -> PdqIndex:
         idx = cls(signal_type, mih_min=int(params.get("mih_min", MIH_MIN_SIZE)))
         if params.get("base") == "mih":
+            from ohsc.index.mih import DEFAULT_CHUNKS, MihTable
+
             table = MihTable.from_arrays(arrays, int(params.get("m", DEFAULT_CHUNKS)), int(params["b"]))
             idx._base = MihSegment(table, arrays["base_labels"])
         else:

@@ -13,7 +13,6 @@ from ohsc.index.manager import IndexSet, SyncResult
 from ohsc.matching.model import BankRule, Match, MatchOutcome
 from ohsc.settings import Settings
 from ohsc.signals import alias_signal_types, get_signal_type
-from ohsc.signals.pdq_math import approximate_dihedral
 from ohsc.store.db import Store
 from ohsc.store.models import BankRow
 
@@ -114,6 +113,8 @@ class Matcher:
             if dihedral:
                 variants = dihedral
             elif approximate_dihedral_from_hash:
+                from ohsc.signals.pdq_math import approximate_dihedral  # numba: only when asked
+
                 variants = approximate_dihedral(value)
             for variant, v in variants.items():
                 for hit in index.query(v, radius):

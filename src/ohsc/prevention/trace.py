@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ohsc import audit
-from ohsc.actor import ROLE_INVESTIGATOR, Actor, require
+from ohsc.actor import ROLE_ADMIN, ROLE_INVESTIGATOR, Actor, require
 from ohsc.errors import InvalidInputError, StateError, TraceObjectNotFoundError, TwoPersonRuleError
 from ohsc.media.blobs import BlobStore
 from ohsc.prevention.images import SanitisedImage, sanitise
@@ -63,6 +63,9 @@ class ObjectStatus(StrEnum):
 
 
 #: States the public sees; tips are taken only for published objects.
+#: Account roles that may approve objects (counted for ``--sole-operator``).
+APPROVER_ACCOUNT_ROLES = (ROLE_ADMIN, ROLE_INVESTIGATOR)
+
 PUBLIC_STATES = (ObjectStatus.PUBLISHED, ObjectStatus.IDENTIFIED)
 
 
@@ -321,23 +324,50 @@ class TraceObjects:
             self._audit(s, actor, "submit", row)
             return _to_object(row)
 
-    def approve(self, actor: Actor, object_id: int) -> TraceObject:
+    def approve(self, actor: Actor, object_id: int, *, sole_operator: bool = False) -> TraceObject:
         """Publish a pending object. The approver must be a second person: not whoever created,
-        last edited or submitted it."""
+        last edited or submitted it.
+
+        ``sole_operator``: on an installation with at most one account that may approve objects
+        (investigator or admin), that one person may approve their own object; the audit event
+        says so. Refused as soon as a second such account exists.
+        """
         require(actor, ROLE_INVESTIGATOR, action="approve objects")
         with self.store.session() as s:
             row = self._row(s, object_id)
             if row.status != ObjectStatus.PENDING:
                 raise StateError(f"only pending objects can be approved; object {object_id} is {row.status}")
+            override: dict[str, Any] = {}
             if actor.name in {row.created_by, row.updated_by, row.submitted_by}:
-                raise TwoPersonRuleError(
-                    f"{actor.name} prepared object {object_id}; a second investigator must approve it"
-                )
+                override = self._sole_operator(s, actor, object_id, sole_operator)
             row.status = ObjectStatus.PUBLISHED
             row.approved_by = actor.name
             row.published_at = utcnow()
-            self._audit(s, actor, "approve", row, prepared_by=sorted({row.created_by, row.updated_by}))
+            prepared_by = sorted({row.created_by, row.updated_by})
+            self._audit(s, actor, "approve", row, prepared_by=prepared_by, **override)
             return _to_object(row)
+
+    @staticmethod
+    def _sole_operator(s: Session, actor: Actor, object_id: int, asked: bool) -> dict[str, Any]:
+        """The details of an allowed self-approval, or :class:`TwoPersonRuleError`."""
+        from ohsc.accounts.models import UserRow
+
+        if not asked:
+            raise TwoPersonRuleError(
+                f"{actor.name} prepared object {object_id}; a second investigator must approve it "
+                "(an installation with a single investigator or administrator: --sole-operator)"
+            )
+        approvers = s.scalar(
+            select(func.count())
+            .select_from(UserRow)
+            .where(UserRow.enabled.is_(True), UserRow.role.in_(APPROVER_ACCOUNT_ROLES))
+        )
+        if approvers and approvers > 1:
+            raise TwoPersonRuleError(
+                f"{actor.name} prepared object {object_id} and {approvers} accounts may approve objects: "
+                "one of the others must approve it (--sole-operator is for one-person installations)"
+            )
+        return {"sole_operator": True, "approver_accounts": int(approvers or 0)}
 
     def reject(self, actor: Actor, object_id: int, reason: str) -> TraceObject:
         require(actor, ROLE_INVESTIGATOR, action="reject objects")

@@ -22,9 +22,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ohsc.matching.matcher import Matcher
 from ohsc.scanning.archives import ArchiveLimits, expand
 from ohsc.scanning.items import Item
 from ohsc.scanning.walker import count_files, walk
@@ -32,6 +31,9 @@ from ohsc.scanning.worker import hash_job, init_worker, set_options
 from ohsc.settings import Settings
 from ohsc.signals.files import FileSignals, HashOptions
 from ohsc.signals.sniff import SNIFF_BYTES, archive_kind
+
+if TYPE_CHECKING:  # ``ohsc hash`` scans without matching: no store, no index
+    from ohsc.matching.matcher import Matcher
 
 
 class _InlineExecutor(Executor):

@@ -4,31 +4,27 @@
   Meta's C++ (the ``pdqhash`` package) hashes the array.
 * ``fast`` (the default for scans) decodes JPEGs at reduced DCT scale straight to luma (Pillow
   ``draft``), then runs PDQ's own blur-and-sample arithmetic with the weights of the full-size
-  image (:mod:`ohsc.signals.pdq_math`). It stays within a few bits of exact mode (the conformance
-  bound is 10 for quality >= 80; see docs/benchmarks.md for the measured distribution).
+  image (:mod:`ohsc.signals.pdq_math`). It checks its own stability and hashes pictures of fine
+  detail exactly, so it stays within Meta's conformance bound of exact mode (10 bits for quality
+  >= 80; see docs/benchmarks.md for the measured distribution).
+
+The pipelines live in :mod:`ohsc.signals.pdq_pipeline`, imported on first use: this module (the
+signal type) needs neither numpy nor Pillow.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import numpy.typing as npt
-import pdqhash
-from PIL import Image
-
-from ohsc.errors import ImageDecodeError, InvalidSignalError
-from ohsc.signals import pdq_math
 from ohsc.signals.base import HexDigestSignal
-from ohsc.signals.images import JPEG_FORMATS, ImageSource, luma_f32, open_image, reference_array
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from ohsc.signals.images import ImageSource
 
 HashMode = Literal["fast", "exact"]
-
-#: Fast mode keeps at least this many pixels on the short side before PDQ's own downsampling.
-FAST_MIN_SIDE = 256
-
-_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
 class PdqSignal(HexDigestSignal):
@@ -40,8 +36,7 @@ class PdqSignal(HexDigestSignal):
 
     @classmethod
     def distance(cls, a: str, b: str) -> int:
-        x = np.frombuffer(cls.to_bytes(a), dtype=np.uint8) ^ np.frombuffer(cls.to_bytes(b), dtype=np.uint8)
-        return int(_POPCOUNT[x].sum())
+        return (int.from_bytes(cls.to_bytes(a)) ^ int.from_bytes(cls.to_bytes(b))).bit_count()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +54,9 @@ def hash_image(
     im: Image.Image, *, mode: HashMode = "fast", dihedral: bool = False, force_rgb: bool = False
 ) -> PdqHash:
     """PDQ of an opened (lazy) Pillow image. Raises :class:`ImageDecodeError` for bad pixels."""
-    if mode == "exact":
-        return _exact(im, dihedral, force_rgb)
-    if mode == "fast":
-        return _fast(im, dihedral, force_rgb)
-    raise InvalidSignalError(f"unknown hash mode {mode!r}: use 'fast' or 'exact'")
+    from ohsc.signals.pdq_pipeline import hash_image as run
+
+    return run(im, mode=mode, dihedral=dihedral, force_rgb=force_rgb)
 
 
 def hash_source(
@@ -74,54 +67,7 @@ def hash_source(
     dihedral: bool = False,
     force_rgb: bool = False,
 ) -> PdqHash:
-    im = open_image(source, max_pixels)
-    try:
-        return hash_image(im, mode=mode, dihedral=dihedral, force_rgb=force_rgb)
-    finally:
-        im.close()
+    """PDQ of image bytes, a path or a file (opened safely: see :func:`ohsc.signals.images.open_image`)."""
+    from ohsc.signals.pdq_pipeline import hash_source as run
 
-
-def _vector_hex(vector: npt.ArrayLike) -> str:
-    return np.packbits(np.asarray(vector, dtype=np.uint8)).tobytes().hex()
-
-
-def _exact(im: Image.Image, dihedral: bool, force_rgb: bool) -> PdqHash:
-    arr = reference_array(im, force_rgb)
-    if arr.ndim == 2:
-        arr = np.concatenate([arr[..., np.newaxis]] * 3, axis=2)
-    arr = np.ascontiguousarray(arr)
-    try:
-        if dihedral:
-            vectors, q = pdqhash.compute_dihedral(arr)
-            variants = {
-                name: _vector_hex(v) for name, v in zip(pdq_math.DIHEDRAL_NAMES, vectors, strict=True)
-            }
-            return PdqHash(variants["original"], int(q), variants)
-        vector, q = pdqhash.compute(arr)
-    except (ValueError, TypeError) as exc:  # pragma: no cover - reference_array guards the dtype
-        raise ImageDecodeError(f"PDQ could not take this image: {exc}") from exc
-    return PdqHash(_vector_hex(vector), int(q))
-
-
-def _fast(im: Image.Image, dihedral: bool, force_rgb: bool) -> PdqHash:
-    width, height = im.size
-    if width < pdq_math.MIN_HASHABLE_DIM or height < pdq_math.MIN_HASHABLE_DIM:
-        return _exact(im, dihedral, force_rgb)
-    scale = 1
-    if im.format in JPEG_FORMATS and min(width, height) >= 2 * FAST_MIN_SIDE:
-        if im.mode in ("RGB", "L", "YCbCr") or (force_rgb and im.mode != "CMYK"):
-            # JFIF's Y channel is the reference's luma formula: decode it alone, at reduced scale.
-            im.draft("L", (FAST_MIN_SIDE, FAST_MIN_SIDE))
-        else:
-            im.draft(im.mode, (FAST_MIN_SIDE, FAST_MIN_SIDE))
-        w, h = im.size
-        scale = round(width / w)
-        if scale < 1 or -(-width // scale) != w or -(-height // scale) != h:
-            raise ImageDecodeError(f"unexpected reduced JPEG size {w}x{h} for {width}x{height}")
-    luma = luma_f32(reference_array(im, force_rgb))
-    if scale == 1:
-        scale = max(1, min(width, height) // FAST_MIN_SIDE)
-        luma = pdq_math.block_mean(luma, scale)
-    buffer64 = pdq_math.downsample64(luma, height, width, scale)
-    hex_value, q, variants = pdq_math.hash_from_buffer64(buffer64, dihedral)
-    return PdqHash(hex_value, q, variants)
+    return run(source, max_pixels=max_pixels, mode=mode, dihedral=dihedral, force_rgb=force_rgb)

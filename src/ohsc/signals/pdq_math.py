@@ -7,7 +7,8 @@ matrices: ``buffer64 = R_rows @ luma @ R_cols.T``. That lets the fast pipeline s
 plane decoded at 1/2, 1/4 or 1/8 scale (JPEG DCT scaling): each reduced pixel stands for the mean
 of a ``scale x scale`` block, so the operator's weights are summed over each block and the
 samples still fall exactly where the reference puts them. At scale 1 the result is bit-identical
-to ``pdqhash`` (checked in the tests); at reduced scale it stays within a few bits.
+to ``pdqhash`` (checked in the tests); at reduced scale it stays within a few bits for photos
+(fine detail is caught by fast mode's check: :mod:`ohsc.signals.pdq_pipeline`).
 """
 
 from __future__ import annotations
@@ -52,13 +53,11 @@ def jarosz_window(dimension: int) -> int:
     return (dimension + 2 * 64 - 1) // (2 * 64)
 
 
-@lru_cache(maxsize=1024)
-def sampling_operator(n: int, scale: int = 1) -> FloatArray:
-    """The 64 x ceil(n/scale) matrix that blurs (2 Jarosz passes) and decimates one axis.
-
-    ``n`` is the axis length at full resolution; ``scale`` the reduction of the luma plane the
-    operator is applied to.
-    """
+# The dense operators (64 x n) are big for big pictures and only needed to derive the banded ones
+# (cached by :func:`band_operator`), so only a few are kept.
+@lru_cache(maxsize=4)
+def _full_operator(n: int) -> npt.NDArray[np.float64]:
+    """The 64 x n matrix that blurs (2 Jarosz passes) and decimates one axis at full resolution."""
     full = jarosz_window(n)
     half = (full + 2) // 2
     idx = np.arange(n)
@@ -81,6 +80,21 @@ def sampling_operator(n: int, scale: int = 1) -> FloatArray:
     np.add.at(diff, (k, hi[js] + 1), -weights)
     rows = np.cumsum(diff, axis=1)[:, :n]
     rows[np.abs(rows) < 1e-12] = 0.0  # cumsum leaves rounding dust where the tent is zero
+    rows.flags.writeable = False
+    return rows
+
+
+@lru_cache(maxsize=16)
+def sampling_operator(n: int, scale: int = 1, reverse: bool = False) -> FloatArray:
+    """The 64 x ceil(n/scale) matrix that blurs (2 Jarosz passes) and decimates one axis.
+
+    ``n`` is the axis length at full resolution; ``scale`` the reduction of the luma plane the
+    operator is applied to. ``reverse``: the operator of the mirrored axis (what the picture
+    flipped along this axis gives), applied to the plane as it is.
+    """
+    rows = _full_operator(n)
+    if reverse:
+        rows = rows[:, ::-1]
     if scale > 1:
         reduced = -(-n // scale)
         rows = np.add.reduceat(rows, np.arange(0, n, scale), axis=1)
@@ -103,12 +117,14 @@ def block_mean(luma: FloatArray, scale: int) -> FloatArray:
 
 
 @lru_cache(maxsize=1024)
-def band_operator(n: int, scale: int = 1) -> tuple[npt.NDArray[np.int64], FloatArray, int]:
+def band_operator(
+    n: int, scale: int = 1, reverse: bool = False
+) -> tuple[npt.NDArray[np.int64], FloatArray, int]:
     """:func:`sampling_operator` as bands: each of the 64 rows is non-zero on a short run only.
 
     Returns (start of each run, the runs' weights padded to one width, the reduced length).
     """
-    dense = sampling_operator(n, scale)
+    dense = sampling_operator(n, scale, reverse)
     nz = dense != 0
     first = nz.argmax(axis=1)
     last = dense.shape[1] - 1 - nz[:, ::-1].argmax(axis=1)
@@ -164,15 +180,24 @@ def _dct16(a: Any, d: Any) -> Any:  # pragma: no cover - jitted
     return out
 
 
-def downsample64(luma: npt.NDArray[Any], full_height: int, full_width: int, scale: int) -> FloatArray:
+def downsample64(
+    luma: npt.NDArray[Any],
+    full_height: int,
+    full_width: int,
+    scale: int,
+    *,
+    flip_rows: bool = False,
+    flip_cols: bool = False,
+) -> FloatArray:
     """The reference's 64x64 blurred, decimated buffer, from a luma plane at ``1/scale``.
 
     The plane may be float or integer (a video's 8- or 16-bit Y plane is read as it is). A numba
     kernel over the band operators: no BLAS, so no thread pools to fight over when every core is
-    already busy hashing or decoding.
+    already busy hashing or decoding. ``flip_rows`` / ``flip_cols``: the buffer of the picture
+    turned upside down / mirrored left to right, from the plane as it is.
     """
-    r_start, r_w, r_len = band_operator(full_height, scale)
-    c_start, c_w, c_len = band_operator(full_width, scale)
+    r_start, r_w, r_len = band_operator(full_height, scale, flip_rows)
+    c_start, c_w, c_len = band_operator(full_width, scale, flip_cols)
     if r_len != luma.shape[0] or c_len != luma.shape[1]:
         raise ValueError(f"luma plane {luma.shape} does not fit {full_height}x{full_width} at 1/{scale}")
     out: FloatArray = _apply_bands(np.ascontiguousarray(luma), r_start, r_w, c_start, c_w)
@@ -206,38 +231,39 @@ def bits_to_hex(coeffs: FloatArray) -> str:
     return np.packbits(bits).tobytes().hex()
 
 
-def dihedral_coeffs(coeffs: FloatArray) -> dict[str, FloatArray]:
-    """The DCT coefficients of the 8 rotations/flips, from one DCT (``dct16OriginalTo*``)."""
-    i = np.arange(16)[:, None]
-    j = np.arange(16)[None, :]
-    odd_j = (j & 1).astype(bool)
-    odd_i = (i & 1).astype(bool)
-    odd_ij = ((i + j) & 1).astype(bool)
-    a = coeffs
-    sign_j = np.where(odd_j, a, -a)  # negate where j even
-    sign_i = np.where(odd_i, a, -a)  # negate where i even
-    sign_ij = np.where(odd_ij, -a, a)  # negate where i+j odd
-    return {
-        "original": a,
-        "rotate90": sign_j.T,
-        "rotate180": sign_ij,
-        "rotate270": sign_i.T,
-        "flipx": sign_i,
-        "flipy": sign_j,
-        "flipplus1": a.T,
-        "flipminus1": sign_ij.T,
+def hash_from_buffer64(buffer64: FloatArray) -> tuple[str, int]:
+    """(hash, quality) of the 64x64 buffer."""
+    return bits_to_hex(dct16(buffer64)), quality(buffer64)
+
+
+def dihedral_hashes(
+    luma: npt.NDArray[Any],
+    full_height: int,
+    full_width: int,
+    scale: int,
+    buffer64: FloatArray | None = None,
+) -> dict[str, str]:
+    """The hashes of the 8 rotations and mirror images of the picture, as hashing the transformed
+    pixels gives them (``DIHEDRAL_NAMES`` order; ``buffer64``: the plane's own buffer, if known).
+
+    Four buffers (as it is, upside down, mirrored, both) from mirrored sampling operators; the
+    other four are their transposes, which is what transposing the picture does to the buffer.
+    """
+    b = downsample64(luma, full_height, full_width, scale) if buffer64 is None else buffer64
+    rows = downsample64(luma, full_height, full_width, scale, flip_rows=True)
+    cols = downsample64(luma, full_height, full_width, scale, flip_cols=True)
+    both = downsample64(luma, full_height, full_width, scale, flip_rows=True, flip_cols=True)
+    buffers = {
+        "original": b,
+        "rotate90": cols.T,
+        "rotate180": both,
+        "rotate270": rows.T,
+        "flipx": rows,
+        "flipy": cols,
+        "flipplus1": b.T,
+        "flipminus1": both.T,
     }
-
-
-def hash_from_buffer64(
-    buffer64: FloatArray, dihedral: bool = False
-) -> tuple[str, int, dict[str, str] | None]:
-    q = quality(buffer64)
-    coeffs = dct16(buffer64)
-    if not dihedral:
-        return bits_to_hex(coeffs), q, None
-    variants = {name: bits_to_hex(c) for name, c in dihedral_coeffs(coeffs).items()}
-    return variants["original"], q, variants
+    return {name: bits_to_hex(dct16(buffers[name])) for name in DIHEDRAL_NAMES}
 
 
 # --- hash-only dihedral approximation --------------------------------------------------------
@@ -257,7 +283,9 @@ def approximate_dihedral(hex_value: str) -> dict[str, str]:
 
     Transposes are exact on the bits. A negated coefficient is approximated by flipping its bit,
     which is right whenever the coefficient's sign and its side of the median agree (PDQ's median
-    is close to zero); measured on photos the approximation is a few bits off the true variant.
+    is close to zero). Measured on the corpus (docs/signals.md) it is a mean 10 bits and up to
+    102 bits from the hash of the transformed picture: use :func:`dihedral_hashes` whenever the
+    picture is at hand.
     """
     m = _bit_matrix(hex_value)
     i = np.arange(16)[:, None]

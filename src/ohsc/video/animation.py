@@ -35,7 +35,7 @@ def hash_frame_image(im: Image.Image, variant_quality: int | None) -> tuple[str,
     if min(w, h) < pdq_math.MIN_HASHABLE_DIM:
         return "0" * 64, 0, ()
     plane = luma_f32(np.asarray(rgb))
-    hex_value, quality, _ = pdq_math.hash_from_buffer64(luma.buffer64(plane, h, w))
+    hex_value, quality = pdq_math.hash_from_buffer64(luma.buffer64(plane, h, w))
     variants = luma.variant_hashes(plane, 1.0, variant_quality) if variant_quality is not None else ()
     return hex_value, quality, variants
 

@@ -29,12 +29,13 @@ import re
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from ohsc.errors import InvalidSignalError
+
+if TYPE_CHECKING:  # numpy is imported where arrays are made: parsing vPDQ text does not need it
+    import numpy as np
+    import numpy.typing as npt
 
 #: Frames a single vPDQ may hold (index labels keep 20 bits for the frame).
 MAX_FRAMES = 1 << 20
@@ -238,6 +239,8 @@ class FrameArrays:
 
     @classmethod
     def from_frames(cls, frames: Sequence[VpdqFrame]) -> FrameArrays:
+        import numpy as np
+
         counts = [len(f.variants) for f in frames]
         return cls(
             frame=np.array([f.frame for f in frames], dtype=np.int64),
@@ -269,6 +272,8 @@ class FrameArrays:
 
 
 def _codes(hexes: Sequence[str]) -> npt.NDArray[np.uint8]:
+    import numpy as np
+
     if not hexes:
         return np.zeros((0, 32), np.uint8)
     return np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8).reshape(-1, 32).copy()
@@ -299,6 +304,7 @@ def unpack(blob: bytes) -> FrameArrays:
     pos = len(_BLOB_MAGIC) + 16
     if len(blob) != pos + n * (8 + 8 + 1 + 32) + (n + 1) * 8 + v * 32:
         raise ValueError("packed vPDQ has the wrong length")
+    import numpy as np
 
     def take(dtype: str, count: int) -> npt.NDArray[Any]:
         nonlocal pos

@@ -206,7 +206,7 @@ def hash_frame(
         scale = max(1, round(full_width / w))
         if (-(-full_height // scale), -(-full_width // scale)) != (h, w):
             full_height, full_width, scale = h, w, 1  # unexpected size: hash what we have
-    hex_value, quality, _ = pdq_math.hash_from_buffer64(
+    hex_value, quality = pdq_math.hash_from_buffer64(
         luma.buffer64(plane, full_height, full_width, scale, gain)
     )
     variants = luma.variant_hashes(plane, gain, variant_quality) if variant_quality is not None else ()

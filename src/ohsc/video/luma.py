@@ -81,7 +81,7 @@ def variant_hashes(plane: npt.NDArray[Any], gain: float, quality_min: int) -> tu
         ch, cw = crop.shape
         if min(ch, cw) < pdq_math.MIN_HASHABLE_DIM:
             continue
-        hex_value, quality, _ = pdq_math.hash_from_buffer64(buffer64(crop, ch, cw, 1, gain))
+        hex_value, quality = pdq_math.hash_from_buffer64(buffer64(crop, ch, cw, 1, gain))
         if quality >= quality_min:
             out[hex_value] = None
     return tuple(out)
