@@ -21,6 +21,7 @@ import httpx
 
 from ohsc.errors import FetchError, FetchRefusedError, InvalidInputError
 from ohsc.settings import Settings
+from ohsc.store.types import ascii_int
 
 MAX_REDIRECTS = 3
 
@@ -132,8 +133,8 @@ class Fetcher:
                         continue
                     if response.status_code != 200:
                         raise FetchError(f"fetch failed: HTTP {response.status_code}")
-                    declared = response.headers.get("content-length")
-                    if declared is not None and declared.isdigit() and int(declared) > limit:
+                    declared = ascii_int(response.headers.get("content-length"))
+                    if declared is not None and declared > limit:
                         raise FetchError(f"remote file is larger than {limit} bytes (OHSC_FETCH_MAX_BYTES)")
                     chunks: list[bytes] = []
                     size = 0

@@ -17,6 +17,7 @@ from ohsc.accounts.roles import Role
 from ohsc.errors import FileTooLargeError, InvalidInputError, OhscError
 from ohsc.prevention.tips import TipStatus
 from ohsc.prevention.trace import CATEGORIES, ObjectStatus
+from ohsc.store.types import ascii_int
 from ohsc.web.actors import user_actor
 from ohsc.web.auth import get_services, require_user
 from ohsc.web.prevention import Prevention, prevention
@@ -173,7 +174,7 @@ def _tip_filter(request: Request) -> dict[str, Any]:
     return {
         "status": status if status in set(TipStatus) else None,
         "tag": (params.get("tag") or "").strip()[:40] or None,
-        "object_id": int(obj) if obj.isdigit() else None,
+        "object_id": ascii_int(obj),
     }
 
 
