@@ -193,6 +193,16 @@ class Settings(BaseSettings):
         description="How long a server process trusts a checked API key (revocation delay).",
     )
     upload_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1, description="Largest upload accepted.")
+    # request bodies, capped before they are read (ohsc.web.bodies)
+    form_max_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest form body a logged-in person may post (the UI)."
+    )
+    public_form_max_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Largest body sent to a public route (login, anonymous tips)."
+    )
+    json_max_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="Largest JSON body of an API request."
+    )
     refresh_seconds: float = Field(
         default=1.0, gt=0, description="How often each server process applies bank changes to its indexes."
     )

@@ -1,7 +1,11 @@
 """The review UI: server-rendered Jinja2 pages with htmx, sessions and CSRF."""
 
+import inspect
+from typing import Any
+
 from fastapi import APIRouter
 
+from ohsc.web.auth import FORM_MAX_FIELDS, FORM_MAX_FILES
 from ohsc.web.ui import (
     audit,
     evidence,
@@ -15,7 +19,10 @@ from ohsc.web.ui import (
     trace,
 )
 
-router = APIRouter()
+#: forms FastAPI parses for a route's Form parameters get the limits check_csrf uses (where the
+#: installed FastAPI takes them; the body caps of ohsc.web.bodies bound the forms of every version)
+_LIMITS: dict[str, Any] = {"form_limits": {"max_files": FORM_MAX_FILES, "max_fields": FORM_MAX_FIELDS}}
+router = APIRouter(**(_LIMITS if "form_limits" in inspect.signature(APIRouter).parameters else {}))
 _MODULES = (login, review, audit, report_stats, reports, evidence, help, trace, investigate, prevention_admin)
 for _module in _MODULES:  # report_stats before reports: /reports/stats before /reports/{id}
     router.include_router(_module.router)

@@ -67,8 +67,8 @@ async def new_form(request: Request, _user: InvestigatorUser) -> Response:
 async def create(request: Request, user: InvestigatorUser) -> Response:
     p = _p(request)
     limit = p.objects.settings.trace_max_upload_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + 64 * 1024:
+    declared = ascii_int(request.headers.get("content-length"))
+    if declared is not None and declared > limit + 64 * 1024:
         raise FileTooLargeError(f"the upload is larger than {limit} bytes (OHSC_TRACE_MAX_UPLOAD_BYTES)")
     async with request.form(max_files=1, max_fields=20) as form:
         upload = form.get("file")
