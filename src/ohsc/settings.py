@@ -39,6 +39,21 @@ class Settings(BaseSettings):
     )
     max_image_pixels: int = Field(default=100_000_000, ge=1, description="Decompression-bomb guard.")
     max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1, description="Largest file read into memory.")
+    # decoding pictures sent to the service (ohsc.signals.budget)
+    upload_max_image_pixels: int = Field(
+        default=50_000_000,
+        ge=1,
+        description="Most pixels a picture sent to the service may decode to (after reduced JPEG decoding).",
+    )
+    image_decode_max_mb: int = Field(
+        default=1024, ge=16, description="Most memory decoding and hashing one uploaded picture may take."
+    )
+    image_decode_budget_mb: int = Field(
+        default=2048, ge=16, description="Memory all the pictures one server process decodes at once share."
+    )
+    image_decode_wait_seconds: float = Field(
+        default=10.0, ge=0, description="How long an upload waits for decoding memory before a 503."
+    )
 
     # --- matching ----------------------------------------------------------------------------
     pdq_threshold: int = Field(default=31, ge=0, le=128, description="Default PDQ distance for new banks.")

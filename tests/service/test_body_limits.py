@@ -194,3 +194,16 @@ def test_forms_are_bounded_in_fields_and_files(small_env: Env) -> None:
     assert r.status_code == 400, r.text
     r = client.post("/review/next", data={"csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303  # an ordinary form still goes through
+
+
+def test_a_full_decoding_budget_answers_503_with_retry_after(tmp_path: Path) -> None:
+    from ohsc.signals.budget import MIB, shared_budget
+
+    settings = load_settings(home=tmp_path / "home", image_decode_budget_mb=48, image_decode_wait_seconds=0.2)
+    for env in make_env(settings):
+        with shared_budget(48 * MIB).hold(48 * MIB, 0):  # other requests hold it all
+            r = env.client.post("/v1/hash", files={"file": ("x.jpg", image(2))}, headers=env.key())
+        assert r.status_code == 503, r.text
+        assert r.json()["code"] == "decode_busy" and int(r.headers["retry-after"]) >= 1
+        r = env.client.post("/v1/hash", files={"file": ("x.jpg", image(2))}, headers=env.key())
+        assert r.status_code == 200, r.text

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
-from ohsc.errors import AuthenticationError, OhscError, RateLimitedError
+from ohsc.errors import AuthenticationError, DecodeBusyError, OhscError, RateLimitedError
 from ohsc.web.security import secure
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def _wants_ui(request: Request) -> bool:
 def _ohsc_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OhscError)
     headers: dict[str, str] = {}
-    if isinstance(exc, RateLimitedError):
+    if isinstance(exc, RateLimitedError | DecodeBusyError):
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     if isinstance(exc, AuthenticationError) and not is_ui_request(request):
         headers["WWW-Authenticate"] = 'Bearer realm="ohsc"'
