@@ -155,8 +155,8 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         "OHSC_UPLOAD_MAX_BYTES": str(8 * MIB),
         "OHSC_VIDEO_UPLOAD_MAX_BYTES": str(8 * MIB),
         "OHSC_JSON_MAX_BYTES": str(MIB),
-        "OHSC_IMAGE_DECODE_MAX_MB": "128",
-        "OHSC_IMAGE_DECODE_BUDGET_MB": "160",
+        "OHSC_IMAGE_DECODE_MAX_MB": "160",
+        "OHSC_IMAGE_DECODE_BUDGET_MB": "200",
         "OHSC_IMAGE_DECODE_WAIT_SECONDS": "120",
     }
     with ohsc_server(env, home.parent / "server.log") as server:
@@ -251,8 +251,8 @@ def test_a_small_png_of_100_million_pixels_is_refused_before_decoding(target: Ta
 
 
 def test_concurrent_large_pictures_share_one_memory_budget(target: Target) -> None:
-    """Four 16-megapixel PNGs at once: each fits the per-image limit (128 MiB), together they do
-    not fit the process budget (160 MiB), so they are decoded in turn."""
+    """Four 16-megapixel PNGs at once (~120 MiB each to decode): each fits the per-image limit
+    (160 MiB), two do not fit the process budget (200 MiB), so they are decoded in turn."""
     pictures = [flat_png(4_000, 4_000, shade=40 * i) for i in range(4)]
     assert _upload(target, "/v1/match", flat_png(600, 400)).status == 200  # hashing code loaded
     before = target.memory.reset()
@@ -264,7 +264,7 @@ def test_concurrent_large_pictures_share_one_memory_budget(target: Target) -> No
     for t in threads:
         t.join(300)
     grew = _grew(target, before)
-    assert grew < 160 + 48, f"the server grew by {grew:.0f} MiB"
+    assert grew < 200 + 48, f"the server grew by {grew:.0f} MiB"
     assert sorted(a.status for a in answers) == [200] * 4, [a.body[:300] for a in answers]
     assert all(json.loads(a.body)["signals"].get("pdq") for a in answers)
 

@@ -125,6 +125,8 @@ _EXACT_BYTES = 4 + 4 + 3 + 24
 _PROGRESSIVE_BYTES = 6
 #: the decoder's and hashing's own buffers, whatever the size (measured: 13-14 MiB)
 _FIXED_BYTES = 16 << 20
+#: headroom on what scales with the picture (measured peaks reach the sums above)
+_MARGIN = 1.1
 
 
 def _pillow_bytes(mode: str) -> int:
@@ -139,9 +141,13 @@ def decode_cost(im: Image.Image, *, fast: bool, scale: int, full_size: tuple[int
 
     ``im`` is prepared (reduced by ``scale`` where the format allows it); ``full_size`` is its
     size before."""
+    return _FIXED_BYTES + int(_pixel_bytes(im, fast=fast, scale=scale, full_size=full_size) * _MARGIN)
+
+
+def _pixel_bytes(im: Image.Image, *, fast: bool, scale: int, full_size: tuple[int, int]) -> int:
     width, height = im.size
     pixels = width * height
-    cost = _FIXED_BYTES + pixels * _pillow_bytes(im.mode)
+    cost = pixels * _pillow_bytes(im.mode)
     if im.format in JPEG_FORMATS and im.info.get("progressive"):
         cost += full_size[0] * full_size[1] * _PROGRESSIVE_BYTES
     if not fast:
