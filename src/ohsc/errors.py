@@ -83,10 +83,25 @@ class ImageDecodeError(MediaError):
 
 
 class ImageTooLargeError(MediaError):
-    """Decompression-bomb guard: the image declares more pixels than allowed."""
+    """Decompression-bomb guard: the image declares more pixels than allowed, or would need more
+    memory to decode than one picture may take (the service's limits)."""
 
     code = "image_too_large"
     http_status = 413
+
+
+class DecodeBusyError(OhscError):
+    """The process's memory budget for decoding pictures stayed taken by other requests for
+    longer than allowed; ``retry_after`` is in seconds. Not a fault of the content."""
+
+    code = "decode_busy"
+    http_status = 503
+
+    def __init__(
+        self, message: str, *, retry_after: float = 5.0, detail: dict[str, object] | None = None
+    ) -> None:
+        super().__init__(message, detail=detail)
+        self.retry_after = retry_after
 
 
 class FileTooLargeError(MediaError):

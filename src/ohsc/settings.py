@@ -49,6 +49,21 @@ class Settings(BaseModel):
     )
     max_image_pixels: int = Field(default=100_000_000, ge=1, description="Decompression-bomb guard.")
     max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1, description="Largest file read into memory.")
+    # decoding pictures sent to the service (ohsc.signals.budget)
+    upload_max_image_pixels: int = Field(
+        default=50_000_000,
+        ge=1,
+        description="Most pixels a picture sent to the service may decode to (after reduced JPEG decoding).",
+    )
+    image_decode_max_mb: int = Field(
+        default=1024, ge=16, description="Most memory decoding and hashing one uploaded picture may take."
+    )
+    image_decode_budget_mb: int = Field(
+        default=2048, ge=16, description="Memory all the pictures one server process decodes at once share."
+    )
+    image_decode_wait_seconds: float = Field(
+        default=10.0, ge=0, description="How long an upload waits for decoding memory before a 503."
+    )
 
     # --- matching ----------------------------------------------------------------------------
     pdq_threshold: int = Field(default=31, ge=0, le=128, description="Default PDQ distance for new banks.")
@@ -239,6 +254,16 @@ class Settings(BaseModel):
         description="Shortest new password (NIST SP 800-63B-4: 15 when the password is the only factor).",
     )
     upload_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1, description="Largest upload accepted.")
+    # request bodies, capped before they are read (ohsc.web.bodies)
+    form_max_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest form body a logged-in person may post (the UI)."
+    )
+    public_form_max_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Largest body sent to a public route (login, anonymous tips)."
+    )
+    json_max_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="Largest JSON body of an API request."
+    )
     refresh_seconds: float = Field(
         default=1.0, gt=0, description="How often each server process applies bank changes to its indexes."
     )

@@ -27,7 +27,7 @@ from ohsc.errors import (
 )
 from ohsc.settings import Settings
 from ohsc.store.db import Store
-from ohsc.store.types import utcnow
+from ohsc.store.types import ascii_int, utcnow
 
 KEY_PREFIX = "ohsc_"
 #: characters of the key kept in clear to find its row (``ohsc_`` + 8 random characters)
@@ -292,10 +292,11 @@ class AccountService:
 
     def revoke_api_key(self, ref: str | int) -> ApiKey:
         with self.store.session() as s:
-            if isinstance(ref, int) or ref.isdigit():
-                row = s.get(ApiKeyRow, int(ref))
+            key_id = ref if isinstance(ref, int) else ascii_int(ref)
+            if key_id is not None:
+                row = s.get(ApiKeyRow, key_id)
             else:
-                row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.prefix == ref[:PREFIX_LENGTH]))
+                row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.prefix == str(ref)[:PREFIX_LENGTH]))
             if row is None:
                 raise ApiKeyNotFoundError(f"no API key {ref!r}")
             if row.revoked_at is None:

@@ -8,16 +8,17 @@ from sqlalchemy.orm import Session
 from ohsc.errors import AmbiguousReferenceError, OhscError
 from ohsc.signals import get_signal_type
 from ohsc.store.models import EntryRow
+from ohsc.store.types import ascii_int
 
 
 def find_entries(s: Session, bank_id: int, ref: str) -> list[EntryRow]:
     """The entries of a bank that ``ref`` names: an entry id (``12``, ``#12``), ``TYPE:VALUE``,
     an external id (all its entries), or a bare value (an error when several signal types have it)."""
     ref = ref.strip()
-    if ref.startswith("#") and ref[1:].isdigit():
+    if ref.startswith("#") and ascii_int(ref[1:]) is not None:
         ref = ref[1:]
-    if ref.isdigit():
-        row = s.get(EntryRow, int(ref))
+    if (entry_id := ascii_int(ref)) is not None:
+        row = s.get(EntryRow, entry_id)
         if row is not None and row.bank_id == bank_id:
             return [row]
     if ":" in ref:

@@ -29,7 +29,7 @@ from ohsc.settings import Settings
 from ohsc.signals import SIGNAL_TYPES, get_signal_type
 from ohsc.store.db import Store, next_seq
 from ohsc.store.models import BankRow, EntryDeletion, EntryRow, ImportRunRow
-from ohsc.store.types import utcnow
+from ohsc.store.types import ascii_int, utcnow
 
 BATCH = 2000
 
@@ -130,8 +130,8 @@ class BankService:
             row = s.get(BankRow, ref)
         else:
             row = s.scalar(select(BankRow).where(BankRow.name == ref))
-            if row is None and ref.isdigit():
-                row = s.get(BankRow, int(ref))
+            if row is None and (number := ascii_int(ref)) is not None:
+                row = s.get(BankRow, number)
         if row is None:
             raise BankNotFoundError(f"no bank named {ref!r}")
         return row

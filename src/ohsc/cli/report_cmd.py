@@ -16,7 +16,7 @@ from ohsc.cli.render import e, print_json
 from ohsc.errors import InvalidInputError, OhscError
 from ohsc.reports.service import DraftResult, ReportService
 from ohsc.reports.validation import Problem
-from ohsc.store.types import parse_when
+from ohsc.store.types import ascii_int, parse_when
 
 #: Keys of a draft file that belong to the file, not to the report body.
 _FILE_KEYS = (
@@ -167,9 +167,10 @@ def update(app: App, report_id: int, source: Path, version: int | None, as_json:
     service = reports_of(app)
     result = service.update(report_id, patch, expected_version=version) if patch else service.check(report_id)
     for file_id, change in file_patches.items():
-        if not str(file_id).isdigit() or not isinstance(change, dict):
+        number = ascii_int(str(file_id))
+        if number is None or not isinstance(change, dict):
             raise InvalidInputError(f"files: {file_id!r} is not a file id with an object of changes")
-        result = service.update_file(report_id, int(file_id), change)
+        result = service.update_file(report_id, number, change)
     if as_json:
         print_json(result.to_dict())
         return

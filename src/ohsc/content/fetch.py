@@ -24,6 +24,7 @@ from ohsc.errors import (
 )
 from ohsc.net import EgressGuard, Resolver, guarded_client
 from ohsc.settings import Settings
+from ohsc.store.types import ascii_int
 
 MAX_REDIRECTS = 3
 
@@ -114,8 +115,8 @@ class Fetcher:
         limit = self.settings.fetch_max_bytes
         if response.status_code != 200:
             raise FetchError(f"fetch failed: HTTP {response.status_code}")
-        declared = response.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        declared = ascii_int(response.headers.get("content-length"))
+        if declared is not None and declared > limit:
             raise FetchError(f"remote file is larger than {limit} bytes (OHSC_FETCH_MAX_BYTES)")
         chunks: list[bytes] = []
         size = 0

@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import time
 
+from ohsc.store.types import ascii_int
+
 GRANT_SECONDS = 300
 
 
@@ -28,8 +30,9 @@ class GrantSigner:
 
     def check(self, grant: str, item_id: int, target: str, user_id: int, now: float | None = None) -> bool:
         expiry_text, _, mac = grant.partition(".")
-        if not expiry_text.isdigit() or not mac:
+        expiry = ascii_int(expiry_text)
+        if expiry is None or not mac:
             return False
-        if int(expiry_text) < (time.time() if now is None else now):
+        if expiry < (time.time() if now is None else now):
             return False
         return hmac.compare_digest(mac, self._mac(f"{item_id}:{target}:{user_id}:{expiry_text}"))

@@ -15,9 +15,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ohsc.errors import FileTooLargeError, InvalidInputError, MediaError, OhscError
+from ohsc.errors import FileTooLargeError, ImageTooLargeError, InvalidInputError, MediaError, OhscError
 from ohsc.settings import Settings
 from ohsc.signals import pdq as pdq_mod
+from ohsc.signals.budget import MIB, DecodeLimits
 from ohsc.signals.sniff import SNIFF_BYTES, MediaKind, image_format, sniff, video_format
 from ohsc.video.animation import ANIMATED_FORMATS, hash_animation
 from ohsc.video.frames import VpdqFrame, format_vpdq
@@ -35,6 +36,9 @@ class HashOptions:
     max_file_bytes: int = 512 * 1024 * 1024
     #: vPDQ of videos and animations (its ``mode`` follows ``mode``)
     video: VideoOptions = field(default_factory=VideoOptions)
+    #: memory limits of decoding (the service's; with them a picture over a limit is refused
+    #: with :class:`ImageTooLargeError` instead of recorded as the file's error)
+    decode: DecodeLimits | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> HashOptions:
@@ -52,9 +56,21 @@ class HashOptions:
     @classmethod
     def for_upload(cls, settings: Settings, **overrides: Any) -> HashOptions:
         """Options for content sent to the service: videos longer than
-        ``OHSC_VIDEO_UPLOAD_MAX_SECONDS`` are refused (:func:`hash_upload` checks sizes too)."""
+        ``OHSC_VIDEO_UPLOAD_MAX_SECONDS`` are refused (:func:`hash_upload` checks sizes too), and
+        pictures are decoded within the service's memory limits (:mod:`ohsc.signals.budget`)."""
         opts = cls.from_settings(settings, **overrides)
-        return replace(opts, video=replace(opts.video, max_duration=settings.video_upload_max_seconds))
+        video = replace(opts.video, max_duration=settings.video_upload_max_seconds)
+        return replace(opts, video=video, decode=upload_decode_limits(settings))
+
+
+def upload_decode_limits(settings: Settings) -> DecodeLimits:
+    """``OHSC_UPLOAD_MAX_IMAGE_PIXELS`` and ``OHSC_IMAGE_DECODE_*``."""
+    return DecodeLimits(
+        max_pixels=settings.upload_max_image_pixels,
+        max_bytes=settings.image_decode_max_mb * MIB,
+        budget_bytes=settings.image_decode_budget_mb * MIB,
+        wait_seconds=settings.image_decode_wait_seconds,
+    )
 
 
 def video_options(settings: Settings, **overrides: Any) -> VideoOptions:
@@ -155,15 +171,24 @@ def _media(out: FileSignals, data: bytes, options: HashOptions) -> None:
                 mode=options.mode,
                 dihedral=options.dihedral,
                 force_rgb=options.force_rgb,
+                limits=options.decode,
             )
         except MediaError as exc:
-            out.set_error(exc)
+            _refuse_or_record(out, exc, options)
         else:
             out.pdq, out.pdq_quality, out.pdq_dihedral = h.hex, h.quality, h.dihedral
         if out.format in ANIMATED_FORMATS:
             _animation(out, data, options)
     elif out.kind is MediaKind.VIDEO:
         _video(out, data, options)
+
+
+def _refuse_or_record(out: FileSignals, exc: MediaError, options: HashOptions) -> None:
+    """A picture over the service's decoding limits is refused (413); other problems are the
+    file's error, next to its digests."""
+    if options.decode is not None and isinstance(exc, ImageTooLargeError):
+        raise exc
+    out.set_error(exc)
 
 
 def _set_video(out: FileSignals, vh: VideoHash) -> None:
@@ -176,10 +201,12 @@ def _set_video(out: FileSignals, vh: VideoHash) -> None:
 def _animation(out: FileSignals, data: bytes, options: HashOptions) -> None:
     """An animated GIF, WebP or PNG is a video too: vPDQ next to its first frame's PDQ."""
     try:
-        vh = hash_animation(data, replace(options.video, mode=options.mode), options.max_pixels)
+        vh = hash_animation(
+            data, replace(options.video, mode=options.mode), options.max_pixels, limits=options.decode
+        )
     except MediaError as exc:
         if out.error is None:
-            out.set_error(exc)
+            _refuse_or_record(out, exc, options)
         return
     if vh is not None:
         out.kind = MediaKind.VIDEO

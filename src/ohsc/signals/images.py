@@ -60,6 +60,16 @@ def open_image(source: ImageSource, max_pixels: int) -> Image.Image:
     return im
 
 
+def load(im: Image.Image) -> None:
+    """Decode the pixels now (the errors :func:`reference_array` would raise)."""
+    try:
+        im.load()
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"image refused as a decompression bomb: {exc}") from exc
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, MemoryError) as exc:
+        raise ImageDecodeError(f"truncated or corrupt image: {exc}") from exc
+
+
 def reference_array(im: Image.Image, force_rgb: bool = False) -> npt.NDArray[np.generic]:
     """The numpy array python-threatexchange hands to ``pdqhash`` (2-D, or 3-D with >= 3 channels)."""
     try:

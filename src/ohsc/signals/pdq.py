@@ -22,6 +22,7 @@ from ohsc.signals.base import HexDigestSignal
 if TYPE_CHECKING:
     from PIL import Image
 
+    from ohsc.signals.budget import DecodeLimits
     from ohsc.signals.images import ImageSource
 
 HashMode = Literal["fast", "exact"]
@@ -51,12 +52,19 @@ ZERO_HASH = "0" * 64
 
 
 def hash_image(
-    im: Image.Image, *, mode: HashMode = "fast", dihedral: bool = False, force_rgb: bool = False
+    im: Image.Image,
+    *,
+    mode: HashMode = "fast",
+    dihedral: bool = False,
+    force_rgb: bool = False,
+    limits: DecodeLimits | None = None,
 ) -> PdqHash:
-    """PDQ of an opened (lazy) Pillow image. Raises :class:`ImageDecodeError` for bad pixels."""
+    """PDQ of an opened (lazy) Pillow image. Raises :class:`ImageDecodeError` for bad pixels, and
+    with ``limits`` :class:`ImageTooLargeError` or :class:`DecodeBusyError` before decoding what
+    would take more memory than they allow."""
     from ohsc.signals.pdq_pipeline import hash_image as run
 
-    return run(im, mode=mode, dihedral=dihedral, force_rgb=force_rgb)
+    return run(im, mode=mode, dihedral=dihedral, force_rgb=force_rgb, limits=limits)
 
 
 def hash_source(
@@ -66,8 +74,11 @@ def hash_source(
     mode: HashMode = "fast",
     dihedral: bool = False,
     force_rgb: bool = False,
+    limits: DecodeLimits | None = None,
 ) -> PdqHash:
     """PDQ of image bytes, a path or a file (opened safely: see :func:`ohsc.signals.images.open_image`)."""
     from ohsc.signals.pdq_pipeline import hash_source as run
 
-    return run(source, max_pixels=max_pixels, mode=mode, dihedral=dihedral, force_rgb=force_rgb)
+    return run(
+        source, max_pixels=max_pixels, mode=mode, dihedral=dihedral, force_rgb=force_rgb, limits=limits
+    )

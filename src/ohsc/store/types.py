@@ -55,3 +55,19 @@ def parse_when(text: str | None, what: str) -> datetime | None:
     except ValueError:
         raise InvalidInputError(f"{what}: {text!r} is not an ISO date (YYYY-MM-DD) or date-time") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+#: the longest number :func:`ascii_int` reads (ids and counters fit in 64 bits)
+MAX_INT_DIGITS = 18
+
+
+def ascii_int(text: str | None) -> int | None:
+    """A non-negative whole number sent or typed as ASCII digits (``"42"``), else None.
+
+    ``str.isdigit`` is true for ``²``, Arabic-Indic or full-width digits, which ``int`` then
+    refuses or reads as another number; ids, versions and counters from a request, a form or a
+    file are read with this instead.
+    """
+    if not text or len(text) > MAX_INT_DIGITS or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)

@@ -14,6 +14,7 @@ from PIL import Image
 
 from ohsc.errors import ImageDecodeError, VideoDecodeError
 from ohsc.signals import pdq_math
+from ohsc.signals.budget import DecodeLimits, reserve
 from ohsc.signals.images import ImageSource, luma_f32, open_image
 from ohsc.video import luma
 from ohsc.video.frames import make_frame
@@ -40,8 +41,18 @@ def hash_frame_image(im: Image.Image, variant_quality: int | None) -> tuple[str,
     return hex_value, quality, variants
 
 
-def hash_animation(source: ImageSource, options: VideoOptions, max_pixels: int) -> VideoHash | None:
-    """vPDQ of an animated image; None when the image is not animated."""
+#: bytes per pixel while a frame is hashed: Pillow's composed frame and the previous one, its RGB
+#: copy and array, float luma terms
+FRAME_BYTES = 4 + 4 + 4 + 3 + 16
+#: the decoder's and hashing's own buffers, whatever the size
+FIXED_BYTES = 16 << 20
+
+
+def hash_animation(
+    source: ImageSource, options: VideoOptions, max_pixels: int, *, limits: DecodeLimits | None = None
+) -> VideoHash | None:
+    """vPDQ of an animated image; None when the image is not animated. With ``limits`` the frames
+    are decoded within them (:mod:`ohsc.signals.budget`)."""
     try:
         im = open_image(source, max_pixels)
     except ImageDecodeError:
@@ -49,54 +60,64 @@ def hash_animation(source: ImageSource, options: VideoOptions, max_pixels: int) 
     try:
         if not is_animated(im):
             return None
-        out = VideoHash()
-        info = out.info
-        info.container = (im.format or "").lower() or None
-        info.codec = info.container
-        info.width, info.height = im.size
-        started = time.monotonic()
-        n_frames = int(getattr(im, "n_frames", 1))
-        start_ms = 0
-        next_ms = 0.0
-        interval_ms = options.interval * 1000
-        for index in range(n_frames):
-            if time.monotonic() - started > options.time_budget:
-                info.truncated = "time budget"
-                break
+        pixels = im.size[0] * im.size[1]
+        with reserve(limits, pixels, FIXED_BYTES + pixels * FRAME_BYTES, "animation's frames"):
             try:
-                im.seek(index)
-                im.load()
-                duration = int(im.info.get("duration") or 0)
-            except (OSError, EOFError, ValueError) as exc:
-                out.error = f"animation is truncated or corrupt at frame {index}: {exc}"
-                info.truncated = "decode error"
-                break
-            if duration < _MIN_DURATION_MS:
-                duration = _DEFAULT_DURATION_MS
-            end_ms = start_ms + duration
-            info.frames_decoded += 1
-            if interval_ms <= 0 or next_ms < end_ms:
-                if len(out.frames) >= options.max_frames:
-                    info.truncated = "frame cap"
-                    break
-                try:
-                    hex_value, quality, variants = hash_frame_image(
-                        im, options.variant_quality if options.variants else None
-                    )
-                except (OSError, ValueError, MemoryError) as exc:
-                    out.error = f"animation frame {index} cannot be decoded: {exc}"
-                    info.truncated = "decode error"
-                    break
-                out.frames.append(make_frame(index, start_ms / 1000, hex_value, quality, variants))
-                if interval_ms > 0:
-                    while next_ms < end_ms:
-                        next_ms += interval_ms
-            start_ms = end_ms
-        info.duration = start_ms / 1000
-        info.fps = info.frames_decoded / info.duration if info.duration else None
-        info.frames_hashed = len(out.frames)
-        if not out.frames:
-            raise VideoDecodeError(out.error or "the animation has no frames")
-        return out
+                return _frames(im, options)
+            finally:
+                im.close()  # the decoded frames go before the reservation does
     finally:
         im.close()
+
+
+def _frames(im: Image.Image, options: VideoOptions) -> VideoHash:
+    """Sample and hash the frames of an animated image (opened)."""
+    out = VideoHash()
+    info = out.info
+    info.container = (im.format or "").lower() or None
+    info.codec = info.container
+    info.width, info.height = im.size
+    started = time.monotonic()
+    n_frames = int(getattr(im, "n_frames", 1))
+    start_ms = 0
+    next_ms = 0.0
+    interval_ms = options.interval * 1000
+    for index in range(n_frames):
+        if time.monotonic() - started > options.time_budget:
+            info.truncated = "time budget"
+            break
+        try:
+            im.seek(index)
+            im.load()
+            duration = int(im.info.get("duration") or 0)
+        except (OSError, EOFError, ValueError) as exc:
+            out.error = f"animation is truncated or corrupt at frame {index}: {exc}"
+            info.truncated = "decode error"
+            break
+        if duration < _MIN_DURATION_MS:
+            duration = _DEFAULT_DURATION_MS
+        end_ms = start_ms + duration
+        info.frames_decoded += 1
+        if interval_ms <= 0 or next_ms < end_ms:
+            if len(out.frames) >= options.max_frames:
+                info.truncated = "frame cap"
+                break
+            try:
+                hex_value, quality, variants = hash_frame_image(
+                    im, options.variant_quality if options.variants else None
+                )
+            except (OSError, ValueError, MemoryError) as exc:
+                out.error = f"animation frame {index} cannot be decoded: {exc}"
+                info.truncated = "decode error"
+                break
+            out.frames.append(make_frame(index, start_ms / 1000, hex_value, quality, variants))
+            if interval_ms > 0:
+                while next_ms < end_ms:
+                    next_ms += interval_ms
+        start_ms = end_ms
+    info.duration = start_ms / 1000
+    info.fps = info.frames_decoded / info.duration if info.duration else None
+    info.frames_hashed = len(out.frames)
+    if not out.frames:
+        raise VideoDecodeError(out.error or "the animation has no frames")
+    return out

@@ -29,6 +29,7 @@ from ohsc.web import extensions as ext
 from ohsc.web import problems
 from ohsc.web.auth import AnyUser, UserOrClient, allow_anonymous
 from ohsc.web.background import error_name
+from ohsc.web.bodies import BodyGuard
 from ohsc.web.fastpath import MatchFastPath
 from ohsc.web.prevention import flush_counters
 from ohsc.web.schedule import new_jobs, readiness, start_background
@@ -112,7 +113,9 @@ def create_app(
     app.state.services = services
     app.state.jobs = jobs
     problems.install(app)
-    app.add_middleware(MatchFastPath)  # inside SecurityHeaders (the last added is the outermost)
+    # the last added is the outermost: SecurityHeaders, BodyGuard, MatchFastPath, then the router
+    app.add_middleware(MatchFastPath)
+    app.add_middleware(BodyGuard)  # caps and authenticates request bodies before anything reads them
     app.add_middleware(SecurityHeaders)
 
     @app.get("/health/live", tags=["health"], dependencies=[Depends(allow_anonymous)])

@@ -27,6 +27,9 @@ SESSION_COOKIE = "ohsc_session"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: the most files and fields a UI form may carry (the first parse of a form is the one kept)
+FORM_MAX_FILES = 1
+FORM_MAX_FIELDS = 1000
 
 
 def get_services(request: Request) -> Services:
@@ -105,6 +108,21 @@ async def current_session(request: Request) -> WebSession:
     return session
 
 
+async def authenticate_any(request: Request) -> None:
+    """Check the API key, else the session cookie, that the request presents (the route's own
+    dependency then reuses the result); :class:`AuthenticationError` when it presents neither.
+
+    :class:`ohsc.web.bodies.BodyGuard` calls this before a byte of a body is read."""
+    if _presented_key(request):
+        await authenticate_client(request)
+    elif request.cookies.get(SESSION_COOKIE):
+        await current_session(request)
+    elif request.url.path.startswith("/v1/"):
+        raise AuthenticationError("an API key is required (Authorization: Bearer ohsc_...)")
+    else:
+        raise AuthenticationError("please log in")
+
+
 async def check_csrf(request: Request, session: WebSession) -> None:
     if request.method in SAFE_METHODS:
         return
@@ -112,7 +130,7 @@ async def check_csrf(request: Request, session: WebSession) -> None:
     if not presented:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
+            form = await request.form(max_files=FORM_MAX_FILES, max_fields=FORM_MAX_FIELDS)
             value = form.get(CSRF_FIELD)
             presented = value if isinstance(value, str) else None
     if not presented or not hmac.compare_digest(presented, session.csrf_token):

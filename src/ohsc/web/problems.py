@@ -15,9 +15,10 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
-from ohsc.errors import AuthenticationError, OhscError, RateLimitedError
+from ohsc.errors import AuthenticationError, DecodeBusyError, OhscError, RateLimitedError
+from ohsc.web.security import secure
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,16 @@ _TITLES = {
     502: "Upstream failure",
     503: "Service unavailable",
 }
+
+
+class BodyTooLargeError(StarletteHTTPException):
+    """A request body above its route's cap (:mod:`ohsc.web.bodies`). An ``HTTPException``, so
+    that FastAPI's own form parsing passes it on instead of answering 400."""
+
+    def __init__(self, limit: int, setting: str) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes ({setting})")
+        self.limit = limit
+        self.setting = setting
 
 
 def is_ui_request(request: Request) -> bool:
@@ -87,7 +98,7 @@ def _wants_ui(request: Request) -> bool:
 def _ohsc_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OhscError)
     headers: dict[str, str] = {}
-    if isinstance(exc, RateLimitedError):
+    if isinstance(exc, RateLimitedError | DecodeBusyError):
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     if isinstance(exc, AuthenticationError) and not is_ui_request(request):
         headers["WWW-Authenticate"] = 'Bearer realm="ohsc"'
@@ -121,15 +132,42 @@ def _http_error(request: Request, exc: Exception) -> Response:
     return problem(request, exc.status_code, code, detail, headers=headers)
 
 
-def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+def _body_too_large(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BodyTooLargeError)
+    headers = {"Connection": "close"}  # the rest of the body is never read
     if _wants_ui(request):
-        return _ui_response(request, 500, "internal", "something went wrong; the log has details", {})
-    return problem(request, 500, "internal", "something went wrong; the server log has details")
+        return _ui_response(request, 413, "body_too_large", str(exc.detail), headers)
+    data = {"limit": exc.limit, "setting": exc.setting}
+    return problem(
+        request, 413, "body_too_large", str(exc.detail), extra={"detail_data": data}, headers=headers
+    )
+
+
+def error_response(request: Request, exc: OhscError | BodyTooLargeError) -> Response:
+    """What the app answers for ``exc``, for middleware that refuses a request before routing."""
+    if isinstance(exc, BodyTooLargeError):
+        return _body_too_large(request, exc)
+    return _ohsc_error(request, exc)
+
+
+def _unexpected(request: Request, exc: Exception) -> Response:
+    """500, from Starlette's outermost layer (outside every middleware: the headers are added here)."""
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    response: Response
+    if _wants_ui(request):
+        try:
+            response = _ui_response(request, 500, "internal", "something went wrong; the log has details", {})
+        except Exception:  # the error page itself failed: answer plainly, still with the headers
+            log.exception("the error page could not be rendered")
+            response = PlainTextResponse("Internal error; the server log has details.", status_code=500)
+    else:
+        response = problem(request, 500, "internal", "something went wrong; the server log has details")
+    return secure(response, request.url.path)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(OhscError, _ohsc_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(BodyTooLargeError, _body_too_large)
     app.add_exception_handler(Exception, _unexpected)

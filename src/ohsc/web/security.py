@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: the UI loads nothing from elsewhere; media come as same-origin URLs or blob: URLs
@@ -27,6 +28,30 @@ _COMMON = [
 ]
 
 
+def add_security_headers(headers: list[tuple[bytes, bytes]], path: str) -> list[tuple[bytes, bytes]]:
+    """``headers`` (raw ASGI pairs) with every security header the response does not set itself."""
+    present = {k.lower() for k, _ in headers}
+    out = list(headers)
+    for key, value in _COMMON:
+        if key == b"x-frame-options" and path in FRAMEABLE_PATHS:
+            continue
+        if key not in present:
+            out.append((key, value))
+    if b"content-security-policy" not in present:
+        out.append((b"content-security-policy", (DOCS_CSP if path == "/docs" else CSP).encode()))
+    if b"cache-control" not in present:
+        static = path.startswith("/static/")
+        out.append((b"cache-control", b"public, max-age=3600" if static else b"no-store"))
+    return out
+
+
+def secure(response: Response, path: str) -> Response:
+    """The same headers on a response made outside this middleware (Starlette answers unhandled
+    exceptions in its outermost layer, around every middleware of the app)."""
+    response.raw_headers[:] = add_security_headers(response.raw_headers, path)
+    return response
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -36,23 +61,10 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        csp = DOCS_CSP if path == "/docs" else CSP
-        static = path.startswith("/static/")
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {k.lower() for k, _ in headers}
-                for key, value in _COMMON:
-                    if key == b"x-frame-options" and path in FRAMEABLE_PATHS:
-                        continue
-                    if key not in present:
-                        headers.append((key, value))
-                if b"content-security-policy" not in present:
-                    headers.append((b"content-security-policy", csp.encode()))
-                if b"cache-control" not in present:
-                    headers.append((b"cache-control", b"public, max-age=3600" if static else b"no-store"))
-                message["headers"] = headers
+                message["headers"] = add_security_headers(list(message.get("headers", [])), path)
             await send(message)
 
         await self.app(scope, receive, wrapped)

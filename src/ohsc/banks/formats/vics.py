@@ -39,6 +39,7 @@ from ohsc.banks.formats.base import (
 from ohsc.banks.formats.jsonstream import Event, json_events
 from ohsc.banks.model import Bank, BankEntry, EntryInput, ReadNote, RowError
 from ohsc.errors import FormatError
+from ohsc.store.types import ascii_int
 
 #: Written at the top of exports: a VICS 2.0 hash set.
 CONTEXT_2_0 = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media"
@@ -312,8 +313,7 @@ class _Reader:
 def _vics_category(category: str | None) -> int | None:
     if category and category.startswith(CATEGORY_PREFIX):
         code = category[len(CATEGORY_PREFIX) :]
-        if code.isdigit():
-            return int(code)
+        return ascii_int(code)
     return None
 
 
@@ -338,7 +338,7 @@ class _Media:
     def record(self, fallback_id: int) -> dict[str, object]:
         media_id: object = fallback_id
         if self.external_id is not None:
-            as_number = self.external_id.isdigit() and str(int(self.external_id)) == self.external_id
+            as_number = str(ascii_int(self.external_id)) == self.external_id
             media_id = int(self.external_id) if as_number else self.external_id  # "0042" stays text
         out: dict[str, object] = {"MediaID": media_id, "Category": _vics_category(self.category)}
         for signal_type, field in _EXPORT_FIELDS.items():

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
 from ohsc.errors import FileTooLargeError, InvalidInputError
+from ohsc.store.types import ascii_int
 from ohsc.web.api.schemas import ProblemOut
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -24,8 +25,8 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 
 def check_length(request: Request, limit: int) -> None:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
+    declared = ascii_int(request.headers.get("content-length"))
+    if declared is not None and declared > limit + 64 * 1024:
         raise FileTooLargeError(f"the request is larger than {limit} bytes")
 
 

@@ -1,7 +1,11 @@
 """The review UI: server-rendered Jinja2 pages with htmx, sessions and CSRF."""
 
+import inspect
+from typing import Any
+
 from fastapi import APIRouter
 
+from ohsc.web.auth import FORM_MAX_FIELDS, FORM_MAX_FILES
 from ohsc.web.ui import (
     account,
     audit,
@@ -17,7 +21,10 @@ from ohsc.web.ui import (
     trace,
 )
 
-router = APIRouter()
+#: forms FastAPI parses for a route's Form parameters get the limits check_csrf uses (where the
+#: installed FastAPI takes them; the body caps of ohsc.web.bodies bound the forms of every version)
+_LIMITS: dict[str, Any] = {"form_limits": {"max_files": FORM_MAX_FILES, "max_fields": FORM_MAX_FIELDS}}
+router = APIRouter(**(_LIMITS if "form_limits" in inspect.signature(APIRouter).parameters else {}))
 _MODULES = (
     login,
     account,

@@ -17,6 +17,7 @@ from ohsc.accounts.roles import Role
 from ohsc.errors import FileTooLargeError, InvalidInputError, OhscError
 from ohsc.prevention.tips import TipStatus
 from ohsc.prevention.trace import CATEGORIES, ObjectStatus
+from ohsc.store.types import ascii_int
 from ohsc.web.actors import user_actor
 from ohsc.web.auth import get_services, require_user
 from ohsc.web.prevention import Prevention, prevention
@@ -66,8 +67,8 @@ async def new_form(request: Request, _user: InvestigatorUser) -> Response:
 async def create(request: Request, user: InvestigatorUser) -> Response:
     p = _p(request)
     limit = p.objects.settings.trace_max_upload_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + 64 * 1024:
+    declared = ascii_int(request.headers.get("content-length"))
+    if declared is not None and declared > limit + 64 * 1024:
         raise FileTooLargeError(f"the upload is larger than {limit} bytes (OHSC_TRACE_MAX_UPLOAD_BYTES)")
     async with request.form(max_files=1, max_fields=20) as form:
         upload = form.get("file")
@@ -181,7 +182,7 @@ def _tip_filter(request: Request) -> dict[str, Any]:
     return {
         "status": status if status in set(TipStatus) else None,
         "tag": (params.get("tag") or "").strip()[:40] or None,
-        "object_id": int(obj) if obj.isdigit() else None,
+        "object_id": ascii_int(obj),
     }
 
 

@@ -13,6 +13,7 @@ from ohsc.accounts.model import User
 from ohsc.accounts.roles import Role
 from ohsc.errors import OhscError
 from ohsc.prevention.directory import AUDIENCES, EDITABLE, HelpService
+from ohsc.store.types import ascii_int
 from ohsc.web.actors import user_actor
 from ohsc.web.auth import get_services, require_user
 from ohsc.web.prevention import Prevention, prevention
@@ -31,8 +32,8 @@ def _p(request: Request) -> Prevention:
 @router.get("")
 async def dashboard(request: Request, _user: PreventionAdminUser) -> Response:
     p = _p(request)
-    raw = request.query_params.get("days", "30")
-    days = int(raw) if raw.isdigit() and int(raw) in PERIODS else 30
+    days = ascii_int(request.query_params.get("days", "30")) or 30
+    days = days if days in PERIODS else 30
 
     def load() -> dict[str, Any]:
         p.flush()
@@ -72,7 +73,8 @@ def _form_values(form: dict[str, str], audiences: list[str]) -> dict[str, object
     out["audiences"] = audiences
     out["enabled"] = form.get("enabled") == "on"
     prio = form.get("priority", "").strip()
-    out["priority"] = int(prio) if prio.isdigit() else 100 if not prio else -1
+    number = ascii_int(prio)
+    out["priority"] = number if number is not None else 100 if not prio else -1
     out["sources"] = [s.strip() for s in form.get("sources", "").split() if s.strip()]
     return out
 

@@ -19,6 +19,7 @@ from ohsc.errors import InvalidInputError
 from ohsc.reports.draft import merge, parse_body, parse_file_facts
 from ohsc.reports.snapshot import ReportSnapshot
 from ohsc.reports.validation import Problem
+from ohsc.store.types import ascii_int
 
 LINES = frozenset({"urls", "profile_urls"})
 DATETIMES = frozenset({"at", "uploaded_at"})
@@ -61,8 +62,8 @@ def _convert(name: str, raw: str) -> Any:
         return value
     if name in BOOLS:
         return {"true": True, "false": False}.get(value, value)
-    if name in INTS and value.isdigit():
-        return int(value)
+    if name in INTS and (number := ascii_int(value)) is not None:
+        return number
     return value
 
 
@@ -83,7 +84,7 @@ def _tree(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
 
 def _lists(node: Any) -> Any:
     if isinstance(node, dict):
-        if node and all(k.isdigit() for k in node):
+        if node and all(ascii_int(k) is not None for k in node):
             return [_lists(node[k]) for k in sorted(node, key=int)]
         return {k: _lists(v) for k, v in node.items()}
     return node
@@ -140,10 +141,9 @@ def _to_form_path(path: str, maps: dict[str, list[int]]) -> str:
     parts = path.split(".")
     for n in range(len(parts) - 1):
         prefix = ".".join(parts[: n + 1])
-        if prefix in maps and parts[n + 1].isdigit():
-            index = int(parts[n + 1])
-            if index < len(maps[prefix]):
-                parts[n + 1] = str(maps[prefix][index])
+        index = ascii_int(parts[n + 1])
+        if prefix in maps and index is not None and index < len(maps[prefix]):
+            parts[n + 1] = str(maps[prefix][index])
     return ".".join(parts)
 
 
@@ -151,8 +151,8 @@ def _get(node: Any, parts: list[str]) -> tuple[bool, Any]:
     for part in parts:
         if isinstance(node, dict) and part in node:
             node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
+        elif isinstance(node, list) and (index := ascii_int(part)) is not None and index < len(node):
+            node = node[index]
         else:
             return False, None
     return True, node
@@ -163,10 +163,11 @@ def _drop(body: dict[str, Any], before: dict[str, Any], path: str) -> None:
     parts = path.split(".")
     # the innermost list element on the path (a row, or an item of a list of values)
     for n in range(len(parts) - 1, 0, -1):
-        if parts[n].isdigit() and (parts[n - 1] in ROW_LISTS or n == len(parts) - 1):
+        index = ascii_int(parts[n])
+        if index is not None and (parts[n - 1] in ROW_LISTS or n == len(parts) - 1):
             found, parent = _get(body, parts[:n])
-            if found and isinstance(parent, list) and int(parts[n]) < len(parent):
-                del parent[int(parts[n])]
+            if found and isinstance(parent, list) and index < len(parent):
+                del parent[index]
                 return
     found, parent = _get(body, parts[:-1])
     if not found or not isinstance(parent, dict):

@@ -15,6 +15,7 @@ from ohsc.reports import vocab
 from ohsc.reports.from_review import draft_from_review
 from ohsc.reports.service import ReportService
 from ohsc.reports.tables import EDITABLE, REPORT_STATUSES
+from ohsc.store.types import ascii_int
 from ohsc.web.actors import user_actor
 from ohsc.web.auth import ReporterUser, ReportReaderUser, ReviewerUser, get_services
 from ohsc.web.reporting import report_service
@@ -60,7 +61,7 @@ async def start(
     """Start a report from a confirmed review item, or add its file to an open draft."""
     services = get_services(request)
     svc = _svc(request, user)
-    target = int(report_id) if report_id.strip().isdigit() else None
+    target = ascii_int(report_id.strip())
     try:
         result = await run_in_threadpool(
             lambda: draft_from_review(svc, services.review, review_item_id, report_id=target)
@@ -113,6 +114,13 @@ def _save(svc: ReportService, report_id: int, patch: FormPatch, version: int) ->
     return result.report.version, result.problems
 
 
+def _version(values: dict[str, str]) -> int:
+    """The report version the form was made from (-1, a conflict, when it is not a number)."""
+    raw = values.get("version", "") or "0"
+    number = ascii_int(raw)
+    return -1 if number is None else number
+
+
 async def _form_pairs(request: Request) -> list[tuple[str, str]]:
     form = await request.form()
     return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
@@ -123,7 +131,7 @@ async def save(report_id: int, request: Request, user: ReviewerUser) -> Response
     """htmx: save the whole form as edited; answers out-of-band fragments (status, errors, problems)."""
     svc = _svc(request, user)
     pairs = await _form_pairs(request)
-    version = int(dict(pairs).get("version", "0") or 0)
+    version = _version(dict(pairs))
 
     def run() -> dict[str, Any]:
         snap = svc.get(report_id)
@@ -151,7 +159,7 @@ async def rows(report_id: int, request: Request, user: ReviewerUser) -> Response
     svc = _svc(request, user)
     pairs = await _form_pairs(request)
     values = dict(pairs)
-    version = int(values.get("version", "0") or 0)
+    version = _version(values)
     add, remove = values.get("_add", ""), values.get("_remove", "")
     pairs = [(k, v) for k, v in pairs if not k.startswith("_")]
 
@@ -169,7 +177,7 @@ async def rows(report_id: int, request: Request, user: ReviewerUser) -> Response
         elif add:
             extra[add] = 1  # a blank row, saved once filled in
         if remove.startswith("files."):
-            file_pos = int(remove.split(".")[1])
+            file_pos = ascii_int(remove.split(".")[1])
             found = [f for f in svc.get(report_id).files if f.position == file_pos]
             if found:
                 svc.remove_file(report_id, found[0].id)
@@ -192,12 +200,12 @@ def _remove_row(svc: ReportService, report_id: int, path: str) -> None:
     body = svc.get(report_id).body.model_dump(mode="json", exclude_none=True)
     parts = path.split(".")
     accounts = body.get("accounts", [])
-    if len(parts) == 2 and parts[0] == "accounts" and parts[1].isdigit():
-        index = int(parts[1])
+    index = ascii_int(parts[1]) if len(parts) in (2, 4) and parts[0] == "accounts" else None
+    if index is not None and len(parts) == 2:
         if index < len(accounts):
             del accounts[index]
-    elif len(parts) == 4 and parts[0] == "accounts" and parts[1].isdigit() and parts[3].isdigit():
-        index, key, row = int(parts[1]), parts[2], int(parts[3])
+    elif index is not None and (row := ascii_int(parts[3])) is not None:
+        key = parts[2]
         if index < len(accounts) and key in ("ip_events", "device_ids"):
             items = accounts[index].get(key, [])
             if row < len(items):

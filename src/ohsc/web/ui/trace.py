@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ohsc.errors import ChallengeError, InvalidInputError, RateLimitedError, StateError
 from ohsc.prevention.trace import PublicObject
+from ohsc.store.types import ascii_int
 from ohsc.web.auth import allow_anonymous, get_services
 from ohsc.web.prevention import Prevention, prevention
 from ohsc.web.templating import render
@@ -92,8 +93,8 @@ async def send_tip(public_id: str, request: Request) -> Response:
     """The tip form's target. The tip text is stored as written and escaped wherever shown."""
     p = prevention(get_services(request))
     obj = await run_in_threadpool(p.objects.public_get, public_id)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > FORM_LIMIT:
+    declared = ascii_int(request.headers.get("content-length"))
+    if declared is not None and declared > FORM_LIMIT:
         raise InvalidInputError("the form is too large")
     form = await request.form(max_files=0, max_fields=20)
     field = {k: v for k, v in form.items() if isinstance(v, str)}
