@@ -211,9 +211,21 @@
     setTimeout(() => undoBar.remove(), Math.max(0, left));
   }
 
+  // --- once a form is on its way (a decision, "review next"), keys wait for the next page ---------
+  // (a second N while the first one's page is loading would claim a second item)
+  let leaving = false;
+  window.addEventListener("submit", (ev) => {
+    if (!ev.defaultPrevented && !(ev.target && ev.target.getAttribute("target"))) leaving = true;
+  });
+  window.addEventListener("pageshow", () => { leaving = false; }); // back/forward cache
+
   // --- keyboard: every element with data-key="x" is pressed (or focused) by the key x ------------
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) return;
+    if (leaving) {
+      ev.preventDefault();
+      return;
+    }
     const key = ev.key.toLowerCase();
     if (key === "h" && holdButton) {
       ev.preventDefault();
