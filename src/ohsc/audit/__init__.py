@@ -9,9 +9,31 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ohsc.audit.chain import GENESIS, ChainProblem, VerifyResult, canonical, compute_hash, record, verify
-from ohsc.audit.checkpoint import Checkpoint
-from ohsc.audit.log import foreign_key_warning, rotate_key, trusted_signer, verify_log, write_checkpoint
+
+if TYPE_CHECKING:
+    from ohsc.audit.checkpoint import Checkpoint
+    from ohsc.audit.log import foreign_key_warning, rotate_key, trusted_signer, verify_log, write_checkpoint
+
+#: loaded on first use: checkpoints need ``cryptography``, which writing an event never does
+_LAZY = {
+    "Checkpoint": "ohsc.audit.checkpoint",
+    "foreign_key_warning": "ohsc.audit.log",
+    "rotate_key": "ohsc.audit.log",
+    "trusted_signer": "ohsc.audit.log",
+    "verify_log": "ohsc.audit.log",
+    "write_checkpoint": "ohsc.audit.log",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "GENESIS",

@@ -58,7 +58,7 @@ _TEXT_LIMITS = {
     "hours": 300,
 }
 _PHONE = re.compile(r"^[0-9A-Z+()./ \-]*$")
-_URL = re.compile(r"^https?://[A-Za-z0-9.\-]+(?::\d+)?(?:[/?#][^\s<>\"']*)?$")
+_URL = re.compile(r"^https?://[A-Za-z0-9.\-]+(?::[0-9]+)?(?:[/?#][^\s<>\"']*)?$")
 _EMAIL = re.compile(r"^[^@\s<>\"']+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 

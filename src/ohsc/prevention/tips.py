@@ -56,7 +56,7 @@ from ohsc.settings import Settings
 from ohsc.store.db import Store
 from ohsc.store.types import utcnow
 
-_TOKEN = re.compile(r"^([0-9a-f]{16})\.(\d{1,12})\.([0-9a-f]{16})\.([0-9a-f]{32})$")
+_TOKEN = re.compile(r"^([0-9a-f]{16})\.([0-9]{1,12})\.([0-9a-f]{16})\.([0-9a-f]{32})$")
 _TAG = re.compile(r"^[\w][\w .:/-]{0,39}$")
 MAX_TAGS = 20
 CSV_COLUMNS = (

@@ -14,11 +14,12 @@ from ohsc.errors import InvalidInputError
 from ohsc.review.models import ReviewItemRow
 from ohsc.signals import guess_signal_types
 from ohsc.store.models import EntryRow
+from ohsc.store.types import ascii_int
 
 MAX_CHARS = 300
 HELP = "search for an item (#12), a content id, a hash, or a bank entry (entry 34, or its external id)"
-_ITEM = re.compile(r"^(?:#|item\s*#?\s*)(\d{1,18})$", re.IGNORECASE)
-_ENTRY = re.compile(r"^(?:entry|e)\s*[:#]?\s*(\d{1,18})$", re.IGNORECASE)
+_ITEM = re.compile(r"^(?:#|item\s*#?\s*)([0-9]{1,18})$", re.IGNORECASE)
+_ENTRY = re.compile(r"^(?:entry|e)\s*[:#]?\s*([0-9]{1,18})$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,7 @@ def parse(text: str) -> Query:
         return Query("entry", text, int(found[1]))
     if guess_signal_types(text.lower()):
         return Query("hash", text.lower())
-    return Query("content_id", text, int(text) if text.isdigit() and len(text) <= 18 else None)
+    return Query("content_id", text, ascii_int(text) if len(text) <= 18 else None)
 
 
 def _matched(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
