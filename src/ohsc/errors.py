@@ -415,3 +415,15 @@ class EgressResolveError(OhscError):
 
     code = "egress_unresolved"
     http_status = 502
+
+
+class CaseNotFoundError(NotFoundError):
+    code = "case_not_found"
+
+
+class CaseExistsError(ConflictError):
+    code = "case_exists"
+
+
+class CaseItemNotFoundError(NotFoundError):
+    code = "case_item_not_found"

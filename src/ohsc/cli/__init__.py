@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "bank": "ohsc.cli.bank_cmd:bank",
     "match": "ohsc.cli.match_cmd:match",
     "scan": "ohsc.cli.scan_cmd:scan",
+    "case": "ohsc.cli.case_cmd:case",
     "demo": "ohsc.cli.demo_cmd:demo",
     "db": "ohsc.cli.admin_cmd:db",
     "index": "ohsc.cli.admin_cmd:index",
@@ -42,6 +43,7 @@ COMMANDS: dict[str, str] = {
 SUMMARIES: dict[str, str] = {
     "apikey": "API keys of machine clients and what each may do (scopes).",
     "audit": "The append-only, keyed hash-chained audit log and its signed checkpoints.",
+    "case": "Triage cases: ingest a seized collection, stack, categorise, export VICS.",
     "bank": "Hash banks: named lists of hashes with categories, thresholds and retractions.",
     "db": "The store (SQLite by default, PostgreSQL with OHSC_DATABASE_URL).",
     "demo": "Build a demo bank from generated images and scan a folder of altered copies and decoys.",

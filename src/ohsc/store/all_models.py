@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ohsc.accounts import models as _accounts_models  # noqa: F401
 from ohsc.actions import models as _actions_models  # noqa: F401
+from ohsc.cases import models as _cases_models  # noqa: F401
 from ohsc.content import models as _content_models  # noqa: F401
 from ohsc.evidence import tables as evidence_tables  # noqa: F401
 from ohsc.prevention import models as prevention_models  # noqa: F401

@@ -1,0 +1,252 @@
+"""The case service: one library call per action, used by the CLI and the web; each call records
+its own audit event."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ohsc import audit
+from ohsc.cases.categories import scheme as get_scheme
+from ohsc.cases.model import Case, CaseStats, IngestSummary
+from ohsc.cases.models import CaseItemRow, CaseLocationRow, CaseRow, CaseSourceRow, CaseVoteRow
+from ohsc.errors import CaseExistsError, CaseNotFoundError, InvalidInputError
+from ohsc.settings import Settings
+from ohsc.store.db import Store
+
+if TYPE_CHECKING:
+    from ohsc.scanning.runner import ProgressSink
+
+
+class CaseService:
+    def __init__(self, store: Store, settings: Settings, actor: str) -> None:
+        self.store = store
+        self.settings = settings
+        self.actor = actor
+
+    # --- cases ---------------------------------------------------------------------------------
+
+    def create(
+        self,
+        name: str,
+        *,
+        scheme: str = "us",
+        agreement: int = 1,
+        stack_threshold: int | None = None,
+        series_seconds: int = 3600,
+        description: str = "",
+    ) -> Case:
+        name = name.strip()
+        if not name or len(name) > 200 or any(not ch.isprintable() for ch in name):
+            raise InvalidInputError("a case name is 1 to 200 printable characters")
+        get_scheme(scheme)
+        if not 1 <= agreement <= 5:
+            raise InvalidInputError("agreement is 1 to 5 analysts")
+        threshold = self.settings.pdq_threshold if stack_threshold is None else stack_threshold
+        if not 0 <= threshold <= 128:
+            raise InvalidInputError("the stack threshold is a PDQ distance, 0 to 128")
+        try:
+            with self.store.session() as s:
+                if s.scalar(select(CaseRow.id).where(CaseRow.name == name)) is not None:
+                    raise CaseExistsError(f"case {name!r} exists")
+                row = CaseRow(
+                    name=name,
+                    description=description,
+                    scheme=scheme.lower(),
+                    agreement=agreement,
+                    stack_threshold=threshold,
+                    series_seconds=series_seconds,
+                    created_by=self.actor,
+                )
+                s.add(row)
+                s.flush()
+                audit.record(
+                    s,
+                    actor=self.actor,
+                    action="case.create",
+                    object_type="case",
+                    object_id=row.id,
+                    details={"name": name, "scheme": row.scheme, "agreement": agreement},
+                )
+                return Case.of(row)
+        except IntegrityError:
+            raise CaseExistsError(f"case {name!r} exists") from None
+
+    def list_cases(self) -> list[Case]:
+        with self.store.session() as s:
+            return [Case.of(r) for r in s.scalars(select(CaseRow).order_by(CaseRow.name))]
+
+    def get(self, ref: str | int) -> Case:
+        with self.store.session() as s:
+            return Case.of(self._row(s, ref))
+
+    def _row(self, s: Any, ref: str | int) -> CaseRow:
+        row: CaseRow | None
+        if isinstance(ref, int):
+            row = s.get(CaseRow, ref)
+        else:
+            row = s.scalar(select(CaseRow).where(CaseRow.name == ref))
+            if row is None and ref.isascii() and ref.isdigit():
+                row = s.get(CaseRow, int(ref))
+        if row is None:
+            raise CaseNotFoundError(f"no case {ref!r}")
+        return row
+
+    # --- ingest --------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        ref: str | int,
+        source: Path,
+        *,
+        matcher: Any = None,
+        workers: int | None = None,
+        progress: ProgressSink | None = None,
+    ) -> IngestSummary:
+        """Ingest a folder, zip or tar archive, disk image or VICS export; run it again to resume."""
+        from ohsc.cases import ingest
+
+        if not source.exists():
+            raise InvalidInputError(f"{source}: no such file or folder")
+        root = source.resolve()
+        kind = ingest.source_kind(root)
+        started = time.monotonic()
+        with self.store.session() as s:
+            case_row = self._row(s, ref)
+            s.expunge(case_row)
+            src = s.scalar(
+                select(CaseSourceRow).where(
+                    CaseSourceRow.case_id == case_row.id, CaseSourceRow.path == str(root)
+                )
+            )
+            if src is None:
+                src = CaseSourceRow(case_id=case_row.id, kind=kind, path=str(root), added_by=self.actor)
+                s.add(src)
+                s.flush()
+            src.status = "running"
+            s.expunge(src)
+        summary = IngestSummary(source=str(root), kind=kind)
+        if kind == "vics":
+            from ohsc.cases.vics import ingest_vics
+
+            ingest_vics(self.store, case_row, src.id, root, summary)
+        elif kind == "disk":
+            from ohsc.cases.disk import ingest_disk
+
+            ingest_disk(self.store, self.settings, case_row, src.id, root, matcher=matcher, summary=summary)
+        else:
+            ingest.run_ingest(
+                self.store,
+                self.settings,
+                case_row,
+                src,
+                root,
+                matcher=matcher,
+                workers=self.settings.effective_workers() if workers is None else workers,
+                progress=progress,
+                summary=summary,
+            )
+        summary.elapsed = time.monotonic() - started
+        ingest.finish_source(self.store, case_row, src.id, self.actor, summary)
+        return summary
+
+    # --- numbers -------------------------------------------------------------------------------
+
+    def stats(self, ref: str | int) -> CaseStats:
+        with self.store.session() as s:
+            case = self._row(s, ref)
+            cid = case.id
+            out = CaseStats(case=case.name, scheme=case.scheme)
+            out.sources = int(s.scalar(select(func.count()).where(CaseSourceRow.case_id == cid)) or 0)
+            out.files = int(
+                s.scalar(
+                    select(func.coalesce(func.sum(CaseSourceRow.files), 0)).where(
+                        CaseSourceRow.case_id == cid
+                    )
+                )
+                or 0
+            )
+            out.errors = int(
+                s.scalar(
+                    select(func.coalesce(func.sum(CaseSourceRow.errors), 0)).where(
+                        CaseSourceRow.case_id == cid
+                    )
+                )
+                or 0
+            )
+            items = select(CaseItemRow).where(CaseItemRow.case_id == cid).subquery()
+            out.unique = int(s.scalar(select(func.count()).select_from(items)) or 0)
+            out.known = int(
+                s.scalar(select(func.count()).select_from(items).where(items.c.known.is_(True))) or 0
+            )
+            out.unknown = out.unique - out.known
+            out.stacks = int(s.scalar(select(func.count(func.distinct(items.c.stack_id)))) or 0)
+            sizes = select(items.c.stack_id, func.count().label("n")).group_by(items.c.stack_id).subquery()
+            out.multi_stacks = int(
+                s.scalar(select(func.count()).select_from(sizes).where(sizes.c.n > 1)) or 0
+            )
+            out.series = int(
+                s.scalar(
+                    select(func.count(func.distinct(items.c.series_id))).where(items.c.series_id.is_not(None))
+                )
+                or 0
+            )
+            out.disputed = int(
+                s.scalar(select(func.count()).select_from(items).where(items.c.disputed.is_(True))) or 0
+            )
+            labels = get_scheme(case.scheme)
+            for code, n in s.execute(select(items.c.category, func.count()).group_by(items.c.category)):
+                out.by_category[labels.label(code)] = int(n)
+                if code is not None:
+                    out.categorised += int(n)
+            for kind, n in s.execute(select(items.c.media_kind, func.count()).group_by(items.c.media_kind)):
+                out.by_kind[str(kind)] = int(n)
+            for actor, n in s.execute(
+                select(CaseVoteRow.actor, func.count())
+                .where(CaseVoteRow.case_id == cid)
+                .group_by(CaseVoteRow.actor)
+            ):
+                out.by_analyst[str(actor)] = int(n)
+            return out
+
+    def locations(self, item_id: int) -> list[dict[str, Any]]:
+        with self.store.session() as s:
+            rows = s.execute(
+                select(CaseLocationRow, CaseSourceRow.path)
+                .join(CaseSourceRow, CaseSourceRow.id == CaseLocationRow.source_id)
+                .where(CaseLocationRow.item_id == item_id)
+                .order_by(CaseLocationRow.id)
+            ).all()
+            return [
+                {
+                    "source": src,
+                    "path": loc.path,
+                    "modified_at": loc.modified_at.isoformat() if loc.modified_at else None,
+                    "accessed_at": loc.accessed_at.isoformat() if loc.accessed_at else None,
+                    "changed_at": loc.changed_at.isoformat() if loc.changed_at else None,
+                    "deleted": loc.deleted,
+                }
+                for loc, src in rows
+            ]
+
+    # --- outputs -------------------------------------------------------------------------------
+
+    def export_vics(self, ref: str | int, fh: Any, *, categorised_only: bool = True) -> int:
+        from ohsc.cases.vics import write_export
+
+        case = self.get(ref)
+        n = write_export(self.store, case.id, fh, categorised_only=categorised_only)
+        with self.store.session() as s:
+            audit.record(
+                s,
+                actor=self.actor,
+                action="case.export",
+                object_type="case",
+                object_id=case.id,
+                details={"format": "vics", "records": n},
+            )
+        return n

@@ -1,0 +1,222 @@
+"""Triage cases: ingest of folders, zip and tar archives, exact duplicates as locations, near-duplicate
+stacks, series, known items from banks, stats, resume after ``kill -9``."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from ohsc.banks import BankService
+from ohsc.banks.model import EntryInput
+from ohsc.cases.models import CaseItemRow, CaseLocationRow
+from ohsc.cases.service import CaseService
+from ohsc.cli import main
+from ohsc.errors import CaseExistsError, CaseNotFoundError, InvalidInputError
+from ohsc.matching import Matcher
+from ohsc.settings import Settings
+from ohsc.signals.files import HashOptions, hash_bytes
+from ohsc.store.db import Store
+from tests.images import encode, picture
+
+OHSC = str(Path(sys.executable).with_name("ohsc"))
+
+
+def jpeg(
+    seed: int, size: tuple[int, int] = (640, 480), q: int = 90, exif: dict[int, str] | None = None
+) -> bytes:
+    im = picture(seed, size).convert("RGB")
+    params: dict[str, object] = {"quality": q}
+    if exif:
+        ex = Image.Exif()
+        ifd = ex.get_ifd(0x8769)
+        for tag, value in exif.items():
+            if tag >= 0x9000:
+                ifd[tag] = value
+            else:
+                ex[tag] = value
+        params["exif"] = ex
+    return encode(im, "JPEG", **params)
+
+
+def resized(data: bytes, factor: float = 0.5, q: int = 70) -> bytes:
+    im = Image.open(io.BytesIO(data))
+    return encode(im.resize((int(im.width * factor), int(im.height * factor))), "JPEG", quality=q)
+
+
+@pytest.fixture
+def service(store: Store, settings: Settings) -> CaseService:
+    return CaseService(store, settings, actor="test")
+
+
+def _collection(root: Path) -> dict[str, bytes]:
+    """A benign seized collection: copies, a resized near-duplicate, and unrelated pictures."""
+    a, b, c = jpeg(1), jpeg(2), jpeg(3)
+    files = {
+        "DCIM/a.jpg": a,
+        "DCIM/b.jpg": b,
+        "backup/a-copy.jpg": a,
+        "backup/a-small.jpg": resized(a),
+        "other/c.jpg": c,
+        "notes.txt": b"a plain text note\n",
+    }
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return files
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def _tar(path: Path, members: dict[str, bytes]) -> None:
+    with tarfile.open(path, "w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+
+
+def test_create_list_and_names(service: CaseService) -> None:
+    made = service.create("op-alpha", scheme="uk", agreement=2)
+    assert (made.scheme, made.agreement) == ("uk", 2)
+    assert [c.name for c in service.list_cases()] == ["op-alpha"]
+    with pytest.raises(CaseExistsError):
+        service.create("op-alpha")
+    with pytest.raises(InvalidInputError):
+        service.create("x", scheme="fr")
+    with pytest.raises(CaseNotFoundError):
+        service.stats("missing")
+
+
+def test_folder_zip_and_tar_fold_duplicates_and_stack(
+    service: CaseService, store: Store, tmp_path: Path
+) -> None:
+    files = _collection(tmp_path / "seized")
+    _zip(tmp_path / "phone.zip", {"Camera/a.jpg": files["DCIM/a.jpg"], "Camera/d.jpg": jpeg(4)})
+    _tar(tmp_path / "cloud.tgz", {"x/b.jpg": files["DCIM/b.jpg"]})
+    before = {p: p.read_bytes() for p in (tmp_path / "seized").rglob("*") if p.is_file()}
+    service.create("case1")
+    s1 = service.ingest("case1", tmp_path / "seized", workers=0)
+    assert (s1.kind, s1.files, s1.new_items, s1.duplicates) == ("folder", 6, 5, 1)
+    s2 = service.ingest("case1", tmp_path / "phone.zip", workers=0)
+    assert (s2.kind, s2.files, s2.new_items, s2.duplicates) == ("archive", 2, 1, 1)
+    s3 = service.ingest("case1", tmp_path / "cloud.tgz", workers=0)
+    assert (s3.files, s3.new_items, s3.duplicates) == (1, 0, 1)
+    # originals untouched
+    assert before == {p: p.read_bytes() for p in (tmp_path / "seized").rglob("*") if p.is_file()}
+    st = service.stats("case1")
+    assert (st.sources, st.files, st.unique, st.known, st.unknown) == (3, 9, 6, 0, 6)
+    # a, a-small stack together; b, c, d, the note alone
+    assert (st.stacks, st.multi_stacks) == (5, 1)
+    a_md5 = hash_bytes(files["DCIM/a.jpg"], HashOptions()).md5
+    with store.session() as s:
+        item = s.query(CaseItemRow).filter_by(md5=a_md5).one()
+        paths = sorted(loc.path for loc in s.query(CaseLocationRow).filter_by(item_id=item.id))
+        small = (
+            s.query(CaseItemRow)
+            .filter_by(md5=hash_bytes(files["backup/a-small.jpg"], HashOptions()).md5)
+            .one()
+        )
+        assert small.stack_id == item.stack_id == item.id
+    assert paths == ["DCIM/a.jpg", "backup/a-copy.jpg", "phone.zip!Camera/a.jpg"]
+    locs = service.locations(item.id)
+    assert all(loc["modified_at"] for loc in locs if "!" not in loc["path"])
+
+
+def test_known_items_take_the_bank_category(store: Store, settings: Settings, tmp_path: Path) -> None:
+    files = _collection(tmp_path / "seized")
+    banks = BankService(store, settings, actor="test")
+    banks.create_bank("known-set")
+    sig = hash_bytes(files["DCIM/b.jpg"], HashOptions())
+    assert sig.md5 is not None
+    banks.add_entries("known-set", [EntryInput("md5", sig.md5, category="vics:1")])
+    service = CaseService(store, settings, actor="test")
+    service.create("case2")
+    summary = service.ingest("case2", tmp_path / "seized", workers=0, matcher=Matcher.open(store, settings))
+    assert summary.known == 1
+    st = service.stats("case2")
+    assert (st.known, st.unknown, st.categorised) == (1, 4, 1)
+    with store.session() as s:
+        row = s.query(CaseItemRow).filter_by(md5=sig.md5).one()
+        assert (row.known_bank, row.category, row.category_source) == ("known-set", "1", "known")
+
+
+def test_series_by_camera_folder_and_time(service: CaseService, tmp_path: Path) -> None:
+    root = tmp_path / "card"
+    (root / "DCIM").mkdir(parents=True)
+    cam = {0x010F: "Benign Cams", 0x0110: "Model 7", 0xA431: "SN123"}
+    for i, when in enumerate(["2024:05:01 10:00:00", "2024:05:01 10:05:00", "2024:05:01 10:20:00"]):
+        (root / "DCIM" / f"{i}.jpg").write_bytes(jpeg(20 + i, exif={**cam, 0x9003: when}))
+    (root / "DCIM" / "late.jpg").write_bytes(jpeg(30, exif={**cam, 0x9003: "2024:06:01 10:00:00"}))
+    (root / "DCIM" / "other.jpg").write_bytes(jpeg(31, exif={0x010F: "Else", 0x9003: "2024:05:01 10:01:00"}))
+    service.create("case3", series_seconds=1800)
+    summary = service.ingest("case3", root, workers=0)
+    assert summary.series == 1
+    assert service.stats("case3").series == 1
+
+
+def test_cli_create_ingest_stats(tmp_path: Path) -> None:
+    _collection(tmp_path / "seized")
+    runner = CliRunner()
+    assert runner.invoke(main, ["case", "create", "cli-case"]).exit_code == 0
+    result = runner.invoke(
+        main,
+        ["case", "ingest", "cli-case", str(tmp_path / "seized"), "--workers", "0", "--quiet", "--no-match"],
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["case", "stats", "cli-case", "--json"])
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.stdout)
+    assert (stats["files"], stats["unique"], stats["stacks"]) == (6, 5, 4)
+    listed = runner.invoke(main, ["case", "list", "--json"])
+    assert json.loads(listed.stdout)["name"] == "cli-case"
+    assert runner.invoke(main, ["case", "stats", "nope"]).exit_code == 4
+
+
+@pytest.mark.slow
+def test_resume_after_kill_9_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    data = jpeg(5, (320, 240))
+    n = 400
+    for i in range(n):  # benign, generated; each copy differs in its last bytes
+        (folder / f"p{i:04d}.jpg").write_bytes(data + i.to_bytes(4, "big"))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OHSC_")},
+        "OHSC_HOME": str(tmp_path / "h"),
+    }
+    subprocess.run([OHSC, "case", "create", "k9"], env=env, check=True, capture_output=True)
+    cmd = [OHSC, "case", "ingest", "k9", str(folder), "--workers", "1", "--quiet", "--no-match"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = tmp_path / "h" / "cases" / "1" / "source-1.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not journal.exists() or journal.read_bytes().count(b"\n") < 40):
+        time.sleep(0.05)
+    assert proc.poll() is None, "the ingest finished before it could be killed: give it more files"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    done = subprocess.run([*cmd, "--json"], env=env, check=True, capture_output=True, text=True)
+    summary = json.loads(done.stdout)
+    assert summary["resumed_skipped"] > 0
+    stats = json.loads(
+        subprocess.run(
+            [OHSC, "case", "stats", "k9", "--json"], env=env, check=True, capture_output=True, text=True
+        ).stdout
+    )
+    assert (stats["files"], stats["unique"]) == (n, n)
