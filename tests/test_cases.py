@@ -187,6 +187,11 @@ def test_cli_create_ingest_stats(tmp_path: Path) -> None:
     listed = runner.invoke(main, ["case", "list", "--json"])
     assert json.loads(listed.stdout)["name"] == "cli-case"
     assert runner.invoke(main, ["case", "stats", "nope"]).exit_code == 4
+    exported = runner.invoke(
+        main, ["case", "export", "cli-case", "--format", "vics", "-o", str(tmp_path / "x.json"), "--all"]
+    )
+    assert exported.exit_code == 0, exported.output
+    assert len(json.loads((tmp_path / "x.json").read_text())["value"]) == 5
 
 
 @pytest.mark.slow
@@ -220,3 +225,137 @@ def test_resume_after_kill_9_loses_and_doubles_nothing(tmp_path: Path) -> None:
         ).stdout
     )
     assert (stats["files"], stats["unique"]) == (n, n)
+
+
+def _ids(service: CaseService, name: str, **flt: object) -> list[int]:
+    from ohsc.cases.grid import GridFilter
+
+    out: list[int] = []
+    cursor = None
+    while True:
+        got = service.grid(name, GridFilter(**flt), cursor=cursor, limit=2)  # type: ignore[arg-type]
+        out += [i.id for i in got["items"]]
+        cursor = got["next"]
+        if cursor is None:
+            return out
+
+
+def test_grid_puts_unknown_first_and_pages(store: Store, settings: Settings, tmp_path: Path) -> None:
+    files = _collection(tmp_path / "seized")
+    banks = BankService(store, settings, actor="test")
+    banks.create_bank("known-set")
+    md5 = hash_bytes(files["DCIM/a.jpg"], HashOptions()).md5
+    assert md5 is not None
+    banks.add_entries("known-set", [EntryInput("md5", md5, category="vics:2")])
+    service = CaseService(store, settings, actor="test")
+    service.create("grid")
+    service.ingest("grid", tmp_path / "seized", workers=0, matcher=Matcher.open(store, settings))
+    ids = _ids(service, "grid")
+    with store.session() as s:
+        known = {r.id for r in s.query(CaseItemRow).filter_by(known=True)}
+    assert len(ids) == 5 and len(set(ids)) == 5
+    assert ids[-1] in known and not known & set(ids[:-1])
+    assert _ids(service, "grid", known="known") == sorted(known)
+    assert len(_ids(service, "grid", min_stack=2)) == 2
+    assert len(_ids(service, "grid", media_kind="other")) == 1
+    assert _ids(service, "grid", category="2") == sorted(known)
+    assert len(_ids(service, "grid", sort="largest")) == 5
+
+
+def test_two_analysts_must_agree(store: Store, settings: Settings, tmp_path: Path) -> None:
+    _collection(tmp_path / "seized")
+    first = CaseService(store, settings, actor="user:ann")
+    second = CaseService(store, settings, actor="user:bob")
+    third = CaseService(store, settings, actor="user:cy")
+    first.create("agree", agreement=2)
+    first.ingest("agree", tmp_path / "seized", workers=0)
+    ids = _ids(first, "agree")
+    stacked = _ids(first, "agree", min_stack=2)
+    r = first.categorise("agree", [stacked[0]], "1", whole_stacks=True)
+    assert (r["items"], r["final"]) == (2, 0)
+    assert first.item("agree", stacked[1])["category"] is None
+    r = second.categorise("agree", stacked, "Cat 1: child abuse material")
+    assert r["final"] == 2
+    assert first.item("agree", stacked[0])["category"] == "1"
+    # a disagreement: ann says 3, bob says 4; it waits in the disagreements queue
+    lone = next(i for i in ids if i not in stacked)
+    first.categorise("agree", [lone], "3")
+    second.categorise("agree", [lone], "4")
+    assert _ids(first, "agree", disputed=True) == [lone]
+    third.categorise("agree", [lone], "4")
+    assert _ids(first, "agree", disputed=True) == []
+    assert first.item("agree", lone)["category"] == "4"
+    st = first.stats("agree")
+    assert st.by_analyst == {"user:ann": 3, "user:bob": 3, "user:cy": 1}
+    with pytest.raises(InvalidInputError):
+        first.categorise("agree", [lone], "7")
+
+
+def test_uk_scheme_stores_vics_codes(service: CaseService, tmp_path: Path) -> None:
+    _collection(tmp_path / "seized")
+    service.create("uk-case", scheme="uk")
+    service.ingest("uk-case", tmp_path / "seized", workers=0)
+    first = _ids(service, "uk-case")[0]
+    service.categorise("uk-case", [first], "category b")
+    detail = service.item("uk-case", first)
+    assert (detail["category"], detail["category_name"]) == ("2", "Category B")
+
+
+def _iped_accepts(path: Path) -> list[dict[str, object]]:
+    """What IPED's VICS reader (HashDBTool.readProjectVic) insists on, checked on the raw JSON:
+    the 2.0 Default context as the first key, ``value`` as the second and last, flat media
+    records with a numeric Category and text MD5/SHA1."""
+    doc = json.loads(path.read_text(), object_pairs_hook=list)
+    keys = [k for k, _v in doc]
+    assert keys == ["@odata.context", "value"]
+    assert (
+        doc[0][1] == "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media"
+    )
+    records = [dict(r) for r in doc[1][1]]
+    for record in records:
+        assert isinstance(record.get("Category"), int) and not isinstance(record["Category"], bool)
+        for key in ("MD5", "SHA1"):
+            assert key not in record or isinstance(record[key], str)
+        for key, value in record.items():
+            assert not isinstance(value, list) or key == "AlternativeHashes"
+            assert not (
+                isinstance(value, list)
+                and value
+                and isinstance(value[0], tuple)
+                and key != "AlternativeHashes"
+            )
+    return records
+
+
+def test_vics_export_reimports_into_a_bank_that_matches_the_files(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    files = _collection(tmp_path / "seized")
+    service = CaseService(store, settings, actor="user:ann")
+    service.create("export")
+    service.ingest("export", tmp_path / "seized", workers=0)
+    ids = _ids(service, "export", media_kind="image")
+    service.categorise("export", ids[:2], "1")
+    service.categorise("export", ids[2:3], "0")
+    out = tmp_path / "case.json"
+    with out.open("wb") as fh:
+        assert service.export_vics("export", fh) == 3
+    records = _iped_accepts(out)
+    assert sorted(r["Category"] for r in records) == [0, 1, 1]
+    banks = BankService(store, settings, actor="test")
+    banks.create_bank("from-case")
+    report = banks.import_file("from-case", out, "vics")
+    assert report.added > 0
+    matcher = Matcher.open(store, settings)
+    matched = 0
+    for data in files.values():
+        sig = hash_bytes(data, HashOptions())
+        outcome = matcher.match(sig.signals(), pdq_quality=sig.pdq_quality)
+        matched += outcome.matched
+        assert all(m.category == "vics:1" for m in outcome.matches)
+    assert matched >= 2
+    # and another case takes the export as a source: pre-categorised, known
+    service.create("next-agency")
+    summary = service.ingest("next-agency", out)
+    assert (summary.kind, summary.new_items, summary.known) == ("vics", 2, 2)  # category 0 is skipped
+    assert service.stats("next-agency").by_category == {"Cat 1: child abuse material": 2}

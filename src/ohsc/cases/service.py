@@ -250,3 +250,150 @@ class CaseService:
                 details={"format": "vics", "records": n},
             )
         return n
+
+    # --- categorising --------------------------------------------------------------------------
+
+    def categorise(
+        self, ref: str | int, item_ids: list[int], category: str, *, whole_stacks: bool = False
+    ) -> dict[str, Any]:
+        """This analyst's category for items (``whole_stacks``: every item of their stacks).
+
+        ``category`` is a code, key or name of the case's scheme. Returns how many items were
+        categorised and how many are now final or disputed.
+        """
+        from ohsc.cases.votes import vote
+
+        if not item_ids:
+            raise InvalidInputError("no items selected")
+        if len(item_ids) > 10_000:
+            raise InvalidInputError("at most 10000 items at once")
+        with self.store.session() as s:
+            case = self._row(s, ref)
+            code = get_scheme(case.scheme).parse(category)
+            ids = set(item_ids)
+            if whole_stacks:
+                stacks = set(
+                    s.scalars(
+                        select(CaseItemRow.stack_id).where(
+                            CaseItemRow.case_id == case.id, CaseItemRow.id.in_(ids)
+                        )
+                    )
+                )
+                ids |= set(
+                    s.scalars(
+                        select(CaseItemRow.id).where(
+                            CaseItemRow.case_id == case.id, CaseItemRow.stack_id.in_(stacks)
+                        )
+                    )
+                )
+            rows = list(
+                s.scalars(select(CaseItemRow).where(CaseItemRow.case_id == case.id, CaseItemRow.id.in_(ids)))
+            )
+            if len(rows) != len(ids) and not whole_stacks:
+                from ohsc.errors import CaseItemNotFoundError
+
+                raise CaseItemNotFoundError(
+                    f"items not in case {case.name!r}: {sorted(ids - {r.id for r in rows})[:10]}"
+                )
+            for row in sorted(rows, key=lambda r: r.id):
+                vote(s, row, self.actor, code, case.agreement)
+            result = {
+                "items": len(rows),
+                "category": code,
+                "final": sum(r.category == code and r.category_source == "agreed" for r in rows),
+                "disputed": sum(r.disputed for r in rows),
+            }
+            audit.record(
+                s,
+                actor=self.actor,
+                action="case.categorise",
+                object_type="case",
+                object_id=case.id,
+                details={**result, "item_ids": sorted(r.id for r in rows)[:1000]},
+            )
+            return result
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def grid(
+        self, ref: str | int, flt: Any = None, *, cursor: str | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """A page of the analyst grid: items (unknown first by default), the next page's cursor,
+        and the size of each item's stack."""
+        from ohsc.cases.grid import GridFilter, page, stack_sizes
+
+        after = _decode_cursor(cursor)
+        limit = max(1, min(limit, 500))
+        with self.store.session() as s:
+            case = self._row(s, ref)
+            items, nxt = page(s, case.id, flt or GridFilter(), after, limit)
+            sizes = stack_sizes(s, case.id, [i.stack_id for i in items if i.stack_id is not None])
+        return {
+            "items": items,
+            "next": ".".join(str(int(k)) for k in nxt) if nxt else None,
+            "stack_sizes": sizes,
+        }
+
+    def item(self, ref: str | int, item_id: int) -> dict[str, Any]:
+        """One item with its locations, EXIF fields, votes and the other items of its stack."""
+        from ohsc.cases.votes import votes_of
+        from ohsc.errors import CaseItemNotFoundError
+
+        with self.store.session() as s:
+            case = self._row(s, ref)
+            row = s.get(CaseItemRow, item_id)
+            if row is None or row.case_id != case.id:
+                raise CaseItemNotFoundError(f"no item {item_id} in case {case.name!r}")
+            stack = (
+                list(
+                    s.scalars(
+                        select(CaseItemRow.id)
+                        .where(CaseItemRow.case_id == case.id, CaseItemRow.stack_id == row.stack_id)
+                        .order_by(CaseItemRow.id)
+                        .limit(200)
+                    )
+                )
+                if row.stack_id is not None
+                else [row.id]
+            )
+            labels = get_scheme(case.scheme)
+            detail = {
+                "id": row.id,
+                "case": case.name,
+                "md5": row.md5,
+                "sha1": row.sha1,
+                "sha256": row.sha256,
+                "pdq": row.pdq,
+                "pdq_quality": row.pdq_quality,
+                "media_kind": row.media_kind,
+                "media_format": row.media_format,
+                "size": row.size,
+                "known": row.known,
+                "known_bank": row.known_bank,
+                "known_category": row.known_category,
+                "category": row.category,
+                "category_name": labels.label(row.category),
+                "category_source": row.category_source,
+                "disputed": row.disputed,
+                "stack_id": row.stack_id,
+                "stack": stack,
+                "series_id": row.series_id,
+                "camera": row.camera,
+                "taken_at": row.taken_at.isoformat() if row.taken_at else None,
+                "exif": dict(row.exif or {}),
+                "votes": [
+                    {"analyst": a, "category": c, "name": labels.label(c)} for a, c in votes_of(s, row.id)
+                ],
+                "error": row.error,
+            }
+        detail["locations"] = self.locations(item_id)
+        return detail
+
+
+def _decode_cursor(cursor: str | None) -> list[int] | None:
+    if not cursor:
+        return None
+    parts = cursor.split(".")
+    if not 1 <= len(parts) <= 2 or not all(p.isascii() and p.isdigit() and len(p) <= 19 for p in parts):
+        raise InvalidInputError("bad page cursor")
+    return [int(p) for p in parts]
