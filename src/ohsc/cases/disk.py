@@ -54,3 +54,16 @@ def ingest_disk(
             "disk images need The Sleuth Kit's Python binding: pip install 'ohsc[forensics]'"
         ) from None
     raise ConfigError("disk image ingest is not available in this build")
+
+
+def read_file(image: Path, path: str) -> bytes | None:
+    """One file of a disk image by its path inside (``/DCIM/a.jpg``)."""
+    try:
+        import pytsk3
+    except ImportError:
+        return None
+    img = pytsk3.Img_Info(str(image))
+    fs = pytsk3.FS_Info(img)
+    f = fs.open(path)
+    size = int(f.info.meta.size)
+    return bytes(f.read_random(0, size)) if size else b""

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ohsc.cases.models import CaseItemRow, CaseLocationRow
 from ohsc.errors import InvalidInputError
+from ohsc.store.types import ascii_int, parse_when
 
 SORTS = ("unknown-first", "newest", "largest", "stack")
 
@@ -188,3 +189,32 @@ def stack_sizes(s: Session, case_id: int, stack_ids: list[int]) -> dict[int, int
         .group_by(CaseItemRow.stack_id)
     )
     return {int(a): int(n) for a, n in rows if a is not None}
+
+
+def _int(params: dict[str, str], key: str) -> int | None:
+    text = params.get(key) or ""
+    return ascii_int(text) if text else None
+
+
+def grid_filter(params: dict[str, str]) -> GridFilter:
+    """The grid's filters from query parameters (unknown values are ignored)."""
+    known = params.get("known") or None
+    sort = params.get("sort") or "unknown-first"
+    taken_from = parse_when(params.get("from") or None, "from")
+    taken_to = parse_when(params.get("to") or None, "to")
+    return GridFilter(
+        known=known if known in ("known", "unknown") else None,
+        category=(params.get("category") or None),
+        media_kind=(params.get("kind") or None),
+        source_id=_int(params, "source"),
+        min_size=_int(params, "min_size"),
+        max_size=_int(params, "max_size"),
+        taken_from=taken_from,
+        taken_to=taken_to,
+        min_stack=_int(params, "min_stack"),
+        series_id=_int(params, "series"),
+        in_series=params.get("series") == "any",
+        disputed=params.get("disputed") == "1",
+        stack_id=_int(params, "stack"),
+        sort=sort if sort in SORTS else "unknown-first",
+    )

@@ -297,8 +297,9 @@ class CaseService:
                 )
             for row in sorted(rows, key=lambda r: r.id):
                 vote(s, row, self.actor, code, case.agreement)
-            result = {
+            result: dict[str, Any] = {
                 "items": len(rows),
+                "item_ids": sorted(r.id for r in rows),
                 "category": code,
                 "final": sum(r.category == code and r.category_source == "agreed" for r in rows),
                 "disputed": sum(r.disputed for r in rows),
@@ -309,7 +310,7 @@ class CaseService:
                 action="case.categorise",
                 object_type="case",
                 object_id=case.id,
-                details={**result, "item_ids": sorted(r.id for r in rows)[:1000]},
+                details={**result, "item_ids": result["item_ids"][:1000]},
             )
             return result
 
@@ -388,6 +389,120 @@ class CaseService:
             }
         detail["locations"] = self.locations(item_id)
         return detail
+
+    def my_votes(self, case_id: int, item_ids: list[int]) -> dict[int, str]:
+        """This analyst's current category of each of ``item_ids`` that has one."""
+        if not item_ids:
+            return {}
+        with self.store.session() as s:
+            rows = s.execute(
+                select(CaseVoteRow.item_id, CaseVoteRow.category).where(
+                    CaseVoteRow.case_id == case_id,
+                    CaseVoteRow.actor == self.actor,
+                    CaseVoteRow.item_id.in_(item_ids),
+                )
+            )
+            return {int(i): str(c) for i, c in rows}
+
+    def tiles(self, ref: str | int, item_ids: list[int]) -> list[dict[str, Any]]:
+        """What the grid shows of items after a change: category (name), disputed, own vote."""
+        with self.store.session() as s:
+            case = self._row(s, ref)
+            labels = get_scheme(case.scheme)
+            rows = list(
+                s.scalars(
+                    select(CaseItemRow).where(CaseItemRow.case_id == case.id, CaseItemRow.id.in_(item_ids))
+                )
+            )
+            mine = self.my_votes(case.id, item_ids)
+            return [
+                {
+                    "id": r.id,
+                    "category": r.category,
+                    "category_name": labels.label(r.category),
+                    "category_source": r.category_source,
+                    "disputed": r.disputed,
+                    "mine": mine.get(r.id),
+                    "mine_name": labels.label(mine[r.id]) if r.id in mine else None,
+                }
+                for r in rows
+            ]
+
+    def sources(self, case_id: int) -> list[dict[str, Any]]:
+        with self.store.session() as s:
+            rows = s.scalars(
+                select(CaseSourceRow).where(CaseSourceRow.case_id == case_id).order_by(CaseSourceRow.id)
+            )
+            return [
+                {
+                    "id": r.id,
+                    "kind": r.kind,
+                    "path": r.path,
+                    "status": r.status,
+                    "files": r.files,
+                    "errors": r.errors,
+                }
+                for r in rows
+            ]
+
+    # --- media ---------------------------------------------------------------------------------
+
+    def preview(self, ref: str | int, item_id: int) -> bytes | None:
+        """A small, greyscale, heavily blurred JPEG of a picture item (made here: nothing sharper
+        reaches the browser); None when it is not a readable picture."""
+        from ohsc.cases.media import read_item
+        from ohsc.review.previews import blurred_preview
+
+        self._check_item(ref, item_id)
+        data = read_item(self.store, self.settings, item_id)
+        return None if data is None else blurred_preview(data, max_pixels=self.settings.max_image_pixels)
+
+    def _check_item(self, ref: str | int, item_id: int) -> CaseRow:
+        from ohsc.errors import CaseItemNotFoundError
+
+        with self.store.session() as s:
+            case = self._row(s, ref)
+            found = s.scalar(select(CaseItemRow.case_id).where(CaseItemRow.id == item_id))
+            if found != case.id:
+                raise CaseItemNotFoundError(f"no item {item_id} in case {case.name!r}")
+            s.expunge(case)
+            return case
+
+    def reveal(self, ref: str | int, item_id: int, user_id: int, *, limit_reached: bool, grants: Any) -> str:
+        """Record that an analyst is shown an item unblurred (audited; counted against the
+        review exposure budget) and return the grant that unlocks it."""
+        from ohsc.cases.models import CaseRevealRow
+        from ohsc.errors import ExposureLimitError
+
+        if limit_reached:
+            raise ExposureLimitError(
+                f"daily limit of {self.settings.review_daily_reveal_limit} media views reached; "
+                "media stays blurred until tomorrow"
+            )
+        case = self._check_item(ref, item_id)
+        with self.store.session() as s:
+            s.add(CaseRevealRow(case_id=case.id, item_id=item_id, user_id=user_id))
+            audit.record(
+                s,
+                actor=self.actor,
+                action="case.reveal",
+                object_type="case_item",
+                object_id=item_id,
+                details={"case_id": case.id},
+            )
+        return str(grants.make(item_id, "case", user_id))
+
+    def media(self, ref: str | int, item_id: int, user_id: int, grant: str, *, grants: Any) -> bytes:
+        from ohsc.cases.media import read_item
+        from ohsc.errors import NotFoundError, PermissionDeniedError
+
+        if not grants.check(grant, item_id, "case", user_id):
+            raise PermissionDeniedError("reveal the item first")
+        self._check_item(ref, item_id)
+        data = read_item(self.store, self.settings, item_id)
+        if data is None:
+            raise NotFoundError(f"item {item_id}: no location can be read any more")
+        return data
 
 
 def _decode_cursor(cursor: str | None) -> list[int] | None:

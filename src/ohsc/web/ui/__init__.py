@@ -9,6 +9,7 @@ from ohsc.web.auth import FORM_MAX_FIELDS, FORM_MAX_FILES
 from ohsc.web.ui import (
     account,
     audit,
+    cases,
     evidence,
     help,
     investigate,
@@ -30,6 +31,7 @@ _MODULES = (
     account,
     review,
     review_media,
+    cases,
     audit,
     report_stats,
     reports,
