@@ -359,3 +359,45 @@ def test_vics_export_reimports_into_a_bank_that_matches_the_files(
     summary = service.ingest("next-agency", out)
     assert (summary.kind, summary.new_items, summary.known) == ("vics", 2, 2)  # category 0 is skipped
     assert service.stats("next-agency").by_category == {"Cat 1: child abuse material": 2}
+
+
+def _fat_image(tmp_path: Path, files: dict[str, bytes], delete: list[str]) -> Path:
+    import shutil
+
+    tools = ("mkfs.fat", "mmd", "mcopy", "mdel")
+    if any(shutil.which(t) is None and not Path("/usr/sbin", t).exists() for t in tools):
+        pytest.skip("building a FAT image needs dosfstools and mtools (apt-get install dosfstools mtools)")
+    mkfs = shutil.which("mkfs.fat") or "/usr/sbin/mkfs.fat"
+    image = tmp_path / "card.img"
+    subprocess.run([mkfs, "-C", str(image), "8192"], check=True, capture_output=True)
+    folders = {str(Path(name).parent) for name in files if "/" in name}
+    for folder in sorted(folders):
+        subprocess.run(["mmd", "-i", str(image), f"::/{folder}"], check=True, capture_output=True)
+    for name, data in files.items():
+        local = tmp_path / "staging" / name
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(data)
+        subprocess.run(["mcopy", "-i", str(image), str(local), f"::/{name}"], check=True, capture_output=True)
+    for name in delete:
+        subprocess.run(["mdel", "-i", str(image), f"::/{name}"], check=True, capture_output=True)
+    return image
+
+
+def test_disk_image_of_benign_pictures(service: CaseService, store: Store, tmp_path: Path) -> None:
+    pytest.importorskip("pytsk3", reason="disk images need the forensics extra (pytsk3)")
+    a, b = jpeg(40), jpeg(41)
+    image = _fat_image(tmp_path, {"DCIM/a.jpg": a, "DCIM/b.jpg": b, "copy.jpg": a}, delete=["DCIM/b.jpg"])
+    original = image.read_bytes()
+    service.create("disk")
+    summary = service.ingest("disk", image, workers=0)
+    assert (summary.kind, summary.new_items, summary.duplicates) == ("disk", 2, 1)
+    assert image.read_bytes() == original  # never modified
+    with store.session() as s:
+        locs = {loc.path: loc for loc in s.query(CaseLocationRow)}
+    deleted = [p for p, loc in locs.items() if loc.deleted]
+    assert len(deleted) == 1 and deleted[0].startswith("DCIM/") and "deleted" in deleted[0]
+    assert locs["copy.jpg"].modified_at is not None and not locs["copy.jpg"].deleted
+    b_item = next(
+        i for i in _ids(service, "disk") if service.item("disk", i)["md5"] == hash_bytes(b, HashOptions()).md5
+    )
+    assert service.preview("disk", b_item) is not None  # read back from the image

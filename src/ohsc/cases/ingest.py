@@ -33,7 +33,7 @@ from ohsc.scanning.journal import Journal, finished_ids
 from ohsc.scanning.runner import ProgressSink, Scanner, ScanOptions
 from ohsc.settings import Settings
 from ohsc.signals.files import HashOptions
-from ohsc.signals.sniff import SNIFF_BYTES, archive_kind
+from ohsc.signals.sniff import SNIFF_BYTES, MediaKind, archive_kind, sniff
 from ohsc.store.db import Store
 from ohsc.store.types import utcnow
 
@@ -51,6 +51,8 @@ def source_kind(path: Path) -> str:
         head = fh.read(SNIFF_BYTES)
     if archive_kind(head) is not None:
         return "archive"
+    if sniff(head) in (MediaKind.IMAGE, MediaKind.VIDEO):
+        return "file"
     from ohsc.cases.disk import is_disk_image
 
     if is_disk_image(path):
@@ -99,6 +101,14 @@ def disk_times(root: Path, item_id: str) -> FileTimes:
     return FileTimes(_stamp(st.st_mtime), _stamp(st.st_atime), _stamp(st.st_ctime))
 
 
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def _when(text: object) -> datetime | None:
+    return datetime.fromisoformat(text) if isinstance(text, str) else None
+
+
 def folder_of(item_id: str) -> str:
     inner = item_id.rsplit(MEMBER_SEP, 1)
     head = inner[-1].rsplit("/", 1)[0] if "/" in inner[-1] else ""
@@ -128,7 +138,9 @@ class Applier:
         with store.session() as s:
             self.stacker = Stacker.load(s, case.id, case.stack_threshold, settings.pdq_quality_min)
 
-    def apply(self, records: list[dict[str, Any]], times: Callable[[str], FileTimes]) -> dict[str, int]:
+    def apply(
+        self, records: list[dict[str, Any]], times: Callable[[dict[str, Any]], FileTimes]
+    ) -> dict[str, int]:
         counts = {"new": 0, "duplicates": 0, "known": 0, "errors": 0, "files": 0}
         with self.store.session() as s:
             paths = [r["path"] for r in records]
@@ -164,7 +176,7 @@ class Applier:
                 else:
                     counts["duplicates"] += 1
                 item.locations += 1
-                when = times(record["path"])
+                when = times(record)
                 s.add(
                     CaseLocationRow(
                         item_id=item.id,
@@ -214,7 +226,7 @@ class _Batcher:
     def __init__(
         self,
         applier: Applier,
-        times: Callable[[str], FileTimes],
+        times: Callable[[dict[str, Any]], FileTimes],
         on_applied: Callable[[dict[str, int]], None],
     ) -> None:
         self.applier = applier
@@ -272,8 +284,9 @@ def run_ingest(
     workers: int,
     progress: ProgressSink | None,
     summary: Any,
+    disk: bool = False,
 ) -> None:
-    """Ingest a folder, an archive or a single file (resuming from its journal)."""
+    """Ingest a folder, an archive, a single file or a disk image (resuming from its journal)."""
     jpath = journal_path(settings, case.id, source.id)
     applier = Applier(store, settings, case, source.id, root)
 
@@ -284,8 +297,13 @@ def run_ingest(
         summary.known += c["known"]
         summary.errors += c["errors"]
 
-    def times(item_id: str) -> FileTimes:
-        return disk_times(root, item_id)
+    fs_times: dict[str, FileTimes] = {}
+
+    def times(record: dict[str, Any]) -> FileTimes:
+        kept = record.get("fs")
+        if isinstance(kept, list) and len(kept) == 4:
+            return FileTimes(_when(kept[0]), _when(kept[1]), _when(kept[2]), bool(kept[3]))
+        return FileTimes() if disk else disk_times(root, record["path"])
 
     replay = _Batcher(applier, times, count)
     done: set[str] = set()
@@ -300,6 +318,9 @@ def run_ingest(
 
     def on_record(record: dict[str, Any]) -> None:
         slim = _slim(record)
+        found = fs_times.pop(record["path"], None)
+        if found is not None:  # disk images: the times go into the journal with the record
+            slim["fs"] = [_iso(found.modified), _iso(found.accessed), _iso(found.changed), found.deleted]
         journal.write(slim)
         batcher.add(slim)
 
@@ -311,7 +332,13 @@ def run_ingest(
         inline=workers <= 0,
     )
     try:
-        scanned = Scanner(settings, matcher).run(root, options, on_record, progress)
+        if disk:
+            from ohsc.cases.disk import DiskScanner
+
+            scanner: Scanner = DiskScanner(settings, matcher, fs_times)
+        else:
+            scanner = Scanner(settings, matcher)
+        scanned = scanner.run(root, options, on_record, progress)
     finally:
         journal.close()
         batcher.flush()

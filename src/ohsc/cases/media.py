@@ -38,7 +38,7 @@ def _inside(root: Path, rel: str) -> Path | None:
     return path if path.is_relative_to(root) else None
 
 
-def _from_archive(archive: Path, archive_id: str, member_id: str, settings: Settings) -> bytes | None:
+def _from_archive(archive: Path | bytes, archive_id: str, member_id: str, settings: Settings) -> bytes | None:
     with tempfile.TemporaryDirectory(prefix="ohsc-case-") as tmp:
         limits = ArchiveLimits.from_settings(settings, Path(tmp))
         for item in expand(archive_id, archive, limits):
@@ -68,7 +68,10 @@ def read_item(store: Store, settings: Settings, item_id: int) -> bytes | None:
             if kind == "disk":
                 from ohsc.cases.disk import read_file
 
-                data = read_file(root, rel)
+                archive_id = rel.split(MEMBER_SEP, 1)[0]
+                data = read_file(root, archive_id)
+                if data is not None and MEMBER_SEP in rel:
+                    data = _from_archive(data, archive_id, rel, settings)
             elif MEMBER_SEP in rel:
                 archive_id = rel.split(MEMBER_SEP, 1)[0]
                 outer = root if kind in ("archive", "file") else _inside(root, archive_id)

@@ -134,10 +134,6 @@ class CaseService:
             from ohsc.cases.vics import ingest_vics
 
             ingest_vics(self.store, case_row, src.id, root, summary)
-        elif kind == "disk":
-            from ohsc.cases.disk import ingest_disk
-
-            ingest_disk(self.store, self.settings, case_row, src.id, root, matcher=matcher, summary=summary)
         else:
             ingest.run_ingest(
                 self.store,
@@ -149,6 +145,7 @@ class CaseService:
                 workers=self.settings.effective_workers() if workers is None else workers,
                 progress=progress,
                 summary=summary,
+                disk=kind == "disk",
             )
         summary.elapsed = time.monotonic() - started
         ingest.finish_source(self.store, case_row, src.id, self.actor, summary)
