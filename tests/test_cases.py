@@ -401,3 +401,32 @@ def test_disk_image_of_benign_pictures(service: CaseService, store: Store, tmp_p
         i for i in _ids(service, "disk") if service.item("disk", i)["md5"] == hash_bytes(b, HashOptions()).md5
     )
     assert service.preview("disk", b_item) is not None  # read back from the image
+
+
+def test_push_confirmed_categories_into_a_bank_and_report(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    files = _collection(tmp_path / "seized")
+    ann = CaseService(store, settings, actor="user:ann")
+    bob = CaseService(store, settings, actor="user:bob")
+    ann.create("push", scheme="uk", agreement=2)
+    ann.ingest("push", tmp_path / "seized", workers=0)
+    ids = _ids(ann, "push", media_kind="image")
+    for analyst in (ann, bob):
+        analyst.categorise("push", ids[:1], "A")
+    ann.categorise("push", ids[1:2], "B")  # not agreed: not pushed
+    BankService(store, settings, actor="test").create_bank("confirmed")
+    result = ann.push_to_bank("push", "confirmed")
+    assert result["items"] == 1 and result["added"] >= 3  # md5, sha1, sha256 (+ pdq)
+    entries = list(BankService(store, settings).iter_entries("confirmed"))
+    assert {e.category for e in entries} == {"vics:1"}
+    assert all("caid:A" in e.labels for e in entries)
+    outcome = Matcher.open(store, settings).match(hash_bytes(files["DCIM/a.jpg"], HashOptions()).signals())
+    assert outcome.matched == (
+        ann.item("push", ids[0])["md5"] == hash_bytes(files["DCIM/a.jpg"], HashOptions()).md5
+    )
+    document = ann.report("push").decode()
+    assert "Category A" in document and "user:bob" in document and ann.item("push", ids[0])["md5"] in document
+    assert "<img" not in document
+    pytest.importorskip("weasyprint", reason="PDF reports need WeasyPrint (the pdf extra)")
+    assert ann.report("push", "pdf").startswith(b"%PDF")

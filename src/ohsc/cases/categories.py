@@ -25,6 +25,8 @@ class Category:
     name: str
     #: of interest to other agencies (exported with its code, pushed to banks)
     pertinent: bool
+    #: other words people type for it (lower case)
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,7 @@ class Scheme:
         """A code from what a person typed: the code, the key, or the name (case-insensitive)."""
         wanted = text.strip().lower()
         for cat in self.categories:
-            if wanted in (cat.code, cat.key.lower(), cat.name.lower()):
+            if wanted in (cat.code, cat.key.lower(), cat.name.lower(), *cat.aliases):
                 return cat.code
         return self.get(text.strip()).code
 
@@ -67,7 +69,7 @@ US = Scheme(
         Category("2", "2", "Cat 2: child exploitative / age difficult", True),
         Category("3", "3", "Cat 3: CGI / animation", True),
         Category("4", "4", "Cat 4: comparison image", True),
-        Category("0", "0", "Non-pertinent", False),
+        Category("0", "0", "Non-pertinent", False, ("n", "non pertinent", "np")),
     ),
 )
 
@@ -75,10 +77,10 @@ UK = Scheme(
     "uk",
     "UK CAID",
     (
-        Category("1", "1", "Category A", True),
-        Category("2", "2", "Category B", True),
-        Category("3", "3", "Category C", True),
-        Category("0", "0", "Non-indecent", False),
+        Category("1", "1", "Category A", True, ("a", "cat a")),
+        Category("2", "2", "Category B", True, ("b", "cat b")),
+        Category("3", "3", "Category C", True, ("c", "cat c")),
+        Category("0", "0", "Non-indecent", False, ("n", "non indecent")),
     ),
 )
 

@@ -501,6 +501,66 @@ class CaseService:
             raise NotFoundError(f"item {item_id}: no location can be read any more")
         return data
 
+    # --- outputs: banks and reports ------------------------------------------------------------
+
+    def push_to_bank(self, ref: str | int, bank: str, *, include_known: bool = False) -> dict[str, int]:
+        """Add the case's agreed (and, with ``include_known``, known) pertinent categories to a
+        bank, so they reach platforms through exchanges. Returns items and entries added."""
+        from ohsc.banks.service import BankService
+        from ohsc.cases.outputs import bank_entries, confirmed_items, entry_source
+
+        case = self.get(ref)
+        items = 0
+
+        def counted() -> Any:
+            nonlocal items
+            for row in confirmed_items(self.store, case.id, include_known=include_known):
+                items += 1
+                yield row
+
+        banks = BankService(self.store, self.settings, actor=self.actor)
+        report = banks.add_entries(
+            bank, bank_entries(case, counted()), source=entry_source(), source_ref=f"case:{case.name}"
+        )
+        with self.store.session() as s:
+            audit.record(
+                s,
+                actor=self.actor,
+                action="case.push",
+                object_type="case",
+                object_id=case.id,
+                details={"bank": bank, "items": items, "added": report.added, "include_known": include_known},
+            )
+        return {"items": items, "added": report.added, "errors": len(report.errors)}
+
+    def report(self, ref: str | int, fmt: str = "html") -> bytes:
+        """The case report (``html`` or ``pdf``): counts, hash lists, who categorised what."""
+        from ohsc.cases.outputs import html_to_pdf, report_html
+        from ohsc.store.types import utcnow
+
+        if fmt not in ("html", "pdf"):
+            raise InvalidInputError("a report is html or pdf")
+        case = self.get(ref)
+        document = report_html(
+            self.store,
+            case,
+            self.stats(case.id),
+            get_scheme(case.scheme),
+            self.actor,
+            utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+        )
+        data = html_to_pdf(document) if fmt == "pdf" else document.encode()
+        with self.store.session() as s:
+            audit.record(
+                s,
+                actor=self.actor,
+                action="case.report",
+                object_type="case",
+                object_id=case.id,
+                details={"format": fmt},
+            )
+        return data
+
 
 def _decode_cursor(cursor: str | None) -> list[int] | None:
     if not cursor:

@@ -179,3 +179,32 @@ def export(app: App, name: str, fmt: str, output: Path, everything: bool) -> Non
         with output.open("wb") as fh:
             n = service.export_vics(name, fh, categorised_only=not everything)
     err.print(f"wrote {n} media records ({fmt}) to {e(output)}")
+
+
+@case.command("push")
+@click.argument("name")
+@click.option("--bank", required=True, help="The bank to add the confirmed categories to.")
+@click.option(
+    "--include-known", is_flag=True, help="Known (bank or VICS) categories too, not only agreed ones."
+)
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def push(app: App, name: str, bank: str, include_known: bool, as_json: bool) -> None:
+    """Add the case's confirmed categories (MD5, SHA-1, SHA-256, PDQ) to a bank."""
+    result = _service(app).push_to_bank(name, bank, include_known=include_known)
+    if as_json:
+        print_json(result)
+    else:
+        err.print(f"{result['items']} items: {result['added']} entries added to bank {e(bank)}")
+
+
+@case.command("report")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@pass_app
+def report(app: App, name: str, fmt: str, output: Path) -> None:
+    """The case report: counts, hash lists per category, who categorised what (no pictures)."""
+    data = _service(app).report(name, fmt)
+    output.write_bytes(data)
+    err.print(f"wrote the {fmt} report of case {e(name)} to {e(output)}")
