@@ -27,7 +27,7 @@ from ohsc import audit
 from ohsc.cases.categories import code_of_bank_category
 from ohsc.cases.models import CaseItemRow, CaseLocationRow, CaseRow, CaseSourceRow
 from ohsc.cases.series import camera_of, regroup, taken_at
-from ohsc.cases.stacking import Stacker
+from ohsc.cases.stacking import Stacker, one_faiss_thread
 from ohsc.scanning.items import MEMBER_SEP
 from ohsc.scanning.journal import Journal, finished_ids
 from ohsc.scanning.runner import ProgressSink, Scanner, ScanOptions
@@ -158,6 +158,7 @@ class Applier:
                     select(CaseItemRow).where(CaseItemRow.case_id == self.case_id, CaseItemRow.md5.in_(md5s))
                 )
             }
+            fresh: list[CaseItemRow] = []
             for record in records:
                 if record["path"] in seen or record.get("kind") == "archive":
                     continue  # done already; an archive counts by its members
@@ -171,6 +172,7 @@ class Applier:
                 if item is None:
                     item = self._new_item(s, record)
                     items[item.md5] = item
+                    fresh.append(item)
                     counts["new"] += 1
                     counts["known"] += item.known
                 else:
@@ -189,6 +191,10 @@ class Applier:
                         deleted=when.deleted,
                     )
                 )
+            s.flush()  # ids for the new items, then their stacks in one batch
+            stacks = self.stacker.place_many([(i.id, i.pdq, i.pdq_quality) for i in fresh])
+            for i in fresh:
+                i.stack_id = stacks[i.id]
         return counts
 
     def _new_item(self, s: Session, record: dict[str, Any]) -> CaseItemRow:
@@ -217,8 +223,7 @@ class Applier:
             error=record.get("error"),
         )
         s.add(item)
-        s.flush()
-        item.stack_id = self.stacker.place(item.id, item.pdq, item.pdq_quality)
+        s.flush()  # its id, for its locations
         return item
 
 
@@ -307,11 +312,12 @@ def run_ingest(
 
     replay = _Batcher(applier, times, count)
     done: set[str] = set()
-    for record in read_journal(jpath):
-        done.add(record["path"])
-        replay.add(record)
     files_before = summary.files
-    replay.flush()
+    with one_faiss_thread():
+        for record in read_journal(jpath):
+            done.add(record["path"])
+            replay.add(record)
+        replay.flush()
     summary.replayed = summary.files - files_before
     batcher = _Batcher(applier, times, count)
     journal = Journal(jpath, append=True)
@@ -331,17 +337,19 @@ def run_ingest(
         job=_case_job(),
         inline=workers <= 0,
     )
-    try:
-        if disk:
-            from ohsc.cases.disk import DiskScanner
+    scanner: Scanner
+    if disk:
+        from ohsc.cases.disk import DiskScanner
 
-            scanner: Scanner = DiskScanner(settings, matcher, fs_times)
-        else:
-            scanner = Scanner(settings, matcher)
-        scanned = scanner.run(root, options, on_record, progress)
-    finally:
-        journal.close()
-        batcher.flush()
+        scanner = DiskScanner(settings, matcher, fs_times)
+    else:
+        scanner = Scanner(settings, matcher)
+    with one_faiss_thread():
+        try:
+            scanned = scanner.run(root, options, on_record, progress)
+        finally:
+            journal.close()
+            batcher.flush()
     summary.resumed_skipped = scanned.resumed_skipped
     summary.interrupted = scanned.interrupted
 
