@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ohsc import jurisdiction
 from ohsc.errors import InvalidInputError
-from ohsc.evidence import jurisdiction
 from ohsc.reports.vocab import (
     ContentKind,
     EventName,
