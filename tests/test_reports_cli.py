@@ -12,12 +12,12 @@ from click.testing import CliRunner, Result
 from ohsc.cli import main
 from ohsc.reports.ncmec.fake_server import FakeCyberTipline
 from ohsc.settings import get_settings
-from tests.reporting_support import image_bytes
+from tests.reporting_support import image_bytes, ncmec_schema
 
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCyberTipline]:
-    with FakeCyberTipline() as server:
+    with FakeCyberTipline(schema_path=ncmec_schema()) as server:
         for key, value in {
             "OHSC_REPORT_DESTINATIONS": '{"US": ["ncmec"], "GB": ["uk-nca"], "*": ["local-folder"]}',
             "OHSC_NCMEC_BASE_URL": server.url,

@@ -367,16 +367,28 @@ def ncmec_check(app: App) -> None:
 @click.option("--port", default=8765, show_default=True, type=int)
 @click.option("--user", default="ohsc-test", show_default=True)
 @click.option("--password", default="ohsc-test", show_default=True)
-def fake_server(host: str, port: int, user: str, password: str) -> None:
+@click.option(
+    "--xsd",
+    "xsd",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="OHSC_NCMEC_XSD_PATH",
+    help="Validate documents with this schema (NCMEC's own, from GET /xsd) instead of the fake one.",
+)
+def fake_server(host: str, port: int, user: str, password: str, xsd: Path | None) -> None:
     """Run a local fake CyberTipline server for development (Ctrl-C stops it)."""
+    from lxml import etree
+
     from ohsc.reports.ncmec.fake_server import FakeCyberTipline
 
     try:
-        fake = FakeCyberTipline(username=user, password=password, host=host, port=port)
+        fake = FakeCyberTipline(username=user, password=password, host=host, port=port, schema_path=xsd)
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from None
+    except (OSError, etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
+        raise InvalidInputError(f"cannot read the XML schema {xsd}: {exc}") from None
     err.print(
-        f"fake CyberTipline at {e(fake.url)} (user {e(user)}); state at {e(fake.url)}/_fake/state\n"
+        f"fake CyberTipline at {e(fake.url)} (user {e(user)}), validating with {e(fake.schema_path.name)}; "
+        f"state at {e(fake.url)}/_fake/state\n"
         f"export OHSC_NCMEC_BASE_URL={e(fake.url)} OHSC_NCMEC_USERNAME={e(user)} OHSC_NCMEC_PASSWORD={e(password)}"
     )
     try:

@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from ohsc.errors import InvalidInputError
 from ohsc.evidence import jurisdiction
 from ohsc.reports.vocab import (
+    AssociatedAccountType,
     ContentKind,
     EventName,
     FileAnnotation,
@@ -93,6 +94,9 @@ class ReportedAccount(_Model):
     accounts of the same person are ``associated``."""
 
     relation: str = Field(default="reported", pattern="^(reported|associated)$")
+    #: For an associated account: how it relates to the reported person (NCMEC requires it;
+    #: not given: ``linked``, another account of the same person).
+    association: AssociatedAccountType | None = None
     esp_user_id: str | None = Field(default=None, max_length=255)
     service: str | None = Field(default=None, max_length=100)
     screen_name: str | None = Field(default=None, max_length=256)
