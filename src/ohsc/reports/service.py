@@ -32,9 +32,11 @@ from ohsc.reports.snapshot import ReportSnapshot
 from ohsc.reports.submission import SubmissionInfo
 from ohsc.reports.tables import (
     DRAFT,
+    REPORT_ID_COUNTER,
     REPORT_STATUSES,
     ReportRow,
 )
+from ohsc.store.db import next_seq
 
 if TYPE_CHECKING:
     from ohsc.reports.filing import SubmitResult
@@ -139,6 +141,7 @@ class ReportService(ReportFiles):
         parsed = parse_body(data)
         with self.store.session() as s:
             row = ReportRow(
+                id=next_seq(s, REPORT_ID_COUNTER),  # never reused, even after a discard
                 status=DRAFT,
                 version=1,
                 body=parsed.model_dump(mode="json", exclude_none=True),
