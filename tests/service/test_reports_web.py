@@ -150,7 +150,7 @@ def test_confirmed_review_starts_a_report_and_the_form_saves_as_edited(renv: Env
     }
     saved = c.post(f"/reports/{rid}/save", data=bad, headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
     assert 'id="err-accounts-0-ip_events-0-port"' in saved.text
-    assert "less than or equal to 65535" in saved.text
+    assert "a whole number from 1 to 65535" in saved.text
     snap = _svc(env).get(rid)
     account = snap.body.accounts[0]
     assert account.screen_name == "placeholder-user" and account.device_ids[0].value == "0000-1"

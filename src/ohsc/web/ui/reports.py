@@ -114,6 +114,13 @@ def _save(svc: ReportService, report_id: int, patch: FormPatch, version: int) ->
     return result.report.version, result.problems
 
 
+def _stale(report_id: int, saved: int, edited: int) -> str:
+    return (
+        f"report {report_id} was changed by someone else (version {saved}, you edited {edited}): "
+        "your change was not saved; reload the page and apply it again"
+    )
+
+
 def _version(values: dict[str, str]) -> int:
     """The report version the form was made from (-1, a conflict, when it is not a number)."""
     raw = values.get("version", "") or "0"
@@ -136,10 +143,7 @@ async def save(report_id: int, request: Request, user: ReviewerUser) -> Response
     def run() -> dict[str, Any]:
         snap = svc.get(report_id)
         if snap.version != version:
-            raise ConflictError(
-                f"report {report_id} was changed by someone else (version {snap.version}, you edited "
-                f"{version}): reload the page and apply your change again"
-            )
+            raise ConflictError(_stale(report_id, snap.version, version))
         patch = build_patch(pairs, snap)
         new_version, problems = _save(svc, report_id, patch, version)
         return {"version": new_version, "problems": problems, "errors": patch.errors, "fields": patch.fields}
@@ -165,11 +169,11 @@ async def rows(report_id: int, request: Request, user: ReviewerUser) -> Response
 
     def run() -> dict[str, Any]:
         snap = svc.get(report_id)
-        errors: dict[str, str] = {}
-        if snap.version == version:
-            patch = build_patch(pairs, snap)
-            errors = patch.errors
-            _save(svc, report_id, patch, version)
+        if snap.version != version:  # the edits on screen were made to an older version
+            raise ConflictError(_stale(report_id, snap.version, version))
+        patch = build_patch(pairs, snap)
+        errors = patch.errors
+        _save(svc, report_id, patch, version)
         extra: dict[str, int] = {}
         if add == "accounts":
             body = svc.get(report_id).body.model_dump(mode="json", exclude_none=True)
@@ -190,7 +194,9 @@ async def rows(report_id: int, request: Request, user: ReviewerUser) -> Response
     try:
         ctx = await run_in_threadpool(run)
     except OhscError as exc:
-        return _back(report_id, exc.message)
+        # the form as saved, and why the change on screen was not made (never silently)
+        ctx = await run_in_threadpool(_page, services, svc, report_id)
+        ctx["notice"] = f"Not saved: {exc.message}"
     ctx.update(_helpers(), can_submit=_can_submit(svc))
     return render(request, "reports/_form.html", ctx)
 
