@@ -85,7 +85,10 @@ def test_kill_mid_flow_and_resume(
 
         pause = fake.pause(endpoint, nth, when)
         proc = subprocess.Popen(  # the real command, killed at the pause
-            [OHSC, "report", "submit", str(rid)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            [OHSC, "report", "submit", str(rid), "--yes"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         try:
             assert pause.reached.wait(120), f"never reached {endpoint} #{nth}: {proc.communicate()[0]!r}"
@@ -99,7 +102,7 @@ def test_kill_mid_flow_and_resume(
         assert pause.done.wait(30)
 
         again = subprocess.run(
-            [OHSC, "report", "submit", str(rid)],
+            [OHSC, "report", "submit", str(rid), "--yes"],
             env=env,
             capture_output=True,
             text=True,

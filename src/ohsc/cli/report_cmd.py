@@ -14,6 +14,7 @@ from ohsc.actor import LocalActor
 from ohsc.cli.app import App, err, out, pass_app
 from ohsc.cli.render import e, print_json
 from ohsc.errors import InvalidInputError, OhscError
+from ohsc.reports.plan import SubmitPlan
 from ohsc.reports.service import DraftResult, ReportService
 from ohsc.reports.validation import Problem
 from ohsc.store.types import ascii_int, parse_when
@@ -257,14 +258,37 @@ def show(app: App, report_id: int, preview: str | None, as_json: bool) -> None:
         print_problems(result.problems)
 
 
+def print_plan(plan: SubmitPlan) -> None:
+    """Who receives what (to stderr: stdout keeps the results)."""
+    what = "resume the submission of" if plan.resuming else "submit"
+    err.print(f"[bold]{what} report {plan.report_id}[/] (version {plan.version}) to:")
+    for step in plan.steps:
+        state = f" ({e(step.state)})" if step.state else ""
+        err.print(f"  [bold]{e(step.title)}[/] [dim]{e(step.destination)}[/]{state}")
+        for line in step.sends:
+            err.print(f"    - {e(line)}")
+    print_problems(list(plan.problems))
+
+
 @report.command("submit")
 @click.argument("report_id", type=int)
 @click.option("--take-over", is_flag=True, help="Take the submission over from a process that holds it.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask (scripts); what goes where is still printed.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def submit(app: App, report_id: int, take_over: bool, as_json: bool) -> None:
-    """Submit a report to its destinations, or resume an interrupted submission."""
-    result = reports_of(app).submit(report_id, take_over=take_over)
+def submit(app: App, report_id: int, take_over: bool, yes: bool, as_json: bool) -> None:
+    """Show which authority receives what, ask once, then submit the report to its destinations
+    (or resume an interrupted submission, without asking again)."""
+    service = reports_of(app)
+    plan = service.plan(report_id)
+    version = None
+    if plan.ready and not plan.resuming:
+        print_plan(plan)
+        if not yes:
+            titles = " and ".join(step.title for step in plan.steps)
+            click.confirm(f"file report {report_id} with {titles}?", abort=True, err=True)
+        version = plan.version  # exactly what was shown: a change made meanwhile is refused
+    result = service.submit(report_id, take_over=take_over, expected_version=version)
     if as_json:
         print_json(result.to_dict())
         return
