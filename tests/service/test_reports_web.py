@@ -426,3 +426,49 @@ def test_the_api_shows_the_plan_and_files_the_version_shown(renv: Env) -> None:
     assert (
         env.client.post(f"/v1/reports/{rid}/submit", headers=headers).status_code == 200
     )  # no body: as before
+
+
+def test_a_filed_ncmec_report_shows_neither_problems_nor_a_retract_that_cannot_succeed(
+    tmp_path: Path, db_url: str
+) -> None:
+    """A finished CyberTipline report cannot be retracted (NCMEC does not allow it) and lacks
+    nothing: the page showed "What is missing" and a Retract button that could only fail."""
+    from tests.reporting_support import ncmec_schema
+
+    from ohsc.reports.ncmec.fake_server import FakeCyberTipline
+
+    with FakeCyberTipline(schema_path=ncmec_schema()) as fake:
+        settings = load_settings(
+            home=tmp_path / "home",
+            database_url=db_url,
+            report_destinations={"US": ["ncmec"]},
+            report_default_jurisdictions=["US"],
+            report_contact_email="safety@example.org",
+            ncmec_base_url=fake.url,
+            ncmec_username="ohsc-test",
+            ncmec_password="ohsc-test",
+        )
+        for env in make_env(settings):
+            env.user("remy", "reporter")
+            svc = _svc(env)
+            rid = svc.create_draft(
+                {
+                    "incident": {
+                        "type": "online_enticement",
+                        "at": "2026-03-01T10:00:00Z",
+                        "urls": ["https://example.org/p/1"],
+                    }
+                }
+            ).report.id
+            c = TestClient(env.app)
+            env.login(c, "remy")
+            draft_page = c.get(f"/reports/{rid}").text
+            assert "What is missing" in draft_page
+            assert f'action="/reports/{rid}/confirm"' in draft_page  # Submit asks first
+            assert svc.submit(rid).filed
+            page = c.get(f"/reports/{rid}").text
+            assert "What is missing" not in page
+            assert 'id="retract-form"' not in page
+            assert 'id="no-retract"' in page and "does not allow a finished report" in page
+            assert 'id="submit"' not in page
+            assert svc.cannot_retract(rid) and len(fake.finished()) == 1
