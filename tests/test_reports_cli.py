@@ -222,3 +222,21 @@ def test_apikey_create_takes_the_report_scope(tmp_path: Path) -> None:
     assert created.exit_code == 0, created.output
     listed = [json.loads(line) for line in run("apikey", "list", "--json").output.splitlines()]
     assert [k["scopes"] for k in listed if k["name"] == "filer"] == [["report"]]
+
+
+def test_update_with_a_stale_version_saves_nothing(tmp_path: Path, fake: FakeCyberTipline) -> None:
+    """``--version`` guarded the body only: file changes were saved over someone else's edit."""
+    assert run("report", "draft", "--from", str(_draft_file(tmp_path))).exit_code == 0
+    shown = json.loads(run("report", "show", "1", "--json").output)
+    version, file_id = shown["report"]["version"], shown["report"]["files"][0]["id"]
+    (tmp_path / "p1.json").write_text(json.dumps({"additional_info": "someone else"}))
+    assert run("report", "update", "1", "--from", str(tmp_path / "p1.json")).exit_code == 0
+    (tmp_path / "p2.json").write_text(json.dumps({"files": {str(file_id): {"file_name": "mine.jpg"}}}))
+    stale = run("report", "update", "1", "--from", str(tmp_path / "p2.json"), "--version", str(version))
+    assert stale.exit_code == 5 and "changed by someone else" in said(stale)
+    after = json.loads(run("report", "show", "1", "--json").output)
+    assert after["report"]["files"][0]["facts"]["file_name"] == "a.jpg"
+    bad_url = tmp_path / "p3.json"
+    bad_url.write_text(json.dumps({"incident": {"urls": ["javascript:alert(1)"]}}))
+    refused = run("report", "update", "1", "--from", str(bad_url))
+    assert refused.exit_code == 2 and "incident.urls.0" in said(refused)

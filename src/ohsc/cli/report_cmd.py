@@ -13,7 +13,7 @@ from rich.table import Table
 from ohsc.actor import LocalActor
 from ohsc.cli.app import App, err, out, pass_app
 from ohsc.cli.render import e, print_json
-from ohsc.errors import InvalidInputError, OhscError
+from ohsc.errors import ConflictError, InvalidInputError, OhscError
 from ohsc.reports.plan import SubmitPlan
 from ohsc.reports.service import DraftResult, ReportService
 from ohsc.reports.validation import Problem
@@ -154,7 +154,12 @@ def draft(app: App, source: Path, as_json: bool) -> None:
     required=True,
     help='JSON patch; "files": {"<file id>": {...}} changes file facts.',
 )
-@click.option("--version", "version", type=int, help="Refuse if the draft changed since this version.")
+@click.option(
+    "--version",
+    "version",
+    type=int,
+    help="Refuse (exit 5, nothing saved) if the draft changed since this version.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def update(app: App, report_id: int, source: Path, version: int | None, as_json: bool) -> None:
@@ -167,11 +172,18 @@ def update(app: App, report_id: int, source: Path, version: int | None, as_json:
         raise InvalidInputError('"files" in a patch maps file ids to changes: {"12": {"relevance": ...}}')
     service = reports_of(app)
     result = service.update(report_id, patch, expected_version=version) if patch else service.check(report_id)
+    if version is not None and not patch and result.report.version != version:
+        raise ConflictError(
+            f"report {report_id} was changed by someone else (version {result.report.version}, you "
+            f"edited {version}): nothing was saved; look at it again and apply your change"
+        )
     for file_id, change in file_patches.items():
         number = ascii_int(str(file_id))
         if number is None or not isinstance(change, dict):
             raise InvalidInputError(f"files: {file_id!r} is not a file id with an object of changes")
-        result = service.update_file(report_id, number, change)
+        # with --version, every step builds on the one before: a change made meanwhile is refused
+        expected = result.report.version if version is not None else None
+        result = service.update_file(report_id, number, change, expected_version=expected)
     if as_json:
         print_json(result.to_dict())
         return
