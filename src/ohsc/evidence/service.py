@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from ohsc import audit
+from ohsc import audit, jurisdiction
 from ohsc.actor import ROLE_SYSTEM, Actor, has_any_role
 from ohsc.errors import (
     ConfigError,
@@ -35,7 +35,6 @@ from ohsc.errors import (
     OhscError,
     PermissionDeniedError,
 )
-from ohsc.evidence import jurisdiction
 from ohsc.evidence.model import EvidenceItem, Hold
 from ohsc.evidence.tables import EvidenceHoldRow, EvidenceItemRow
 from ohsc.media.blobs import BlobIntegrityError, BlobStore, LocalEncryptedBlobStore, load_or_create_key

@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ohsc import jurisdiction
 from ohsc.errors import InvalidInputError
-from ohsc.evidence import jurisdiction
 from ohsc.reports import fields
 from ohsc.reports.fields import Email, HttpUrl, IpAddress, Port, When
 from ohsc.reports.vocab import (
