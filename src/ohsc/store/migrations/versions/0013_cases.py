@@ -1,7 +1,7 @@
 """cases: triage of seized collections (items, locations, stacks, votes, reveals)
 
 Revision ID: 0013_cases
-Revises: 0007_review_history
+Revises: 0009_report_ids_never_reused
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import ohsc.store.types
 
 revision = "0013_cases"
-down_revision = "0007_review_history"  # re-chained at merge
+down_revision = "0009_report_ids_never_reused"  # re-chained at merge (was 0007_review_history)
 branch_labels = None
 depends_on = None
 
