@@ -139,6 +139,19 @@ def test_folder_zip_and_tar_fold_duplicates_and_stack(
     assert all(loc["modified_at"] for loc in locs if "!" not in loc["path"])
 
 
+def test_running_an_ingest_again_counts_failed_files_once(service: CaseService, tmp_path: Path) -> None:
+    """A file that cannot be read has no location: a second run (a resume) replays its journal
+    line, and the source's error count doubled."""
+    files = _collection(tmp_path / "seized")
+    (tmp_path / "seized" / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    service.create("again")
+    first = service.ingest("again", tmp_path / "seized", workers=0)
+    second = service.ingest("again", tmp_path / "seized", workers=0)
+    assert (first.errors, second.new_items) == (1, 0)
+    stats = service.stats("again")
+    assert (stats.errors, stats.files, stats.unique) == (1, len(files), 5)
+
+
 def test_known_items_take_the_bank_category(store: Store, settings: Settings, tmp_path: Path) -> None:
     files = _collection(tmp_path / "seized")
     banks = BankService(store, settings, actor="test")

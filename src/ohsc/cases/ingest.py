@@ -360,8 +360,18 @@ def _case_job() -> Any:
     return case_job
 
 
-def finish_source(store: Store, case: CaseRow, source_id: int, actor: str, summary: Any) -> None:
+def journal_errors(path: Path) -> int | None:
+    """Files of the source that could not be hashed or read, by its journal (None: no journal)."""
+    if not path.exists():
+        return None
+    return sum(1 for record in read_journal(path) if record.get("error"))
+
+
+def finish_source(
+    store: Store, settings: Settings, case: CaseRow, source_id: int, actor: str, summary: Any
+) -> None:
     """Mark the source done, regroup the case's series, record the ``case.ingest`` event."""
+    errors = journal_errors(journal_path(settings, case.id, source_id))
     with store.session() as s:
         row = s.get(CaseSourceRow, source_id)
         assert row is not None
@@ -374,7 +384,8 @@ def finish_source(store: Store, case: CaseRow, source_id: int, actor: str, summa
             )
             or 0
         )
-        row.errors += summary.errors
+        # a resumed ingest replays its journal: the journal, not the runs, says how many failed
+        row.errors = errors if errors is not None else row.errors + summary.errors
         row.finished_at = utcnow()
         summary.series = regroup(s, case.id, case.series_seconds)
         audit.record(

@@ -148,7 +148,7 @@ class CaseService:
                 disk=kind == "disk",
             )
         summary.elapsed = time.monotonic() - started
-        ingest.finish_source(self.store, case_row, src.id, self.actor, summary)
+        ingest.finish_source(self.store, self.settings, case_row, src.id, self.actor, summary)
         return summary
 
     # --- numbers -------------------------------------------------------------------------------
