@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ohsc.errors import ConflictError, InvalidInputError, PermissionDeniedError, ReportStateError
 from ohsc.reports.destinations import destinations_for
+from ohsc.reports.service import DraftFile
 from ohsc.store.db import Store
 from ohsc.store.models import AuditEvent
 from tests.reporting_support import (
@@ -268,3 +269,21 @@ def test_listing_reports(store: Store, tmp_path: Path) -> None:
     assert rows[1].destinations == (("local-folder", "finished", f"report-{first}.json"),)
     with pytest.raises(InvalidInputError):
         svc.summaries(status="unknown")
+
+
+def test_a_draft_with_files_is_one_call_all_or_nothing(store: Store, tmp_path: Path) -> None:
+    svc = service(store, make_settings(tmp_path))
+    good = DraftFile(data=image_bytes(1), viewed_by_human=True, exif_viewed_by_human=False, review_ref="d-1")
+    other = DraftFile(data=image_bytes(3), viewed_by_human=True, exif_viewed_by_human=False, review_ref="d-3")
+    made = svc.create_draft(body(), files=[good, other])
+    assert len(made.report.files) == 2
+    bad = DraftFile(
+        data=image_bytes(2), viewed_by_human=True, exif_viewed_by_human=None, facts={"relevance": "maybe"}
+    )
+    with pytest.raises(InvalidInputError):
+        svc.create_draft(body(), files=[good, bad])
+    with store.session() as s:
+        actions = list(s.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+    # the half-made draft was created, got its first file, then was discarded again
+    assert actions[-3:] == ["report.create", "report.file.add", "report.discard"]
+    assert [r.id for r in svc.summaries()] == [made.report.id]
