@@ -84,9 +84,10 @@ def crawl_status(app: App, as_json: bool) -> None:
 @crawl.command("run")
 @click.option("--until-idle", is_flag=True, help="Stop when the frontier is empty (default: one batch).")
 @click.option("--max-urls", type=click.IntRange(1), default=None, help="Stop after this many URLs.")
+@click.option("--no-notify", is_flag=True, help="Send no notices (ohsc takedown notify sends them later).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def crawl_run(app: App, until_idle: bool, max_urls: int | None, as_json: bool) -> None:
+def crawl_run(app: App, until_idle: bool, max_urls: int | None, no_notify: bool, as_json: bool) -> None:
     """Crawl: fetch pages and media, hash media in memory and match them; matches become takedowns.
 
     Unmatched media are never written anywhere. A crawl killed at any point resumes where it was.
@@ -95,10 +96,15 @@ def crawl_run(app: App, until_idle: bool, max_urls: int | None, as_json: bool) -
 
     with Crawler.open(app.store, app.settings, actor=app.actor) as crawler:
         stats = crawler.run(until_idle=until_idle, max_urls=max_urls)
+    notices = 0
+    if not no_notify:
+        from ohsc.removal.notices import NoticeService
+
+        notices = NoticeService(app.store, app.settings, actor=app.actor).notify_pending()
     if as_json:
-        print_json(stats.to_dict())
+        print_json({**stats.to_dict(), "notices": notices})
         return
     err.print(
         f"pages {stats.pages}, media {stats.media}, matched {stats.matched}, "
-        f"failed {stats.failed}, takedowns {stats.takedowns}"
+        f"failed {stats.failed}, takedowns {stats.takedowns}, notices {notices}"
     )

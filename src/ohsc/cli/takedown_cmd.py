@@ -84,3 +84,96 @@ def takedown_dismiss(app: App, takedown_id: int, reason: str) -> None:
     """Stop a takedown (a wrong match): no more notices or re-checks."""
     t = _service(app).dismiss(takedown_id, reason)
     out.print(f"takedown {t.id} dismissed")
+
+
+@takedown.command("notify")
+@pass_app
+def takedown_notify(app: App) -> None:
+    """Send first notices for confirmed takedowns that have none yet."""
+    from ohsc.removal.notices import NoticeService
+
+    sent = NoticeService(app.store, app.settings, actor=app.actor).notify_pending()
+    out.print(f"{sent} notice(s) sent")
+
+
+@takedown.command("recheck")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "everything", is_flag=True, help="Every open takedown, due or not.")
+@click.option("--no-notify", is_flag=True, help="Check only; send no notices.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def takedown_recheck(
+    app: App, ids: tuple[int, ...], everything: bool, no_notify: bool, as_json: bool
+) -> None:
+    """Check open takedowns that are due (or IDS, or --all): gone ones are marked removed with
+    their removal time; the host of what is still up is notified again."""
+    from ohsc.removal.recheck import Rechecker
+
+    checker = Rechecker(app.store, app.settings, actor=app.actor)
+    try:
+        stats = checker.run(ids=ids, everything=everything, notify=not no_notify)
+    finally:
+        checker.close()
+    if as_json:
+        print_json(stats.to_dict())
+        return
+    out.print(
+        f"checked {stats.checked}: removed {stats.removed}, still up {stats.still_up}, "
+        f"unknown {stats.unknown}; {stats.notices} notice(s) sent"
+    )
+
+
+@takedown.group("contact")
+def contact() -> None:
+    """Abuse contacts set by operators (they win over RDAP)."""
+
+
+@contact.command("add")
+@click.argument("host")
+@click.argument("email")
+@click.option("--language", default="en", show_default=True, help="Language of notices (en, de).")
+@pass_app
+def contact_add(app: App, host: str, email: str, language: str) -> None:
+    """Send notices about HOST to EMAIL."""
+    from ohsc.removal.hosts import HostDirectory
+
+    HostDirectory(app.store, app.settings, actor=app.actor).add_contact(host, email, language=language)
+    out.print(f"notices about {e(host)} go to {e(email)}")
+
+
+@contact.command("remove")
+@click.argument("host")
+@pass_app
+def contact_remove(app: App, host: str) -> None:
+    """Forget the contact of HOST (RDAP's is used again)."""
+    from ohsc.removal.hosts import HostDirectory
+
+    HostDirectory(app.store, app.settings, actor=app.actor).remove_contact(host)
+    out.print(f"contact of {e(host)} removed")
+
+
+@contact.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def contact_list(app: App, as_json: bool) -> None:
+    """Operators' contacts."""
+    from ohsc.removal.hosts import HostDirectory
+
+    for c in HostDirectory(app.store, app.settings, actor=app.actor).contacts():
+        if as_json:
+            print_json(c)
+        else:
+            out.print(f"{e(c['host'])}\t{e(c['email'])}\t{c['language']}")
+
+
+@takedown.command("whois")
+@click.argument("host")
+@click.option("--refresh", is_flag=True, help="Ask RDAP again even when the answer is cached.")
+@pass_app
+def takedown_whois(app: App, host: str, refresh: bool) -> None:
+    """Who hosts HOST: address, network, country and contact (RDAP, or an operator's contact)."""
+    from ohsc.removal.hosts import HostDirectory
+
+    print_json(
+        HostDirectory(app.store, app.settings, actor=app.actor).lookup(host, refresh=refresh).to_dict()
+    )
