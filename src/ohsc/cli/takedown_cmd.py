@@ -177,3 +177,44 @@ def takedown_whois(app: App, host: str, refresh: bool) -> None:
     print_json(
         HostDirectory(app.store, app.settings, actor=app.actor).lookup(host, refresh=refresh).to_dict()
     )
+
+
+@takedown.command("stats")
+@click.option(
+    "--by", type=click.Choice(["all", "host", "network", "country"]), default="all", show_default=True
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True
+)
+@pass_app
+def takedown_stats(app: App, by: str, fmt: str) -> None:
+    """Removal times (first notice to first check that found it gone): median, p90, share removed
+    within 24/48/72 h, share still up after 42 days."""
+    import sys
+
+    from ohsc.removal.stats import CSV_COLUMNS, removal_stats, write_csv
+
+    stats = removal_stats(app.store, by=by)
+    if fmt == "json":
+        print_json({"by": by, "groups": [g.to_dict() for g in stats]})
+        return
+    if fmt == "csv":
+        write_csv(stats, sys.stdout)
+        return
+    table = Table(*CSV_COLUMNS)
+    for g in stats:
+        table.add_row(*(e("" if v is None else v) for v in g.to_dict().values()))
+    out.print(table)
+
+
+@takedown.command("urllist")
+@click.option("--media-only", is_flag=True, help="Media URLs only (default: their pages too).")
+@pass_app
+def takedown_urllist(app: App, media_only: bool) -> None:
+    """Live confirmed URLs, one a line, for blocking partners (the export is audited)."""
+    import sys
+
+    from ohsc.removal.stats import live_urls
+
+    for url in live_urls(app.store, actor=app.actor, pages=not media_only):
+        sys.stdout.write(url + "\n")
