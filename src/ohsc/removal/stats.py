@@ -76,7 +76,9 @@ def _group(key: str, rows: list[TakedownRow], now: datetime) -> GroupStats:
     up_long = 0
     for r in rows:
         assert r.first_notice_at is not None
-        if (r.status == "open" and now - r.first_notice_at > long_tail) or (r.removal_seconds is not None and r.removal_seconds > long_tail.total_seconds()):
+        if (r.status == "open" and now - r.first_notice_at > long_tail) or (
+            r.removal_seconds is not None and r.removal_seconds > long_tail.total_seconds()
+        ):
             up_long += 1
     total = len(rows)
     median, p90 = percentile(times, 0.5), percentile(times, 0.9)
