@@ -9,12 +9,11 @@ frontier, their hashes are not). Matched media go to the encrypted evidence stor
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ohsc.errors import OhscError
@@ -44,6 +43,22 @@ class CrawlStats:
         return asdict(self)
 
 
+@dataclass(slots=True)
+class Outcome:
+    """What one URL gave: its state, and the links found on it (a page)."""
+
+    task: CrawlTask
+    state: str
+    #: page | media | failed (what the statistics count)
+    kind: str
+    http_status: int | None = None
+    error: str | None = None
+    matched: bool = False
+    created: bool = False
+    media: list[str] = field(default_factory=list)
+    pages: list[str] = field(default_factory=list)
+
+
 class Crawler:
     def __init__(
         self,
@@ -62,7 +77,6 @@ class Crawler:
         self.takedowns = TakedownService(store, settings, actor=actor, blobs=blobs)
         self.http = http or CrawlHttp(settings, self.frontier.guard)
         self._own_http = http is None
-        self._lock = threading.Lock()
         self.stats = CrawlStats()
 
     @classmethod
@@ -81,43 +95,81 @@ class Crawler:
     # --- the loop ----------------------------------------------------------------------------
 
     def run(self, *, until_idle: bool = False, max_urls: int | None = None) -> CrawlStats:
-        """Crawl one batch, or (``until_idle``) until nothing is left in the frontier."""
+        """Crawl one batch, or (``until_idle``) until nothing is left in the frontier.
+
+        URLs are fetched and hashed in threads while the main thread keeps them fed from the
+        frontier and writes what they found in one transaction per group of outcomes (a store
+        transaction per URL would cost more than the hashing)."""
         started = time.monotonic()
         workers = self.settings.crawl_concurrency
-        done = 0
+        if not until_idle and max_urls is None:
+            max_urls = workers * 8  # one batch
+        taken = 0
+        inflight: set[Future[Outcome]] = set()
+        found: list[Outcome] = []
+        dry = False  # the frontier had nothing; new URLs come only with the next write
+        last_write = time.monotonic()
         with ThreadPoolExecutor(workers, thread_name_prefix="crawl") as pool:
-            while max_urls is None or done < max_urls:
-                want = workers * 4 if max_urls is None else min(workers * 4, max_urls - done)
-                tasks = self.frontier.take(want)
-                if not tasks:
-                    if until_idle and self.frontier.pending():
+            while True:
+                room = workers * 4 - len(inflight)
+                if not dry and room >= workers and (max_urls is None or taken < max_urls):
+                    want = room if max_urls is None else min(room, max_urls - taken)
+                    tasks = self.frontier.take(want)
+                    taken += len(tasks)
+                    dry = not tasks
+                    inflight |= {pool.submit(self.process, t) for t in tasks}
+                if not inflight:
+                    if found:
+                        self._write(found)
+                        found, dry, last_write = [], False, time.monotonic()
+                        continue
+                    if until_idle and (max_urls is None or taken < max_urls) and self.frontier.pending():
                         time.sleep(min(1.0, self.settings.crawl_lease_seconds))  # leases of a dead crawler
+                        dry = False
                         continue
                     break
-                list(pool.map(self.process, tasks))
-                done += len(tasks)
-                if not until_idle and max_urls is None:
-                    break
+                done, inflight = wait(inflight, timeout=0.25, return_when=FIRST_COMPLETED)
+                found.extend(f.result() for f in done)
+                if len(found) >= workers * 4 or (found and time.monotonic() - last_write > 0.5):
+                    self._write(found)
+                    found, dry, last_write = [], False, time.monotonic()
         self.stats.seconds = round(time.monotonic() - started, 3)
         return self.stats
 
-    def _count(self, **deltas: int) -> None:
-        with self._lock:
-            for name, n in deltas.items():
-                setattr(self.stats, name, getattr(self.stats, name) + n)
+    def _write(self, outcomes: list[Outcome]) -> None:
+        with self.store.session() as s:
+            for o in outcomes:
+                if o.media:
+                    self.frontier.discover(s, o.task, o.media, kind="media")
+                if o.pages:
+                    self.frontier.discover(s, o.task, o.pages, kind="page")
+                self.frontier.finish(
+                    s,
+                    o.task,
+                    state=o.state,
+                    http_status=o.http_status,
+                    error=o.error,
+                    media_found=len(o.media),
+                    matched=o.matched,
+                )
+        for o in outcomes:
+            self.stats.pages += o.kind == "page"
+            self.stats.media += o.kind == "media"
+            self.stats.failed += o.kind == "failed"
+            self.stats.matched += o.matched
+            self.stats.takedowns += o.created
 
     # --- one URL -----------------------------------------------------------------------------
 
-    def process(self, task: CrawlTask) -> None:
+    def process(self, task: CrawlTask) -> Outcome:
+        """Fetch one URL and look at what it is; never raises (a bad URL must not stop the crawl)."""
         try:
-            self._process(task)
-        except Exception as exc:  # one bad URL must not stop the crawl; its lease runs out otherwise
+            return self._process(task)
+        except Exception as exc:
             log.exception("crawl URL %s failed", task.id)
-            with self.store.session() as s:
-                self.frontier.finish(s, task, state="failed", error=f"internal: {type(exc).__name__}")
-            self._count(failed=1)
+            return Outcome(task, "failed", "failed", error=f"internal: {type(exc).__name__}")
 
-    def _process(self, task: CrawlTask) -> None:
+    def _process(self, task: CrawlTask) -> Outcome:
         media_task = task.kind == "media"
         limit = (
             self.settings.crawl_max_media_bytes
@@ -128,46 +180,24 @@ class Crawler:
         try:
             response = self.http.get(task.url, limit=limit, accept=accept)
         except FetchFailed as exc:
-            with self.store.session() as s:
-                self.frontier.finish(s, task, state="failed", http_status=exc.status, error=exc.reason)
-            self._count(failed=1)
-            return
+            return Outcome(task, "failed", "failed", http_status=exc.status, error=exc.reason)
         if response.status != 200:
-            with self.store.session() as s:
-                self.frontier.finish(s, task, state="done", http_status=response.status)
-            self._count(failed=1)
-            return
+            return Outcome(task, "done", "failed", http_status=response.status)
         if response.is_html and not media_task:
-            self._page(task, response)
-        elif response.is_media or is_media_url(response.url) or media_task:
-            self._media(task, response)
-        else:
-            with self.store.session() as s:
-                self.frontier.finish(s, task, state="done", http_status=200, error="neither a page nor media")
-            self._count(pages=1)
+            if len(response.body) > self.settings.crawl_max_page_bytes:
+                return Outcome(task, "failed", "failed", http_status=200, error="page too large")
+            links = extract(response.body, response.url)
+            return Outcome(task, "done", "page", http_status=200, media=links.media, pages=links.pages)
+        if response.is_media or is_media_url(response.url) or media_task:
+            return self._media(task, response)
+        return Outcome(task, "done", "page", http_status=200, error="neither a page nor media")
 
-    def _page(self, task: CrawlTask, response: Response) -> None:
-        if len(response.body) > self.settings.crawl_max_page_bytes:
-            with self.store.session() as s:
-                self.frontier.finish(s, task, state="failed", http_status=200, error="page too large")
-            self._count(failed=1)
-            return
-        links = extract(response.body, response.url)
-        with self.store.session() as s:
-            self.frontier.discover(s, task, links.media, kind="media")
-            self.frontier.discover(s, task, links.pages, kind="page")
-            self.frontier.finish(s, task, state="done", http_status=200, media_found=len(links.media))
-        self._count(pages=1)
-
-    def _media(self, task: CrawlTask, response: Response) -> None:
+    def _media(self, task: CrawlTask, response: Response) -> Outcome:
         data = response.body
         try:
             signals = hash_upload(data, self.settings)
         except OhscError as exc:
-            with self.store.session() as s:
-                self.frontier.finish(s, task, state="done", http_status=200, error=f"not hashed: {exc.code}")
-            self._count(media=1)
-            return
+            return Outcome(task, "done", "media", http_status=200, error=f"not hashed: {exc.code}")
         outcome = self.matcher.match(signals.signals(), pdq_quality=signals.pdq_quality)
         match = outcome.matches[0] if outcome.matches else None
         created = False
@@ -181,6 +211,4 @@ class Crawler:
                 data=data,
             )
         del data  # unmatched media end here: in memory only, never written
-        with self.store.session() as s:
-            self.frontier.finish(s, task, state="done", http_status=200, matched=match is not None)
-        self._count(media=1, matched=int(match is not None), takedowns=int(created))
+        return Outcome(task, "done", "media", http_status=200, matched=match is not None, created=created)
