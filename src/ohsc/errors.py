@@ -433,3 +433,4 @@ class NoticeDeliveryError(OhscError):
 
     code = "notice_delivery"
     http_status = 502
+    exit_code = 8
