@@ -149,7 +149,7 @@ def main() -> None:
         checker.close()
         print(
             f"recheck: {rs.checked} open notices in {took:.1f} s ({rs.checked / took:.0f}/s), "
-            f"still up {rs.still_up}, removed {rs.removed}, notices {rs.notices}"
+            f"still up {rs.still_up}, removed {rs.removed}, unknown {rs.unknown}, notices {rs.notices}"
         )
     finally:
         proc.terminate()

@@ -23,6 +23,7 @@ from ohsc.audit.chain import AuditEvent
 from ohsc.removal.crawler import Crawler
 from ohsc.removal.frontier import Frontier
 from ohsc.removal.hosts import HostDirectory, parse_rdap
+from ohsc.removal.models import TakedownRow
 from ohsc.removal.notices import NoticeService
 from ohsc.removal.recheck import Rechecker
 from ohsc.removal.takedowns import TakedownService
@@ -219,3 +220,26 @@ def test_cli_takedown_contact_list_show(tmp_path: Path) -> None:
     assert cli.invoke(main, ["takedown", "show", "99"]).exit_code == 4
     r = cli.invoke(main, ["takedown", "recheck", "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["checked"] == 0
+
+
+def test_recheck_with_a_conditional_request_answered_304_is_still_up(tmp_path: Path) -> None:
+    """httpx counts 304 as a redirect; a 304 was taken for a redirect without a location."""
+    settings = load_settings(home=tmp_path / "home", crawl_allow_private_targets=True, crawl_delay_seconds=0)
+    store = Store.from_settings(settings)
+    root = tmp_path / "site"
+    build_site(root)
+    bank_known(store, settings, root)
+    with serve_site(root) as site:
+        Frontier(store, settings).add([site.url + "/media/k101.jpg"], source="analyst")
+        with Crawler.open(store, settings) as crawler:
+            assert crawler.run(until_idle=True).takedowns == 1
+        checker = Rechecker(store, settings)
+        first = checker.run(everything=True, notify=False)  # 200: the Last-Modified is kept
+        second = checker.run(everything=True, notify=False)  # If-Modified-Since: 304
+        checker.close()
+    assert (first.still_up, second.still_up, second.unknown) == (1, 1, 0)
+    [t] = TakedownService(store, settings).list_takedowns()
+    with store.session() as s:
+        row = s.get(TakedownRow, t.id)
+        assert row is not None and row.last_check_status == 304
+    store.dispose()

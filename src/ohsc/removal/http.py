@@ -38,6 +38,9 @@ from ohsc.net import EgressGuard, GuardedTransport
 from ohsc.settings import Settings
 from ohsc.store.types import ascii_int
 
+#: statuses followed as redirects (httpx's ``is_redirect`` also counts 304 Not Modified)
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
 
 class FetchFailed(Exception):  # noqa: N818 - an outcome, not a programming error
     """A URL could not be fetched; ``reason`` is short and names no content."""
@@ -143,7 +146,7 @@ class CrawlHttp:
             with self.gate.slot(host):
                 response = self._send(url, accept, conditional, deadline)
                 try:
-                    if response.is_redirect:
+                    if response.status_code in REDIRECTS:  # not 304 (httpx counts it as one)
                         location = response.headers.get("location")
                         if not location:
                             raise FetchFailed("redirect without a location", response.status_code)
