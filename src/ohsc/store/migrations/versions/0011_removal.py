@@ -1,7 +1,7 @@
 """removal: the crawl frontier and its sources, takedowns and their notices, hosts and contacts
 
 Revision ID: 0011_removal
-Revises: 0007_review_history
+Revises: 0009_report_ids_never_reused
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import ohsc.store.types
 
 revision = "0011_removal"
-down_revision = "0007_review_history"  # re-chained at merge
+down_revision = "0009_report_ids_never_reused"  # re-chained after merging main (was 0007_review_history)
 branch_labels = None
 depends_on = None
 
