@@ -98,6 +98,7 @@ def main() -> None:
         crawl_concurrency=args.concurrency,
         crawl_max_depth=20,
         crawl_max_pages_per_seed=args.pages + 10,
+        rdap_url="http://127.0.0.1:9/rdap",  # no RDAP look-ups leave the machine (the contact is set below)
     )
     store = (ServerStore if args.store == "pooled" else Store).from_settings(settings)
     banks = BankService(store, settings, actor="bench")

@@ -137,7 +137,7 @@ def test_cli_crawl_add_and_run(tmp_path: Path) -> None:
         result = cli.invoke(main, ["crawl", "add", site.url + "/index.html", site.url + "/index.html#top"])
         assert result.exit_code == 0, result.output
         assert result.stdout.count("queued") == 1
-        result = cli.invoke(main, ["crawl", "run", "--until-idle", "--json"])
+        result = cli.invoke(main, ["crawl", "run", "--until-idle", "--no-notify", "--json"])
         assert result.exit_code == 0, result.output
         stats = json.loads(result.stdout)
         assert stats["takedowns"] == len(KNOWN)
@@ -166,6 +166,7 @@ def test_crawl_killed_with_sigkill_resumes_and_loses_nothing(tmp_path: Path) -> 
         OHSC_CRAWL_PER_HOST="1",
         OHSC_CRAWL_LEASE_SECONDS="1",
         OHSC_CRAWL_MAX_DEPTH="20",
+        OHSC_RDAP_URL="http://127.0.0.1:9/rdap",
     )
     ohsc = str(Path(sys.executable).with_name("ohsc"))
     with serve_site(root) as site:
