@@ -19,7 +19,6 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from ohsc.audit.chain import AuditEvent
 from ohsc.removal.crawler import Crawler
 from ohsc.removal.frontier import Frontier
 from ohsc.removal.hosts import HostDirectory, parse_rdap
@@ -29,6 +28,7 @@ from ohsc.removal.recheck import Rechecker
 from ohsc.removal.takedowns import TakedownService
 from ohsc.settings import Settings, load_settings
 from ohsc.store.db import Store
+from ohsc.store.models import AuditEvent
 from ohsc.store.types import utcnow
 from tests.removal_site import KNOWN, build_site, free_port, serve_site
 from tests.test_removal_crawl import bank_known
@@ -146,7 +146,9 @@ def test_found_notified_rechecked_removed(tmp_path: Path, rdap: str, smtp: tuple
         assert len(inbox.messages) == 1
         rcpt, raw = inbox.messages[0]
         assert rcpt == ["abuse@hosting.example"]
-        text = message_from_bytes(raw).get_payload(decode=True).decode()
+        payload = message_from_bytes(raw).get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        text = payload.decode()
         for t in TakedownService(store, settings).list_takedowns():
             assert t.url in text and str(t.md5) in text and str(t.pdq) in text
             assert (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from tests.reporting_support import (
 )
 
 
-def _errors(problems: list) -> dict[str, str]:
+def _errors(problems: list[Any]) -> dict[str, str]:
     return {p.field: p.message for p in problems if p.severity == "error"}
 
 
@@ -67,7 +68,7 @@ def test_invalid_fields_are_named_with_a_clear_message_and_nothing_is_lost(
     }
     with pytest.raises(InvalidInputError) as info:
         svc.update(rid, bad)
-    fields = info.value.detail["fields"]
+    fields = cast(dict[str, str], info.value.detail["fields"])
     assert "incident.at" in fields
     assert "incident.type" in fields
     assert "not an IPv4 or IPv6 address" in fields["accounts.0.ip_events.0.ip"]
@@ -81,7 +82,7 @@ def test_naive_times_and_unknown_fields_are_refused(store: Store, tmp_path: Path
     rid = svc.create_draft().report.id
     with pytest.raises(InvalidInputError) as info:
         svc.update(rid, {"incident": {"at": "2026-03-01T10:00:00"}})
-    assert "time zone" in info.value.detail["fields"]["incident.at"]
+    assert "time zone" in cast(dict[str, str], info.value.detail["fields"])["incident.at"]
     with pytest.raises(InvalidInputError) as info:
         svc.update(rid, {"incidnet": {}})
     assert info.value.detail["fields"] == {"incidnet": "unknown field"}
@@ -109,8 +110,12 @@ def test_review_facts_are_required_inputs_and_not_editable(store: Store, tmp_pat
         svc.update_file(rid, f.id, {"viewed_by_human": True})
     with pytest.raises(InvalidInputError, match="true, false or null"):
         svc.add_file(
-            rid, data=image_bytes(2), viewed_by_human="yes", exif_viewed_by_human=None, review_ref=None
-        )  # type: ignore[arg-type]
+            rid,
+            data=image_bytes(2),
+            viewed_by_human="yes",  # type: ignore[arg-type]  # a bad value on purpose
+            exif_viewed_by_human=None,
+            review_ref=None,
+        )
     updated = svc.record_review(
         rid, f.id, viewed_by_human=True, exif_viewed_by_human=False, review_ref="decision-9"
     )
@@ -153,7 +158,10 @@ def test_file_facts_are_validated(store: Store, tmp_path: Path) -> None:
     fid = svc.get(rid).files[0].id
     with pytest.raises(InvalidInputError) as info:
         svc.update_file(rid, fid, {"industry_classification": "C3", "relevance": "maybe"})
-    assert set(info.value.detail["fields"]) == {"files.0.industry_classification", "files.0.relevance"}
+    assert set(cast(dict[str, str], info.value.detail["fields"])) == {
+        "files.0.industry_classification",
+        "files.0.relevance",
+    }
 
 
 def test_completeness_rules(store: Store, tmp_path: Path) -> None:

@@ -152,12 +152,12 @@ def test_outbox_survives_rollback_and_hooks_run_in_transaction(env: Env) -> None
 
     with loopback_server() as server:
         _prepare(env, server.url)
-        events.subscribe(events.MATCH_CREATED, boom)  # type: ignore[arg-type]
+        events.subscribe(events.MATCH_CREATED, boom)
         try:
             with pytest.raises(RuntimeError):
                 env.services.content("test").submit(Submission(signals={"md5": MD5}, source="signals"))
         finally:
-            events.unsubscribe(events.MATCH_CREATED, boom)  # type: ignore[arg-type]
+            events.unsubscribe(events.MATCH_CREATED, boom)
         assert calls == ["match.created"]
         with env.store.session() as s:
             assert s.query(OutboxRow).count() == 0  # the failed change queued nothing
