@@ -15,6 +15,7 @@ from ohsc.web.ui import (
     investigate,
     login,
     prevention_admin,
+    removal,
     report_stats,
     reports,
     review,
@@ -40,8 +41,10 @@ _MODULES = (
     trace,
     investigate,
     prevention_admin,
+    removal,
 )
 for _module in _MODULES:  # report_stats before reports: /reports/stats before /reports/{id}
     router.include_router(_module.router)
+router.include_router(removal.public)
 
 __all__ = ["router"]

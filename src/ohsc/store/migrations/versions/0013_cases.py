@@ -1,7 +1,7 @@
 """cases: triage of seized collections (items, locations, stacks, votes, reveals)
 
 Revision ID: 0013_cases
-Revises: 0009_report_ids_never_reused
+Revises: 0011_removal
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import ohsc.store.types
 
 revision = "0013_cases"
-down_revision = "0009_report_ids_never_reused"  # re-chained at merge (was 0007_review_history)
+down_revision = "0011_removal"  # re-chained after merging main (was 0007_review_history)
 branch_labels = None
 depends_on = None
 
