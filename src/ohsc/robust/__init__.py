@@ -18,7 +18,26 @@ Nothing here is used for banks that are not robust: their entries keep plain PDQ
 
 from __future__ import annotations
 
-from ohsc.robust.descriptor import RobustDescriptor
+from ohsc.errors import OhscError
+from ohsc.robust.descriptor import Query, RobustDescriptor
 from ohsc.robust.search import CANDIDATE_RADIUS, MIN_INLIERS, RobustHit, RobustIndex
+from ohsc.signals.images import ImageSource
 
-__all__ = ["CANDIDATE_RADIUS", "MIN_INLIERS", "RobustDescriptor", "RobustHit", "RobustIndex"]
+__all__ = [
+    "CANDIDATE_RADIUS",
+    "MIN_INLIERS",
+    "Query",
+    "RobustDescriptor",
+    "RobustHit",
+    "RobustIndex",
+    "query_of",
+]
+
+
+def query_of(source: ImageSource, max_pixels: int) -> Query | None:
+    """The picture as robust banks look for it, or None when it cannot be decoded (the caller's
+    own hashing reports why)."""
+    try:
+        return Query.of_source(source, max_pixels)
+    except OhscError:
+        return None

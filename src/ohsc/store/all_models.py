@@ -12,6 +12,7 @@ from ohsc.evidence import tables as evidence_tables  # noqa: F401
 from ohsc.prevention import models as prevention_models  # noqa: F401
 from ohsc.reports import tables as report_tables  # noqa: F401
 from ohsc.review import models as _review_models  # noqa: F401
+from ohsc.robust import tables as _robust_tables  # noqa: F401
 from ohsc.store import models  # noqa: F401
 from ohsc.store.models import Base
 from ohsc.video import store as video_store  # noqa: F401
