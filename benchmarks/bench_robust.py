@@ -70,11 +70,14 @@ def jpeg(im: Image.Image, quality: int = 75) -> bytes:
     return buf.getvalue()
 
 
-def pictures(limit: int | None, generated: int) -> list[tuple[str, Image.Image]]:
+def pictures(limit: int | None, generated: int, side: int = 0) -> list[tuple[str, Image.Image]]:
     out = []
     for p in need_corpus()[:limit]:
         with Image.open(p) as im:
-            out.append((p.name, im.convert("RGB")))
+            rgb = im.convert("RGB")
+        if side:
+            rgb.thumbnail((side, side), Image.Resampling.LANCZOS)
+        out.append((p.name, rgb))
     for seed in range(generated):
         out.append((f"synth-{seed}", synth.picture(10_000 + seed, (640, 480))))
     return out
@@ -87,7 +90,7 @@ def pdq_found(query: bytes, bank_hash: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
-    pics = pictures(args.limit, args.generated)
+    pics = pictures(args.limit, args.generated, args.side)
     n = len(pics)
     print(f"{n} pictures; {machine()}", flush=True)
     descriptors: dict[int, RobustDescriptor] = {}
@@ -177,6 +180,40 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     return result
 
 
+def cost(limit: int) -> dict[str, float]:
+    """CPU per query at full size (the corpus as it is): plain PDQ (fast mode, dihedral) vs robust
+    (decode, views, search incl. verification) on a copy in the bank (bordered, cropped) and on a
+    picture not in it, in a bank of the other photos."""
+    pics = pictures(limit, 0)
+    half = len(pics) // 2
+    bank = {i: RobustDescriptor.of_source(jpeg(im, 90), 10**9) for i, (_, im) in enumerate(pics[:half])}
+    index = RobustIndex()
+    for i, d in bank.items():
+        index.add(i, d.hashes)
+    sets = {
+        "copy (border 5%)": [jpeg(synth.bordered(im, 0.05)) for _, im in pics[:half]],
+        "copy (crop 10%)": [jpeg(synth.cropped(im, 0.1, 0.1, 0.1, 0.1)) for _, im in pics[:half]],
+        "not in bank": [jpeg(im) for _, im in pics[half:]],
+    }
+    out: dict[str, float] = {}
+    for name, queries in sets.items():
+        t = time.process_time()
+        for data in queries:
+            hash_source(data, max_pixels=10**9, mode="fast", dihedral=True)
+        pdq_s = time.process_time() - t
+        t = time.process_time()
+        for data in queries:
+            rsearch.search(index, Query.of_source(data, 10**9), lambda ids: {i: bank[i] for i in ids})
+        robust_s = time.process_time() - t
+        n = len(queries)
+        out[name] = robust_s / pdq_s
+        print(
+            f"cost {name:18s}: PDQ {pdq_s / n * 1000:.1f} ms, robust {robust_s / n * 1000:.1f} ms, ratio {robust_s / pdq_s:.2f}x",
+            flush=True,
+        )
+    return out
+
+
 def scale(entries: int, pics_limit: int) -> dict[str, float]:
     """One query against a candidate index of ``entries`` robust entries."""
     rng = np.random.default_rng(7)
@@ -211,9 +248,12 @@ def main() -> None:
     ap.add_argument("--generated", type=int, default=40, help="generated pictures to add")
     ap.add_argument("--exhaustive", action="store_true", help="also verify features on every unrelated pair")
     ap.add_argument("--scale", type=int, default=100_000, help="entries of the scale test (0: skip)")
+    ap.add_argument("--side", type=int, default=800, help="recall pass: photos shrunk to this longest side")
+    ap.add_argument("--cost", type=int, default=40, help="full-size photos of the cost pass")
     args = ap.parse_args()
     pin_one_core()
     result = run(args)
+    result["cost"] = cost(args.cost)
     if args.scale:
         result["scale"] = scale(args.scale, 20)
     out = REPO / "benchmarks" / "results" / "robust.json"
