@@ -15,7 +15,7 @@ from ohsc.cli import main
 from ohsc.demo import synth
 from ohsc.index.manager import IndexSet
 from ohsc.matching import Matcher
-from ohsc.robust import query_of
+from ohsc.robust.descriptor import query_of
 from ohsc.settings import Settings
 from ohsc.store.db import Store
 

@@ -47,7 +47,7 @@ def _query(app: App, matcher: Matcher, arg: str, dihedral: bool) -> dict[str, An
             raise InvalidInputError(f"{arg}: {sig.error}")
         robust = None
         if matcher.robust_active and sig.pdq is not None:  # a picture, and a robust bank to look in
-            from ohsc.robust import query_of
+            from ohsc.robust.descriptor import query_of
 
             robust = query_of(path, app.settings.max_image_pixels)
         outcome = matcher.match(

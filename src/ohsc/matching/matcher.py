@@ -19,10 +19,10 @@ from ohsc.store.models import BankRow
 
 if TYPE_CHECKING:
     from ohsc.banks.model import BankEntry
+    from ohsc.matching.video_matcher import VideoMatcher
     from ohsc.robust.descriptor import Query
     from ohsc.robust.search import RobustHit
     from ohsc.robust.store import RobustBanks
-    from ohsc.video.matcher import VideoMatcher
 
 #: What a match in a robust bank says when its entry has no descriptor (added as a hash).
 HASH_ONLY = {"note": "hash-only entry: plain PDQ (no picture was described for robust matching)"}
@@ -85,7 +85,7 @@ class Matcher:
             return self.indexes.sync()
 
     def _video(self) -> VideoMatcher:
-        from ohsc.video.matcher import VideoMatcher
+        from ohsc.matching.video_matcher import VideoMatcher
 
         if self._video_matcher is None:
             self._video_matcher = VideoMatcher(self.store, self.settings, self.indexes, self.banks)

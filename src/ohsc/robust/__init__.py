@@ -14,30 +14,8 @@ Two stages (docs/signals.md, "Robust matching"):
    the region of the bank picture that the query covers.
 
 Nothing here is used for banks that are not robust: their entries keep plain PDQ matching.
+Modules: ``planes`` (decoding, content box), ``hashes`` (views), ``features`` (ORB, RANSAC),
+``descriptor`` (what is kept and what a query computes: :func:`descriptor.query_of`),
+``search`` (candidate index, two stages), ``tables`` and ``store`` (the store). Importing the
+package imports none of them (OpenCV loads only when a bank is robust).
 """
-
-from __future__ import annotations
-
-from ohsc.errors import OhscError
-from ohsc.robust.descriptor import Query, RobustDescriptor
-from ohsc.robust.search import CANDIDATE_RADIUS, MIN_INLIERS, RobustHit, RobustIndex
-from ohsc.signals.images import ImageSource
-
-__all__ = [
-    "CANDIDATE_RADIUS",
-    "MIN_INLIERS",
-    "Query",
-    "RobustDescriptor",
-    "RobustHit",
-    "RobustIndex",
-    "query_of",
-]
-
-
-def query_of(source: ImageSource, max_pixels: int) -> Query | None:
-    """The picture as robust banks look for it, or None when it cannot be decoded (the caller's
-    own hashing reports why)."""
-    try:
-        return Query.of_source(source, max_pixels)
-    except OhscError:
-        return None

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from ohsc.errors import InvalidInputError
+from ohsc.errors import InvalidInputError, OhscError
 from ohsc.robust import features as feat
 from ohsc.robust import hashes
 from ohsc.robust.planes import Box, Grey, content_box, read_plane
@@ -111,3 +111,12 @@ class Query:
             return self.box
         w = self.plane.shape[1]
         return Box(w - self.box.x1, self.box.y0, w - self.box.x0, self.box.y1)
+
+
+def query_of(source: ImageSource, max_pixels: int) -> Query | None:
+    """The picture as robust banks look for it, or None when it cannot be decoded (the caller's
+    own hashing reports why)."""
+    try:
+        return Query.of_source(source, max_pixels)
+    except OhscError:
+        return None

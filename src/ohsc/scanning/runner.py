@@ -223,7 +223,7 @@ class Scanner:
             return None
         if not self.matcher.robust_active:
             return None
-        from ohsc.robust import query_of  # OpenCV: only when a bank is robust
+        from ohsc.robust.descriptor import query_of  # OpenCV: only when a bank is robust
 
         source = item.data if item.data is not None else item.path
         return query_of(source, options.hash.max_pixels) if source is not None else None
