@@ -118,7 +118,9 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     pairs = 0
     pdq_cpu = robust_cpu = 0.0
     queries = 0
-    for name, edit in EDITS.items():
+    chosen = [e.strip() for e in args.edits.split(",")] if args.edits else list(EDITS)
+    for name in chosen:
+        edit = EDITS[name]
         for i, (_, im) in enumerate(pics):
             data = jpeg(edit(im), 30 if name == "jpeg q30" else 75)
             t = time.process_time()
@@ -249,14 +251,18 @@ def main() -> None:
     ap.add_argument("--exhaustive", action="store_true", help="also verify features on every unrelated pair")
     ap.add_argument("--scale", type=int, default=100_000, help="entries of the scale test (0: skip)")
     ap.add_argument("--side", type=int, default=800, help="recall pass: photos shrunk to this longest side")
-    ap.add_argument("--cost", type=int, default=40, help="full-size photos of the cost pass")
+    ap.add_argument("--cost", type=int, default=40, help="full-size photos of the cost pass (0: skip)")
+    ap.add_argument("--edits", default="", help="comma-separated edits of the recall pass (default all)")
+    ap.add_argument("--no-recall", action="store_true", help="only the cost and scale passes")
+    ap.add_argument("--out", default="robust.json", help="file name under benchmarks/results/")
     args = ap.parse_args()
     pin_one_core()
-    result = run(args)
-    result["cost"] = cost(args.cost)
+    result: dict[str, object] = {} if args.no_recall else run(args)
+    if args.cost:
+        result["cost"] = cost(args.cost)
     if args.scale:
         result["scale"] = scale(args.scale, 20)
-    out = REPO / "benchmarks" / "results" / "robust.json"
+    out = REPO / "benchmarks" / "results" / args.out
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
 
