@@ -1,5 +1,5 @@
 """What a robust bank keeps of each picture, and what a query computes: view hashes and local
-features, packed into bytes for the store (about 14 KB a picture at the default 400 features)."""
+features, packed into bytes for the store (about 12 KB a picture at the default 400 features)."""
 
 from __future__ import annotations
 

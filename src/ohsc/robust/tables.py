@@ -14,7 +14,7 @@ from ohsc.store.types import UTCDateTime, utcnow
 class RobustDescriptorRow(Base):
     """The packed :class:`ohsc.robust.descriptor.RobustDescriptor` of a bank entry's picture.
     ``views`` (the view hashes, 224 bytes) is what the candidate index loads; ``data`` (all of
-    it, about 10-14 KB) is read only for the candidates a query verifies."""
+    it, about 12 KB) is read only for the candidates a query verifies."""
 
     __tablename__ = "robust_descriptors"
     __table_args__ = (Index("ix_robust_bank", "bank_id"),)
