@@ -1,7 +1,7 @@
 """robust matching: banks.robust, and the descriptors of pictures in robust banks
 
 Revision ID: 0010_robust
-Revises: 0009_report_ids_never_reused
+Revises: 0011_removal
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import ohsc.store.types
 
 revision = "0010_robust"
-down_revision = "0009_report_ids_never_reused"  # re-chained at merge (assigned: after 0007_review_history)
+down_revision = "0011_removal"  # re-chained after merging main (assigned: after 0007_review_history)
 branch_labels = None
 depends_on = None
 
