@@ -29,3 +29,5 @@ def test_the_demo_outcomes_match_their_labels(tmp_path: Path) -> None:
     assert "path traversal" in records["archive.zip!../escape.jpg"]["error"]
     video = next(m for m in records["uploads/video-clip-inside-longer.mp4"]["matches"] if m.get("video"))
     assert video["video"]["segments"]
+    for name in ("uploads/08-cropped-10pct.jpg", "uploads/09-bordered-white.jpg"):  # plain PDQ misses them
+        assert {m["method"] for m in records[name]["matches"]} <= {"pdq-trimmed", "region", "features"}

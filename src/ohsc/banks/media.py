@@ -61,8 +61,10 @@ def entries_from_files(
     labels: Sequence[str] = (),
     note: str | None = None,
     external_id: str | None = None,
+    pictures: list[tuple[str, Path]] | None = None,
 ) -> tuple[list[EntryInput], list[str], list[tuple[Path, str]]]:
-    """(entries, notes, unusable files with reasons). Hashing is exact: banks are references."""
+    """(entries, notes, unusable files with reasons). Hashing is exact: banks are references.
+    ``pictures``, when given, collects ``(PDQ value, path)`` of each picture whose PDQ is added."""
     options = HashOptions.from_settings(settings, mode="exact")
     failed: list[tuple[Path, str]] = []
     items: list[EntryInput] = []
@@ -81,4 +83,6 @@ def entries_from_files(
         file_items, file_notes = entries_from_signals(settings, sig, label=str(path), **common)
         items += file_items
         notes += file_notes
+        if pictures is not None:
+            pictures += [(i.value, path) for i in file_items if i.signal_type == "pdq"]
     return items, notes, failed

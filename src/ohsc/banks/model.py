@@ -35,6 +35,8 @@ class Bank:
     updated_at: datetime
     active_entries: int = 0
     retracted_entries: int = 0
+    #: Robust matching (crops, borders, captions, small rotations): :mod:`ohsc.robust`.
+    robust: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +47,7 @@ class Bank:
             "threshold_is_default": self.threshold_is_default,
             "allowlist": self.is_allowlist,
             "enabled": self.enabled,
+            "robust": self.robust,
             "active_entries": self.active_entries,
             "retracted_entries": self.retracted_entries,
             "created_at": self.created_at.isoformat(),

@@ -87,6 +87,7 @@ class BankService:
             updated_at=row.updated_at,
             active_entries=active,
             retracted_entries=retracted,
+            robust=row.robust,
         )
 
     def _check_threshold(self, threshold: int | None) -> None:
@@ -102,6 +103,7 @@ class BankService:
         threshold: int | None = None,
         allowlist: bool = False,
         description: str = "",
+        robust: bool = False,
     ) -> Bank:
         name = _validate_name(name)
         self._check_threshold(threshold)
@@ -109,7 +111,13 @@ class BankService:
             with self.store.session() as s:
                 if s.scalar(select(BankRow.id).where(BankRow.name == name)) is not None:
                     raise BankExistsError(f"bank {name!r} already exists")
-                row = BankRow(name=name, threshold=threshold, is_allowlist=allowlist, description=description)
+                row = BankRow(
+                    name=name,
+                    threshold=threshold,
+                    is_allowlist=allowlist,
+                    description=description,
+                    robust=robust,
+                )
                 s.add(row)
                 s.flush()
                 audit.record(
@@ -118,7 +126,7 @@ class BankService:
                     action="bank.create",
                     object_type="bank",
                     object_id=row.id,
-                    details={"name": name, "threshold": threshold, "allowlist": allowlist},
+                    details={"name": name, "threshold": threshold, "allowlist": allowlist, "robust": robust},
                 )
                 return self._bank(row)
         except IntegrityError as exc:
@@ -168,7 +176,10 @@ class BankService:
         allowlist: bool | None = None,
         enabled: bool | None = None,
         description: str | None = None,
+        robust: bool | None = None,
     ) -> Bank:
+        """Change a bank. Turning ``robust`` on describes pictures added from then on; entries
+        already there stay hash-only (plain PDQ) until their pictures are added again."""
         self._check_threshold(threshold)
         with self.store.session() as s:
             row = self._get_row(s, ref)
@@ -188,6 +199,9 @@ class BankService:
             if enabled is not None and enabled != row.enabled:
                 changes["enabled"] = enabled
                 row.enabled = enabled
+            if robust is not None and robust != row.robust:
+                changes["robust"] = robust
+                row.robust = robust
             if description is not None:
                 changes["description"] = True
                 row.description = description
@@ -344,12 +358,59 @@ class BankService:
         """
         from ohsc.banks.media import entries_from_files  # hashing: numpy, Pillow, numba
 
+        pictures: list[tuple[str, Path]] = []
         items, notes, failed = entries_from_files(
-            self.settings, paths, category=category, labels=labels, note=note, external_id=external_id
+            self.settings,
+            paths,
+            category=category,
+            labels=labels,
+            note=note,
+            external_id=external_id,
+            pictures=pictures,
         )
         report = self.add_entries(bank_ref, items, source=EntrySource.FILE)
         report.notes.extend(notes)
+        bank = self.get_bank(bank_ref)
+        if bank.robust:
+            report.notes.extend(self.describe_pictures(bank.id, list(pictures)))
         return report, failed
+
+    def describe_pictures(self, bank_id: int, pictures: Sequence[tuple[str, Path | bytes]]) -> list[str]:
+        """Robust banks: keep the view hashes and local features of each picture next to its PDQ
+        entry (``(pdq value, file or bytes)``). Returns notes on pictures that could not be described."""
+        from ohsc.robust import store as robust_store  # OpenCV: only for robust banks
+        from ohsc.robust.descriptor import RobustDescriptor
+
+        notes: list[str] = []
+        described = 0
+        for value, source in pictures:
+            try:
+                descriptor = RobustDescriptor.of_source(source, self.settings.max_image_pixels)
+            except OhscError as exc:
+                label = source if isinstance(source, Path) else "upload"
+                notes.append(f"{label}: not described for robust matching ({exc.message}); plain PDQ only")
+                continue
+            with self.store.session() as s:
+                entry_id = s.scalar(
+                    select(EntryRow.id).where(
+                        EntryRow.bank_id == bank_id, EntryRow.signal_type == "pdq", EntryRow.value == value
+                    )
+                )
+                if entry_id is None:
+                    continue
+                robust_store.save(s, entry_id, bank_id, descriptor)
+                described += 1
+        if described:
+            with self.store.session() as s:
+                audit.record(
+                    s,
+                    actor=self.actor,
+                    action="bank.entries.describe",
+                    object_type="bank",
+                    object_id=bank_id,
+                    details={"described": described, "failed": len(notes)},
+                )
+        return notes
 
     def import_file(self, bank_ref: str | int, path: Path, fmt: str) -> ImportReport:
         """Import a hash-list file. Invalid rows are reported with line numbers; the rest load."""

@@ -59,12 +59,23 @@ def bank() -> None:
 @click.option("--threshold", type=click.IntRange(0, 256), help="PDQ distance for this bank (default 31).")
 @click.option("--allowlist", is_flag=True, help="Matches in this bank suppress matches from other banks.")
 @click.option("--description", default="", help="What the bank holds and where it comes from.")
+@click.option(
+    "--robust",
+    is_flag=True,
+    help="Robust matching: pictures added keep view hashes and local features, so crops, borders, "
+    "caption bars, small rotations and mirror images are found too (docs/signals.md).",
+)
 @pass_app
-def create(app: App, name: str, threshold: int | None, allowlist: bool, description: str) -> None:
+def create(
+    app: App, name: str, threshold: int | None, allowlist: bool, description: str, robust: bool
+) -> None:
     """Create a bank."""
-    b = app.banks.create_bank(name, threshold=threshold, allowlist=allowlist, description=description)
+    b = app.banks.create_bank(
+        name, threshold=threshold, allowlist=allowlist, description=description, robust=robust
+    )
     kind = "allowlist bank" if b.is_allowlist else "bank"
-    out.print(f"created {kind} [bold]{e(b.name)}[/] (id {b.id}, threshold {b.threshold})")
+    mode = ", robust matching" if b.robust else ""
+    out.print(f"created {kind} [bold]{e(b.name)}[/] (id {b.id}, threshold {b.threshold}{mode})")
 
 
 @bank.command("list")
@@ -133,6 +144,11 @@ def show(app: App, name: str, limit: int, as_json: bool) -> None:
 @click.option("--allowlist/--no-allowlist", default=None)
 @click.option("--enable/--disable", default=None)
 @click.option("--description")
+@click.option(
+    "--robust/--no-robust",
+    default=None,
+    help="Robust matching for pictures added from now on (entries already there stay hash-only).",
+)
 @pass_app
 def update(
     app: App,
@@ -143,6 +159,7 @@ def update(
     allowlist: bool | None,
     enable: bool | None,
     description: str | None,
+    robust: bool | None,
 ) -> None:
     """Change a bank's name, threshold, kind or state."""
     b = app.banks.update_bank(
@@ -153,10 +170,17 @@ def update(
         allowlist=allowlist,
         enabled=enable,
         description=description,
+        robust=robust,
     )
+    mode = ", robust matching" if b.robust else ""
     out.print(
-        f"updated [bold]{e(b.name)}[/]: threshold {b.threshold}, {'allowlist' if b.is_allowlist else 'match'}"
+        f"updated [bold]{e(b.name)}[/]: threshold {b.threshold}, {'allowlist' if b.is_allowlist else 'match'}{mode}"
     )
+    if robust:
+        out.print(
+            "  pictures added from now on are described for robust matching; entries already in the bank "
+            "stay hash-only (plain PDQ) until their pictures are added again"
+        )
 
 
 @bank.command("delete")

@@ -45,7 +45,14 @@ def _query(app: App, matcher: Matcher, arg: str, dihedral: bool) -> dict[str, An
         sig = hash_path(path, HashOptions.from_settings(app.settings, mode="exact", dihedral=dihedral))
         if sig.md5 is None:
             raise InvalidInputError(f"{arg}: {sig.error}")
-        outcome = matcher.match(sig.signals(), pdq_quality=sig.pdq_quality, dihedral=sig.pdq_dihedral)
+        robust = None
+        if matcher.robust_active and sig.pdq is not None:  # a picture, and a robust bank to look in
+            from ohsc.robust.descriptor import query_of
+
+            robust = query_of(path, app.settings.max_image_pixels)
+        outcome = matcher.match(
+            sig.signals(), pdq_quality=sig.pdq_quality, dihedral=sig.pdq_dihedral, robust=robust
+        )
         result = {
             "query": arg,
             "signals": short_signals(sig.signals()),
@@ -65,6 +72,25 @@ def _query(app: App, matcher: Matcher, arg: str, dihedral: bool) -> dict[str, An
     signals = dict.fromkeys(types, value)
     outcome = matcher.match(signals, approximate_dihedral_from_hash=dihedral)
     return {"query": arg, "signals": signals, **outcome.to_dict()}
+
+
+def how(m: dict[str, Any]) -> str:
+    """How a match was found, in a few words (``method``, the dihedral variant, robust detail)."""
+    parts = [m.get("method") or ""]
+    if m.get("variant") and m["variant"] != "original":
+        parts.append(m["variant"])
+    robust = m.get("robust")
+    if robust and "note" in robust:
+        parts.append("hash-only entry")
+    elif robust:
+        x0, y0, x1, y1 = robust["region"]
+        detail = f"{robust['query_view']}~{robust['entry_view']}"
+        if robust["inliers"]:
+            detail += f", {robust['inliers']} features"
+        if robust["mirrored"]:
+            detail += ", mirrored"
+        parts.append(f"{detail}, region {x0:.2f},{y0:.2f}-{x1:.2f},{y1:.2f}")
+    return " ".join(p for p in parts if p)
 
 
 @click.command("match")
@@ -104,7 +130,7 @@ def match(app: App, args: tuple[str, ...], dihedral: bool, as_json: bool) -> Non
             continue
         label = "allowlisted" if not result["matches"] else f"{len(result['matches'])} match(es)"
         out.print(f"[bold]{e(arg)}[/]: {label}")
-        table = Table("bank", "entry", "external id", "type", "distance", "category", "variant")
+        table = Table("bank", "entry", "external id", "type", "distance", "category", "how")
         for m in shown:
             table.add_row(
                 e(m["bank"]),
@@ -113,7 +139,7 @@ def match(app: App, args: tuple[str, ...], dihedral: bool, as_json: bool) -> Non
                 m["signal_type"],
                 str(m["distance"]),
                 e(m["category"] or ""),
-                m["variant"] or "",
+                e(how(m)),
             )
         out.print(table)
         for m in shown:

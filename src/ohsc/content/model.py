@@ -27,6 +27,9 @@ class Submission:
     api_key_id: int | None = None
     #: problems hashing the media (e.g. an undecodable image still has its digests)
     hash_error: str | None = None
+    #: uploads of pictures when a bank is robust: the picture as robust banks look for it
+    #: (:class:`ohsc.robust.descriptor.Query`; never stored)
+    robust: Any = None
 
     def digest(self) -> str:
         """Fingerprint of the signals: a repeated ``content_id`` must carry the same content."""

@@ -57,6 +57,17 @@ def prepare(target: Path) -> tuple[Path, Path, dict[str, str]]:
         ("rotated-90.jpg", lambda im: synth.jpeg_bytes(synth.rotated90(im), 90), "match (dihedral)"),
         ("mirrored.jpg", lambda im: synth.jpeg_bytes(synth.mirrored(im), 90), "match (dihedral)"),
         ("renamed-copy.txt", lambda im: synth.jpeg_bytes(im, 95), "match (exact copy, by content)"),
+        # plain PDQ misses these two; the robust bank finds them (docs/signals.md)
+        (
+            "cropped-10pct.jpg",
+            lambda im: synth.jpeg_bytes(synth.cropped(im, 0.1, 0.1, 0.1, 0.1), 85),
+            "match (robust: cropped; plain PDQ misses it)",
+        ),
+        (
+            "bordered-white.jpg",
+            lambda im: synth.jpeg_bytes(synth.bordered(im, 0.1, (255, 255, 255)), 85),
+            "match (robust: bordered; plain PDQ misses it)",
+        ),
     ]
     for i, (name, edit, outcome) in enumerate(edits):
         rel = f"uploads/{i:02d}-{name}"
@@ -139,11 +150,14 @@ def run_demo(
     store = Store.from_settings(settings)
     banks = BankService(store, settings, actor="demo")
     out.print("[bold]1. A bank of known pictures[/] (generated shapes stand in for known material)")
-    banks.create_bank("demo-known", description="demo: generated pictures")
+    banks.create_bank("demo-known", description="demo: generated pictures", robust=True)
     media = sorted([*known_dir.glob("*.jpg"), *known_dir.glob("*.mp4")])
     report, _ = banks.add_files("demo-known", media, category="demo")
     videos = sum(p.suffix == ".mp4" for p in media)
-    out.print(f"   demo-known: {report.added} hashes from {len(media) - videos} pictures and {videos} video")
+    out.print(
+        f"   demo-known: {report.added} hashes from {len(media) - videos} pictures and {videos} video "
+        "(a robust bank: pictures also described for robust matching)"
+    )
     banks.create_bank("demo-allow", allowlist=True, description="demo: reviewed false positives")
     banks.add_files("demo-allow", [known_dir / "allowed.jpg"], category="reviewed-benign")
     out.print("   demo-allow: an allowlist bank holding one reviewed picture")
@@ -170,6 +184,10 @@ def run_demo(
                 result = f"[red]MATCH[/] {best['bank']} video, {video['bank_percent']:.0f}% of the bank video{where}"
             else:
                 result = f"[red]MATCH[/] {best['bank']} distance {best['distance']}"
+                if best.get("method") in ("pdq-trimmed", "region", "features"):
+                    robust = best["robust"]
+                    found = f"{robust['inliers']} features" if robust["inliers"] else "view hash"
+                    result = f"[red]MATCH[/] {best['bank']} robust: {best['method']} ({found})"
             if best.get("variant") not in (None, "original"):
                 result += f" ({best['variant']})"
         elif rec.get("suppressed"):

@@ -122,3 +122,67 @@ def texture(kind: str, seed: int, size: tuple[int, int] = (1024, 768)) -> Image.
         raise ValueError(f"unknown texture {kind!r}: one of {', '.join(TEXTURES)}")
     rgb = np.stack([grey, grey * 0.9, grey * 0.8], axis=-1)
     return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
+
+
+# --- the edits that hide a copy from plain PDQ (robust matching finds them) ---------------------
+
+
+def bordered(im: Image.Image, share: float = 0.05, colour: tuple[int, int, int] = (0, 0, 0)) -> Image.Image:
+    """A uniform frame ``share`` of each side wide around the picture."""
+    pad = (round(im.width * share), round(im.height * share))
+    out = Image.new("RGB", (im.width + 2 * pad[0], im.height + 2 * pad[1]), colour)
+    out.paste(im.convert("RGB"), pad)
+    return out
+
+
+def boxed(im: Image.Image, aspect: float) -> Image.Image:
+    """The picture letterboxed (black bars above and below) or pillarboxed (left and right) to a
+    ``width / height`` of ``aspect``."""
+    w, h = im.size
+    size = (round(h * aspect), h) if w / h < aspect else (w, round(w / aspect))  # pillar- or letterbox
+    out = Image.new("RGB", size, (0, 0, 0))
+    out.paste(im.convert("RGB"), ((size[0] - w) // 2, (size[1] - h) // 2))
+    return out
+
+
+def cropped(
+    im: Image.Image, left: float = 0.0, top: float = 0.0, right: float = 0.0, bottom: float = 0.0
+) -> Image.Image:
+    """The picture less these shares of its width (left, right) and height (top, bottom)."""
+    w, h = im.size
+    return im.crop((round(w * left), round(h * top), w - round(w * right), h - round(h * bottom)))
+
+
+def captioned(im: Image.Image, text: str = "placeholder caption words", share: float = 0.25) -> Image.Image:
+    """A meme-style caption bar ``share`` of the height added above the picture."""
+    from PIL import ImageFont
+
+    bar = round(im.height * share)
+    out = Image.new("RGB", (im.width, im.height + bar), (255, 255, 255))
+    out.paste(im.convert("RGB"), (0, bar))
+    font = ImageFont.load_default(size=max(10, bar // 3))
+    ImageDraw.Draw(out).text((im.width // 20, bar // 3), text, fill=(0, 0, 0), font=font)
+    return out
+
+
+def overlaid(im: Image.Image, text: str = "PLACEHOLDER WORDS") -> Image.Image:
+    """Caption text written over the lower part of the picture (white, outlined in black)."""
+    from PIL import ImageFont
+
+    out = im.convert("RGB")
+    size = max(10, im.height // 9)
+    font = ImageFont.load_default(size=size)
+    ImageDraw.Draw(out).text(
+        (im.width // 10, im.height - 2 * size),
+        text,
+        fill=(255, 255, 255),
+        font=font,
+        stroke_width=2,
+        stroke_fill=(0, 0, 0),
+    )
+    return out
+
+
+def turned(im: Image.Image, degrees: float) -> Image.Image:
+    """Turned by ``degrees`` about the centre, same size, the uncovered corners black."""
+    return im.convert("RGB").rotate(degrees, resample=Image.Resampling.BILINEAR, fillcolor=(0, 0, 0))

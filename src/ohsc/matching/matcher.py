@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -17,7 +18,14 @@ from ohsc.store.db import Store
 from ohsc.store.models import BankRow
 
 if TYPE_CHECKING:
+    from ohsc.banks.model import BankEntry
     from ohsc.matching.video_matcher import VideoMatcher
+    from ohsc.robust.descriptor import Query
+    from ohsc.robust.search import RobustHit
+    from ohsc.robust.store import RobustBanks
+
+#: What a match in a robust bank says when its entry has no descriptor (added as a hash).
+HASH_ONLY = {"note": "hash-only entry: plain PDQ (no picture was described for robust matching)"}
 
 
 class Matcher:
@@ -31,6 +39,8 @@ class Matcher:
         self._rules: dict[int, BankRule] = {}
         self._lock = threading.Lock()
         self._video_matcher: VideoMatcher | None = None
+        self._robust_banks: set[int] = set()
+        self._robust: RobustBanks | None = None
         self.refresh_banks()
 
     @classmethod
@@ -52,7 +62,21 @@ class Matcher:
                 )
                 for row in s.scalars(select(BankRow))
             }
+            robust = set(s.scalars(select(BankRow.id).where(BankRow.robust.is_(True))))
         self._rules = rules
+        self._robust_banks = robust
+        if robust and self._robust is None:
+            from ohsc.robust.store import RobustBanks  # OpenCV: only when a bank is robust
+
+            self._robust = RobustBanks(self.store)
+        elif self._robust is not None:
+            self._robust.refresh()
+
+    @property
+    def robust_active(self) -> bool:
+        """Whether a robust bank is on: then callers pass a :class:`~ohsc.robust.descriptor.Query`
+        of each picture to :meth:`match` (see :func:`ohsc.robust.query_of`)."""
+        return any(self._rules[b].enabled for b in self._robust_banks if b in self._rules)
 
     def refresh(self) -> SyncResult:
         """Catch up with the store: bank settings and entry changes."""
@@ -80,11 +104,13 @@ class Matcher:
         dihedral: Mapping[str, str] | None = None,
         approximate_dihedral_from_hash: bool = False,
         include_low_quality: bool = False,
+        robust: Query | None = None,
     ) -> MatchOutcome:
         """Match one item's signals (``{"md5": ..., "pdq": ...}``).
 
         ``dihedral`` holds the 8 PDQ variants computed from the image; with only a hash,
         ``approximate_dihedral_from_hash`` derives them from the bits (see ``pdq_math``).
+        ``robust``: the picture as robust banks look for it (crops, borders, captions, rotations).
         """
         outcome = MatchOutcome()
         # label -> (distance, signal type, variant)
@@ -122,9 +148,11 @@ class Matcher:
                     if current is None or hit.distance < current[0]:
                         tag = variant if (dihedral or approximate_dihedral_from_hash) else None
                         hits[hit.label] = (hit.distance, st_name, tag)
-        if not hits and not video_found:
+        robust_hits = self._robust_search(robust, pdq_quality, include_low_quality)
+        if not hits and not video_found and not robust_hits:
             return outcome
-        entries = self.banks.entries_by_id(hits) if hits else {}
+        wanted = set(hits) | {h.entry_id for h in robust_hits}
+        entries = self.banks.entries_by_id(wanted) if wanted else {}
         found: list[Match] = video_found
         for label, (distance, _st, matched_variant) in hits.items():
             entry = entries.get(label)
@@ -136,9 +164,18 @@ class Matcher:
             threshold = rule.threshold if get_signal_type(entry.signal_type).is_distance else 0
             if distance > threshold:
                 continue
+            method = "pdq" if get_signal_type(entry.signal_type).is_distance else "exact"
             found.append(
-                Match.of_entry(entry, rule, distance=distance, threshold=threshold, variant=matched_variant)
+                Match.of_entry(
+                    entry,
+                    rule,
+                    distance=distance,
+                    threshold=threshold,
+                    variant=matched_variant,
+                    method=method,
+                )
             )
+        found += self._robust_matches(found, robust_hits, entries)
         found.sort(key=lambda m: (m.distance, m.bank_name, m.entry_id))
         outcome.allowlisted = [m for m in found if m.allowlist]
         others = [m for m in found if not m.allowlist]
@@ -147,3 +184,45 @@ class Matcher:
         else:
             outcome.matches = others
         return outcome
+
+    def _robust_search(self, query: Query | None, quality: int | None, include_low: bool) -> list[RobustHit]:
+        if query is None or self._robust is None or not self.robust_active:
+            return []
+        if quality is not None and quality < self.settings.pdq_quality_min and not include_low:
+            return []
+        thresholds = {b: self._rules[b].threshold for b in self._robust_banks if b in self._rules}
+        return self._robust.search(query, thresholds)
+
+    def _robust_matches(
+        self, found: list[Match], hits: list[RobustHit], entries: Mapping[int, BankEntry]
+    ) -> list[Match]:
+        """Robust hits not already found by plain PDQ; plain PDQ matches in robust banks say
+        whether their entry was described (a hash-only entry matches as plain PDQ only)."""
+        plain = {m.entry_id for m in found}
+        pdq_in_robust = [m for m in found if m.bank_id in self._robust_banks and m.method == "pdq"]
+        if pdq_in_robust and self._robust is not None:
+            from ohsc.robust.store import described
+
+            have = described(self.store, [m.entry_id for m in pdq_in_robust])
+            for k, m in enumerate(found):
+                if m in pdq_in_robust and m.entry_id not in have:
+                    found[k] = replace(m, robust=HASH_ONLY)
+        extra: list[Match] = []
+        for hit in hits:
+            entry = entries.get(hit.entry_id)
+            if hit.entry_id in plain or entry is None or entry.retracted:
+                continue
+            rule = self._rules.get(entry.bank_id)
+            if rule is None or not rule.enabled or entry.bank_id not in self._robust_banks:
+                continue
+            extra.append(
+                Match.of_entry(
+                    entry,
+                    rule,
+                    distance=hit.distance,
+                    threshold=rule.threshold,
+                    method=hit.method,
+                    robust=hit.to_dict(),
+                )
+            )
+        return extra

@@ -39,6 +39,12 @@ class Match:
     variant: str | None = None
     #: For vPDQ: shares of frames matched both ways and the matched time ranges.
     video: VideoMatchInfo | None = None
+    #: How it was found: ``exact`` (a digest), ``pdq``, ``vpdq``, or for robust banks
+    #: ``pdq-trimmed``, ``region``, ``features`` (:mod:`ohsc.robust`).
+    method: str | None = None
+    #: Robust banks: views, inliers and the matched region (``RobustHit.to_dict``), or a note
+    #: that the entry is hash-only.
+    robust: dict[str, Any] | None = None
 
     @classmethod
     def of_entry(
@@ -50,6 +56,8 @@ class Match:
         threshold: int,
         variant: str | None = None,
         video: VideoMatchInfo | None = None,
+        method: str | None = None,
+        robust: dict[str, Any] | None = None,
     ) -> Match:
         """A match of a bank entry under its bank's rule."""
         return cls(
@@ -67,6 +75,8 @@ class Match:
             allowlist=rule.allowlist,
             variant=variant,
             video=video,
+            method=method,
+            robust=robust,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,6 +94,8 @@ class Match:
             "source": self.source,
             "allowlist": self.allowlist,
             "variant": self.variant,
+            "method": self.method,
+            **({"robust": self.robust} if self.robust is not None else {}),
             **({"video": self.video.to_dict()} if self.video is not None else {}),
         }
 

@@ -34,6 +34,7 @@ from ohsc.signals.sniff import SNIFF_BYTES, archive_kind
 
 if TYPE_CHECKING:  # ``ohsc hash`` scans without matching: no store, no index
     from ohsc.matching.matcher import Matcher
+    from ohsc.robust.descriptor import Query
 
 
 class _InlineExecutor(Executor):
@@ -216,12 +217,24 @@ class Scanner:
         summary.elapsed = time.monotonic() - started
         return summary
 
+    def _robust_query(self, item: Item, sig: FileSignals | None, options: ScanOptions) -> Query | None:
+        """Robust banks: the picture as they look for it (decoded again here, at reduced size)."""
+        if self.matcher is None or not options.match or sig is None or sig.pdq is None:
+            return None
+        if not self.matcher.robust_active:
+            return None
+        from ohsc.robust.descriptor import query_of  # OpenCV: only when a bank is robust
+
+        source = item.data if item.data is not None else item.path
+        return query_of(source, options.hash.max_pixels) if source is not None else None
+
     def _record(
         self,
         item: Item,
         sig: FileSignals | None,
         options: ScanOptions,
         summary: ScanSummary,
+        robust: Query | None = None,
     ) -> dict[str, Any]:
         record: dict[str, Any] = {"path": item.id}
         summary.files += 1
@@ -242,6 +255,7 @@ class Scanner:
                 sig.signals(),
                 pdq_quality=sig.pdq_quality,
                 dihedral=sig.pdq_dihedral if options.hash.dihedral else None,
+                robust=robust,
             )
             record.update(outcome.to_dict())
             summary.matched += outcome.matched
@@ -282,9 +296,10 @@ class Scanner:
         max_in_flight = max(2, options.workers * 3)
 
         def finish(item: Item, sig: FileSignals | None) -> None:
+            robust = self._robust_query(item, sig, options)
             if item.temporary and item.path is not None:
                 item.path.unlink(missing_ok=True)
-            record = self._record(item, sig, options, summary)
+            record = self._record(item, sig, options, summary, robust)
             on_record(record)
             sink.advance(record)
 

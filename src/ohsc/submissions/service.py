@@ -125,6 +125,15 @@ class ContentService:
         """Signals of uploaded content (videos included), under the upload size and duration limits."""
         return hash_upload(data, self.settings, dihedral=dihedral)
 
+    def robust_query(self, data: bytes, signals: FileSignals) -> Any:
+        """For a picture, when a bank is robust: the picture as robust banks look for it (the
+        upload was already decoded within the service's limits by :meth:`hash_upload`)."""
+        if signals.pdq is None or not self.matcher.robust_active:
+            return None
+        from ohsc.robust.descriptor import query_of  # OpenCV: only when a bank is robust
+
+        return query_of(data, self.settings.upload_max_image_pixels)
+
     # --- matching ----------------------------------------------------------------------------
 
     def _replay(self, row: ContentRow, sub: Submission) -> MatchResult:
@@ -287,6 +296,7 @@ class ContentService:
             pdq_quality=sub.pdq_quality,
             dihedral=sub.dihedral,
             approximate_dihedral_from_hash=sub.approximate_dihedral,
+            robust=sub.robust,
         )
 
     async def submit_async(self, sub: Submission, *, actor: str | None = None) -> MatchResult:

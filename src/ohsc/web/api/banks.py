@@ -68,7 +68,11 @@ async def create_bank(body: BankIn, request: Request, client: BankAdminClient) -
     svc = get_services(request).banks(client.actor)
     bank = await run_in_threadpool(
         lambda: svc.create_bank(
-            body.name, threshold=body.threshold, allowlist=body.allowlist, description=body.description
+            body.name,
+            threshold=body.threshold,
+            allowlist=body.allowlist,
+            description=body.description,
+            robust=body.robust,
         )
     )
     return bank.to_dict()
@@ -94,6 +98,7 @@ async def update_bank(
             allowlist=body.allowlist,
             enabled=body.enabled,
             description=body.description,
+            robust=body.robust,
         )
     )
     return changed.to_dict()
@@ -170,6 +175,8 @@ def _add_upload(
         b.id, items, source=EntrySource.FILE, source_ref=fields.get("filename") or "api-upload"
     )
     report.notes.extend(notes)
+    if b.robust and "pdq" in signals:
+        report.notes.extend(svc.describe_pictures(b.id, [(signals["pdq"], data)]))
     if services.actions(actor).get_policy(b.id).keep_thumbnails:
         keep_reference_thumbnail(
             services.store, services.blobs, settings, bank_id=b.id, data=data, signals=signals, actor=actor

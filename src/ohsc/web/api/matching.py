@@ -77,6 +77,7 @@ def _submit_upload(
     dihedral = truthy(fields.get("dihedral"))
     sig = content.hash_upload(data, dihedral=dihedral)
     sub = submission_from_signals(sig, source=source, keep_media=data)
+    sub.robust = content.robust_query(data, sig)
     sub.client_ref = fields.get("content_id") or None
     sub.api_key_id = client.key_id
     return content.submit(sub, actor=client.actor)

@@ -123,6 +123,11 @@ class BankIn(BaseModel):
     threshold: int | None = Field(default=None, ge=0, le=256)
     allowlist: bool = False
     description: str = Field(default="", max_length=10_000)
+    robust: bool = Field(
+        default=False,
+        description="Robust matching: pictures added keep view hashes and local features, so crops, "
+        "borders, caption bars, small rotations and mirror images are found (docs/signals.md).",
+    )
 
 
 class BankPatch(BaseModel):
@@ -134,6 +139,9 @@ class BankPatch(BaseModel):
     allowlist: bool | None = None
     enabled: bool | None = None
     description: str | None = Field(default=None, max_length=10_000)
+    robust: bool | None = Field(
+        default=None, description="Turn robust matching on or off; entries already there stay hash-only."
+    )
 
 
 class BankOut(BaseModel):
@@ -144,6 +152,7 @@ class BankOut(BaseModel):
     threshold_is_default: bool
     allowlist: bool
     enabled: bool
+    robust: bool = False
     active_entries: int
     retracted_entries: int
     created_at: str
