@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ohsc.errors import ConfigError, NotFoundError, OhscError
 from ohsc.permissions import private_dir
 from ohsc.settings import Settings
+from ohsc.store.keyfiles import read_or_create_key_file
 
 MAGIC = b"OHSCBLB1"
 _ID = re.compile(r"^[0-9a-f]{32}$")
@@ -62,17 +63,9 @@ def load_or_create_key(configured: str | None, key_file: Path) -> bytes:
         if len(key) != 32:
             raise ConfigError("OHSC_CONTENT_KEY must be 32 bytes (base64 of 32 random bytes)")
         return key
-    if key_file.exists():
-        key = base64.b64decode(key_file.read_text().strip())
-        if len(key) != 32:
-            raise ConfigError(f"content key file {key_file} is damaged")
-        return key
-    private_dir(key_file.parent)
-    key = secrets.token_bytes(32)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(base64.b64encode(key).decode() + "\n")
-    return key
+    # written aside and linked into place: server processes starting together (``ohsc serve
+    # --workers N``) read one complete key; the first reader once found the file still empty
+    return read_or_create_key_file(key_file, size=32)[0]
 
 
 class LocalEncryptedBlobStore(BlobStore):
