@@ -397,6 +397,11 @@ def main() -> None:
     parser.add_argument("--home", type=Path, help="Keep the data here (default: a temporary folder).")
     parser.add_argument("--database-url", help="PostgreSQL URL (default: the embedded SQLite store).")
     parser.add_argument(
+        "--reuse-home",
+        action="store_true",
+        help="With --home: use the bank an earlier run loaded there (same --entries and database).",
+    )
+    parser.add_argument(
         "--baseline", type=Path, default=BASELINE, help="Recorded match/reference ratios to check against."
     )
     parser.add_argument("--no-check", action="store_true", help="Measure only; do not check the baseline.")
@@ -422,11 +427,20 @@ def main() -> None:
     else:
         home = args.home
         home.mkdir(parents=True, exist_ok=True)
-    print(f"loading {args.entries:,} PDQ entries into {home} ...", file=sys.stderr)
     t0 = time.monotonic()
-    sample = bulk_load(home, args.entries, args.database_url)
+    kept = home / "bench-data.json"
+    if args.reuse_home and kept.exists():  # the bank (and key) of an earlier run with this --home
+        data = json.loads(kept.read_text())
+        if data["entries"] != args.entries:
+            raise SystemExit(f"{home} holds {data['entries']:,} entries, not {args.entries:,}")
+        sample, key = data["sample"], data["key"]
+        print(f"reusing the {args.entries:,} entries in {home}", file=sys.stderr)
+    else:
+        print(f"loading {args.entries:,} PDQ entries into {home} ...", file=sys.stderr)
+        sample = bulk_load(home, args.entries, args.database_url)
+        key = make_key(home, args.database_url)
+        kept.write_text(json.dumps({"entries": args.entries, "sample": sample, "key": key}))
     load_s = time.monotonic() - t0
-    key = make_key(home, args.database_url)
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     port = free_port()
     server = start_server(home, port, args.workers, args.database_url)
