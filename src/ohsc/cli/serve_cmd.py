@@ -79,7 +79,7 @@ def _limit_thread_pools(index_threads: int, workers: int) -> None:
 def purge(app: App, as_json: bool) -> None:
     """Delete what retention settings no longer keep (review media, unmatched records, sessions)."""
     from ohsc.content.media import open_blob_store
-    from ohsc.content.retention import purge as run_purge
+    from ohsc.submissions.retention import purge as run_purge
 
     report = run_purge(app.store, app.settings, open_blob_store(app.settings))
     if as_json:
