@@ -68,6 +68,7 @@ def test_the_record_writer_commits_under_the_cross_process_lock(tmp_path: Path) 
 def test_the_lock_is_one_holder_across_stores(tmp_path: Path) -> None:
     settings = load_settings(home=tmp_path / "home")
     one, two = ServerStore.from_settings(settings), ServerStore.from_settings(settings)
+    assert isinstance(one, ServerStore) and isinstance(two, ServerStore)
     try:
         lock = one._writer_lock_path()
         assert lock is not None and lock == two._writer_lock_path()

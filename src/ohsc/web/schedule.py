@@ -28,6 +28,7 @@ from ohsc.submissions.retention import purge
 from ohsc.web.background import Backoff, Jobs
 from ohsc.web.leader import ELECTION_SECONDS, Leadership, leadership_for
 from ohsc.web.prevention import flush_counters
+from ohsc.web.removal_jobs import RECHECK_SECONDS, crawl, recheck
 from ohsc.web.report_jobs import purge_evidence, resume_submissions
 from ohsc.web.services import Services
 
@@ -107,6 +108,14 @@ JOBS: tuple[JobSpec, ...] = (
         lambda s: min(300.0, s.evidence_purge_seconds),
         leader_only=True,
     ),
+    JobSpec(
+        "crawl",
+        crawl,
+        lambda s: s.crawl_interval_seconds,
+        lambda s: min(30.0, s.crawl_interval_seconds),
+        leader_only=True,
+    ),
+    JobSpec("removal-recheck", recheck, lambda _s: RECHECK_SECONDS, lambda _s: 60.0, leader_only=True),
 )
 
 
