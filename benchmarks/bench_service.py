@@ -18,6 +18,9 @@ event, webhook outbox). Results go to ``benchmarks/results/`` as JSON.
 
     python benchmarks/bench_service.py --duration 600            # the record (10 minutes)
     python benchmarks/bench_service.py --duration 20 --entries 100000   # a quick check
+
+Each run is checked against ``benchmarks/service_baseline.json`` (:mod:`service_baseline`): a
+match/reference ratio below the recorded one (less its tolerance) exits with status 1.
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from service_baseline import BASELINE, check
+from service_baseline import load as load_baseline
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -390,7 +396,22 @@ def main() -> None:
     parser.add_argument("--match-share", type=float, default=0.01, help="Share of queries that match.")
     parser.add_argument("--home", type=Path, help="Keep the data here (default: a temporary folder).")
     parser.add_argument("--database-url", help="PostgreSQL URL (default: the embedded SQLite store).")
+    parser.add_argument(
+        "--reuse-home",
+        action="store_true",
+        help="With --home: use the bank an earlier run loaded there (same --entries and database).",
+    )
+    parser.add_argument(
+        "--baseline", type=Path, default=BASELINE, help="Recorded match/reference ratios to check against."
+    )
+    parser.add_argument("--no-check", action="store_true", help="Measure only; do not check the baseline.")
+    parser.add_argument(
+        "--check-report", type=Path, help="Only check a report this script wrote earlier (JSON) and exit."
+    )
     args = parser.parse_args()
+    if args.check_report is not None:
+        check_against_baseline(json.loads(args.check_report.read_text()), args.baseline)
+        return
 
     try:
         import uvloop
@@ -406,11 +427,20 @@ def main() -> None:
     else:
         home = args.home
         home.mkdir(parents=True, exist_ok=True)
-    print(f"loading {args.entries:,} PDQ entries into {home} ...", file=sys.stderr)
     t0 = time.monotonic()
-    sample = bulk_load(home, args.entries, args.database_url)
+    kept = home / "bench-data.json"
+    if args.reuse_home and kept.exists():  # the bank (and key) of an earlier run with this --home
+        data = json.loads(kept.read_text())
+        if data["entries"] != args.entries:
+            raise SystemExit(f"{home} holds {data['entries']:,} entries, not {args.entries:,}")
+        sample, key = data["sample"], data["key"]
+        print(f"reusing the {args.entries:,} entries in {home}", file=sys.stderr)
+    else:
+        print(f"loading {args.entries:,} PDQ entries into {home} ...", file=sys.stderr)
+        sample = bulk_load(home, args.entries, args.database_url)
+        key = make_key(home, args.database_url)
+        kept.write_text(json.dumps({"entries": args.entries, "sample": sample, "key": key}))
     load_s = time.monotonic() - t0
-    key = make_key(home, args.database_url)
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     port = free_port()
     server = start_server(home, port, args.workers, args.database_url)
@@ -486,6 +516,16 @@ def main() -> None:
     print(f"written to {out}", file=sys.stderr)
     if tmp is not None:
         tmp.cleanup()
+    if not args.no_check:
+        check_against_baseline(report, args.baseline)
+
+
+def check_against_baseline(report: dict[str, Any], baseline: Path) -> None:
+    """Exit with status 1 and say why when the run is below the recorded ratio."""
+    verdict = check(report, load_baseline(baseline))
+    print(verdict.message, file=sys.stderr)
+    if not verdict.ok:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

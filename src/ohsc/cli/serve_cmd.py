@@ -15,7 +15,9 @@ from ohsc.errors import ConfigError
 @click.option("--host", help="Address to listen on (default OHSC_HOST, 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default OHSC_PORT, 8080).")
 @click.option(
-    "--workers", type=click.IntRange(1, 64), help="Server processes (default OHSC_SERVER_WORKERS, 1)."
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Server processes, each listening on the port (SO_REUSEPORT) (default OHSC_SERVER_WORKERS, 1).",
 )
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request line.")
 @pass_app
@@ -35,20 +37,20 @@ def serve(app: App, host: str | None, port: int | None, workers: int | None, acc
     workers = workers or settings.server_workers
     app.store.migrate()  # once, here, before any worker starts
     app.store.dispose()
+    _limit_thread_pools(settings.index_threads, workers)
     err.print(f"OHSC on http://{host}:{port}  (review UI /review, API /v1, docs /docs); Ctrl-C stops")
     log_level = settings.log_level.lower()
     if workers > 1:
+        from ohsc.content.media import open_blob_store
+        from ohsc.web.workers import Supervisor, WorkerOptions
+
+        open_blob_store(settings)  # the content key exists before the workers read it
         os.environ["OHSC_AUTO_MIGRATE"] = "false"
-        uvicorn.run(
-            "ohsc.web.app:app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            access_log=access_log,
-            log_level=log_level,
-            server_header=False,
-        )
+        os.environ["OHSC_SERVER_WORKERS"] = str(workers)  # each worker's share of the cores
+        options = WorkerOptions(host=host, port=port, access_log=access_log, log_level=log_level)
+        status = Supervisor(options, workers).run()
+        if status:
+            raise SystemExit(status)
         return
     from ohsc.web.app import create_app
 
@@ -60,6 +62,15 @@ def serve(app: App, host: str | None, port: int | None, workers: int | None, acc
         log_level=log_level,
         server_header=False,
     )
+
+
+def _limit_thread_pools(index_threads: int, workers: int) -> None:
+    """Each process's OpenMP and BLAS pools to its share of the cores (read when they load)."""
+    from ohsc.index.threads import effective_threads
+
+    threads = str(effective_threads(index_threads, workers))
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, threads)
 
 
 @click.command("purge")

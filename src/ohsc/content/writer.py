@@ -128,7 +128,7 @@ class RecordWriter:
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
-            with self.store.session() as s:
+            with self.store.write_lock(), self.store.session() as s:
                 # a Core statement on the session's connection: the ORM's bulk path costs 3x more
                 ids = (
                     s.connection()

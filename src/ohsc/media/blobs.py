@@ -63,15 +63,30 @@ def load_or_create_key(configured: str | None, key_file: Path) -> bytes:
             raise ConfigError("OHSC_CONTENT_KEY must be 32 bytes (base64 of 32 random bytes)")
         return key
     if key_file.exists():
-        key = base64.b64decode(key_file.read_text().strip())
-        if len(key) != 32:
-            raise ConfigError(f"content key file {key_file} is damaged")
-        return key
+        return _read_key(key_file)
+    # written aside and linked into place: server processes starting together (``ohsc serve
+    # --workers N``) read one complete key; a second starter once found the file still empty
     private_dir(key_file.parent)
     key = secrets.token_bytes(32)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(base64.b64encode(key).decode() + "\n")
+    tmp = key_file.with_name(f".{key_file.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(base64.b64encode(key).decode() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, key_file)
+    except FileExistsError:  # another process created it first: use theirs
+        return _read_key(key_file)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return key
+
+
+def _read_key(key_file: Path) -> bytes:
+    key = base64.b64decode(key_file.read_text().strip())
+    if len(key) != 32:
+        raise ConfigError(f"content key file {key_file} is damaged")
     return key
 
 

@@ -135,6 +135,11 @@ class Store:
         if self._bind is None:
             self.engine.dispose()
 
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Held around a bulk writer's transaction; a no-op here (see ``ServerStore``)."""
+        yield
+
     # --- schema ------------------------------------------------------------------------------
 
     def migrate(self) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import logging
+import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -33,12 +38,50 @@ log = logging.getLogger(__name__)
 
 
 class ServerStore(Store):
-    """The store of a long-running server: pooled SQLite connections.
+    """The store of a long-running server: pooled SQLite connections, a fair write lock.
 
     The core store opens and closes a SQLite connection per unit of work, which is right for the
     CLI and for forked scan workers, but closing the last connection of a WAL database checkpoints
     it (an fsync) every time: a server keeps a few connections open instead.
+
+    Several server processes on one SQLite file each have a group-commit writer. SQLite lets a
+    writer that finds the database locked sleep and retry (1, 2, 5 ... 100 ms), so the process
+    that holds the lock keeps taking it back while the other sleeps: its requests stalled for
+    seconds (issue 10, item 10). :meth:`write_lock` queues the writers on a ``flock`` instead,
+    which wakes the next one as soon as the lock is free.
     """
+
+    _writer_fd: int | None = None
+    _writer_mutex: threading.Lock | None = None
+
+    def _writer_lock_path(self) -> Path | None:
+        parsed = make_url(self.url)
+        if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+            return None
+        return Path(parsed.database).with_name(Path(parsed.database).name + "-writer.lock")
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        path = self._writer_lock_path()
+        if path is None:
+            yield
+            return
+        if self._writer_mutex is None:
+            self._writer_mutex = threading.Lock()
+        with self._writer_mutex:  # threads of this process: one fd, one holder at a time
+            if self._writer_fd is None:
+                self._writer_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._writer_fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._writer_fd, fcntl.LOCK_UN)
+
+    def dispose(self) -> None:
+        super().dispose()
+        fd, self._writer_fd = self._writer_fd, None
+        if fd is not None:
+            os.close(fd)
 
     @staticmethod
     def _create_engine(url: str) -> Engine:
@@ -77,6 +120,8 @@ class Services:
     writer: RecordWriter
     matcher: Matcher | None = None
     ready: threading.Event = field(default_factory=threading.Event)
+    #: set while this process leads: it runs the jobs that act on the shared store (web.leader)
+    leader: threading.Event = field(default_factory=threading.Event)
     load_error: str | None = None
     #: set by extensions: anything they want to keep per process
     extras: dict[str, object] = field(default_factory=dict)
