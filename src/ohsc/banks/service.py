@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ohsc import audit
 from ohsc.banks.formats import get_format
+from ohsc.banks.formats.jsonstream import JsonLimits, json_limits
 from ohsc.banks.lookup import find_targets
 from ohsc.banks.model import (
     Bank,
@@ -494,7 +495,9 @@ class BankService:
         report.notes.extend(notes)
         return report, failed
 
-    def import_file(self, bank_ref: str | int, path: Path, fmt: str) -> ImportReport:
+    def import_file(
+        self, bank_ref: str | int, path: Path, fmt: str, *, source: EntrySource | str = EntrySource.IMPORT
+    ) -> ImportReport:
         """Import a hash-list file. Invalid rows are reported with line numbers; the rest load."""
         reader = get_format(fmt)
         digest = hashlib.sha256()
@@ -503,7 +506,7 @@ class BankService:
                 digest.update(chunk)
         with path.open("rb") as fh:
             return self.import_stream(
-                bank_ref, fh, fmt=reader.name, source_name=path.name, sha256=digest.hexdigest()
+                bank_ref, fh, fmt=reader.name, source_name=path.name, sha256=digest.hexdigest(), source=source
             )
 
     def import_stream(
@@ -530,10 +533,11 @@ class BankService:
             run_id = run.id
         report = ImportReport()
         failure: str | None = None
+        limits = JsonLimits(self.settings.import_max_depth, self.settings.import_max_string_bytes)
         try:
-            self._apply_stream(
-                bank_id, reader.read(fh), str(source), source_name, run_id=run_id, report=report
-            )
+            with json_limits(limits):
+                items = reader.read(fh)
+                self._apply_stream(bank_id, items, str(source), source_name, run_id=run_id, report=report)
         except OhscError as exc:
             failure = exc.message
             raise

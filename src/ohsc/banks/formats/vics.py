@@ -38,7 +38,7 @@ from ohsc.banks.formats.base import (
 )
 from ohsc.banks.formats.jsonstream import Event, json_events
 from ohsc.banks.model import Bank, BankEntry, EntryInput, ReadNote, RowError
-from ohsc.errors import FormatError
+from ohsc.errors import FormatError, ImportLimitError
 from ohsc.store.types import ascii_int
 
 #: Written at the top of exports: a VICS 2.0 hash set.
@@ -124,8 +124,8 @@ class _Reader:
                 produced = True
                 yield item
         except FormatError as exc:
-            if not produced:
-                raise
+            if not produced or isinstance(exc, ImportLimitError):
+                raise  # past a limit: the import stops (batches committed before stay)
             line = exc.detail.get("line")
             yield RowError(line if isinstance(line, int) else None, f"{exc.message}; reading stopped here")
         yield from self._notes()
