@@ -64,6 +64,8 @@ class SourceRecord:
     last_seen: datetime
     withdrawn_at: datetime | None = None
     withdrawal_reason: str | None = None
+    #: Which of the source's records with this external id listed the signal (VICS: its first hash).
+    record_key: str | None = None
 
     @property
     def live(self) -> bool:
@@ -165,6 +167,9 @@ class EntryInput:
     retraction_reason: str | None = None
     #: Where it was read (line or record number) for error messages.
     line: int | None = None
+    #: Which record of the file gave it, when external ids may be shared by several (VICS: the
+    #: record's first hash); exports pair hashes only within one record.
+    record: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

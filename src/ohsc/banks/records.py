@@ -42,6 +42,7 @@ def to_record(row: EntrySourceRow) -> SourceRecord:
         last_seen=row.last_seen,
         withdrawn_at=row.withdrawn_at,
         withdrawal_reason=row.withdrawal_reason,
+        record_key=row.record_key,
     )
 
 

@@ -75,11 +75,12 @@ def store_payloads(s: Session, items: list[EntryInput], report: ImportReport) ->
 
 
 def _same(a: EntryInput, b: EntryInput) -> bool:
-    return (a.category, sorted(a.labels), a.note, a.quality) == (
+    return (a.category, sorted(a.labels), a.note, a.quality, a.record) == (
         b.category,
         sorted(b.labels),
         b.note,
         b.quality,
+        b.record,
     )
 
 
@@ -100,6 +101,9 @@ def _update_record(rec: EntrySourceRow, item: EntryInput, source_ref: str | None
         changed = True
     if item.labels and sorted(item.labels) != sorted(rec.labels or []):  # no labels: none given
         rec.labels = list(item.labels)
+        changed = True
+    if item.record is not None and item.record != rec.record_key:
+        rec.record_key = item.record
         changed = True
     if changed:
         rec.last_seen = now
@@ -141,6 +145,7 @@ class _Batch:
             "source": self.source,
             "external_id": ext,
             "source_ref": self.source_ref,
+            "record_key": item.record,
             "category": item.category,
             "labels": list(item.labels),
             "first_seen": self.now,

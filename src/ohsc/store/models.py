@@ -125,6 +125,9 @@ class EntrySourceRow(Base):
     external_id: Mapped[str] = mapped_column(String(200), default="")
     #: e.g. the file it was last read from
     source_ref: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: which of the source's records with this external id listed the signal, when a format
+    #: can tell (VICS: the record's first hash), so exports never pair hashes of two records
+    record_key: Mapped[str | None] = mapped_column(String(600), nullable=True)
     category: Mapped[str | None] = mapped_column(String(100), nullable=True)
     labels: Mapped[list[str]] = mapped_column(JsonType, default=list)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=100), nullable=False),
         sa.Column("external_id", sa.String(length=200), nullable=False),
         sa.Column("source_ref", sa.String(length=500), nullable=True),
+        sa.Column("record_key", sa.String(length=600), nullable=True),
         sa.Column("category", sa.String(length=100), nullable=True),
         sa.Column("labels", _JSON, nullable=False),
         sa.Column("first_seen", _TIME, nullable=False),
