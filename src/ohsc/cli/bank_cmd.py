@@ -116,12 +116,12 @@ def show(app: App, name: str, limit: int, as_json: bool) -> None:
     )
     if b.description:
         out.print(e(b.description))
-    table = Table("id", "type", "value", "category", "external id", "source", "state")
+    table = Table("id", "type", "value", "category", "sources", "state")
     for x in entries:
         state = f"retracted: {x.retraction_reason}" if x.retracted else "active"
-        table.add_row(
-            str(x.id), x.signal_type, x.value, e(x.category or ""), e(x.external_id or ""), x.source, e(state)
-        )
+        listed = [f"{r.source}:{r.external_id}" if r.external_id else r.source for r in x.live_sources]
+        sources = ", ".join(listed) or (f"{x.source}:{x.external_id}" if x.external_id else x.source)
+        table.add_row(str(x.id), x.signal_type, x.value, e(x.category or ""), e(sources), e(state))
     out.print(table)
 
 
