@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, Select, String, Table, func, literal, select
 from sqlalchemy.orm import Session
 
 from ohsc.banks.model import EntryInput, ImportReport, RowError
@@ -38,6 +39,8 @@ __all__ = ["apply_batch", "entry_kind", "restore_rows", "retract_rows", "store_p
 #: Entry fields that are the entry's own (the rest summarise its records).
 ENTRY_FIELDS = ("note", "quality")
 Key = tuple[str, str, str]
+ENTRIES: Table = EntryRow.__table__  # type: ignore[assignment]
+SOURCES: Table = EntrySourceRow.__table__  # type: ignore[assignment]
 Hash = tuple[str, str]
 
 
@@ -50,6 +53,43 @@ GENERIC_SOURCES = ("manual", "file", "import", "api")
 def withdrawal_scope(source: str) -> tuple[str, ...]:
     """The sources whose records a withdrawal from ``source`` may remove."""
     return GENERIC_SOURCES if source in GENERIC_SOURCES else (source,)
+
+
+_FIRST_RECORD_COLUMNS = [
+    "bank_id",
+    "entry_id",
+    "source",
+    "external_id",
+    "source_ref",
+    "category",
+    "labels",
+    "first_seen",
+    "last_seen",
+]
+
+_SET_KEY_QMARK = "UPDATE entry_sources SET record_key = ? WHERE entry_id = ? AND source = ?"
+_SET_KEY_FORMAT = "UPDATE entry_sources SET record_key = %s WHERE entry_id = %s AND source = %s"
+
+
+def _set_record_keys(s: Session, rows: list[tuple[str, int, str]]) -> None:
+    """``(record_key, entry_id, source)`` rows, as one plain executemany (plain strings and
+    integers: nothing for SQLAlchemy to convert, and converting 2,000 rows a batch showed)."""
+    conn = s.connection()
+    conn.exec_driver_sql(_SET_KEY_QMARK if conn.dialect.paramstyle == "qmark" else _SET_KEY_FORMAT, rows)
+
+
+def _first_records(source: str, fresh: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    return select(
+        EntryRow.bank_id,
+        EntryRow.id,
+        literal(source, String),
+        func.coalesce(EntryRow.external_id, ""),
+        EntryRow.source_ref,
+        EntryRow.category,
+        EntryRow.labels,
+        EntryRow.created_at,
+        EntryRow.created_at,
+    ).where(fresh)
 
 
 def entry_kind(source: str) -> str:
@@ -132,12 +172,14 @@ class _Batch:
         self.s, self.bank_id, self.source, self.source_ref = s, bank_id, source, source_ref
         self.report = ImportReport()
         self.scope = withdrawal_scope(source)
+        self.kind = entry_kind(source)
         self.now = utcnow()
         self.touched: set[int] = set()
         self.new_entries: dict[Hash, dict[str, object]] = {}
         self.pending: list[tuple[Hash, dict[str, object]]] = []  # records of new entries
         self.new_records: list[dict[str, object]] = []
         self.several: set[Hash] = set()  # new entries listed by several records
+        self.first_keys: dict[Hash, str] = {}  # record keys of new entries' first records
 
     def record_values(self, ext: str, item: EntryInput) -> dict[str, object]:
         return {
@@ -152,7 +194,7 @@ class _Batch:
             "last_seen": self.now,
         }
 
-    def entry_values(self, item: EntryInput) -> dict[str, object]:
+    def entry_values(self, item: EntryInput, ext: str) -> dict[str, object]:
         return {
             "bank_id": self.bank_id,
             "signal_type": item.signal_type,
@@ -160,9 +202,9 @@ class _Batch:
             "quality": item.quality,
             "category": item.category,
             "labels": list(item.labels),
-            "source": entry_kind(self.source),
+            "source": self.kind,
             "source_ref": self.source_ref,
-            "external_id": item.external_id,
+            "external_id": ext or None,
             "note": item.note,
             "created_at": self.now,
             "updated_at": self.now,
@@ -172,13 +214,15 @@ class _Batch:
         st, value, ext = key
         report = self.report
         if row is None:
-            if (st, value) in self.new_entries:
+            if (st, value) in self.new_entries:  # a second record for a new hash
                 report.updated += 1
                 self.several.add((st, value))
-            else:
-                self.new_entries[(st, value)] = self.entry_values(item)
+                self.pending.append(((st, value), self.record_values(ext, item)))
+            else:  # its first record is copied from the entry row (see write)
+                self.new_entries[(st, value)] = self.entry_values(item, ext)
+                if item.record is not None:
+                    self.first_keys[(st, value)] = item.record
                 report.added += 1
-            self.pending.append(((st, value), self.record_values(ext, item)))
             return
         # the record of this source (the generic sources share theirs: an export read back in
         # is the same record)
@@ -201,18 +245,28 @@ class _Batch:
         s = self.s
         if self.new_entries:
             values = list(self.new_entries.values())
-            for entry, seq in zip(values, seq_range(s, len(values)), strict=True):
+            seqs = seq_range(s, len(values))
+            for entry, seq in zip(values, seqs, strict=True):
                 entry["seq"] = seq
-            ids = s.scalars(
-                insert(EntryRow).returning(EntryRow.id, sort_by_parameter_order=True), values
-            ).all()
-            id_of = dict(zip(self.new_entries, ids, strict=True))
-            for hash_, record in self.pending:
-                record["entry_id"] = id_of[hash_]
-                self.new_records.append(record)
-            self.touched.update(id_of[h] for h in self.several)
+            # a plain executemany (RETURNING in parameter order goes row by row on SQLite); the
+            # entries' fresh sequence numbers then find their ids in one indexed range query
+            s.execute(ENTRIES.insert(), values)
+            # each new entry's first record is the entry's own metadata: copied in one statement
+            fresh = EntryRow.seq.between(seqs[0], seqs[-1])
+            s.execute(SOURCES.insert().from_select(_FIRST_RECORD_COLUMNS, _first_records(self.source, fresh)))
+            if self.pending or self.first_keys:
+                found = s.execute(select(EntryRow.seq, EntryRow.id).where(fresh))
+                id_by_seq = {seq: entry_id for seq, entry_id in found}
+                id_of = {h: id_by_seq[seq] for h, seq in zip(self.new_entries, seqs, strict=True)}
+                for hash_, record in self.pending:
+                    record["entry_id"] = id_of[hash_]
+                    self.new_records.append(record)
+                self.touched.update(id_of[h] for h in self.several)
+                if self.first_keys:
+                    keys = [(k, id_of[h], self.source) for h, k in self.first_keys.items()]
+                    _set_record_keys(s, keys)
         if self.new_records:
-            s.execute(insert(EntrySourceRow), self.new_records)
+            s.execute(SOURCES.insert(), self.new_records)
 
     def withdraw_hashes(self, withdrawals: list[tuple[Key, EntryInput]]) -> None:
         rows = _existing(self.s, self.bank_id, {(st, v) for (st, v, _), _ in withdrawals})

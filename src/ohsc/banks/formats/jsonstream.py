@@ -63,6 +63,8 @@ def current_limits() -> JsonLimits:
 #: A string (escapes included; group 1 is its closing quote, or empty or a lone backslash when
 #: the piece ends inside it), or one bracket outside strings.
 _TOKEN = re.compile(rb'"(?:[^"\\]++|\\.)*+("|\\?\Z)|[\[\]{}]', re.DOTALL)
+#: A whole string.
+_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
 #: The rest of a string begun in an earlier piece (group 1 as in ``_TOKEN``).
 _STRING_REST = re.compile(rb'(?:[^"\\]++|\\.)*+("|\\?\Z)', re.DOTALL)
 
@@ -86,6 +88,21 @@ class Guard:
         )
 
     def feed(self, chunk: bytes, line: int) -> None:
+        if self.open_string is None and len(chunk) <= self.limits.max_string_bytes:
+            # the usual piece (one line of records): strings cut out in C, brackets counted in C
+            if b"\\" in chunk:
+                rest = _STRING.sub(b"", chunk)
+            else:  # no escapes: every other run between quotes is outside strings
+                parts = chunk.split(b'"')
+                rest = b"".join(parts[::2]) if len(parts) % 2 else b'"'
+            opens = rest.count(b"[") + rest.count(b"{")
+            if b'"' not in rest and self.depth + opens <= self.limits.max_depth:
+                self.depth += opens - rest.count(b"]") - rest.count(b"}")
+                return
+        self._scan(chunk, line)
+
+    def _scan(self, chunk: bytes, line: int) -> None:
+        """Token by token: a string left open at the end of the piece, or a limit in reach."""
         pos = 0
         if self.open_string is not None:
             start = 1 if self.escape else 0  # the escaped byte
