@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -148,7 +149,7 @@ def test_cli_import_of_a_hostile_file_fails_and_lists_the_run(tmp_path: Path) ->
     assert (run["bank"], run["source_name"], run["status"]) == ("known", "deep.json", "failed")
 
 
-def main_cli():  # type: ignore[no-untyped-def]
+def main_cli() -> click.Command:
     from ohsc.cli import main
 
     return main

@@ -71,7 +71,11 @@ def test_workers_exit_when_the_scan_is_killed(tmp_path: Path) -> None:
     workers: set[int] = set()
     try:
         # the hashing workers (and multiprocessing's resource tracker) are the scan's children
-        assert _wait_for(lambda: len(workers.update(_children(scan.pid)) or workers) >= 2, 120), workers
+        def _grown() -> bool:
+            workers.update(_children(scan.pid))
+            return len(workers) >= 2
+
+        assert _wait_for(_grown, 120), workers
         assert scan.poll() is None, "the scan finished before it could be killed: give it more files"
         os.kill(scan.pid, signal.SIGKILL)
         scan.wait(30)

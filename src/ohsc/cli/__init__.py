@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "hash": "ohsc.cli.hash_cmd:hash_",
     "bank": "ohsc.cli.bank_cmd:bank",
     "match": "ohsc.cli.match_cmd:match",
+    "matches": "ohsc.cli.matches_cmd:matches",
     "scan": "ohsc.cli.scan_cmd:scan",
     "demo": "ohsc.cli.demo_cmd:demo",
     "db": "ohsc.cli.admin_cmd:db",
@@ -36,6 +37,9 @@ COMMANDS: dict[str, str] = {
     "user": "ohsc.cli.account_cmd:user",
     "apikey": "ohsc.cli.account_cmd:apikey",
     "webhook": "ohsc.cli.webhook_cmd:webhook",
+    # removal
+    "crawl": "ohsc.cli.crawl_cmd:crawl",
+    "takedown": "ohsc.cli.takedown_cmd:takedown",
 }
 
 #: command name -> its line in ``ohsc --help`` (each command's own --help has the details)
@@ -43,6 +47,7 @@ SUMMARIES: dict[str, str] = {
     "apikey": "API keys of machine clients and what each may do (scopes).",
     "audit": "The append-only, keyed hash-chained audit log and its signed checkpoints.",
     "bank": "Hash banks: named lists of hashes with categories, thresholds and retractions.",
+    "crawl": "Crawl reported URLs for known material: add URLs, run the crawler, see the frontier.",
     "db": "The store (SQLite by default, PostgreSQL with OHSC_DATABASE_URL).",
     "demo": "Build a demo bank from generated images and scan a folder of altered copies and decoys.",
     "deter": "Deterrence: check texts against operator term lists; messages and confidential help.",
@@ -51,11 +56,13 @@ SUMMARIES: dict[str, str] = {
     "hash": "Hash files: MD5, SHA-1, SHA-256, PDQ and its quality, vPDQ of videos.",
     "index": "The match indexes (a cache of the store, kept under OHSC_HOME/index).",
     "match": "Match hashes or files against every bank.",
+    "matches": "The match log: content sent to the service that matched, newest first.",
     "purge": "Delete what retention settings no longer keep (review media, unmatched records, sessions).",
     "report": "Reports to authorities: drafts, NCMEC CyberTipline, UK NCA and EU Centre packages.",
     "scan": "Scan a folder, a .zip or a .tar(.gz) for known material.",
     "serve": "Serve the API (/v1, docs at /docs) and the review UI (/review).",
     "settings": "Show every OHSC_* setting with its current value (secrets masked).",
+    "takedown": "Takedowns: notices to hosts, re-checks until removal, contacts, removal-time statistics.",
     "trace": "Trace an Object: publish sanitised object pictures (two-person approval), triage tips.",
     "user": "People who log in to the web UI, and their roles.",
     "webhook": "Webhooks: signed deliveries of match and review events to your systems.",

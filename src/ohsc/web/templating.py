@@ -60,6 +60,7 @@ NAV_LINKS: list[NavLink] = [
     NavLink("API docs", "/docs"),
     NavLink("Prevention", "/prevention", ("admin", "prevention_admin")),
     NavLink("Trace an Object", "/investigate", ("admin", "investigator")),
+    NavLink("Removal", "/removal", ("admin", "reviewer", "reporter", "auditor")),
 ]
 
 

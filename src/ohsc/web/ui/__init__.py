@@ -14,6 +14,7 @@ from ohsc.web.ui import (
     investigate,
     login,
     prevention_admin,
+    removal,
     report_stats,
     reports,
     review,
@@ -38,8 +39,10 @@ _MODULES = (
     trace,
     investigate,
     prevention_admin,
+    removal,
 )
 for _module in _MODULES:  # report_stats before reports: /reports/stats before /reports/{id}
     router.include_router(_module.router)
+router.include_router(removal.public)
 
 __all__ = ["router"]

@@ -5,7 +5,7 @@ labels, withdrawn when the entry is retracted). Import runs without ``finished_a
 they are marked ``failed``.
 
 Revision ID: 0008_entry_sources
-Revises: 0009_report_ids_never_reused
+Revises: 0011_removal
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 import ohsc.store.types
 
 revision = "0008_entry_sources"
-down_revision = "0009_report_ids_never_reused"  # after main's 0009 (merged in first)
+down_revision = "0011_removal"  # after main's 0009 and 0011 (merged in first)
 branch_labels = None
 depends_on = None
 
