@@ -7,7 +7,13 @@ reads it in fresh processes, measuring wall time and the growth of peak resident
 * ``ohsc``: ``get_format("vics").read`` (ijson, line-tracked), every entry materialised;
 * ``reference``: ``json.load`` of the file and a loop over its records (what a naive reader does).
 
-Run: ``.venv/bin/python benchmarks/bench_vics_reader.py [--records 200000]`` (Linux).
+Also imports part of it into SQLite through ``BankService.import_file`` (VICS, and the same
+hashes as CSV) and reports entries/s; with ``--reference-src DIR`` (another checkout's ``src``,
+e.g. ``../main/src``) the imports run with that code too, alternating, for a before/after ratio
+measured in the same run.
+
+Run: ``.venv/bin/python benchmarks/bench_vics_reader.py [--records 200000] [--reference-src ../main/src]``
+(Linux).
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,7 +46,7 @@ if mode == "ohsc":
     with open(path, "rb") as fh:
         for item in fmt.read(fh):
             count += 1
-elif mode == "import":
+elif mode in ("import", "import-csv"):
     import tempfile
     from pathlib import Path
     from ohsc.banks.service import BankService
@@ -48,7 +56,7 @@ elif mode == "import":
     service = BankService(Store(f"sqlite:///{home / 'ohsc.db'}"), load_settings(home=home))
     service.create_bank("bench")
     before, start = hwm(), time.perf_counter()
-    count = service.import_file("bench", Path(path), "vics").added
+    count = service.import_file("bench", Path(path), "vics" if mode == "import" else "csv").added
 else:
     with open(path, "rb") as fh:
         document = json.load(fh)
@@ -82,11 +90,46 @@ def write_hash_set(path: Path, records: int) -> None:
         fh.write("  ]\n}\n")
 
 
-def measure(mode: str, path: Path, small: Path) -> dict[str, float]:
+def write_csv(vics_path: Path, csv_path: Path) -> None:
+    """The same hashes as a CSV list (two rows per media record)."""
+    records = json.loads(vics_path.read_text())["value"]
+    with csv_path.open("w") as fh:
+        fh.write("signal_type,value,category,external_id,note\n")
+        for r in records:
+            for key in ("MD5", "SHA1"):
+                fh.write(f"{key.lower()},{r[key].lower()},vics:{r['Category']},{r['MediaID']},\n")
+
+
+def measure(mode: str, path: Path, small: Path, src: str | None = None) -> dict[str, float]:
+    env = dict(os.environ)
+    if src:
+        env["PYTHONPATH"] = str(Path(src).resolve())
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, mode, str(path), str(small)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", CHILD, mode, str(path), str(small)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     )
     return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def compare_imports(part: Path, part_csv: Path, small: Path, src: str, rounds: int) -> None:
+    """Entries/s of this code and of ``src``, alternating; medians and their ratio."""
+    rates: dict[tuple[str, str], list[float]] = {}
+    for _ in range(rounds):
+        for mode, path in (("import", part), ("import-csv", part_csv)):
+            for name, where in (("this", None), ("reference", src)):
+                r = measure(mode, path, small, where)
+                rates.setdefault((mode, name), []).append(r["items"] / r["seconds"])
+    for mode in ("import", "import-csv"):
+        this = statistics.median(rates[(mode, "this")])
+        ref = statistics.median(rates[(mode, "reference")])
+        label = "VICS" if mode == "import" else "CSV "
+        print(
+            f"  {label} import: this {this:7.0f} entries/s, reference ({src}) {ref:7.0f} entries/s, "
+            f"ratio {this / ref:.2f} (medians of {rounds})"
+        )
 
 
 def main() -> None:
@@ -95,6 +138,8 @@ def main() -> None:
     parser.add_argument(
         "--import-records", type=int, default=20_000, help="also import this many into SQLite (0: skip)"
     )
+    parser.add_argument("--reference-src", help="compare imports with the code under this src folder")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds for --reference-src")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path, small = Path(tmp) / "set.json", Path(tmp) / "small.json"
@@ -108,6 +153,11 @@ def main() -> None:
             write_hash_set(part, args.import_records)
             part_read = measure("ohsc", part, small)
             part_import = measure("import", part, small)
+            if args.reference_src:
+                part_csv = Path(tmp) / "part.csv"
+                write_csv(part, part_csv)
+                print(f"{args.import_records} records imported into SQLite, this code against a reference:")
+                compare_imports(part, part_csv, small, args.reference_src, args.rounds)
     print(f"{args.records} media records, {size_mb:.1f} MB")
     for name, r in (("ohsc (streamed)", ohsc), ("reference (json.load)", reference)):
         print(

@@ -68,6 +68,14 @@ class FormatError(InvalidInputError):
     code = "format"
 
 
+class ImportLimitError(FormatError):
+    """A hash-list file goes beyond a limit that keeps reading it in bounded memory and time
+    (nesting depth, string size). The import stops; batches committed before stay."""
+
+    code = "import_limit"
+    http_status = 413
+
+
 # --- media ---------------------------------------------------------------------------------
 
 

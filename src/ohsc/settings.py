@@ -66,6 +66,19 @@ class Settings(BaseModel):
     )
 
     # --- matching ----------------------------------------------------------------------------
+    import_max_depth: int = Field(
+        default=64,
+        ge=4,
+        le=10_000,
+        description="Deepest nesting of lists and objects a JSON hash list (VICS) may have; deeper: "
+        "the import stops with an error.",
+    )
+    import_max_string_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Longest string (in bytes, as written) a JSON hash list (VICS) may hold; longer: "
+        "the import stops with an error.",
+    )
     pdq_threshold: int = Field(default=31, ge=0, le=128, description="Default PDQ distance for new banks.")
     pdq_max_threshold: int = Field(
         default=63, ge=0, le=128, description="Largest per-bank PDQ threshold the index serves."

@@ -127,12 +127,12 @@ def show(app: App, name: str, limit: int, as_json: bool) -> None:
     )
     if b.description:
         out.print(e(b.description))
-    table = Table("id", "type", "value", "category", "external id", "source", "state")
+    table = Table("id", "type", "value", "category", "sources", "state")
     for x in entries:
         state = f"retracted: {x.retraction_reason}" if x.retracted else "active"
-        table.add_row(
-            str(x.id), x.signal_type, x.value, e(x.category or ""), e(x.external_id or ""), x.source, e(state)
-        )
+        listed = [f"{r.source}:{r.external_id}" if r.external_id else r.source for r in x.live_sources]
+        sources = ", ".join(listed) or (f"{x.source}:{x.external_id}" if x.external_id else x.source)
+        table.add_row(str(x.id), x.signal_type, x.value, e(x.category or ""), e(sources), e(state))
     out.print(table)
 
 
@@ -249,14 +249,22 @@ def add(
 @click.option(
     "--format", "fmt", type=click.Choice(sorted(FORMATS)), help="File format (default: from the extension)."
 )
+@click.option(
+    "--source",
+    default="import",
+    show_default=True,
+    help="Name the list's provider (e.g. hotline-x): its withdrawals then remove only its own records.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_app
-def import_(app: App, name: str, file: Path, fmt: str | None, as_json: bool) -> None:
+def import_(app: App, name: str, file: Path, fmt: str | None, source: str, as_json: bool) -> None:
     """Import a hash list. Bad rows are reported with line numbers; good rows load.
 
-    Exit status 2 when the file has rows but none of them is valid.
+    Exit status 2 when the file has rows but none of them is valid, or when the file goes past
+    a reading limit (OHSC_IMPORT_MAX_DEPTH, OHSC_IMPORT_MAX_STRING_BYTES); batches committed
+    before such a stop stay, and `ohsc bank imports` shows the run as failed.
     """
-    report = app.banks.import_file(name, file, _format_for(file, fmt))
+    report = app.banks.import_file(name, file, _format_for(file, fmt), source=source)
     _print_report(report, as_json)
     loaded = report.added + report.updated + report.unchanged + report.retracted + report.kept_retracted
     if report.errors and not loaded and not report.unknown_withdrawals:
@@ -307,3 +315,34 @@ def restore(app: App, name: str, entry: str) -> None:
     """Bring back retracted entries."""
     for x in app.banks.restore(name, entry):
         out.print(f"restored entry {x.id} ({x.signal_type} {x.value})")
+
+
+@bank.command("imports")
+@click.argument("name", required=False)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
+@pass_app
+def imports(app: App, name: str | None, limit: int, as_json: bool) -> None:
+    """List the latest imports (of one bank, or of all): running, finished or failed."""
+    runs = app.banks.import_runs(name, limit=limit)
+    if as_json:
+        for run in runs:
+            print_json(run.to_dict())
+        return
+    if not runs:
+        out.print("no imports")
+        return
+    table = Table("run", "bank", "file", "format", "status", "started", "counts")
+    for run in runs:
+        counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in run.counts.items() if v and k != "failed")
+        status = f"[red]{run.status}[/]" if run.status == "failed" else run.status
+        table.add_row(
+            str(run.id),
+            e(run.bank),
+            e(run.source_name),
+            run.format,
+            status,
+            run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            e(counts),
+        )
+    out.print(table)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ohsc.banks.model import BankEntry
+    from ohsc.banks.model import BankEntry, SourceRecord
     from ohsc.matching.video_rules import VideoMatchInfo
 
 
@@ -45,6 +45,8 @@ class Match:
     #: Robust banks: views, inliers and the matched region (``RobustHit.to_dict``), or a note
     #: that the entry is hash-only.
     robust: dict[str, Any] | None = None
+    #: Every live source record that lists the entry (who says this hash is known, under which id).
+    sources: tuple[SourceRecord, ...] = ()
 
     @classmethod
     def of_entry(
@@ -77,6 +79,7 @@ class Match:
             video=video,
             method=method,
             robust=robust,
+            sources=entry.live_sources,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,6 +99,15 @@ class Match:
             "variant": self.variant,
             "method": self.method,
             **({"robust": self.robust} if self.robust is not None else {}),
+            "sources": [
+                {
+                    "source": r.source,
+                    "external_id": r.external_id,
+                    "category": r.category,
+                    "labels": list(r.labels),
+                }
+                for r in self.sources
+            ],
             **({"video": self.video.to_dict()} if self.video is not None else {}),
         }
 

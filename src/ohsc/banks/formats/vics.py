@@ -38,7 +38,7 @@ from ohsc.banks.formats.base import (
 )
 from ohsc.banks.formats.jsonstream import Event, json_events
 from ohsc.banks.model import Bank, BankEntry, EntryInput, ReadNote, RowError
-from ohsc.errors import FormatError
+from ohsc.errors import FormatError, ImportLimitError
 from ohsc.store.types import ascii_int
 
 #: Written at the top of exports: a VICS 2.0 hash set.
@@ -57,6 +57,8 @@ CATEGORIES = {
 }
 NON_PERTINENT = 0
 MAX_CATEGORY = 9999
+#: MediaIDs that name no record (NIST's NSRL/CAID VICS files use 0 for every record).
+PLACEHOLDER_MEDIA_IDS = frozenset({"0", ""})
 
 #: Media fields with a yes/no value -> the label an entry gets when it is yes.
 FLAGS = {
@@ -94,6 +96,8 @@ def _media_id(value: object) -> str | None:
     text = value if isinstance(value, str) else str(whole_number(value, "MediaID"))
     if len(text.strip()) > 200:
         raise ValueError("MediaID is longer than 200 characters")
+    if text.strip() in PLACEHOLDER_MEDIA_IDS:
+        return None  # NIST's NSRL/CAID sets give every record MediaID 0: it names no record
     return text.strip()
 
 
@@ -124,8 +128,8 @@ class _Reader:
                 produced = True
                 yield item
         except FormatError as exc:
-            if not produced:
-                raise
+            if not produced or isinstance(exc, ImportLimitError):
+                raise  # past a limit: the import stops (batches committed before stay)
             line = exc.detail.get("line")
             yield RowError(line if isinstance(line, int) else None, f"{exc.message}; reading stopped here")
         yield from self._notes()
@@ -277,6 +281,9 @@ class _Reader:
         md5 = next((v for st, v in hashes if st == "md5"), None)
         external_id = media_id if media_id is not None else md5
         category_text = f"{CATEGORY_PREFIX}{category}" if category is not None else None
+        # several records may share a MediaID: the record's first hash tells them apart
+        first_type, first_value = next(iter(hashes))
+        record = f"{first_type}:{first_value}"[:600]
         for signal_type, value in hashes:
             yield EntryInput(
                 signal_type=signal_type,
@@ -285,6 +292,7 @@ class _Reader:
                 labels=list(labels),
                 external_id=external_id,
                 line=line,
+                record=record,
             )
 
     def _notes(self) -> Iterator[ReadNote]:
@@ -317,11 +325,21 @@ def _vics_category(category: str | None) -> int | None:
     return None
 
 
+def _record_of(entry: BankEntry) -> str | None:
+    """Which record of its external id gave the entry (see ``EntryInput.record``)."""
+    for rec in entry.sources:
+        if rec.live and rec.external_id == entry.external_id:
+            return rec.record_key
+    return None
+
+
 class _Media:
-    """Adjacent entries of one external id become one media record again."""
+    """Adjacent entries of one external id and one record become one media record again (hashes
+    of two records that share a MediaID are never paired)."""
 
     def __init__(self, entry: BankEntry) -> None:
         self.external_id = entry.external_id
+        self.record_key = _record_of(entry)
         self.category = entry.category
         self.flags = frozenset(label for label in entry.labels if label in _FLAG_FIELDS)
         self.hashes: dict[str, str] = {entry.signal_type: entry.value}
@@ -330,6 +348,7 @@ class _Media:
         return (
             entry.external_id is not None
             and entry.external_id == self.external_id
+            and _record_of(entry) == self.record_key
             and entry.signal_type not in self.hashes
             and entry.category == self.category
             and frozenset(label for label in entry.labels if label in _FLAG_FIELDS) == self.flags

@@ -60,6 +60,25 @@ class MatchIn(BaseModel):
     dihedral: bool = Field(default=False, description="Also match rotated and mirrored copies.")
 
 
+class MatchSourceOut(BaseModel):
+    """A live source record that lists the matched entry."""
+
+    source: str = Field(
+        description="import, file, manual, api, review, exchange:<name>, or an import's --source."
+    )
+    external_id: str | None = Field(description="The source's own id for the record.")
+    category: str | None
+    labels: list[str]
+
+
+class EntrySourceOut(MatchSourceOut):
+    source_ref: str | None
+    first_seen: str
+    last_seen: str = Field(description="When the source last changed or withdrew the record.")
+    withdrawn_at: str | None
+    withdrawal_reason: str | None
+
+
 class MatchOut(BaseModel):
     match_id: int | None
     bank: str
@@ -77,6 +96,10 @@ class MatchOut(BaseModel):
     variant: str | None
     verdict: str
     flood_controlled: bool
+    sources: list[MatchSourceOut] = Field(
+        default_factory=list,
+        description="Every live source record listing the entry (several sources may list one hash).",
+    )
 
 
 class ContentRef(BaseModel):
@@ -194,6 +217,9 @@ class EntryOut(BaseModel):
     retracted: bool
     retracted_at: str | None
     retraction_reason: str | None
+    sources: list[EntrySourceOut] = Field(
+        default_factory=list, description="The source records listing the entry, live and withdrawn."
+    )
 
 
 class RowErrorOut(BaseModel):
