@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,12 @@ def print_summary(summary: ScanSummary, matched: list[dict[str, Any]], journal: 
 @click.option("--dihedral", is_flag=True, help="Also match rotated and mirrored copies.")
 @click.option("--no-archives", is_flag=True, help="Do not look inside zip and tar files.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    help="Hash on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786); "
+    "default: OHSC_DASK_SCHEDULER. Records, --resume and the summary are the same as a local scan's.",
+)
 @pass_app
 def scan(
     app: App,
@@ -79,6 +86,7 @@ def scan(
     dihedral: bool,
     no_archives: bool,
     quiet: bool,
+    cluster: str | None,
 ) -> None:
     """Scan a folder, a .zip or a .tar(.gz) for known material. Files are recognised by content.
 
@@ -90,26 +98,34 @@ def scan(
     if resume and journal_path is None:
         raise InvalidInputError("--resume needs a records file: use --json FILE")
     skip = finished_ids(journal_path) if (resume and journal_path is not None) else set()
-    matcher = app.matcher()
-    options = ScanOptions(
-        workers=workers or settings.effective_workers(),
-        hash=HashOptions.from_settings(settings, mode="exact" if exact else None, dihedral=dihedral),
-        expand_archives=not no_archives,
-        skip=frozenset(skip),
-    )
-    journal = Journal(journal_path, append=resume)
-    matched: list[dict[str, Any]] = []
+    address = cluster or settings.dask_scheduler
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if address:  # connect first: an unreachable scheduler fails before anything is written
+            from ohsc.cluster.pool import cluster_pool
 
-    def on_record(record: dict[str, Any]) -> None:
-        journal.write(record)
-        if record.get("matched"):
-            matched.append(record)
+            pool = stack.enter_context(cluster_pool(address, batch_items=settings.cluster_batch_files))
+        matcher = app.matcher()
+        options = ScanOptions(
+            workers=pool.threads() if pool is not None else (workers or settings.effective_workers()),
+            hash=HashOptions.from_settings(settings, mode="exact" if exact else None, dihedral=dihedral),
+            expand_archives=not no_archives,
+            skip=frozenset(skip),
+            pool=pool,
+        )
+        journal = Journal(journal_path, append=resume)
+        matched: list[dict[str, Any]] = []
 
-    try:
-        with ScanProgress(f"scanning {path.name or path}", enabled=not quiet) as progress:
-            summary = Scanner(settings, matcher).run(path, options, on_record, progress)
-    finally:
-        journal.close()
+        def on_record(record: dict[str, Any]) -> None:
+            journal.write(record)
+            if record.get("matched"):
+                matched.append(record)
+
+        try:
+            with ScanProgress(f"scanning {path.name or path}", enabled=not quiet) as progress:
+                summary = Scanner(settings, matcher).run(path, options, on_record, progress)
+        finally:
+            journal.close()
     with app.store.session() as s:
         audit.record(
             s,

@@ -17,8 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -34,6 +33,7 @@ from ohsc.signals.sniff import SNIFF_BYTES, archive_kind
 
 if TYPE_CHECKING:  # ``ohsc hash`` scans without matching: no store, no index
     from ohsc.matching.matcher import Matcher
+    from ohsc.scanning.pools import HashPool
 
 
 class _InlineExecutor(Executor):
@@ -81,6 +81,8 @@ class ScanOptions:
     inline: bool = False
     #: item ids start with the root path as given (always so with several roots)
     ids_as_given: bool = False
+    #: hash somewhere else (a Dask cluster: ``ohsc.cluster``); None: local worker processes
+    pool: HashPool | None = None
 
 
 @dataclass(slots=True)
@@ -265,6 +267,8 @@ class Scanner:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
 
         def new_pool() -> Executor:
+            if options.pool is not None:
+                return options.pool.open(options)
             if options.inline:
                 set_options(options.hash)
                 return _InlineExecutor()
@@ -279,7 +283,11 @@ class Scanner:
         in_flight: dict[Future[FileSignals], Item] = {}
         retry_alone: list[Item] = []
         exhausted = False
-        max_in_flight = max(2, options.workers * 3)
+        max_in_flight = (
+            options.pool.in_flight(options) if options.pool is not None else max(2, options.workers * 3)
+        )
+        # a pool whose workers cannot see our temporary files gets spilled archive members as bytes
+        spilled_as_bytes = options.pool is not None and not options.pool.shares_temp_dir
 
         def finish(item: Item, sig: FileSignals | None) -> None:
             if item.temporary and item.path is not None:
@@ -325,9 +333,12 @@ class Scanner:
                     if item is None:
                         break
                     path = str(item.path) if item.path is not None else None
+                    data = item.data
+                    if spilled_as_bytes and item.temporary and item.path is not None:
+                        path, data = None, item.path.read_bytes()
                     try:
-                        in_flight[pool.submit(options.job, path, item.data)] = item
-                    except BrokenProcessPool:
+                        in_flight[pool.submit(options.job, path, data)] = item
+                    except BrokenExecutor:
                         retry_alone.insert(0, item)
                         broken = True
                         break
@@ -341,7 +352,7 @@ class Scanner:
                         item = in_flight.pop(fut)
                         try:
                             sig = fut.result()
-                        except BrokenProcessPool:
+                        except BrokenExecutor:  # a local worker process or a pool's worker died
                             broken = True
                             if item.suspect and not in_flight:
                                 # it crashed the worker while alone: it is the culprit

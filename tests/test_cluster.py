@@ -1,0 +1,180 @@
+"""Scans on a Dask cluster: a ``LocalCluster`` of processes on loopback gives the same records as
+a local scan, for folders and archives; a worker killed mid-scan costs nothing but time."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from ohsc.banks import BankService
+from ohsc.cli import main
+from ohsc.errors import ClusterUnavailableError
+from ohsc.index.manager import IndexSet
+from ohsc.matching import Matcher
+from ohsc.scanning.runner import Scanner, ScanOptions, ScanSummary
+from ohsc.settings import Settings
+from ohsc.signals.files import HashOptions
+from ohsc.store.db import Store
+from tests.images import picture
+from tests.test_scan import KNOWN, build_tree, jpeg
+
+distributed = pytest.importorskip("distributed")
+
+from ohsc.cluster.local import start_local  # noqa: E402
+from ohsc.cluster.pool import DaskPool  # noqa: E402
+
+pytestmark = [pytest.mark.xdist_group("dask-cluster"), pytest.mark.filterwarnings("ignore::ResourceWarning")]
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """Two worker processes of one thread each on loopback: small, the machine has two cores."""
+    local = start_local(2, threads=1, memory_limit="1GiB")
+    try:
+        yield local
+    finally:
+        local.close()
+
+
+@pytest.fixture
+def client(cluster: Any) -> Iterator[Any]:
+    c = distributed.Client(cluster.scheduler_address, set_as_default=False)
+    try:
+        c.wait_for_workers(2, timeout=60)
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture
+def env(sqlite_store: Store, settings: Settings, tmp_path: Path) -> tuple[Matcher, Path, Settings]:
+    banks = BankService(sqlite_store, settings)
+    banks.create_bank("known")
+    src = tmp_path / "known"
+    src.mkdir()
+    for i, im in enumerate(KNOWN):
+        (src / f"k{i}.jpg").write_bytes(jpeg(im, 95))
+    banks.add_files("known", sorted(src.iterdir()))
+    matcher = Matcher(sqlite_store, settings, IndexSet.open(sqlite_store, settings.index_dir))
+    root = tmp_path / "evidence"
+    build_tree(root)
+    return matcher, root, settings
+
+
+def scan(
+    matcher: Matcher | None, settings: Settings, root: Path, pool: DaskPool | None = None, **kw: Any
+) -> tuple[list[dict[str, Any]], ScanSummary]:
+    records: list[dict[str, Any]] = []
+    options = ScanOptions(workers=2, hash=HashOptions.from_settings(settings), pool=pool, **kw)
+    summary = Scanner(settings, matcher).run(root, options, records.append)
+    return records, summary
+
+
+def by_path(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    paths = [r["path"] for r in records]
+    assert len(paths) == len(set(paths)), "one record per item"
+    return {r["path"]: r for r in records}
+
+
+def test_cluster_scan_gives_the_records_of_a_local_scan(
+    env: tuple[Matcher, Path, Settings], client: Any
+) -> None:
+    matcher, root, settings = env
+    local, local_summary = scan(matcher, settings, root, inline=True)
+    remote, remote_summary = scan(matcher, settings, root, DaskPool(client, batch_items=4))
+    assert by_path(remote) == by_path(local)
+    assert any("!" in r["path"] for r in remote), "archive members were scanned"
+    assert by_path(remote)["archives/photos.zip!inner/copy.jpg"]["matched"]
+    mine, theirs = local_summary.to_dict(), remote_summary.to_dict()
+    for timing in ("elapsed_s", "files_per_s"):
+        del mine[timing], theirs[timing]
+    assert theirs == mine
+
+
+def test_cluster_scan_of_one_archive_and_resume(env: tuple[Matcher, Path, Settings], client: Any) -> None:
+    matcher, root, settings = env
+    pool = DaskPool(client, batch_items=3)
+    local, _ = scan(matcher, settings, root / "archives/photos.zip", inline=True)
+    remote, _ = scan(matcher, settings, root / "archives/photos.zip", pool)
+    assert by_path(remote) == by_path(local)
+    done = frozenset(r["path"] for r in local[:2])
+    rest, summary = scan(matcher, settings, root / "archives/photos.zip", pool, skip=done)
+    assert summary.resumed_skipped == 2
+    assert set(by_path(rest)) == set(by_path(local)) - done
+
+
+def test_a_worker_killed_mid_scan_costs_time_not_records(
+    settings: Settings, client: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    for i in range(48):
+        (folder / f"p{i:03d}.jpg").write_bytes(jpeg(picture(i, (96, 72))))
+    local, _ = scan(None, settings, folder, inline=True)
+    pids = client.run(os.getpid)
+    killed: list[int] = []
+    records: list[dict[str, Any]] = []
+
+    def on_record(record: dict[str, Any]) -> None:
+        records.append(record)
+        if len(records) == 4 and not killed:  # batches are running on both workers now
+            victim = next(iter(pids.values()))
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
+
+    options = ScanOptions(
+        workers=2, hash=HashOptions.from_settings(settings), pool=DaskPool(client, batch_items=2)
+    )
+    Scanner(settings, None).run(folder, options, on_record)
+    assert killed
+    assert by_path(records) == by_path(local)  # every file once, same hashes
+
+
+def _records(path: Path) -> dict[str, dict[str, Any]]:
+    return by_path([json.loads(line) for line in path.read_text().splitlines()])
+
+
+def test_ohsc_scan_cluster_writes_the_same_journal(cluster: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "pictures"
+    build_tree(folder)
+    cli = CliRunner(env={"OHSC_HOME": str(tmp_path / "home")})
+    local = cli.invoke(main, ["scan", str(folder), "--json", str(tmp_path / "local.jsonl"), "--workers", "1"])
+    assert local.exit_code == 0, local.output
+    flag = cli.invoke(
+        main,
+        ["scan", str(folder), "--json", str(tmp_path / "flag.jsonl"), "--cluster", cluster.scheduler_address],
+    )
+    assert flag.exit_code == 0, flag.output
+    assert _records(tmp_path / "flag.jsonl") == _records(tmp_path / "local.jsonl")
+    assert flag.output.splitlines()[-1] == local.output.splitlines()[-1]  # the same summary line
+    by_env = CliRunner(
+        env={"OHSC_HOME": str(tmp_path / "home"), "OHSC_DASK_SCHEDULER": cluster.scheduler_address}
+    ).invoke(main, ["scan", str(folder / "archives"), "--json", str(tmp_path / "env.jsonl"), "--quiet"])
+    assert by_env.exit_code == 0, by_env.output
+    archives = {
+        k.removeprefix("archives/"): v | {"path": k.removeprefix("archives/")}
+        for k, v in _records(tmp_path / "local.jsonl").items()
+        if k.startswith("archives/")
+    }
+    assert _records(tmp_path / "env.jsonl") == archives
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(jpeg(picture(1, (64, 48))))
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cli = CliRunner(env={"OHSC_HOME": str(tmp_path / "home")})
+    result = cli.invoke(main, ["scan", str(folder), "--cluster", f"tcp://127.0.0.1:{port}", "--quiet"])
+    assert result.exit_code == ClusterUnavailableError.exit_code == 8
+    assert "cannot reach the Dask scheduler" in result.output
