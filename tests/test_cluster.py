@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,7 +75,7 @@ def env(sqlite_store: Store, settings: Settings, tmp_path: Path) -> tuple[Matche
 
 
 def scan(
-    matcher: Matcher | None, settings: Settings, root: Path, pool: DaskPool | None = None, **kw: Any
+    matcher: Matcher | None, settings: Settings, root: Path | str, pool: DaskPool | None = None, **kw: Any
 ) -> tuple[list[dict[str, Any]], ScanSummary]:
     records: list[dict[str, Any]] = []
     options = ScanOptions(workers=2, hash=HashOptions.from_settings(settings), pool=pool, **kw)
@@ -178,3 +183,104 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
     result = cli.invoke(main, ["scan", str(folder), "--cluster", f"tcp://127.0.0.1:{port}", "--quiet"])
     assert result.exit_code == ClusterUnavailableError.exit_code == 8
     assert "cannot reach the Dask scheduler" in result.output
+
+
+# --- inputs beyond local paths: fsspec URLs -------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _setenv(values: dict[str, str]) -> None:  # runs on the Dask workers
+    os.environ.update(values)
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[dict[str, str]]:
+    """moto's S3-compatible server on loopback, a separate process; the AWS variables that point
+    boto (and so s3fs) at it."""
+    pytest.importorskip("s3fs")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(endpoint, timeout=2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise
+            time.sleep(0.2)
+    try:
+        yield {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_an_s3_prefix_scans_like_the_same_folder(
+    env: tuple[Matcher, Path, Settings],
+    client: Any,
+    s3_server: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    import s3fs
+
+    matcher, root, settings = env
+    for key, value in s3_server.items():
+        monkeypatch.setenv(key, value)
+    client.run(_setenv, s3_server)
+    folder = tmp_path / "case"  # the regular files of the evidence tree: what a bucket can hold
+    for sub in ("ok", "archives"):
+        shutil.copytree(root / sub, folder / sub)
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    fs.mkdir("evidence-bucket")
+    fs.put(str(folder) + "/", "evidence-bucket/case-17/", recursive=True)
+    local, _ = scan(matcher, settings, folder, inline=True)
+    url = "s3://evidence-bucket/case-17"
+    on_cluster, _ = scan(matcher, settings, url, DaskPool(client, batch_items=4))
+    assert by_path(on_cluster) == by_path(local)
+    assert by_path(on_cluster)["archives/photos.zip!inner/copy.jpg"]["matched"]
+    here, _ = scan(matcher, settings, url, inline=True)
+    assert by_path(here) == by_path(local)
+    one, _ = scan(matcher, settings, url + "/ok/copy.jpg", inline=True)
+    assert by_path(one) == {"copy.jpg": by_path(local)["ok/copy.jpg"] | {"path": "copy.jpg"}}
+
+
+def test_a_file_url_on_shared_storage(
+    env: tuple[Matcher, Path, Settings], cluster: Any, tmp_path: Path
+) -> None:
+    _, root, _ = env
+    cli = CliRunner(env={"OHSC_HOME": str(tmp_path / "home")})
+    folder = root / "ok"
+    assert (
+        cli.invoke(main, ["scan", str(folder), "--json", str(tmp_path / "l.jsonl"), "--quiet"]).exit_code == 0
+    )
+    result = cli.invoke(
+        main,
+        [
+            "scan",
+            folder.as_uri(),
+            "--json",
+            str(tmp_path / "u.jsonl"),
+            "--cluster",
+            cluster.scheduler_address,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert _records(tmp_path / "u.jsonl") == _records(tmp_path / "l.jsonl")

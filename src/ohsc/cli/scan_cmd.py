@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,29 @@ from ohsc.cli.progress import ScanProgress
 from ohsc.cli.render import e, human_bytes
 from ohsc.errors import InvalidInputError
 from ohsc.scanning.journal import Journal, finished_ids
+from ohsc.scanning.remote import is_url
 from ohsc.scanning.runner import Scanner, ScanOptions, ScanSummary
 from ohsc.signals.files import HashOptions
 from ohsc.video.text import describe_match
 
 
-def default_journal(app: App, root: Path) -> Path:
+def default_journal(app: App, root: Path | str) -> Path:
+    if isinstance(root, str):  # a URL: s3://bucket/prefix
+        key = hashlib.sha256(root.encode()).hexdigest()[:12]
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", root.rstrip("/").rsplit("/", 1)[-1]) or "scan"
+        return app.settings.scans_dir / f"{name}-{key}.jsonl"
     key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
     return app.settings.scans_dir / f"{root.name or 'scan'}-{key}.jsonl"
+
+
+def scan_source(value: str) -> Path | str:
+    """A local path (must exist) or an fsspec URL (s3://bucket/prefix, file:///shared/case)."""
+    if is_url(value):
+        return value
+    path = Path(value)
+    if not path.exists() and not path.is_symlink():
+        raise click.BadParameter(f"Path '{value}' does not exist.", param_hint="'PATH'")
+    return path
 
 
 def print_summary(summary: ScanSummary, matched: list[dict[str, Any]], journal: Path | None) -> None:
@@ -56,7 +72,7 @@ def print_summary(summary: ScanSummary, matched: list[dict[str, Any]], journal: 
 
 
 @click.command("scan")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.argument("source", metavar="PATH")
 @click.option(
     "--json",
     "json_out",
@@ -78,7 +94,7 @@ def print_summary(summary: ScanSummary, matched: list[dict[str, Any]], journal: 
 @pass_app
 def scan(
     app: App,
-    path: Path,
+    source: str,
     json_out: Path | None,
     workers: int | None,
     resume: bool,
@@ -90,9 +106,13 @@ def scan(
 ) -> None:
     """Scan a folder, a .zip or a .tar(.gz) for known material. Files are recognised by content.
 
+    PATH may also be a URL that fsspec reads: s3://bucket/prefix (any S3-compatible store;
+    AWS_ENDPOINT_URL names one that is not AWS), file:///shared/case on shared storage.
+
     Exit status 0 when the scan completed (matches are data, not failures).
     """
     settings = app.settings
+    path = scan_source(source)
     to_stdout = json_out is not None and str(json_out) == "-"
     journal_path = None if to_stdout else (json_out or default_journal(app, path))
     if resume and journal_path is None:
@@ -122,7 +142,8 @@ def scan(
                 matched.append(record)
 
         try:
-            with ScanProgress(f"scanning {path.name or path}", enabled=not quiet) as progress:
+            name = path if isinstance(path, str) else (path.name or path)
+            with ScanProgress(f"scanning {e(str(name))}", enabled=not quiet) as progress:
                 summary = Scanner(settings, matcher).run(path, options, on_record, progress)
         finally:
             journal.close()

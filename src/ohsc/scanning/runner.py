@@ -125,6 +125,12 @@ class ScanSummary:
 _DONE = object()
 
 
+def _count_url(url: str) -> int:
+    from ohsc.scanning.remote import count_url
+
+    return count_url(url)
+
+
 class Scanner:
     """Run scans. ``matcher`` None hashes without matching (``ohsc hash``)."""
 
@@ -135,11 +141,47 @@ class Scanner:
     # --- sources ---------------------------------------------------------------------------------
 
     def _items(
-        self, roots: list[Path], options: ScanOptions, limits: ArchiveLimits, progress: ProgressSink
+        self, roots: list[Path | str], options: ScanOptions, limits: ArchiveLimits, progress: ProgressSink
     ) -> Iterator[Item]:
         many = len(roots) > 1 or options.ids_as_given
         for root in roots:
-            yield from self._root_items(root, str(root) if many else None, options, limits, progress)
+            prefix = str(root) if many else None
+            if isinstance(root, str):  # an fsspec URL
+                yield from self._url_items(root, prefix, options, limits, progress)
+            else:
+                yield from self._root_items(root, prefix, options, limits, progress)
+
+    def _url_items(
+        self,
+        url: str,
+        prefix: str | None,
+        options: ScanOptions,
+        limits: ArchiveLimits,
+        progress: ProgressSink,
+    ) -> Iterator[Item]:
+        """Objects in a store; an archive among them is copied to a temporary file and expanded."""
+        from ohsc.scanning.remote import download, read_head, walk_url
+
+        for item in walk_url(url, prefix):
+            yield item
+            if item.url is None or not options.expand_archives or limits.max_depth <= 0:
+                continue
+            try:
+                if archive_kind(read_head(item.url)) is None:
+                    continue
+                fd, name = tempfile.mkstemp(dir=limits.temp_dir, suffix=".archive")
+                os.close(fd)
+                local = Path(name)
+                if not download(item.url, local, self.settings.archive_max_total_bytes):
+                    continue  # the archive's own record (digests) is all it gets
+            except OSError:
+                continue  # the hashing worker reports the read error in the archive's record
+            try:
+                for member in expand(item.id, local, limits):
+                    progress.add_total(1)
+                    yield member
+            finally:
+                local.unlink(missing_ok=True)
 
     def _root_items(
         self,
@@ -168,13 +210,13 @@ class Scanner:
 
     def run(
         self,
-        root: Path | list[Path],
+        root: Path | str | list[Path | str],
         options: ScanOptions,
         on_record: Callable[[dict[str, Any]], None],
         progress: ProgressSink | None = None,
     ) -> ScanSummary:
         sink = progress or _NoProgress()
-        roots = root if isinstance(root, list) else [root]
+        roots: list[Path | str] = root if isinstance(root, list) else [root]
         summary = ScanSummary()
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="ohsc-scan-") as tmp:
@@ -201,7 +243,7 @@ class Scanner:
                         items.put(_DONE, timeout=5)
 
             def count() -> None:
-                sink.set_total(sum(count_files(r) for r in roots))
+                sink.set_total(sum(count_files(r) if isinstance(r, Path) else _count_url(r) for r in roots))
 
             threading.Thread(target=count, daemon=True, name="ohsc-count").start()
             producer = threading.Thread(target=produce, daemon=True, name="ohsc-walk")
@@ -332,7 +374,7 @@ class Scanner:
                     item = next_item()
                     if item is None:
                         break
-                    path = str(item.path) if item.path is not None else None
+                    path = item.url or (str(item.path) if item.path is not None else None)
                     data = item.data
                     if spilled_as_bytes and item.temporary and item.path is not None:
                         path, data = None, item.path.read_bytes()
