@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -284,3 +285,108 @@ def test_a_file_url_on_shared_storage(
     )
     assert result.exit_code == 0, result.output
     assert _records(tmp_path / "u.jsonl") == _records(tmp_path / "l.jsonl")
+
+
+# --- faults: the client killed, the scheduler gone -------------------------------------------------
+
+OHSC = str(Path(sys.executable).with_name("ohsc"))
+
+
+def _pictures(folder: Path, n: int) -> list[str]:
+    folder.mkdir()
+    for i in range(n):
+        (folder / f"p{i:03d}.jpg").write_bytes(jpeg(picture(i, (96, 72))))
+    return sorted(p.name for p in folder.iterdir())
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_bytes().splitlines()) if path.exists() else 0
+
+
+def _journal_paths(path: Path) -> list[str]:
+    return [json.loads(line)["path"] for line in path.read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_the_client_killed_then_resume_on_the_same_cluster(cluster: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "pictures"
+    names = _pictures(folder, 80)
+    journal = tmp_path / "records.jsonl"
+    cmd = [
+        OHSC,
+        "scan",
+        str(folder),
+        "--json",
+        str(journal),
+        "--quiet",
+        "--cluster",
+        cluster.scheduler_address,
+    ]
+    env = {**os.environ, "OHSC_HOME": str(tmp_path / "home"), "OHSC_CLUSTER_BATCH_FILES": "2"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while _lines(journal) < 10 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    before = _lines(journal)
+    assert 0 < before < len(names), "killed mid-scan"
+    done = subprocess.run([*cmd, "--resume"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    paths = _journal_paths(journal)
+    assert sorted(paths) == names  # every file exactly once
+
+
+@pytest.mark.slow
+def test_the_scheduler_gone_is_a_clear_error_and_the_scan_resumes(cluster: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "pictures"
+    names = _pictures(folder, 80)
+    port = _free_port()
+    doomed = subprocess.Popen(
+        [OHSC, "cluster", "local", "--workers", "1", "--port", str(port)],
+        env={**os.environ, "OHSC_HOME": str(tmp_path / "home")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert doomed.stdout is not None
+        address = doomed.stdout.readline().strip()  # `ohsc cluster local` prints the address first
+        assert address == f"tcp://127.0.0.1:{port}"
+        journal = tmp_path / "records.jsonl"
+        cli = CliRunner(env={"OHSC_HOME": str(tmp_path / "home"), "OHSC_CLUSTER_BATCH_FILES": "2"})
+
+        def kill_when_started() -> None:
+            deadline = time.monotonic() + 240
+            while _lines(journal) < 6 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            doomed.kill()  # scheduler and its worker, without a goodbye
+
+        killer = threading.Thread(target=kill_when_started, daemon=True)
+        killer.start()
+        lost = cli.invoke(
+            main, ["scan", str(folder), "--json", str(journal), "--quiet", "--cluster", address]
+        )
+        killer.join()
+    finally:
+        doomed.kill()
+        doomed.wait()
+    assert lost.exit_code == ClusterUnavailableError.exit_code, lost.output
+    assert "lost the Dask scheduler" in lost.output and "--resume" in lost.output
+    before = _journal_paths(journal)
+    assert 0 < len(before) < len(names)
+    resumed = cli.invoke(
+        main,
+        [
+            "scan",
+            str(folder),
+            "--json",
+            str(journal),
+            "--quiet",
+            "--resume",
+            "--cluster",
+            cluster.scheduler_address,
+        ],
+    )
+    assert resumed.exit_code == 0, resumed.output
+    assert sorted(_journal_paths(journal)) == names
