@@ -17,8 +17,8 @@ from typing import Any
 
 from ohsc.actions.webhooks import Dispatcher
 from ohsc.audit import foreign_key_warning
-from ohsc.content.retention import purge
 from ohsc.settings import Settings
+from ohsc.submissions.retention import purge
 from ohsc.web.background import Backoff, Jobs
 from ohsc.web.prevention import flush_counters
 from ohsc.web.report_jobs import purge_evidence, resume_submissions
