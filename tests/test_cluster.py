@@ -390,3 +390,33 @@ def test_the_scheduler_gone_is_a_clear_error_and_the_scan_resumes(cluster: Any, 
     )
     assert resumed.exit_code == 0, resumed.output
     assert sorted(_journal_paths(journal)) == names
+
+
+@pytest.mark.slow
+def test_a_file_that_crashes_its_worker_costs_one_record(settings: Settings, tmp_path: Path) -> None:
+    import dask
+
+    from tests import crashy
+
+    folder = tmp_path / "pictures"
+    _pictures(folder, 12)
+    (folder / "poison.jpg").write_bytes(jpeg(picture(99, (96, 72))))
+    # a task that took a worker down once is given up on (KilledWorker) instead of retried 3 times
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        own = start_local(1, threads=1, memory_limit="1GiB")
+    try:
+        c = distributed.Client(own.scheduler_address, set_as_default=False)
+        try:
+            c.wait_for_workers(1, timeout=60)
+            recs, summary = scan(
+                None, settings, folder, DaskPool(c, batch_items=4), job=crashy.crash_on_poison
+            )
+        finally:
+            c.close()
+    finally:
+        own.close()
+    got = by_path(recs)
+    assert len(got) == 13
+    assert got["poison.jpg"]["error_code"] == "worker_crash"
+    assert all(r.get("md5") for name, r in got.items() if name != "poison.jpg")
+    assert summary.errors == 1

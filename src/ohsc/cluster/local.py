@@ -27,6 +27,9 @@ def start_local(
         host=host,
         scheduler_port=port,
         dashboard_address=None,
+        # the scheduler's HTTP server (health, metrics) starts even without the dashboard, by
+        # default on port 8787: any free loopback port instead, so two clusters can run at once
+        scheduler_kwargs={"dashboard_address": f"{host}:0"},
         memory_limit=memory_limit,
     )
     return cluster
