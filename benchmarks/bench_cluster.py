@@ -34,6 +34,10 @@ from common import machine, need_corpus
 OHSC = [sys.executable, "-m", "ohsc.cli"]
 
 
+class _SkipScansError(Exception):
+    pass
+
+
 def make_photos(n: int, photos: list[Path], folder: Path) -> None:
     folder.mkdir()
     made = 0
@@ -139,6 +143,9 @@ def main() -> None:
     )
     parser.add_argument("--photos", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--costs-only", action="store_true", help="skip the timed scans (1.); costs and model"
+    )
     args = parser.parse_args()
     from ohsc.cluster.local import start_local
 
@@ -161,7 +168,7 @@ def main() -> None:
             client.wait_for_workers(2)
             local_s: list[float] = []
             cluster_s: list[float] = []
-            for r in range(args.rounds):
+            for r in range(0 if args.costs_only else args.rounds):
                 order = ["local", "cluster"] if r % 2 == 0 else ["cluster", "local"]
                 for which in order:
                     if which == "local":
@@ -170,6 +177,10 @@ def main() -> None:
                         cluster_s.append(
                             timed_scan(env, folder, tmp / "c.jsonl", "--cluster", cluster.scheduler_address)
                         )
+            per_task, trip = task_costs(client)
+            client.close()
+            if args.costs_only:
+                raise _SkipScansError
             same = sorted((tmp / "l.jsonl").read_text().splitlines()) == sorted(
                 (tmp / "c.jsonl").read_text().splitlines()
             )
@@ -187,8 +198,8 @@ def main() -> None:
                 f"(best of {args.rounds}; local runs {[round(x, 1) for x in local_s]} s, cluster runs "
                 f"{[round(x, 1) for x in cluster_s]} s; identical records: {same}; {matched} matched)"
             )
-            per_task, trip = task_costs(client)
-            client.close()
+        except _SkipScansError:
+            pass
         finally:
             cluster.close()
         files = sorted(folder.rglob("*.jpg"))[:200]
