@@ -251,7 +251,7 @@ def _write_unkeyed(store: Store, n: int) -> None:
             values = {c: getattr(e, c) for c in ("seq", "at", "actor", "action", "object_type", "object_id",
                                                  "details", "prev_hash")}  # fmt: skip
             values["hash"] = audit.compute_hash(e)
-            s.execute(insert(AuditEvent.__table__).values(**values))
+            s.execute(insert(AuditEvent).values(**values))
 
 
 def test_an_old_unkeyed_log_migrates_and_says_so(store: Store) -> None:

@@ -240,7 +240,7 @@ def test_an_s3_prefix_scans_like_the_same_folder(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    import s3fs
+    import s3fs  # type: ignore[import-untyped]
 
     matcher, root, settings = env
     for key, value in s3_server.items():

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ohsc.actor import SYSTEM
 from ohsc.audit import verify
 from ohsc.errors import ConfigError, ConflictError, InvalidInputError, PermissionDeniedError
+from ohsc.evidence.model import EvidenceItem
 from ohsc.evidence.service import EvidenceService, retention_days_for
 from ohsc.settings import Settings, load_settings
 from ohsc.store.db import Store
@@ -28,7 +29,7 @@ def _actions(store: Store) -> list[str]:
 
 def _preserve(
     ev: EvidenceService, key: str = "test:1", jurisdictions: tuple[str, ...] = ("US",), data: bytes = DATA
-):
+) -> EvidenceItem:
     return ev.preserve(
         source_key=key,
         subject_type="report",

@@ -50,7 +50,7 @@ def _drain(fmt: str, data: bytes) -> list[object]:
     except FormatError:
         return []
     assert all(isinstance(i, EntryInput | RowError | ReadNote) for i in items)
-    return items
+    return list(items)
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))

@@ -430,9 +430,10 @@ def test_a_large_export_is_read_in_bounded_memory(tmp_path: Path) -> None:
 
     def measure(*extra: str) -> dict[str, int]:
         command = [sys.executable, "-c", _MEASURE, str(path), str(small), *extra]
-        return json.loads(
+        measured: dict[str, int] = json.loads(
             subprocess.run(command, capture_output=True, text=True, check=True, timeout=240).stdout
-        )  # type: ignore[no-any-return]
+        )
+        return measured
 
     streamed = measure()
     assert (streamed["count"], streamed["bad"], streamed["last_line"]) == (200_000, 0, 200_003)

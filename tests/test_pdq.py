@@ -79,7 +79,7 @@ def test_numpy_arithmetic_matches_meta_cpp_at_full_scale(size: tuple[int, int]) 
 def test_dihedral_variants_match_the_reference_transforms(shared: Path) -> None:
     dih = shared / "reference/pdq/reg-test-input/dih"
     for mode in ("exact", "fast"):
-        original = hash_source(dih / "bridge-1-original.jpg", max_pixels=LIMIT, mode=mode, dihedral=True)  # type: ignore[arg-type]
+        original = hash_source(dih / "bridge-1-original.jpg", max_pixels=LIMIT, mode=mode, dihedral=True)
         assert original.dihedral is not None
         assert original.dihedral["original"] == original.hex
         for path, variant in [

@@ -44,7 +44,7 @@ def said(result: Result) -> str:
 def _draft_file(tmp_path: Path, **overrides: object) -> Path:
     (tmp_path / "a.jpg").write_bytes(image_bytes(11))
     (tmp_path / "b.jpg").write_bytes(image_bytes(12))
-    doc = {
+    doc: dict[str, object] = {
         "jurisdictions": ["US"],
         "incident": {
             "type": "child_pornography",

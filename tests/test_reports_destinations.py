@@ -65,7 +65,7 @@ def test_contract_submit_once_resume_noop_preview(
     assert sub.remote_id
     assert svc.submit(rid).submissions == result.submissions  # nothing happens twice
     with store.session() as s:
-        assert s.scalar(select(SubmissionRow.attempts).where(SubmissionRow.report_id == rid)) <= 1
+        assert (s.scalar(select(SubmissionRow.attempts).where(SubmissionRow.report_id == rid)) or 0) <= 1
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import select
 
 from ohsc.errors import ConflictError, InvalidInputError, PermissionDeniedError, ReportStateError
 from ohsc.reports.destinations import destinations_for
+from ohsc.reports.service import DraftFile
 from ohsc.store.db import Store
 from ohsc.store.models import AuditEvent
 from tests.reporting_support import (
@@ -23,7 +25,7 @@ from tests.reporting_support import (
 )
 
 
-def _errors(problems: list) -> dict[str, str]:
+def _errors(problems: list[Any]) -> dict[str, str]:
     return {p.field: p.message for p in problems if p.severity == "error"}
 
 
@@ -67,7 +69,7 @@ def test_invalid_fields_are_named_with_a_clear_message_and_nothing_is_lost(
     }
     with pytest.raises(InvalidInputError) as info:
         svc.update(rid, bad)
-    fields = info.value.detail["fields"]
+    fields = cast(dict[str, str], info.value.detail["fields"])
     assert "incident.at" in fields
     assert "incident.type" in fields
     assert "not an IPv4 or IPv6 address" in fields["accounts.0.ip_events.0.ip"]
@@ -81,7 +83,7 @@ def test_naive_times_and_unknown_fields_are_refused(store: Store, tmp_path: Path
     rid = svc.create_draft().report.id
     with pytest.raises(InvalidInputError) as info:
         svc.update(rid, {"incident": {"at": "2026-03-01T10:00:00"}})
-    assert "time zone" in info.value.detail["fields"]["incident.at"]
+    assert "time zone" in cast(dict[str, str], info.value.detail["fields"])["incident.at"]
     with pytest.raises(InvalidInputError) as info:
         svc.update(rid, {"incidnet": {}})
     assert info.value.detail["fields"] == {"incidnet": "unknown field"}
@@ -109,8 +111,12 @@ def test_review_facts_are_required_inputs_and_not_editable(store: Store, tmp_pat
         svc.update_file(rid, f.id, {"viewed_by_human": True})
     with pytest.raises(InvalidInputError, match="true, false or null"):
         svc.add_file(
-            rid, data=image_bytes(2), viewed_by_human="yes", exif_viewed_by_human=None, review_ref=None
-        )  # type: ignore[arg-type]
+            rid,
+            data=image_bytes(2),
+            viewed_by_human="yes",  # type: ignore[arg-type]  # a bad value on purpose
+            exif_viewed_by_human=None,
+            review_ref=None,
+        )
     updated = svc.record_review(
         rid, f.id, viewed_by_human=True, exif_viewed_by_human=False, review_ref="decision-9"
     )
@@ -153,7 +159,10 @@ def test_file_facts_are_validated(store: Store, tmp_path: Path) -> None:
     fid = svc.get(rid).files[0].id
     with pytest.raises(InvalidInputError) as info:
         svc.update_file(rid, fid, {"industry_classification": "C3", "relevance": "maybe"})
-    assert set(info.value.detail["fields"]) == {"files.0.industry_classification", "files.0.relevance"}
+    assert set(cast(dict[str, str], info.value.detail["fields"])) == {
+        "files.0.industry_classification",
+        "files.0.relevance",
+    }
 
 
 def test_completeness_rules(store: Store, tmp_path: Path) -> None:
@@ -260,3 +269,21 @@ def test_listing_reports(store: Store, tmp_path: Path) -> None:
     assert rows[1].destinations == (("local-folder", "finished", f"report-{first}.json"),)
     with pytest.raises(InvalidInputError):
         svc.summaries(status="unknown")
+
+
+def test_a_draft_with_files_is_one_call_all_or_nothing(store: Store, tmp_path: Path) -> None:
+    svc = service(store, make_settings(tmp_path))
+    good = DraftFile(data=image_bytes(1), viewed_by_human=True, exif_viewed_by_human=False, review_ref="d-1")
+    other = DraftFile(data=image_bytes(3), viewed_by_human=True, exif_viewed_by_human=False, review_ref="d-3")
+    made = svc.create_draft(body(), files=[good, other])
+    assert len(made.report.files) == 2
+    bad = DraftFile(
+        data=image_bytes(2), viewed_by_human=True, exif_viewed_by_human=None, facts={"relevance": "maybe"}
+    )
+    with pytest.raises(InvalidInputError):
+        svc.create_draft(body(), files=[good, bad])
+    with store.session() as s:
+        actions = list(s.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+    # the half-made draft was created, got its first file, then was discarded again
+    assert actions[-3:] == ["report.create", "report.file.add", "report.discard"]
+    assert [r.id for r in svc.summaries()] == [made.report.id]

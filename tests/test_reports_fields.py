@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 from click.testing import CliRunner
@@ -130,11 +131,11 @@ def test_the_service_refuses_each_field_with_its_path(
     rid = svc.create_draft(body()).report.id
     with pytest.raises(InvalidInputError) as info:
         svc.update(rid, patch)
-    problems = info.value.detail["fields"]
+    problems = cast(dict[str, str], info.value.detail["fields"])
     assert where in problems, problems
     assert words in problems[where]
     with pytest.raises(InvalidInputError):
-        svc.create_draft(body(**patch))  # type: ignore[arg-type]
+        svc.create_draft(body(**patch))
 
 
 def test_a_file_location_must_be_a_web_address(sqlite_store: Store, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -256,7 +257,7 @@ def test_a_damaged_upload_starts_a_new_report(store: Store, tmp_path: Path, fake
     rid = make_report(ncmec_service(store, settings), files=1)
     original = fake.upload
 
-    def damaged(fields: dict) -> bytes:
+    def damaged(fields: dict[str, Any]) -> bytes:
         name, content = fields["file"]
         fake.upload = original  # type: ignore[method-assign]
         return original({**fields, "file": (name, content + b"!")})

@@ -63,7 +63,17 @@ def test_workers_exit_when_the_scan_is_killed(tmp_path: Path) -> None:
         "OHSC_HOME": str(tmp_path / "h"),
     }
     scan = subprocess.Popen(
-        [OHSC, "scan", str(folder), "--workers", "2", "--json", "--quiet", "--exact"],
+        [
+            OHSC,
+            "scan",
+            str(folder),
+            "--workers",
+            "2",
+            "--json",
+            str(tmp_path / "records.jsonl"),
+            "--quiet",
+            "--exact",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -71,7 +81,11 @@ def test_workers_exit_when_the_scan_is_killed(tmp_path: Path) -> None:
     workers: set[int] = set()
     try:
         # the hashing workers (and multiprocessing's resource tracker) are the scan's children
-        assert _wait_for(lambda: len(workers.update(_children(scan.pid)) or workers) >= 2, 120), workers
+        def _grown() -> bool:
+            workers.update(_children(scan.pid))
+            return len(workers) >= 2
+
+        assert _wait_for(_grown, 120), workers
         assert scan.poll() is None, "the scan finished before it could be killed: give it more files"
         os.kill(scan.pid, signal.SIGKILL)
         scan.wait(30)

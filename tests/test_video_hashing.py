@@ -282,7 +282,7 @@ def test_hours_long_videos_stop_at_the_frame_cap() -> None:
         s.width, s.height = 64, 48
         s.codec_context.time_base = Fraction(1, 1000)
         for i, pic in enumerate(pictures(0, 4) + pictures(0, 1)):
-            frame = av.VideoFrame.from_image(pic.resize((64, 48)))
+            frame = av.VideoFrame.from_image(pic.resize((64, 48)))  # type: ignore[no-untyped-call]
             frame.pts, frame.time_base = i * 1_800_000, Fraction(1, 1000)
             for packet in s.encode(frame):
                 c.mux(packet)

@@ -434,3 +434,34 @@ class EgressResolveError(OhscError):
 
     code = "egress_unresolved"
     http_status = 502
+
+
+# --- removal -------------------------------------------------------------------------------
+
+
+class CrawlUrlNotFoundError(NotFoundError):
+    code = "crawl_url_not_found"
+
+
+class TakedownNotFoundError(NotFoundError):
+    code = "takedown_not_found"
+
+
+class NoticeDeliveryError(OhscError):
+    """A removal notice could not be delivered (the mail server refused it or could not be reached)."""
+
+    code = "notice_delivery"
+    http_status = 502
+    exit_code = 8
+
+
+class CaseNotFoundError(NotFoundError):
+    code = "case_not_found"
+
+
+class CaseExistsError(ConflictError):
+    code = "case_exists"
+
+
+class CaseItemNotFoundError(NotFoundError):
+    code = "case_item_not_found"

@@ -298,6 +298,80 @@ class Settings(BaseModel):
         description="Comma-separated address ranges (CIDR) and host names ('.corp.example' for a "
         "domain) that webhooks and URL fetching may reach although they are internal.",
     )
+    # removal: crawling reported URLs, notices to hosts, re-checks (ohsc.removal)
+    crawl_allow_private_targets: bool = Field(
+        default=False,
+        description="Let the crawler (and its RDAP look-ups) reach private, loopback and link-local "
+        "addresses (tests and closed networks only).",
+    )
+    crawl_concurrency: int = Field(
+        default=8, ge=1, le=256, description="Requests the crawler has open at once."
+    )
+    crawl_per_host: int = Field(default=2, ge=1, le=64, description="Requests open at once to one host.")
+    crawl_delay_seconds: float = Field(
+        default=1.0, ge=0, description="Pause between two requests to the same host (politeness)."
+    )
+    crawl_max_depth: int = Field(
+        default=2, ge=0, le=20, description="Links followed from a reported URL, how deep (same host only)."
+    )
+    crawl_max_pages_per_seed: int = Field(
+        default=1000, ge=1, description="Pages one reported URL may add to the frontier."
+    )
+    crawl_max_page_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, description="Largest page read.")
+    crawl_max_media_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="Largest picture or video downloaded (into memory)."
+    )
+    crawl_timeout_seconds: float = Field(default=20.0, gt=0, description="Whole-request time limit.")
+    crawl_max_redirects: int = Field(default=3, ge=0, le=10, description="Redirects followed per request.")
+    crawl_proxy: str = Field(
+        default="",
+        description="HTTP or SOCKS proxy for every crawler request (http://host:port, socks5://host:9050 "
+        "for Tor onion services); the proxy resolves names.",
+    )
+    crawl_user_agent: str = Field(default="ohsc-crawler/1", description="User-Agent of crawler requests.")
+    crawl_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A URL a crawler took but never finished (it was killed) is taken again after this.",
+    )
+    crawl_interval_seconds: float = Field(
+        default=60.0, gt=0, description="How often the server crawls what is waiting in the frontier."
+    )
+    removal_require_confirmation: bool = Field(
+        default=False,
+        description="Matches wait for an analyst (ohsc takedown confirm) before notices go out; "
+        "off: a match against a known-material bank is confirmed at once.",
+    )
+    removal_recheck_hours: float = Field(
+        default=24.0, gt=0, description="Re-check a notified URL (and notify again) this often."
+    )
+    removal_escalate_after: int = Field(
+        default=3,
+        ge=1,
+        description="After this many notices, the upstream network's abuse contact is copied.",
+    )
+    removal_sender: str = Field(
+        default="OHSC removal <removal@localhost>", description="From address of removal notices."
+    )
+    removal_organisation: str = Field(
+        default="OHSC", description="Who sends removal notices (named in the notice)."
+    )
+    removal_legal_basis: str = Field(
+        default="The material at these addresses matches material classified as child sexual abuse "
+        "material, which is illegal to host or distribute.",
+        description="The legal basis stated in removal notices.",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="Where notices are sent: smtp://user:pass@host:587 (STARTTLS), smtps://... (TLS), "
+        "smtp://host:25?starttls=0 (plain, loopback only).",
+        repr=False,
+    )
+    rdap_url: str = Field(
+        default="https://rdap-bootstrap.arin.net/bootstrap",
+        description="RDAP service asked who holds an address (GET <url>/ip/<address>; redirects followed).",
+    )
+    rdap_cache_hours: float = Field(default=168.0, ge=0, description="How long an RDAP answer is kept.")
     # actions
     default_verdict: Literal["block", "review", "allow"] = Field(
         default="review", description="Verdict for a match no action rule covers."

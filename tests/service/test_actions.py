@@ -28,12 +28,18 @@ def svc_settings(svc_settings: Settings) -> Settings:
 
 
 def test_most_specific_rule_wins() -> None:
-    fallback = Rule(None, None, None, Verdict.REVIEW, True, True, False)
+    fallback = Rule(
+        id=None, bank_id=None, category=None, verdict=Verdict.REVIEW, review=True, notify=True, report=False
+    )
     rules = [
-        Rule(1, None, None, Verdict.ALLOW, False, True, False),
-        Rule(2, None, "c", Verdict.REVIEW, True, True, False),
-        Rule(3, 7, None, Verdict.BLOCK, True, True, False),
-        Rule(4, 7, "c", Verdict.ALLOW, False, True, True),
+        Rule(
+            id=1, bank_id=None, category=None, verdict=Verdict.ALLOW, review=False, notify=True, report=False
+        ),
+        Rule(
+            id=2, bank_id=None, category="c", verdict=Verdict.REVIEW, review=True, notify=True, report=False
+        ),
+        Rule(id=3, bank_id=7, category=None, verdict=Verdict.BLOCK, review=True, notify=True, report=False),
+        Rule(id=4, bank_id=7, category="c", verdict=Verdict.ALLOW, review=False, notify=True, report=True),
     ]
     assert pick_rule(rules, 7, "c", fallback).id == 4
     assert pick_rule(rules, 7, "d", fallback).id == 3
@@ -152,12 +158,12 @@ def test_outbox_survives_rollback_and_hooks_run_in_transaction(env: Env) -> None
 
     with loopback_server() as server:
         _prepare(env, server.url)
-        events.subscribe(events.MATCH_CREATED, boom)  # type: ignore[arg-type]
+        events.subscribe(events.MATCH_CREATED, boom)
         try:
             with pytest.raises(RuntimeError):
                 env.services.content("test").submit(Submission(signals={"md5": MD5}, source="signals"))
         finally:
-            events.unsubscribe(events.MATCH_CREATED, boom)  # type: ignore[arg-type]
+            events.unsubscribe(events.MATCH_CREATED, boom)
         assert calls == ["match.created"]
         with env.store.session() as s:
             assert s.query(OutboxRow).count() == 0  # the failed change queued nothing

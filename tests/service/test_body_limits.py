@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ class Exchange:
         self.response_headers: dict[str, str] = {}
         self.body = b""
 
-    async def _receive(self) -> dict[str, Any]:
+    async def _receive(self) -> MutableMapping[str, Any]:
         if self.pulled < len(self.chunks):
             self.pulled += 1
             more = self.pulled < len(self.chunks)
@@ -55,7 +55,7 @@ class Exchange:
         await asyncio.sleep(3600)  # the client has nothing more to send
         return {"type": "http.disconnect"}
 
-    async def _send(self, message: dict[str, Any]) -> None:
+    async def _send(self, message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
             self.response_headers = {k.decode(): v.decode() for k, v in message["headers"]}

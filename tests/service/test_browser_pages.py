@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import ViewportSize
 from svc_browser import chromium, require_browser, serve
 from svc_helpers import PASSWORD, image
 
@@ -29,7 +30,7 @@ require_browser()
 
 from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @dataclass

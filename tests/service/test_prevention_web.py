@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx2 import Response
 from sqlalchemy import create_engine
 from svc_helpers import Env, image, make_env
 
 from ohsc.accounts.roles import Role
+from ohsc.actor import LocalActor
 from ohsc.prevention.tips import solve_pow
 from ohsc.settings import load_settings
 from ohsc.store.all_models import metadata
@@ -124,14 +126,16 @@ def test_checked_text_is_never_stored_or_logged(penv: Env, caplog: pytest.LogCap
     prevention(penv.services).flush()
     needle = "qx7unrepeatable"
     assert needle not in caplog.text
-    engine = create_engine(normalise_url(penv.settings.database_url))
+    url = penv.settings.database_url
+    assert url
+    engine = create_engine(normalise_url(url))
     with engine.connect() as conn:
         for table in metadata.sorted_tables:
             for row in conn.execute(table.select()):
                 assert needle not in repr(tuple(row)), table.name
     engine.dispose()
-    if penv.settings.database_url.startswith("sqlite:///"):
-        db = Path(penv.settings.database_url.removeprefix("sqlite:///"))
+    if url.startswith("sqlite:///"):
+        db = Path(url.removeprefix("sqlite:///"))
         for path in db.parent.glob(db.name + "*"):
             assert needle.encode() not in path.read_bytes()
 
@@ -268,13 +272,11 @@ def _published(env: Env) -> tuple[TestClient, str, TestClient, str, int, str]:
     return a, acsrf, b, bcsrf, oid, public_id
 
 
-def _actor() -> object:
-    from ohsc.actor import LocalActor
-
+def _actor() -> LocalActor:
     return LocalActor("t", frozenset({"admin"}))
 
 
-def _tip(env: Env, public_id: str, text_: str, client: TestClient | None = None) -> object:
+def _tip(env: Env, public_id: str, text_: str, client: TestClient | None = None) -> Response:
     c = client or env.client
     page = c.get(f"/trace/o/{public_id}")
     token = page.text.split('name="token" value="', 1)[1].split('"', 1)[0]

@@ -168,8 +168,8 @@ def test_confirmed_review_starts_a_report_and_the_form_saves_as_edited(renv: Env
     stale = c.post(f"/reports/{rid}/save", data=bad, headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
     assert "changed by someone else" in stale.text
     # completeness is listed per destination (file 2 has no upload time: a warning)
-    page = c.get(f"/reports/{rid}").text
-    assert 'id="problems"' in page and 'data-field="files.1.uploaded_at"' in page
+    shown = c.get(f"/reports/{rid}").text
+    assert 'id="problems"' in shown and 'data-field="files.1.uploaded_at"' in shown
 
     # a reviewer cannot submit
     denied = c.post(f"/reports/{rid}/submit", data={"csrf_token": csrf})
@@ -259,7 +259,7 @@ def test_submit_retract_evidence_and_stats_by_role(renv: Env) -> None:
     with env.store.session() as s:
         actions = [a for (a,) in s.query(AuditEvent.action).all()]
         assert "evidence.read" in actions and "evidence.hold" in actions and "evidence.release" in actions
-        assert verify(s).ok  # type: ignore[attr-defined]
+        assert verify(s).ok
 
     # retracting a filed local-folder report
     r = c.post(f"/reports/{rid}/retract", data={"csrf_token": csrf, "reason": "sent in error"})

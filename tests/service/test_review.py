@@ -104,7 +104,7 @@ def test_two_person_confirmation_and_hooks(env: Env) -> None:
     def on_confirm(_session: object, event: events.Event) -> None:
         seen.append(event)
 
-    events.subscribe(events.REVIEW_CONFIRMED, on_confirm)  # type: ignore[arg-type]
+    events.subscribe(events.REVIEW_CONFIRMED, on_confirm)
     try:
         alice, bob = _reviewer(env, "alice"), _reviewer(env, "bob")
         env.services.review.claim(item_id, alice)
@@ -124,7 +124,7 @@ def test_two_person_confirmation_and_hooks(env: Env) -> None:
         assert event.payload["viewed_unblurred"] is False
         assert event.payload["matches"][0]["bank"] == "second"
     finally:
-        events.unsubscribe(events.REVIEW_CONFIRMED, on_confirm)  # type: ignore[arg-type]
+        events.unsubscribe(events.REVIEW_CONFIRMED, on_confirm)
 
 
 def test_disagreement_escalates_to_admins(env: Env) -> None:

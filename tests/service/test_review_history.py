@@ -54,12 +54,12 @@ def test_confirmation_and_its_bank_addition_commit_together(env: Env, monkeypatc
         raise RuntimeError("injected failure in the bank addition")
 
     monkeypatch.setattr("ohsc.banks.service.apply_batch", broken)
-    events.subscribe(events.REVIEW_CONFIRMED, on_confirm)  # type: ignore[arg-type]
+    events.subscribe(events.REVIEW_CONFIRMED, on_confirm)
     try:
         with pytest.raises(RuntimeError, match="injected"):
             env.services.review.decide(item_id, alice, Choice.CONFIRM, add_to_bank="confirmed")
     finally:
-        events.unsubscribe(events.REVIEW_CONFIRMED, on_confirm)  # type: ignore[arg-type]
+        events.unsubscribe(events.REVIEW_CONFIRMED, on_confirm)
     # nothing of the decision was recorded on its own
     item = env.services.review.get(item_id)
     assert item.status is Status.OPEN

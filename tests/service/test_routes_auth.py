@@ -27,6 +27,8 @@ PUBLIC |= {
     ("GET", "/trace/o/{public_id}"),
     ("POST", "/trace/o/{public_id}/tips"),
 }
+#: removal (docs/removal.md): the public URL report form and the splash page of blocking partners
+PUBLIC |= {("GET", "/report-url"), ("POST", "/report-url"), ("GET", "/blocked")}
 
 
 def _concrete(path: str) -> str:

@@ -87,7 +87,7 @@ def test_two_servers_one_postgres(pg_service_url: str, tmp_path: Path) -> None:
         r2, csrf2 = _login(b.url, "r2", "a long test password")
 
         def drain(client: httpx.Client, csrf: str) -> list[int]:
-            got = []
+            got: list[int] = []
             while True:
                 r = client.post("/review/next", data={"csrf_token": csrf})
                 location = r.headers.get("location", "")

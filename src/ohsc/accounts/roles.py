@@ -39,6 +39,8 @@ class Scope(StrEnum):
     DETERRENCE = "deterrence"
     #: reports to authorities: list, get, create, edit, submit, retract
     REPORT = "report"
+    #: POST /v1/urls: report URLs for the removal crawler
+    CRAWL = "crawl"
 
 
 #: Library actor roles (:mod:`ohsc.actor`) of each web role: a reporter also reviews.

@@ -15,6 +15,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -49,30 +50,29 @@ def parse_verdict(value: str) -> Verdict:
     return v
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(BaseModel):
+    """An action rule: what a match in a bank (and category) leads to. Declared once: the library,
+    the audit log and the API (``/v1/rules``) all use this model."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
     id: int | None
-    bank_id: int | None
-    category: str | None
+    bank_id: int | None = Field(description="Null: every bank.")
+    category: str | None = Field(description="Null: every category.")
     verdict: Verdict
     review: bool
     notify: bool
     report: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "bank_id": self.bank_id,
-            "category": self.category,
-            "verdict": self.verdict.value,
-            "review": self.review,
-            "notify": self.notify,
-            "report": self.report,
-        }
+        return self.model_dump(mode="json")
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
+class Policy(BaseModel):
+    """A bank's review and flood policy (the library's and ``/v1/banks/{bank}/policy``'s shape)."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
     bank_id: int
     two_person_review: bool = False
     flood_max_matches: int | None = None
@@ -80,39 +80,28 @@ class Policy:
     keep_thumbnails: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "two_person_review": self.two_person_review,
-            "flood_max_matches": self.flood_max_matches,
-            "flood_window_seconds": self.flood_window_seconds,
-            "keep_thumbnails": self.keep_thumbnails,
-        }
+        return self.model_dump(mode="json")
 
 
 def to_rule(row: ActionRuleRow) -> Rule:
-    return Rule(
-        id=row.id,
-        bank_id=row.bank_id,
-        category=row.category,
-        verdict=Verdict(row.verdict),
-        review=row.review,
-        notify=row.notify,
-        report=row.report,
-    )
+    return Rule.model_validate(row)
 
 
 def to_policy(row: BankPolicyRow) -> Policy:
-    return Policy(
-        bank_id=row.bank_id,
-        two_person_review=row.two_person_review,
-        flood_max_matches=row.flood_max_matches,
-        flood_window_seconds=row.flood_window_seconds,
-        keep_thumbnails=row.keep_thumbnails,
-    )
+    return Policy.model_validate(row)
 
 
 def default_rule(settings: Settings) -> Rule:
     verdict = Verdict(settings.default_verdict)
-    return Rule(None, None, None, verdict, review=verdict is not Verdict.ALLOW, notify=True, report=False)
+    return Rule(
+        id=None,
+        bank_id=None,
+        category=None,
+        verdict=verdict,
+        review=verdict is not Verdict.ALLOW,
+        notify=True,
+        report=False,
+    )
 
 
 def pick_rule(rules: Sequence[Rule], bank_id: int, category: str | None, fallback: Rule) -> Rule:
@@ -179,7 +168,7 @@ def decide(
     for m in matches:
         rule = pick_rule(rules, m.bank_id, m.category, fallback)
         action = MatchAction(m, rule, rule.verdict)
-        policy = policies.get(m.bank_id) or Policy(m.bank_id)
+        policy = policies.get(m.bank_id) or Policy(bank_id=m.bank_id)
         if rule.verdict is Verdict.BLOCK:
             limit = (
                 policy.flood_max_matches

@@ -133,7 +133,7 @@ class ActionService:
         bank_id = self.banks.get_bank(bank).id
         with self.store.session() as s:
             row = s.get(BankPolicyRow, bank_id)
-            return to_policy(row) if row is not None else Policy(bank_id)
+            return to_policy(row) if row is not None else Policy(bank_id=bank_id)
 
     def set_policy(
         self,

@@ -17,6 +17,7 @@ class EntrySource(StrEnum):
     EXCHANGE = "exchange"
     REVIEW = "review"
     API = "api"
+    CASE = "case"  # confirmed in a triage case (``ohsc case push``)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ from rich.table import Table
 from ohsc.actor import LocalActor
 from ohsc.cli.app import App, err, out, pass_app
 from ohsc.cli.render import e, print_json
-from ohsc.errors import ConflictError, InvalidInputError, OhscError
+from ohsc.errors import ConflictError, InvalidInputError
 from ohsc.reports.plan import SubmitPlan
-from ohsc.reports.service import DraftResult, ReportService
+from ohsc.reports.service import DraftFile, DraftResult, ReportService
 from ohsc.reports.validation import Problem
 from ohsc.store.types import ascii_int, parse_when
 
@@ -100,7 +100,7 @@ def draft(app: App, source: Path, as_json: bool) -> None:
         raise InvalidInputError(
             '\'sources\' must be a list of objects, e.g. [{"type": "review_decision", "id": "17"}]'
         )
-    entries: list[tuple[dict[str, Any], bytes]] = []
+    drafted: list[DraftFile] = []
     for i, entry in enumerate(files):
         if not isinstance(entry, dict) or "path" not in entry:
             raise InvalidInputError(f"files[{i}]: give at least a 'path'")
@@ -115,16 +115,10 @@ def draft(app: App, source: Path, as_json: bool) -> None:
             data = path.read_bytes()
         except OSError as exc:
             raise InvalidInputError(f"files[{i}]: cannot read {entry['path']}: {exc.strerror}") from None
-        entries.append((entry, data))
-    service = reports_of(app)
-    created = service.create_draft(doc, sources=sources, matched_at=matched_at)
-    rid = created.report.id
-    try:
-        for entry, data in entries:
-            facts = {k: v for k, v in entry.items() if k not in _FILE_KEYS}
-            facts.setdefault("file_name", Path(entry["path"]).name)
-            service.add_file(
-                rid,
+        facts = {k: v for k, v in entry.items() if k not in _FILE_KEYS}
+        facts.setdefault("file_name", Path(entry["path"]).name)
+        drafted.append(
+            DraftFile(
                 data=data,
                 media_type=entry.get("media_type"),
                 viewed_by_human=entry["viewed_by_human"],
@@ -132,12 +126,10 @@ def draft(app: App, source: Path, as_json: bool) -> None:
                 review_ref=entry.get("review_ref"),
                 facts=facts,
                 matches=entry.get("matches") or (),
-                matched_at=parse_when(entry.get("matched_at"), "matched_at") or matched_at,
+                matched_at=parse_when(entry.get("matched_at"), "matched_at"),
             )
-    except OhscError:
-        service.discard(rid)
-        raise
-    result = service.check(rid)
+        )
+    result = reports_of(app).create_draft(doc, sources=sources, matched_at=matched_at, files=drafted)
     if as_json:
         print_json(result.to_dict())
         return

@@ -369,6 +369,34 @@ class TipService:
         self._count("tips" if stored else "tips_discarded")
         return TipReceipt(stored=stored)
 
+    # --- the same defences for other public forms (the removal URL report form) -------------
+
+    def verify_form(self, subject: str, token: str, pow_nonce: str) -> datetime:
+        """Check a form token made by :meth:`challenge` for ``subject`` (age, signature, proof of
+        work); returns when it expires. Raises :class:`ChallengeError`. Single use is the caller's
+        to record (:meth:`spend_form`)."""
+        return self._verify_token(subject, token, pow_nonce, self._now())
+
+    def spend_form(
+        self, s: Session, *, form: str, token: str, expires: datetime, client_address: str | None
+    ) -> None:
+        """In the caller's transaction: refuse a used token, count the client's submissions of
+        ``form`` against the tip limits (per hour and day, keyed with the day's salt), spend the token."""
+        now = self._now()
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        if s.get(TraceUsedTokenRow, digest) is not None:
+            raise ChallengeError("this form was already sent; please load the page again")
+        salt = self._salt(now)
+        key = hmac.new(
+            bytes.fromhex(salt), f"{form}:{client_network(client_address)}".encode(), hashlib.sha256
+        ).hexdigest()
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        per_hour = _upsert_bucket(s, key, "hour", hour)
+        per_day = _upsert_bucket(s, key, "day", hour.replace(hour=0))
+        if per_hour > self.settings.trace_tips_per_hour or per_day > self.settings.trace_tips_per_day:
+            raise RateLimitedError("too many reports from this connection; please try again later")
+        s.add(TraceUsedTokenRow(digest=digest, expires_at=expires))
+
     # --- the inbox ---------------------------------------------------------------------------
 
     def list_tips(

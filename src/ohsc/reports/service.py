@@ -9,8 +9,8 @@ retraction in :mod:`ohsc.reports.filing`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from ohsc import audit
 from ohsc.errors import (
     ConfigError,
     InvalidInputError,
+    OhscError,
     ReportStateError,
 )
 from ohsc.reports.attachments import CONTENT_NAMESPACE, REVIEW_FIELDS, ReportFiles
@@ -71,6 +72,20 @@ class ReportSummary:
             "updated_at": self.updated_at.isoformat(),
             "filed_at": self.filed_at.isoformat() if self.filed_at else None,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class DraftFile:
+    """A file for :meth:`ReportService.create_draft`: its bytes and what the review record says."""
+
+    data: bytes
+    viewed_by_human: bool | None
+    exif_viewed_by_human: bool | None
+    review_ref: str | None = None
+    media_type: str | None = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    matches: Sequence[dict[str, Any]] = ()
+    matched_at: datetime | None = None
 
 
 class ReportService(ReportFiles):
@@ -137,9 +152,36 @@ class ReportService(ReportFiles):
         *,
         sources: Sequence[dict[str, Any]] = (),
         matched_at: datetime | None = None,
+        files: Sequence[DraftFile] = (),
     ) -> DraftResult:
-        """A new draft. ``sources`` names what it came from (review decisions, matches)."""
+        """A new draft. ``sources`` names what it came from (review decisions, matches); ``files``
+        are attached to it, all or none: when one cannot be, the draft is discarded again."""
         self._require(self._draft_roles, "create reports")
+        created = self._create(body, sources, matched_at)
+        if not files:
+            return created
+        rid = created.report.id
+        try:
+            for f in files:
+                self.add_file(
+                    rid,
+                    data=f.data,
+                    media_type=f.media_type,
+                    viewed_by_human=f.viewed_by_human,
+                    exif_viewed_by_human=f.exif_viewed_by_human,
+                    review_ref=f.review_ref,
+                    facts=dict(f.facts),
+                    matches=f.matches,
+                    matched_at=f.matched_at or matched_at,
+                )
+        except OhscError:
+            self.discard(rid)
+            raise
+        return self.check(rid)
+
+    def _create(
+        self, body: dict[str, Any] | None, sources: Sequence[dict[str, Any]], matched_at: datetime | None
+    ) -> DraftResult:
         data = dict(body or {})
         data.setdefault("jurisdictions", list(self.settings.report_default_jurisdictions))
         parsed = parse_body(data)

@@ -3,6 +3,7 @@ bank reference thumbnails."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -26,6 +27,16 @@ class Media:
     media_format: str | None
 
 
+#: other places that show media unblurred (triage cases) count their reveals against the same
+#: budget: ``counter(session, user_id, since) -> reveals``. Registered by those packages.
+REVEAL_COUNTERS: list[Callable[[Session, int, datetime], int]] = []
+
+
+def register_reveal_counter(counter: Callable[[Session, int, datetime], int]) -> None:
+    if counter not in REVEAL_COUNTERS:
+        REVEAL_COUNTERS.append(counter)
+
+
 def _start_of_day(now: datetime) -> datetime:
     return datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
 
@@ -46,6 +57,8 @@ class ReviewViewing(ReviewBase):
                 .select_from(MediaRevealRow)
                 .where(MediaRevealRow.user_id == user_id, MediaRevealRow.at >= window)
             )
+            today = int(today or 0) + sum(count(s, user_id, day) for count in REVEAL_COUNTERS)
+            recent = int(recent or 0) + sum(count(s, user_id, window) for count in REVEAL_COUNTERS)
             decided = s.scalar(
                 select(func.count())
                 .select_from(ReviewDecisionRow)

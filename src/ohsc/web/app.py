@@ -10,16 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
-from fastapi import Depends, FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
-from starlette.concurrency import run_in_threadpool
 
 from ohsc import __version__
 from ohsc.actions.webhooks import Dispatcher
@@ -27,42 +21,17 @@ from ohsc.settings import Settings, load_settings
 from ohsc.store.db import Store
 from ohsc.web import extensions as ext
 from ohsc.web import problems
-from ohsc.web.auth import AnyUser, UserOrClient, allow_anonymous
-from ohsc.web.background import error_name
 from ohsc.web.bodies import BodyGuard
 from ohsc.web.fastpath import MatchFastPath
+from ohsc.web.health import install_docs, install_health, swagger_dir
 from ohsc.web.prevention import flush_counters
-from ohsc.web.schedule import new_jobs, readiness, start_background
+from ohsc.web.schedule import new_jobs, start_background
 from ohsc.web.security import SecurityHeaders
 from ohsc.web.services import Services
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).with_name("static")
-
-
-def _swagger_dir() -> Path | None:
-    """Swagger UI 5 as bundled by the ``fastapi-offline`` package (served locally, no CDN)."""
-    try:
-        static = files("fastapi_offline") / "static"
-    except ModuleNotFoundError:
-        return None
-    return Path(str(static)) if static.joinpath("swagger-ui-bundle.js").is_file() else None
-
-
-def _with_security(schema: dict[str, Any]) -> dict[str, Any]:
-    """Declare the API-key scheme (the routes check keys themselves, so FastAPI cannot know)."""
-    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
-    schemes["apiKey"] = {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "An OHSC API key (`ohsc apikey create NAME --scope ...`), as `Authorization: Bearer ohsc_...`.",
-    }
-    for path, operations in schema.get("paths", {}).items():
-        if path.startswith("/v1/"):
-            for operation in operations.values():
-                operation["security"] = [{"apiKey": []}]
-    return schema
 
 
 def create_app(
@@ -118,53 +87,15 @@ def create_app(
     app.add_middleware(BodyGuard)  # caps and authenticates request bodies before anything reads them
     app.add_middleware(SecurityHeaders)
 
-    @app.get("/health/live", tags=["health"], dependencies=[Depends(allow_anonymous)])
-    async def live() -> dict[str, str]:
-        """The process answers."""
-        return {"status": "ok"}
-
-    @app.get("/health/ready", tags=["health"], dependencies=[Depends(allow_anonymous)])
-    async def ready() -> JSONResponse:
-        """Indexes loaded, the database answers, no critical job failing (503 otherwise); every
-        background job's state, and what is failing (``problems``: job, error, next retry)."""
-        status, body = readiness(services, jobs)
-        if status != 200:
-            return JSONResponse(body, status_code=status)
-
-        def ping() -> None:
-            with services.store.session() as s:
-                s.execute(text("SELECT 1"))
-
-        try:
-            await run_in_threadpool(ping)
-        except Exception as exc:
-            problem = {"component": "database", "error": error_name(exc), "critical": True}
-            body["problems"] = [problem, *body["problems"]]
-            return JSONResponse(
-                {**body, "status": "unavailable", "detail": type(exc).__name__}, status_code=503
-            )
-        return JSONResponse(body)
-
-    @app.get("/openapi.json", include_in_schema=False)
-    async def openapi(_who: UserOrClient) -> dict[str, Any]:
-        return _with_security(app.openapi())
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs(_user: AnyUser) -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="OHSC API",
-            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg",
-        )
+    install_health(app, services, jobs)
+    install_docs(app)
 
     from ohsc.web.api import router as api_router
     from ohsc.web.ui import router as ui_router
 
     app.include_router(api_router)  # first: /v1/match is the hot path and routes match in order
     app.include_router(ui_router)
-    swagger = _swagger_dir()
+    swagger = swagger_dir()
     if swagger is not None:  # before /static, which would otherwise answer for it
         app.mount("/static/swagger", StaticFiles(directory=swagger), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -21,6 +21,7 @@ from ohsc.settings import Settings
 from ohsc.submissions.retention import purge
 from ohsc.web.background import Backoff, Jobs
 from ohsc.web.prevention import flush_counters
+from ohsc.web.removal_jobs import RECHECK_SECONDS, crawl, recheck
 from ohsc.web.report_jobs import purge_evidence, resume_submissions
 from ohsc.web.services import Services
 
@@ -89,6 +90,10 @@ JOBS: tuple[JobSpec, ...] = (
         lambda s: s.evidence_purge_seconds,
         lambda s: min(300.0, s.evidence_purge_seconds),
     ),
+    JobSpec(
+        "crawl", crawl, lambda s: s.crawl_interval_seconds, lambda s: min(30.0, s.crawl_interval_seconds)
+    ),
+    JobSpec("removal-recheck", recheck, lambda _s: RECHECK_SECONDS, lambda _s: 60.0),
 )
 
 

@@ -54,12 +54,14 @@ class NavLink:
 #: the top bar; extensions append their own links
 NAV_LINKS: list[NavLink] = [
     NavLink("Review queue", "/review", ("admin", "reviewer", "reporter")),
+    NavLink("Cases", "/cases", ("admin", "reviewer", "reporter")),
     NavLink("Audit log", "/audit", ("admin", "auditor")),
     NavLink("Reports", "/reports", ("admin", "reviewer", "reporter", "evidence_custodian")),
     NavLink("Evidence", "/evidence", ("admin", "evidence_custodian")),
     NavLink("API docs", "/docs"),
     NavLink("Prevention", "/prevention", ("admin", "prevention_admin")),
     NavLink("Trace an Object", "/investigate", ("admin", "investigator")),
+    NavLink("Removal", "/removal", ("admin", "reviewer", "reporter", "auditor")),
 ]
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from ohsc.actions.rules import Policy
 from ohsc.banks.formats import FORMATS, get_format
 from ohsc.banks.media import entries_from_signals
 from ohsc.banks.model import EntryInput, EntrySource, ImportReport
@@ -30,7 +31,6 @@ from ohsc.web.api.schemas import (
     ImportReportOut,
     Page,
     PolicyIn,
-    PolicyOut,
     RetractIn,
 )
 from ohsc.web.auth import BankAdminClient, get_services
@@ -306,14 +306,13 @@ async def export(
     )
 
 
-@router.get("/{bank}/policy", response_model=PolicyOut, summary="The bank's review and flood policy")
-async def get_policy(bank: str, request: Request, client: BankAdminClient) -> dict[str, Any]:
-    policy = await run_in_threadpool(get_services(request).actions(client.actor).get_policy, bank)
-    return policy.to_dict()
+@router.get("/{bank}/policy", response_model=Policy, summary="The bank's review and flood policy")
+async def get_policy(bank: str, request: Request, client: BankAdminClient) -> Policy:
+    return await run_in_threadpool(get_services(request).actions(client.actor).get_policy, bank)
 
 
-@router.put("/{bank}/policy", response_model=PolicyOut, summary="Set the bank's review and flood policy")
-async def set_policy(bank: str, body: PolicyIn, request: Request, client: BankAdminClient) -> dict[str, Any]:
+@router.put("/{bank}/policy", response_model=Policy, summary="Set the bank's review and flood policy")
+async def set_policy(bank: str, body: PolicyIn, request: Request, client: BankAdminClient) -> Policy:
     """Two-person confirmation, flood limits (matches of one entry per window before auto-blocking
     stops) and whether reference thumbnails of uploaded entries are kept."""
     svc = get_services(request).actions(client.actor)
@@ -327,7 +326,7 @@ async def set_policy(bank: str, body: PolicyIn, request: Request, client: BankAd
             clear_flood=body.default_flood,
         )
     )
-    return policy.to_dict()
+    return policy
 
 
 __all__ = ["FORMATS", "router"]

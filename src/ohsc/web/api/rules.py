@@ -7,15 +7,16 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from ohsc.actions.rules import Rule
 from ohsc.web.api.common import PROBLEMS
-from ohsc.web.api.schemas import Page, RuleIn, RuleOut, RulePatch
+from ohsc.web.api.schemas import Page, RuleIn, RulePatch
 from ohsc.web.auth import BankAdminClient, get_services
 from ohsc.web.paging import clamp_limit, decode_cursor, page
 
 router = APIRouter(prefix="/rules", tags=["actions"], responses=PROBLEMS)
 
 
-@router.get("", response_model=Page[RuleOut], summary="List action rules")
+@router.get("", response_model=Page[Rule], summary="List action rules")
 async def list_rules(
     request: Request, client: BankAdminClient, limit: int | None = None, cursor: str | None = None
 ) -> dict[str, Any]:
@@ -26,8 +27,8 @@ async def list_rules(
     return page(shown[: size + 1], size, lambda r: r.id or 0, lambda r: r.to_dict())
 
 
-@router.post("", response_model=RuleOut, status_code=201, summary="Create an action rule")
-async def create_rule(body: RuleIn, request: Request, client: BankAdminClient) -> dict[str, Any]:
+@router.post("", response_model=Rule, status_code=201, summary="Create an action rule")
+async def create_rule(body: RuleIn, request: Request, client: BankAdminClient) -> Rule:
     """What a match in ``bank`` (null: any bank) with ``category`` (null: any) does. The most
     specific rule wins: bank+category, bank, category, any."""
     svc = get_services(request).actions(client.actor)
@@ -41,26 +42,24 @@ async def create_rule(body: RuleIn, request: Request, client: BankAdminClient) -
             report=body.report,
         )
     )
-    return rule.to_dict()
+    return rule
 
 
-@router.get("/{rule_id}", response_model=RuleOut, summary="An action rule")
-async def get_rule(rule_id: int, request: Request, client: BankAdminClient) -> dict[str, Any]:
+@router.get("/{rule_id}", response_model=Rule, summary="An action rule")
+async def get_rule(rule_id: int, request: Request, client: BankAdminClient) -> Rule:
     rule = await run_in_threadpool(get_services(request).actions(client.actor).get_rule, rule_id)
-    return rule.to_dict()
+    return rule
 
 
-@router.patch("/{rule_id}", response_model=RuleOut, summary="Change an action rule")
-async def update_rule(
-    rule_id: int, body: RulePatch, request: Request, client: BankAdminClient
-) -> dict[str, Any]:
+@router.patch("/{rule_id}", response_model=Rule, summary="Change an action rule")
+async def update_rule(rule_id: int, body: RulePatch, request: Request, client: BankAdminClient) -> Rule:
     svc = get_services(request).actions(client.actor)
     rule = await run_in_threadpool(
         lambda: svc.update_rule(
             rule_id, verdict=body.verdict, review=body.review, notify=body.notify, report=body.report
         )
     )
-    return rule.to_dict()
+    return rule
 
 
 @router.delete("/{rule_id}", status_code=204, summary="Delete an action rule")

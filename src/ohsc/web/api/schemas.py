@@ -225,13 +225,6 @@ class PolicyIn(BaseModel):
     default_flood: bool = Field(default=False, description="Go back to the default flood limits.")
 
 
-class PolicyOut(BaseModel):
-    two_person_review: bool
-    flood_max_matches: int | None
-    flood_window_seconds: int | None
-    keep_thumbnails: bool
-
-
 # --- rules ---------------------------------------------------------------------------------------
 
 VerdictName = Literal["block", "review", "allow"]
@@ -255,16 +248,6 @@ class RulePatch(BaseModel):
     review: bool | None = None
     notify: bool | None = None
     report: bool | None = None
-
-
-class RuleOut(BaseModel):
-    id: int | None
-    bank_id: int | None
-    category: str | None
-    verdict: str
-    review: bool
-    notify: bool
-    report: bool
 
 
 # --- review --------------------------------------------------------------------------------------

@@ -9,11 +9,13 @@ from ohsc.web.auth import FORM_MAX_FIELDS, FORM_MAX_FILES
 from ohsc.web.ui import (
     account,
     audit,
+    cases,
     evidence,
     help,
     investigate,
     login,
     prevention_admin,
+    removal,
     report_stats,
     reports,
     review,
@@ -30,6 +32,7 @@ _MODULES = (
     account,
     review,
     review_media,
+    cases,
     audit,
     report_stats,
     reports,
@@ -38,8 +41,10 @@ _MODULES = (
     trace,
     investigate,
     prevention_admin,
+    removal,
 )
 for _module in _MODULES:  # report_stats before reports: /reports/stats before /reports/{id}
     router.include_router(_module.router)
+router.include_router(removal.public)
 
 __all__ = ["router"]

@@ -1,0 +1,211 @@
+"""Triage cases: ingest rate against ``ohsc scan``'s in the same run, stacking 100,000 items
+through the PDQ index, and a grid page of a 100,000-item case.
+
+1. Ingest: a folder of N re-encoded corpus photos (1-2 MP, JPEG q70-94) plus exact copies and
+   half-size near-duplicates; ``ohsc scan DIR`` and then ``ohsc case ingest CASE DIR`` (all cores,
+   matching against an empty bank, stacking and series included), wall clock, files/s and the
+   ratio. Peak memory (RSS) of each run.
+2. Stacking: 100,000 PDQ hashes (25,000 random originals, each with 3 near-duplicates a few bits
+   away) placed one by one by :class:`ohsc.cases.stacking.Stacker`, as ingest does.
+3. Grid: a SQLite case of 100,000 items (written directly); the first page, a page 50,000 items
+   deep (keyset cursor), and filtered pages (uncategorised, stacks of 2 or more), median of 5.
+
+    .venv/bin/python benchmarks/bench_case.py [--photos 600] [--items 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import CORPUS, machine, need_corpus
+
+OHSC = [sys.executable, "-m", "ohsc.cli"]
+
+
+def build_folder(folder: Path, n: int) -> int:
+    photos = sorted(CORPUS.glob("*.jpg"))
+    rng = random.Random(7)
+    count = 0
+    for i in range(n):
+        src = Image.open(photos[i % len(photos)]).convert("RGB")
+        scale = rng.uniform(0.8, 1.1)
+        im = src.resize((int(src.width * scale), int(src.height * scale)))
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=rng.randint(70, 94))
+        data = buf.getvalue()
+        sub = folder / f"d{i // 200:03d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"p{i:05d}.jpg").write_bytes(data)
+        count += 1
+        if i % 10 == 0:  # an exact copy elsewhere
+            (folder / "copies").mkdir(exist_ok=True)
+            (folder / "copies" / f"c{i:05d}.jpg").write_bytes(data)
+            count += 1
+        if i % 10 == 5:  # a half-size, recompressed near-duplicate
+            small = io.BytesIO()
+            im.resize((im.width // 2, im.height // 2)).save(small, "JPEG", quality=70)
+            (folder / "small").mkdir(exist_ok=True)
+            (folder / "small" / f"s{i:05d}.jpg").write_bytes(small.getvalue())
+            count += 1
+    return count
+
+
+def timed_run(env: dict[str, str], *args: str) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MB) of the command and its workers, stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    done = subprocess.run([*OHSC, *args], env=env, check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    return wall, peak, done.stdout
+
+
+def ingest_vs_scan(n: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="ohsc-bench-case-") as tmp:
+        folder = Path(tmp) / "seized"
+        files = build_folder(folder, n)
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("OHSC_")},
+            "OHSC_HOME": str(Path(tmp) / "home"),
+        }
+        subprocess.run([*OHSC, "bank", "create", "empty"], env=env, check=True, capture_output=True)
+        scan_s, scan_mb, _ = timed_run(
+            env, "scan", str(folder), "--json", str(Path(tmp) / "scan.jsonl"), "--quiet"
+        )
+        subprocess.run([*OHSC, "case", "create", "bench"], env=env, check=True, capture_output=True)
+        ingest_s, ingest_mb, out = timed_run(env, "case", "ingest", "bench", str(folder), "--quiet", "--json")
+        summary = json.loads(out)
+        stats = json.loads(
+            subprocess.run(
+                [*OHSC, "case", "stats", "bench", "--json"],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        print(f"ingest: {files} files ({n} photos + copies + near-duplicates)")
+        print(f"  ohsc scan         {files / scan_s:7.1f} files/s  ({scan_s:.1f} s)")
+        print(
+            f"  ohsc case ingest  {files / ingest_s:7.1f} files/s  ({ingest_s:.1f} s)  ratio {scan_s / ingest_s:.2f}"
+        )
+        print(
+            f"  peak RSS of a child process: scan {scan_mb:.0f} MB, ingest {ingest_mb:.0f} MB (cumulative maximum)"
+        )
+        print(f"  items {stats['unique']}, stacks {stats['stacks']} ({stats['multi_stacks']} with near-duplicates), "
+              f"duplicates {summary['duplicates']}")  # fmt: skip
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def near(code: np.ndarray, rng: np.random.Generator, bits: int) -> np.ndarray:
+    out = code.copy()
+    for b in rng.choice(256, size=bits, replace=False):
+        out[b // 8] ^= 1 << (b % 8)
+    return out
+
+
+def stacking(items: int) -> None:
+    from ohsc.cases.stacking import Stacker, one_faiss_thread
+
+    rng = np.random.default_rng(3)
+    originals = rng.integers(0, 256, size=(items // 4, 32), dtype=np.uint8)
+    codes = []
+    for code in originals:
+        codes.append(code)
+        codes.extend(near(code, rng, int(rng.integers(1, 10))) for _ in range(3))
+    order = rng.permutation(len(codes))
+    hexes = [codes[i].tobytes().hex() for i in order]
+    stacker = Stacker(threshold=31, quality_min=0)
+    t0, c0 = time.perf_counter(), time.process_time()
+    with one_faiss_thread():  # as ingest runs it
+        for start in range(0, len(hexes), 256):  # as ingest applies its batches
+            stacker.place_many([(i + 1, hexes[i], 100) for i in range(start, min(start + 256, len(hexes)))])
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    stacks = len(set(stacker.stack_of.values()))
+    print(
+        f"stacking: {len(hexes)} items in {wall:.2f} s wall, {cpu:.2f} s CPU ({len(hexes) / wall:.0f} items/s); "
+        f"{stacks} stacks (expected {items // 4}); load average {os.getloadavg()[0]:.1f}"
+    )
+
+
+def grid(items: int) -> None:
+    from sqlalchemy import insert
+
+    from ohsc.cases.grid import GridFilter
+    from ohsc.cases.models import CaseItemRow
+    from ohsc.cases.service import CaseService
+    from ohsc.settings import load_settings
+    from ohsc.store.db import Store
+
+    with tempfile.TemporaryDirectory(prefix="ohsc-bench-grid-") as tmp:
+        settings = load_settings(home=Path(tmp))
+        store = Store.from_settings(settings)
+        service = CaseService(store, settings, actor="bench")
+        case = service.create("big")
+        rng = random.Random(5)
+        rows = []
+        for i in range(1, items + 1):
+            known = rng.random() < 0.3
+            stack = i - (i % 4) + 1 if i % 3 == 0 else i
+            rows.append({
+                "id": i, "case_id": case.id, "md5": f"{i:032x}", "media_kind": "image", "size": rng.randint(10**5, 3 * 10**6),
+                "known": known, "known_category": "1" if known else None, "category": "1" if known else None,
+                "disputed": False, "stack_id": stack, "exif": {}, "locations": 1,
+            })  # fmt: skip
+        with store.session() as s:
+            for start in range(0, len(rows), 5000):
+                s.execute(insert(CaseItemRow), rows[start : start + 5000])
+        cursor = service.grid("big", GridFilter(), limit=100)
+        deep = None
+        got = cursor
+        for _ in range(items // 200):  # walk half way through by cursors
+            got = service.grid("big", GridFilter(), cursor=got["next"], limit=100)
+        deep = got["next"]
+
+        def median_ms(fn: object) -> float:
+            times = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                fn()  # type: ignore[operator]
+                times.append((time.perf_counter() - t0) * 1000)
+            return statistics.median(times)
+
+        first = median_ms(lambda: service.grid("big", GridFilter(), limit=100))
+        middle = median_ms(lambda: service.grid("big", GridFilter(), cursor=deep, limit=100))
+        uncategorised = median_ms(lambda: service.grid("big", GridFilter(category="none"), limit=100))
+        stacked = median_ms(lambda: service.grid("big", GridFilter(min_stack=2), limit=100))
+        print(f"grid of {items} items, 100 per page (median of 5): first {first:.1f} ms, 50,000 deep {middle:.1f} ms, "
+              f"uncategorised {uncategorised:.1f} ms, stacks of 2+ {stacked:.1f} ms")  # fmt: skip
+        store.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--photos", type=int, default=600)
+    parser.add_argument("--items", type=int, default=100_000)
+    args = parser.parse_args()
+    need_corpus()
+    print(machine())
+    stacking(args.items)
+    grid(args.items)
+    ingest_vs_scan(args.photos)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""The removal crawler against a loopback site served by a second process.
+
+    .venv/bin/python benchmarks/bench_crawl.py --pages 500 --media 1000 --rechecks 2000
+
+Builds a site of ``--pages`` pages (a binary tree of links and ``--per-page`` pictures; the
+pictures are ``--media`` distinct benign generated JPEGs, a tenth of them banked), serves it with
+``python -m http.server`` in another process, and measures in the same run:
+
+* the reference: plain sequential httpx GETs of every page and picture (no parsing, no hashing,
+  no database): what the server and the loopback give;
+* ``ohsc crawl run --until-idle`` as a library call (frontier in SQLite, lxml extraction, MD5,
+  SHA-1, SHA-256 and PDQ of every picture in memory, matching, evidence for matches);
+* a re-check of ``--rechecks`` open takedowns (conditional requests: the server answers 304),
+  notices of what is still up written to the outbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+
+from ohsc.banks.service import BankService
+from ohsc.demo import synth
+from ohsc.removal.crawler import Crawler
+from ohsc.removal.frontier import Frontier, url_key
+from ohsc.removal.hosts import HostDirectory
+from ohsc.removal.models import TakedownRow
+from ohsc.removal.recheck import Rechecker
+from ohsc.settings import load_settings
+from ohsc.store.db import Store
+from ohsc.store.types import utcnow
+from ohsc.web.services import ServerStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, rss_mb
+
+
+def build(root: Path, pages: int, media: int, per_page: int) -> None:
+    (root / "m").mkdir(parents=True)
+    for i in range(media):
+        buf = io.BytesIO()
+        synth.picture(10_000 + i, (256, 192)).save(buf, "JPEG", quality=85)
+        (root / "m" / f"{i}.jpg").write_bytes(buf.getvalue())
+    for p in range(pages):
+        links = "".join(f'<a href="p{q}.html">{q}</a>' for q in (2 * p + 1, 2 * p + 2) if q < pages)
+        imgs = "".join(f'<img src="m/{(p * per_page + k) % media}.jpg">' for k in range(per_page))
+        (root / f"p{p}.html").write_text(f"<html><body>{links}{imgs}</body></html>")
+    stamp = time.time() - 3600  # one Last-Modified for every file (the re-check's conditional requests)
+    for path in root.rglob("*"):
+        os.utime(path, (stamp, stamp))
+
+
+def serve(root: Path) -> tuple[subprocess.Popen[bytes], str]:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(root)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(url + "/p0.html", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    return proc, url
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pages", type=int, default=500)
+    ap.add_argument("--media", type=int, default=1000)
+    ap.add_argument("--per-page", type=int, default=4)
+    ap.add_argument("--rechecks", type=int, default=2000)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument(
+        "--store", choices=("pooled", "plain"), default="pooled", help="pooled: SQLite connections kept open"
+    )
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="ohsc-bench-crawl-"))
+    build(tmp / "site", args.pages, args.media, args.per_page)
+    settings = load_settings(
+        home=tmp / "home",
+        crawl_allow_private_targets=True,
+        crawl_delay_seconds=0,
+        crawl_per_host=args.concurrency,
+        crawl_concurrency=args.concurrency,
+        crawl_max_depth=20,
+        crawl_max_pages_per_seed=args.pages + 10,
+        rdap_url="http://127.0.0.1:9/rdap",  # no RDAP look-ups leave the machine (the contact is set below)
+    )
+    store = (ServerStore if args.store == "pooled" else Store).from_settings(settings)
+    banks = BankService(store, settings, actor="bench")
+    banks.create_bank("known")
+    banks.add_files("known", [tmp / "site" / "m" / f"{i}.jpg" for i in range(0, args.media, 10)])
+    proc, url = serve(tmp / "site")
+    try:
+        print(f"machine: {machine()}")
+        t0 = time.perf_counter()
+        with httpx.Client() as c:
+            for p in range(args.pages):
+                c.get(f"{url}/p{p}.html")
+            for i in range(args.media):
+                c.get(f"{url}/m/{i}.jpg")
+        ref = time.perf_counter() - t0
+        print(f"reference (sequential GETs): {(args.pages + args.media) / ref:.0f} requests/s")
+
+        Frontier(store, settings, actor="bench").add([f"{url}/p0.html"], source="analyst")
+        with Crawler.open(store, settings, actor="bench") as crawler:
+            t0 = time.perf_counter()
+            stats = crawler.run(until_idle=True)
+            took = time.perf_counter() - t0
+        print(
+            f"crawl: {stats.pages} pages, {stats.media} media, {stats.takedowns} takedowns in {took:.1f} s: "
+            f"{stats.pages / took:.0f} pages/s, {stats.media / took:.0f} media/s, "
+            f"{(stats.pages + stats.media) / took:.0f} requests/s "
+            f"({(stats.pages + stats.media) / took / ((args.pages + args.media) / ref):.2f}x the reference); "
+            f"RSS {rss_mb():.0f} MB"
+        )
+
+        # re-check many open notices: conditional GETs answered 304
+        modified = httpx.get(f"{url}/m/0.jpg").headers.get("last-modified")
+        now = utcnow()
+        with store.session() as s:
+            for i in range(args.rechecks):
+                media_url = f"{url}/m/{i % args.media}.jpg?n={i}"
+                s.add(
+                    TakedownRow(
+                        url_key=url_key(media_url), url=media_url, page_url="", host="127.0.0.1", bank="known",
+                        status="open", first_seen_at=now, first_notice_at=now, last_notice_at=now,
+                        next_check_at=now, notices_sent=1, checks=0, escalated=False, last_modified=modified,
+                    )
+                )  # fmt: skip
+        HostDirectory(store, settings, actor="bench").add_contact("127.0.0.1", "abuse@example.org")
+        checker = Rechecker(store, settings, actor="bench")
+        t0 = time.perf_counter()
+        rs = checker.run(now=now + timedelta(hours=25))
+        took = time.perf_counter() - t0
+        checker.close()
+        print(
+            f"recheck: {rs.checked} open notices in {took:.1f} s ({rs.checked / took:.0f}/s), "
+            f"still up {rs.still_up}, removed {rs.removed}, unknown {rs.unknown}, notices {rs.notices}"
+        )
+    finally:
+        proc.terminate()
+        proc.wait()
+        store.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""The crawler: take URLs from the frontier, fetch, extract media links, hash media in memory,
+match them against the banks; matches become takedowns (with evidence), the rest is forgotten.
+
+Media bytes live only in this process's memory while they are hashed. Unmatched media are never
+written anywhere: not to disk, not to the database (their URL and HTTP status are kept in the
+frontier, their hashes are not). Matched media go to the encrypted evidence store.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ohsc.errors import OhscError
+from ohsc.matching.matcher import Matcher
+from ohsc.media.blobs import BlobStore
+from ohsc.removal.extract import extract, is_media_url
+from ohsc.removal.frontier import CrawlTask, Frontier
+from ohsc.removal.http import CrawlHttp, FetchFailed, Response
+from ohsc.removal.takedowns import TakedownService
+from ohsc.settings import Settings
+from ohsc.signals.files import hash_upload
+from ohsc.store.db import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class CrawlStats:
+    pages: int = 0
+    media: int = 0
+    matched: int = 0
+    failed: int = 0
+    takedowns: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one URL gave: its state, and the links found on it (a page)."""
+
+    task: CrawlTask
+    state: str
+    #: page | media | failed (what the statistics count)
+    kind: str
+    http_status: int | None = None
+    error: str | None = None
+    matched: bool = False
+    created: bool = False
+    media: list[str] = field(default_factory=list)
+    pages: list[str] = field(default_factory=list)
+
+
+class Crawler:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        matcher: Matcher,
+        *,
+        actor: str = "system",
+        http: CrawlHttp | None = None,
+        blobs: BlobStore | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.matcher = matcher
+        self.frontier = Frontier(store, settings, actor=actor)
+        self.takedowns = TakedownService(store, settings, actor=actor, blobs=blobs)
+        self.http = http or CrawlHttp(settings, self.frontier.guard)
+        self._own_http = http is None
+        self.stats = CrawlStats()
+
+    @classmethod
+    @contextmanager
+    def open(cls, store: Store, settings: Settings, *, actor: str = "system") -> Iterator[Crawler]:
+        crawler = cls(store, settings, Matcher.open(store, settings), actor=actor)
+        try:
+            yield crawler
+        finally:
+            crawler.close()
+
+    def close(self) -> None:
+        if self._own_http:
+            self.http.close()
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def run(self, *, until_idle: bool = False, max_urls: int | None = None) -> CrawlStats:
+        """Crawl one batch, or (``until_idle``) until nothing is left in the frontier.
+
+        URLs are fetched and hashed in threads while the main thread keeps them fed from the
+        frontier and writes what they found in one transaction per group of outcomes (a store
+        transaction per URL would cost more than the hashing)."""
+        started = time.monotonic()
+        workers = self.settings.crawl_concurrency
+        if not until_idle and max_urls is None:
+            max_urls = workers * 8  # one batch
+        taken = 0
+        inflight: set[Future[Outcome]] = set()
+        found: list[Outcome] = []
+        dry = False  # the frontier had nothing; new URLs come only with the next write
+        last_write = time.monotonic()
+        with ThreadPoolExecutor(workers, thread_name_prefix="crawl") as pool:
+            while True:
+                room = workers * 4 - len(inflight)
+                if not dry and room >= workers and (max_urls is None or taken < max_urls):
+                    want = room if max_urls is None else min(room, max_urls - taken)
+                    tasks = self.frontier.take(want)
+                    taken += len(tasks)
+                    dry = not tasks
+                    inflight |= {pool.submit(self.process, t) for t in tasks}
+                if not inflight:
+                    if found:
+                        self._write(found)
+                        found, dry, last_write = [], False, time.monotonic()
+                        continue
+                    if until_idle and (max_urls is None or taken < max_urls) and self.frontier.pending():
+                        time.sleep(min(1.0, self.settings.crawl_lease_seconds))  # leases of a dead crawler
+                        dry = False
+                        continue
+                    break
+                done, inflight = wait(inflight, timeout=0.25, return_when=FIRST_COMPLETED)
+                found.extend(f.result() for f in done)
+                if len(found) >= workers * 4 or (found and time.monotonic() - last_write > 0.5):
+                    self._write(found)
+                    found, dry, last_write = [], False, time.monotonic()
+        self.stats.seconds = round(time.monotonic() - started, 3)
+        return self.stats
+
+    def _write(self, outcomes: list[Outcome]) -> None:
+        with self.store.session() as s:
+            for o in outcomes:
+                if o.media:
+                    self.frontier.discover(s, o.task, o.media, kind="media")
+                if o.pages:
+                    self.frontier.discover(s, o.task, o.pages, kind="page")
+                self.frontier.finish(
+                    s,
+                    o.task,
+                    state=o.state,
+                    http_status=o.http_status,
+                    error=o.error,
+                    media_found=len(o.media),
+                    matched=o.matched,
+                )
+        for o in outcomes:
+            self.stats.pages += o.kind == "page"
+            self.stats.media += o.kind == "media"
+            self.stats.failed += o.kind == "failed"
+            self.stats.matched += o.matched
+            self.stats.takedowns += o.created
+
+    # --- one URL -----------------------------------------------------------------------------
+
+    def process(self, task: CrawlTask) -> Outcome:
+        """Fetch one URL and look at what it is; never raises (a bad URL must not stop the crawl)."""
+        try:
+            return self._process(task)
+        except Exception as exc:
+            log.exception("crawl URL %s failed", task.id)
+            return Outcome(task, "failed", "failed", error=f"internal: {type(exc).__name__}")
+
+    def _process(self, task: CrawlTask) -> Outcome:
+        media_task = task.kind == "media"
+        limit = (
+            self.settings.crawl_max_media_bytes
+            if media_task
+            else max(self.settings.crawl_max_page_bytes, self.settings.crawl_max_media_bytes)
+        )
+        accept = "image/*,video/*;q=0.9,*/*;q=0.5" if media_task else "text/html,*/*;q=0.8"
+        try:
+            response = self.http.get(task.url, limit=limit, accept=accept)
+        except FetchFailed as exc:
+            return Outcome(task, "failed", "failed", http_status=exc.status, error=exc.reason)
+        if response.status != 200:
+            return Outcome(task, "done", "failed", http_status=response.status)
+        if response.is_html and not media_task:
+            if len(response.body) > self.settings.crawl_max_page_bytes:
+                return Outcome(task, "failed", "failed", http_status=200, error="page too large")
+            links = extract(response.body, response.url)
+            return Outcome(task, "done", "page", http_status=200, media=links.media, pages=links.pages)
+        if response.is_media or is_media_url(response.url) or media_task:
+            return self._media(task, response)
+        return Outcome(task, "done", "page", http_status=200, error="neither a page nor media")
+
+    def _media(self, task: CrawlTask, response: Response) -> Outcome:
+        data = response.body
+        try:
+            signals = hash_upload(data, self.settings)
+        except OhscError as exc:
+            return Outcome(task, "done", "media", http_status=200, error=f"not hashed: {exc.code}")
+        outcome = self.matcher.match(signals.signals(), pdq_quality=signals.pdq_quality)
+        match = outcome.matches[0] if outcome.matches else None
+        created = False
+        if match is not None:
+            _id, created = self.takedowns.record(
+                url=task.url,
+                page_url=task.parent_url,
+                crawl_url_id=task.id,
+                signals=signals,
+                match=match,
+                data=data,
+            )
+        del data  # unmatched media end here: in memory only, never written
+        return Outcome(task, "done", "media", http_status=200, matched=match is not None, created=created)

@@ -1,0 +1,369 @@
+"""The persistent crawl frontier: reported and discovered URLs, their sources and their state.
+
+Every URL is one row (keyed by the SHA-256 of its normalised form), so a URL reported twice,
+or by an analyst and a platform, merges into one row with two sources. A crawler *takes* URLs
+by writing a lease (``OHSC_CRAWL_LEASE_SECONDS``) in the same transaction that reads them; a URL
+is *finished* in one transaction with what was found on it. A crawler killed at any point leaves
+at most leases that run out: nothing is lost, and nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ohsc import audit
+from ohsc.errors import CrawlUrlNotFoundError, EgressRefusedError, InvalidInputError
+from ohsc.net import EgressGuard
+from ohsc.removal.models import CrawlUrlRow, CrawlUrlSourceRow
+from ohsc.settings import Settings
+from ohsc.store.db import Store
+from ohsc.store.types import utcnow
+
+SOURCES = ("analyst", "api", "public")
+MAX_URL_CHARS = 4000
+#: URLs one call may add
+MAX_ADD = 10_000
+
+
+def normalise_url(raw: str) -> str:
+    """The form URLs are compared in: scheme and host lower case, default port and fragment gone."""
+    text = (raw or "").strip()
+    if not text or len(text) > MAX_URL_CHARS:
+        raise InvalidInputError(f"a URL is 1-{MAX_URL_CHARS} characters")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise InvalidInputError("the URL cannot be parsed (bad host or port)") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInputError("the URL must be an http:// or https:// URL with a host")
+    host = parts.hostname.lower().rstrip(".")
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != (443 if scheme == "https" else 80):
+        host = f"{host}:{port}"
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@{host}" if userinfo else host
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def url_key(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    id: int
+    url: str
+    new: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "url": self.url, "new": self.new}
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlTask:
+    """A URL taken from the frontier by one crawler."""
+
+    id: int
+    url: str
+    kind: str
+    depth: int
+    seed_id: int
+    parent_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlUrl:
+    id: int
+    url: str
+    host: str
+    kind: str
+    depth: int
+    state: str
+    http_status: int | None
+    error: str | None
+    media_found: int
+    matched: bool
+    sources: tuple[str, ...]
+    created_at: datetime
+    fetched_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "url": self.url,
+            "host": self.host,
+            "kind": self.kind,
+            "depth": self.depth,
+            "state": self.state,
+            "http_status": self.http_status,
+            "error": self.error,
+            "media_found": self.media_found,
+            "matched": self.matched,
+            "sources": list(self.sources),
+            "created_at": self.created_at.isoformat(),
+            "fetched_at": self.fetched_at.isoformat() if self.fetched_at else None,
+        }
+
+
+class Frontier:
+    """Intake of reported URLs and the crawler's queue."""
+
+    def __init__(self, store: Store, settings: Settings, *, actor: str = "system") -> None:
+        self.store = store
+        self.settings = settings
+        self.actor = actor
+        self.guard = EgressGuard.from_settings(settings, allow_internal=settings.crawl_allow_private_targets)
+
+    # --- intake ------------------------------------------------------------------------------
+
+    def check(self, raw: str) -> str:
+        """A reported URL in its normal form; refuses internal targets unless allowed."""
+        url = normalise_url(raw)
+        try:
+            self.guard.check(url)
+        except EgressRefusedError as exc:
+            raise EgressRefusedError(
+                exc.message.replace(
+                    "OHSC_EGRESS_ALLOW", "OHSC_CRAWL_ALLOW_PRIVATE_TARGETS or OHSC_EGRESS_ALLOW"
+                )
+            ) from None
+        return url
+
+    def add(
+        self, urls: Sequence[str], *, source: str, reporter: str | None = None, note: str = ""
+    ) -> list[Added]:
+        """Queue reported URLs (all or none: a bad one refuses the call). Duplicates merge."""
+        if source not in SOURCES:
+            raise InvalidInputError(f"source is one of {', '.join(SOURCES)}")
+        if not urls or len(urls) > MAX_ADD:
+            raise InvalidInputError(f"give 1-{MAX_ADD} URLs")
+        checked = list(dict.fromkeys(self.check(u) for u in urls))
+        who = (reporter or self.actor)[:200]
+        with self.store.session() as s:
+            added = [self._add_one(s, url, source, who, note[:500]) for url in checked]
+            audit.record(
+                s,
+                actor=self.actor,
+                action="crawl.add",
+                object_type="crawl_url",
+                object_id=added[0].id if len(added) == 1 else None,
+                details={
+                    "source": source,
+                    "ids": [a.id for a in added][:500],
+                    "new": sum(a.new for a in added),
+                    "merged": sum(not a.new for a in added),
+                },
+            )
+        return added
+
+    def _add_one(self, s: Session, url: str, source: str, reporter: str, note: str) -> Added:
+        key = url_key(url)
+        row = s.scalar(select(CrawlUrlRow).where(CrawlUrlRow.url_key == key))
+        new = row is None
+        if row is None:
+            row = CrawlUrlRow(url_key=key, url=url, host=host_of(url), kind="page", depth=0, state="queued")
+            s.add(row)
+            s.flush()
+            row.seed_id = row.id
+        elif row.depth > 0 or row.state == "failed":
+            # found by the crawler before, or failed: a report makes it a seed and queues it again
+            row.depth, row.seed_id, row.state, row.lease_until = 0, row.id, "queued", None
+        exists = s.scalar(
+            select(CrawlUrlSourceRow.id).where(
+                CrawlUrlSourceRow.url_id == row.id,
+                CrawlUrlSourceRow.source == source,
+                CrawlUrlSourceRow.reporter == reporter,
+            )
+        )
+        if exists is None:
+            s.add(CrawlUrlSourceRow(url_id=row.id, source=source, reporter=reporter, note=note))
+        return Added(row.id, url, new)
+
+    # --- the crawler's side ------------------------------------------------------------------
+
+    def take(self, limit: int, *, now: datetime | None = None) -> list[CrawlTask]:
+        """Lease up to ``limit`` URLs: queued ones, and ones whose crawler died (lease ran out)."""
+        now = now or utcnow()
+        lease = now + timedelta(seconds=self.settings.crawl_lease_seconds)
+        with self.store.session() as s:
+            q = (
+                select(CrawlUrlRow)
+                .where(
+                    CrawlUrlRow.state == "queued",
+                    or_(CrawlUrlRow.lease_until.is_(None), CrawlUrlRow.lease_until < now),
+                )
+                .order_by(CrawlUrlRow.depth, CrawlUrlRow.id)
+                .limit(limit)
+            )
+            if s.get_bind().dialect.name == "postgresql":
+                q = q.with_for_update(skip_locked=True)
+            rows = list(s.scalars(q))
+            parents = self._urls(s, {r.parent_id for r in rows if r.parent_id})
+            tasks = []
+            for r in rows:
+                r.lease_until = lease
+                r.attempts += 1
+                tasks.append(
+                    CrawlTask(
+                        r.id, r.url, r.kind, r.depth, r.seed_id or r.id, parents.get(r.parent_id or 0, "")
+                    )
+                )
+            return tasks
+
+    @staticmethod
+    def _urls(s: Session, ids: set[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        query = select(CrawlUrlRow.id, CrawlUrlRow.url).where(CrawlUrlRow.id.in_(ids))
+        return {int(i): str(u) for i, u in s.execute(query)}
+
+    def finish(
+        self,
+        s: Session,
+        task: CrawlTask,
+        *,
+        state: str,
+        http_status: int | None = None,
+        error: str | None = None,
+        media_found: int = 0,
+        matched: bool = False,
+    ) -> None:
+        """Record a URL's outcome in the caller's transaction (with what was found on it)."""
+        s.execute(
+            update(CrawlUrlRow)
+            .where(CrawlUrlRow.id == task.id)
+            .values(
+                state=state,
+                lease_until=None,
+                http_status=http_status,
+                error=(error or None) and error[:300],
+                media_found=media_found,
+                matched=matched,
+                fetched_at=utcnow(),
+            )
+        )
+
+    def discover(self, s: Session, parent: CrawlTask, urls: Iterable[str], *, kind: str) -> int:
+        """Queue URLs found on ``parent`` (pages: same host, within depth and the per-seed cap)."""
+        depth = parent.depth + 1
+        if kind == "page" and depth > self.settings.crawl_max_depth:
+            return 0
+        wanted: dict[str, str] = {}
+        for raw in urls:
+            try:
+                url = normalise_url(raw)
+            except InvalidInputError:
+                continue
+            if kind == "page" and host_of(url) != host_of(parent.url):
+                continue  # scope: pages of the reported host only; media may be anywhere
+            wanted.setdefault(url_key(url), url)
+        if not wanted:
+            return 0
+        known = set(s.scalars(select(CrawlUrlRow.url_key).where(CrawlUrlRow.url_key.in_(list(wanted)))))
+        fresh = [(k, u) for k, u in wanted.items() if k not in known]
+        if kind == "page" and fresh:
+            have = s.scalar(
+                select(func.count()).where(CrawlUrlRow.seed_id == parent.seed_id, CrawlUrlRow.kind == "page")
+            )
+            fresh = fresh[: max(0, self.settings.crawl_max_pages_per_seed - int(have or 0))]
+        if not fresh:
+            return 0
+        values = [
+            {
+                "url_key": key,
+                "url": url,
+                "host": host_of(url),
+                "kind": kind,
+                "depth": depth,
+                "seed_id": parent.seed_id,
+                "parent_id": parent.id,
+                "state": "queued",
+                "attempts": 0,
+                "media_found": 0,
+                "matched": False,
+                "created_at": utcnow(),
+            }
+            for key, url in fresh
+        ]
+        # another crawler thread may add the same URL at the same moment: the first one wins
+        table = CrawlUrlRow.__table__
+        assert isinstance(table, Table)
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(pg_insert(table).values(values).on_conflict_do_nothing(index_elements=["url_key"]))
+        else:
+            s.execute(sqlite_insert(table).values(values).on_conflict_do_nothing(index_elements=["url_key"]))
+        return len(fresh)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def pending(self) -> int:
+        with self.store.session() as s:
+            return int(s.scalar(select(func.count()).where(CrawlUrlRow.state == "queued")) or 0)
+
+    def counts(self) -> dict[str, int]:
+        with self.store.session() as s:
+            rows = s.execute(
+                select(CrawlUrlRow.kind, CrawlUrlRow.state, func.count()).group_by(
+                    CrawlUrlRow.kind, CrawlUrlRow.state
+                )
+            )
+            return {f"{kind}_{state}": int(n) for kind, state, n in rows}
+
+    def list_urls(
+        self, *, state: str | None = None, kind: str | None = None, limit: int = 100, after: int = 0
+    ) -> list[CrawlUrl]:
+        with self.store.session() as s:
+            q = select(CrawlUrlRow).where(CrawlUrlRow.id > after).order_by(CrawlUrlRow.id)
+            if state:
+                q = q.where(CrawlUrlRow.state == state)
+            if kind:
+                q = q.where(CrawlUrlRow.kind == kind)
+            rows = list(s.scalars(q.limit(max(1, min(limit, 10_000)))))
+            return [self._to(s, r) for r in rows]
+
+    def get(self, url_id: int) -> CrawlUrl:
+        with self.store.session() as s:
+            row = s.get(CrawlUrlRow, url_id)
+            if row is None:
+                raise CrawlUrlNotFoundError(f"no crawl URL {url_id}")
+            return self._to(s, row)
+
+    @staticmethod
+    def _to(s: Session, r: CrawlUrlRow) -> CrawlUrl:
+        sources = s.scalars(
+            select(CrawlUrlSourceRow.source)
+            .where(CrawlUrlSourceRow.url_id == r.id)
+            .order_by(CrawlUrlSourceRow.id)
+        )
+        return CrawlUrl(
+            id=r.id,
+            url=r.url,
+            host=r.host,
+            kind=r.kind,
+            depth=r.depth,
+            state=r.state,
+            http_status=r.http_status,
+            error=r.error,
+            media_found=r.media_found,
+            matched=r.matched,
+            sources=tuple(dict.fromkeys(sources)),
+            created_at=r.created_at,
+            fetched_at=r.fetched_at,
+        )
