@@ -63,7 +63,17 @@ def test_workers_exit_when_the_scan_is_killed(tmp_path: Path) -> None:
         "OHSC_HOME": str(tmp_path / "h"),
     }
     scan = subprocess.Popen(
-        [OHSC, "scan", str(folder), "--workers", "2", "--json", "--quiet", "--exact"],
+        [
+            OHSC,
+            "scan",
+            str(folder),
+            "--workers",
+            "2",
+            "--json",
+            str(tmp_path / "records.jsonl"),
+            "--quiet",
+            "--exact",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -326,6 +326,25 @@ class VideoSupportMissingError(VideoError):
     http_status = 501
 
 
+# --- cluster ---------------------------------------------------------------------------------
+
+
+class ClusterUnavailableError(OhscError):
+    """The Dask scheduler could not be reached, or went away during a scan. The records written so
+    far are kept: the same command with ``--resume`` finishes the scan."""
+
+    code = "cluster_unavailable"
+    http_status = 503
+    exit_code = 8
+
+
+class ClusterSupportMissingError(ConfigError):
+    """Dask is not installed (``pip install 'ohsc[cluster]'``)."""
+
+    code = "cluster_support_missing"
+    http_status = 501
+
+
 # --- service: API, accounts, review, actions -----------------------------------------------
 
 

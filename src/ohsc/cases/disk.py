@@ -171,10 +171,10 @@ class DiskScanner(Scanner):
         self.times = times
 
     def _items(
-        self, roots: list[Path], options: ScanOptions, limits: ArchiveLimits, progress: ProgressSink
+        self, roots: list[Path | str], options: ScanOptions, limits: ArchiveLimits, progress: ProgressSink
     ) -> Iterator[Item]:
-        for root in roots:
-            for item in disk_items(root, limits, self.times, self.settings.max_file_bytes):
+        for root in roots:  # disk images are local files (scan roots may also be URLs)
+            for item in disk_items(Path(root), limits, self.times, self.settings.max_file_bytes):
                 progress.add_total(1)
                 yield item
 

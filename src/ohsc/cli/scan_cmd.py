@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +17,29 @@ from ohsc.cli.progress import ScanProgress
 from ohsc.cli.render import e, human_bytes
 from ohsc.errors import InvalidInputError
 from ohsc.scanning.journal import Journal, finished_ids
+from ohsc.scanning.remote import is_url
 from ohsc.scanning.runner import Scanner, ScanOptions, ScanSummary
 from ohsc.signals.files import HashOptions
 from ohsc.video.text import describe_match
 
 
-def default_journal(app: App, root: Path) -> Path:
+def default_journal(app: App, root: Path | str) -> Path:
+    if isinstance(root, str):  # a URL: s3://bucket/prefix
+        key = hashlib.sha256(root.encode()).hexdigest()[:12]
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", root.rstrip("/").rsplit("/", 1)[-1]) or "scan"
+        return app.settings.scans_dir / f"{name}-{key}.jsonl"
     key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
     return app.settings.scans_dir / f"{root.name or 'scan'}-{key}.jsonl"
+
+
+def scan_source(value: str) -> Path | str:
+    """A local path (must exist) or an fsspec URL (s3://bucket/prefix, file:///shared/case)."""
+    if is_url(value):
+        return value
+    path = Path(value)
+    if not path.exists() and not path.is_symlink():
+        raise click.BadParameter(f"Path '{value}' does not exist.", param_hint="'PATH'")
+    return path
 
 
 def print_summary(summary: ScanSummary, matched: list[dict[str, Any]], journal: Path | None) -> None:
@@ -55,7 +72,7 @@ def print_summary(summary: ScanSummary, matched: list[dict[str, Any]], journal: 
 
 
 @click.command("scan")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.argument("source", metavar="PATH")
 @click.option(
     "--json",
     "json_out",
@@ -68,10 +85,16 @@ def print_summary(summary: ScanSummary, matched: list[dict[str, Any]], journal: 
 @click.option("--dihedral", is_flag=True, help="Also match rotated and mirrored copies.")
 @click.option("--no-archives", is_flag=True, help="Do not look inside zip and tar files.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    help="Hash on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786); "
+    "default: OHSC_DASK_SCHEDULER. Records, --resume and the summary are the same as a local scan's.",
+)
 @pass_app
 def scan(
     app: App,
-    path: Path,
+    source: str,
     json_out: Path | None,
     workers: int | None,
     resume: bool,
@@ -79,37 +102,51 @@ def scan(
     dihedral: bool,
     no_archives: bool,
     quiet: bool,
+    cluster: str | None,
 ) -> None:
     """Scan a folder, a .zip or a .tar(.gz) for known material. Files are recognised by content.
+
+    PATH may also be a URL that fsspec reads: s3://bucket/prefix (any S3-compatible store;
+    AWS_ENDPOINT_URL names one that is not AWS), file:///shared/case on shared storage.
 
     Exit status 0 when the scan completed (matches are data, not failures).
     """
     settings = app.settings
+    path = scan_source(source)
     to_stdout = json_out is not None and str(json_out) == "-"
     journal_path = None if to_stdout else (json_out or default_journal(app, path))
     if resume and journal_path is None:
         raise InvalidInputError("--resume needs a records file: use --json FILE")
     skip = finished_ids(journal_path) if (resume and journal_path is not None) else set()
-    matcher = app.matcher()
-    options = ScanOptions(
-        workers=workers or settings.effective_workers(),
-        hash=HashOptions.from_settings(settings, mode="exact" if exact else None, dihedral=dihedral),
-        expand_archives=not no_archives,
-        skip=frozenset(skip),
-    )
-    journal = Journal(journal_path, append=resume)
-    matched: list[dict[str, Any]] = []
+    address = cluster or settings.dask_scheduler
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if address:  # connect first: an unreachable scheduler fails before anything is written
+            from ohsc.cluster.pool import cluster_pool
 
-    def on_record(record: dict[str, Any]) -> None:
-        journal.write(record)
-        if record.get("matched"):
-            matched.append(record)
+            pool = stack.enter_context(cluster_pool(address, batch_items=settings.cluster_batch_files))
+        matcher = app.matcher()
+        options = ScanOptions(
+            workers=pool.threads() if pool is not None else (workers or settings.effective_workers()),
+            hash=HashOptions.from_settings(settings, mode="exact" if exact else None, dihedral=dihedral),
+            expand_archives=not no_archives,
+            skip=frozenset(skip),
+            pool=pool,
+        )
+        journal = Journal(journal_path, append=resume)
+        matched: list[dict[str, Any]] = []
 
-    try:
-        with ScanProgress(f"scanning {path.name or path}", enabled=not quiet) as progress:
-            summary = Scanner(settings, matcher).run(path, options, on_record, progress)
-    finally:
-        journal.close()
+        def on_record(record: dict[str, Any]) -> None:
+            journal.write(record)
+            if record.get("matched"):
+                matched.append(record)
+
+        try:
+            name = path if isinstance(path, str) else (path.name or path)
+            with ScanProgress(f"scanning {e(str(name))}", enabled=not quiet) as progress:
+                summary = Scanner(settings, matcher).run(path, options, on_record, progress)
+        finally:
+            journal.close()
     with app.store.session() as s:
         audit.record(
             s,

@@ -11,7 +11,7 @@ MEMBER_SEP = "!"
 
 @dataclass(slots=True)
 class Item:
-    """Something to hash. Exactly one of ``path``/``data`` is set unless ``error`` is."""
+    """Something to hash. Exactly one of ``path``/``data``/``url`` is set unless ``error`` is."""
 
     id: str
     path: Path | None = None
@@ -28,6 +28,8 @@ class Item:
     depth: int = 0
     #: was in flight when a hashing worker died: retried alone
     suspect: bool = False
+    #: an object in a store (fsspec URL: ``s3://bucket/key``); the hashing worker reads it
+    url: str | None = None
 
 
 def failed(item_id: str, code: str, message: str) -> Item:

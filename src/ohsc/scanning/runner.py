@@ -17,8 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -35,6 +34,7 @@ from ohsc.signals.sniff import SNIFF_BYTES, archive_kind
 if TYPE_CHECKING:  # ``ohsc hash`` scans without matching: no store, no index
     from ohsc.matching.matcher import Matcher
     from ohsc.robust.descriptor import Query
+    from ohsc.scanning.pools import HashPool
 
 
 class _InlineExecutor(Executor):
@@ -82,6 +82,8 @@ class ScanOptions:
     inline: bool = False
     #: item ids start with the root path as given (always so with several roots)
     ids_as_given: bool = False
+    #: hash somewhere else (a Dask cluster: ``ohsc.cluster``); None: local worker processes
+    pool: HashPool | None = None
 
 
 @dataclass(slots=True)
@@ -124,6 +126,12 @@ class ScanSummary:
 _DONE = object()
 
 
+def _count_url(url: str) -> int:
+    from ohsc.scanning.remote import count_url
+
+    return count_url(url)
+
+
 class Scanner:
     """Run scans. ``matcher`` None hashes without matching (``ohsc hash``)."""
 
@@ -134,11 +142,47 @@ class Scanner:
     # --- sources ---------------------------------------------------------------------------------
 
     def _items(
-        self, roots: list[Path], options: ScanOptions, limits: ArchiveLimits, progress: ProgressSink
+        self, roots: list[Path | str], options: ScanOptions, limits: ArchiveLimits, progress: ProgressSink
     ) -> Iterator[Item]:
         many = len(roots) > 1 or options.ids_as_given
         for root in roots:
-            yield from self._root_items(root, str(root) if many else None, options, limits, progress)
+            prefix = str(root) if many else None
+            if isinstance(root, str):  # an fsspec URL
+                yield from self._url_items(root, prefix, options, limits, progress)
+            else:
+                yield from self._root_items(root, prefix, options, limits, progress)
+
+    def _url_items(
+        self,
+        url: str,
+        prefix: str | None,
+        options: ScanOptions,
+        limits: ArchiveLimits,
+        progress: ProgressSink,
+    ) -> Iterator[Item]:
+        """Objects in a store; an archive among them is copied to a temporary file and expanded."""
+        from ohsc.scanning.remote import download, read_head, walk_url
+
+        for item in walk_url(url, prefix):
+            yield item
+            if item.url is None or not options.expand_archives or limits.max_depth <= 0:
+                continue
+            try:
+                if archive_kind(read_head(item.url)) is None:
+                    continue
+                fd, name = tempfile.mkstemp(dir=limits.temp_dir, suffix=".archive")
+                os.close(fd)
+                local = Path(name)
+                if not download(item.url, local, self.settings.archive_max_total_bytes):
+                    continue  # the archive's own record (digests) is all it gets
+            except OSError:
+                continue  # the hashing worker reports the read error in the archive's record
+            try:
+                for member in expand(item.id, local, limits):
+                    progress.add_total(1)
+                    yield member
+            finally:
+                local.unlink(missing_ok=True)
 
     def _root_items(
         self,
@@ -167,13 +211,13 @@ class Scanner:
 
     def run(
         self,
-        root: Path | list[Path],
+        root: Path | str | list[Path | str],
         options: ScanOptions,
         on_record: Callable[[dict[str, Any]], None],
         progress: ProgressSink | None = None,
     ) -> ScanSummary:
         sink = progress or _NoProgress()
-        roots = root if isinstance(root, list) else [root]
+        roots: list[Path | str] = root if isinstance(root, list) else [root]
         summary = ScanSummary()
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="ohsc-scan-") as tmp:
@@ -200,7 +244,7 @@ class Scanner:
                         items.put(_DONE, timeout=5)
 
             def count() -> None:
-                sink.set_total(sum(count_files(r) for r in roots))
+                sink.set_total(sum(count_files(r) if isinstance(r, Path) else _count_url(r) for r in roots))
 
             threading.Thread(target=count, daemon=True, name="ohsc-count").start()
             producer = threading.Thread(target=produce, daemon=True, name="ohsc-walk")
@@ -279,6 +323,8 @@ class Scanner:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
 
         def new_pool() -> Executor:
+            if options.pool is not None:
+                return options.pool.open(options)
             if options.inline:
                 set_options(options.hash)
                 return _InlineExecutor()
@@ -293,7 +339,11 @@ class Scanner:
         in_flight: dict[Future[FileSignals], Item] = {}
         retry_alone: list[Item] = []
         exhausted = False
-        max_in_flight = max(2, options.workers * 3)
+        max_in_flight = (
+            options.pool.in_flight(options) if options.pool is not None else max(2, options.workers * 3)
+        )
+        # a pool whose workers cannot see our temporary files gets spilled archive members as bytes
+        spilled_as_bytes = options.pool is not None and not options.pool.shares_temp_dir
 
         def finish(item: Item, sig: FileSignals | None) -> None:
             robust = self._robust_query(item, sig, options)
@@ -339,10 +389,13 @@ class Scanner:
                     item = next_item()
                     if item is None:
                         break
-                    path = str(item.path) if item.path is not None else None
+                    path = item.url or (str(item.path) if item.path is not None else None)
+                    data = item.data
+                    if spilled_as_bytes and item.temporary and item.path is not None:
+                        path, data = None, item.path.read_bytes()
                     try:
-                        in_flight[pool.submit(options.job, path, item.data)] = item
-                    except BrokenProcessPool:
+                        in_flight[pool.submit(options.job, path, data)] = item
+                    except BrokenExecutor:
                         retry_alone.insert(0, item)
                         broken = True
                         break
@@ -356,7 +409,7 @@ class Scanner:
                         item = in_flight.pop(fut)
                         try:
                             sig = fut.result()
-                        except BrokenProcessPool:
+                        except BrokenExecutor:  # a local worker process or a pool's worker died
                             broken = True
                             if item.suspect and not in_flight:
                                 # it crashed the worker while alone: it is the culprit

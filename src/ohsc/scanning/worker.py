@@ -73,8 +73,13 @@ def exit_with_parent(parent_pid: int) -> None:
 
 
 def hash_job(path: str | None, data: bytes | None) -> FileSignals:
+    """Hash ``data``, or the file at ``path``: a local path or an fsspec URL (``s3://...``)."""
     options = _OPTIONS or HashOptions()
     if data is not None:
         return hash_bytes(data, options)
     assert path is not None
+    if "://" in path:
+        from ohsc.scanning.remote import hash_url  # fsspec only where URLs are scanned
+
+        return hash_url(path, options)
     return hash_path(Path(path), options)

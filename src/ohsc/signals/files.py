@@ -13,7 +13,7 @@ import os
 import stat as stat_mod
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ohsc.errors import FileTooLargeError, ImageTooLargeError, InvalidInputError, MediaError, OhscError
 from ohsc.settings import Settings
@@ -236,6 +236,24 @@ def hash_bytes(data: bytes, options: HashOptions) -> FileSignals:
         )
         return out
     _media(out, data, options)
+    return out
+
+
+def hash_stream(fh: BinaryIO, options: HashOptions) -> FileSignals:
+    """Hash what ``fh`` reads (an object in a store): whole in memory up to ``max_file_bytes``;
+    beyond that digests only, streamed, and pictures and videos get a ``file_too_large`` error."""
+    data = fh.read(options.max_file_bytes + 1)
+    if len(data) <= options.max_file_bytes:
+        return hash_bytes(data, options)
+    out = FileSignals(kind=sniff(data[:SNIFF_BYTES]))
+    digests = _Digests()
+    digests.update(data)
+    while chunk := fh.read(CHUNK):
+        digests.update(chunk)
+    digests.fill(out)
+    if out.kind in (MediaKind.IMAGE, MediaKind.VIDEO):
+        out.error = f"{out.kind} file of {out.size} bytes is above the {options.max_file_bytes}-byte limit"
+        out.error_code = "file_too_large"
     return out
 
 
