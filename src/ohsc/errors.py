@@ -415,3 +415,36 @@ class EgressResolveError(OhscError):
 
     code = "egress_unresolved"
     http_status = 502
+
+
+# --- exchanges -----------------------------------------------------------------------------
+
+
+class ExchangeNotFoundError(NotFoundError):
+    code = "exchange_not_found"
+
+
+class ExchangeExistsError(ConflictError):
+    code = "exchange_exists"
+
+
+class ExchangeError(OhscError):
+    """An exchange could not be fetched (unreachable, refused our credentials, answered nonsense);
+    nothing of the failed page was applied and the checkpoint stays where it was."""
+
+    code = "exchange_failed"
+    http_status = 502
+    exit_code = 8
+
+
+class ExchangeVerificationError(ExchangeError):
+    """A page from an exchange failed its check (signature, bank, cursor or sequence): it may have
+    been forged or altered on the way, so none of it is applied."""
+
+    code = "exchange_unverified"
+
+
+class FeedNotFoundError(NotFoundError):
+    """No such published feed, or not published to the caller (the two are not told apart)."""
+
+    code = "feed_not_found"

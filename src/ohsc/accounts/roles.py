@@ -39,6 +39,8 @@ class Scope(StrEnum):
     DETERRENCE = "deterrence"
     #: reports to authorities: list, get, create, edit, submit, retract
     REPORT = "report"
+    #: GET /v1/feeds/{bank} of the banks published to this key, and their feedback
+    FEED = "feed"
 
 
 #: Library actor roles (:mod:`ohsc.actor`) of each web role: a reporter also reviews.

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from ohsc.web.api import banks, deterrence, matching, reports, review, rules, webhooks
+from ohsc.web.api import banks, deterrence, feeds, matching, reports, review, rules, webhooks
 
 router = APIRouter(prefix="/v1")
-for _module in (matching, banks, rules, review, webhooks, reports, deterrence):
+for _module in (matching, banks, rules, review, webhooks, reports, deterrence, feeds):
     router.include_router(_module.router)
 
 __all__ = ["router"]

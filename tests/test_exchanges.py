@@ -1,0 +1,141 @@
+"""Exchanges: checkpoints advance only with what was applied, bad records are skipped with a
+note, credentials are sealed at rest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+import pytest
+from sqlalchemy import select
+
+from ohsc.banks.service import BankService
+from ohsc.errors import ExchangeError, ExchangeExistsError, InvalidInputError
+from ohsc.exchanges.kinds import register
+from ohsc.exchanges.model import Exchange, ExchangeRecord, FetchedPage
+from ohsc.exchanges.service import ExchangeService
+from ohsc.exchanges.tables import ExchangeRow
+from ohsc.settings import Settings
+from ohsc.store.db import Store
+from ohsc.store.models import AuditEvent
+
+MD5 = [f"{i:032x}" for i in range(1, 20)]
+
+
+class ScriptedExchange(Exchange):
+    """Pages from :attr:`PAGES`; a page that is an exception is raised when reached."""
+
+    kind = "test-scripted"
+    secret_options = ("token",)
+    required_options = ("token",)
+    PAGES: ClassVar[list[list[ExchangeRecord] | Exception]] = []
+    seen_checkpoints: ClassVar[list[Any]] = []
+
+    def fetch(self, checkpoint: Mapping[str, Any] | None) -> Iterator[FetchedPage]:
+        type(self).seen_checkpoints.append(dict(checkpoint) if checkpoint else None)
+        start = int((checkpoint or {}).get("page", 0))
+        for n, page in enumerate(self.PAGES[start:], start + 1):
+            if isinstance(page, Exception):
+                raise page
+            yield FetchedPage(list(page), {"page": n})
+
+
+register(ScriptedExchange)
+
+
+@pytest.fixture
+def svc(store: Store, settings: Settings) -> ExchangeService:
+    BankService(store, settings).create_bank("incoming")
+    ScriptedExchange.PAGES = []
+    ScriptedExchange.seen_checkpoints = []
+    return ExchangeService(store, settings)
+
+
+def _active(store: Store, settings: Settings) -> set[str]:
+    return {e.value for e in BankService(store, settings).iter_entries("incoming")}
+
+
+def test_credentials_are_sealed_and_never_listed(svc: ExchangeService, store: Store) -> None:
+    svc.add("partner", "test-scripted", "incoming", {"note": "plain"}, {"token": "s3cret-token-value"})
+    with store.session() as s:
+        row = s.scalar(select(ExchangeRow))
+        assert row is not None
+        assert "s3cret" not in row.secrets_sealed and "s3cret" not in str(row.options)
+        events = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "exchange.add")))
+        assert "s3cret" not in str(events[0].details)
+    info = svc.list_exchanges()[0]
+    assert info.options == {"note": "plain"} and info.secret_names == ("token",)
+    assert "s3cret" not in str(info.to_dict())
+    assert svc.client("partner").secrets == {"token": "s3cret-token-value"}
+    with pytest.raises(ExchangeExistsError):
+        svc.add("partner", "test-scripted", "incoming", {}, {"token": "x"})
+    with pytest.raises(InvalidInputError):
+        svc.add("other", "test-scripted", "incoming", {}, {})  # the token is required
+
+
+def test_checkpoint_advances_only_with_committed_pages(
+    svc: ExchangeService, store: Store, settings: Settings
+) -> None:
+    svc.add("partner", "test-scripted", "incoming", {}, {"token": "t"})
+    ScriptedExchange.PAGES = [
+        [ExchangeRecord("a", (("md5", MD5[0]),))],
+        [ExchangeRecord("b", (("md5", MD5[1]),))],
+        ExchangeError("the exchange went away"),
+        [ExchangeRecord("c", (("md5", MD5[2]),))],
+    ]
+    with pytest.raises(ExchangeError):
+        svc.sync("partner")
+    info = svc.get("partner")
+    assert info.checkpoint == {"page": 2} and info.last_error == "the exchange went away"
+    assert _active(store, settings) == {MD5[0], MD5[1]}
+    ScriptedExchange.PAGES[2] = []  # the exchange is back
+    report = svc.sync("partner")
+    assert ScriptedExchange.seen_checkpoints[-1] == {"page": 2}  # resumed, not restarted
+    assert report.pages == 2 and report.changes.added == 1
+    assert _active(store, settings) == {MD5[0], MD5[1], MD5[2]}
+    assert svc.get("partner").last_error is None
+
+
+def test_a_record_with_an_invalid_signal_is_skipped_with_a_note(
+    svc: ExchangeService, store: Store, settings: Settings
+) -> None:
+    svc.add("partner", "test-scripted", "incoming", {}, {"token": "t"})
+    ScriptedExchange.PAGES = [
+        [
+            ExchangeRecord("good", (("md5", MD5[0].upper()),), category="cat", labels=("x",)),
+            ExchangeRecord("bad", (("md5", "not-a-hash"),)),
+            ExchangeRecord("alien", (("no-such-type", "abc"),)),
+            ExchangeRecord("good2", (("md5", MD5[1]),)),
+        ]
+    ]
+    report = svc.sync("partner")
+    assert report.records == 4 and report.skipped == 2
+    assert any("'bad' skipped" in n for n in report.notes)
+    assert any("'alien' skipped" in n for n in report.notes)
+    assert _active(store, settings) == {MD5[0], MD5[1]}  # normalised to lower case
+    with store.session() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "exchange.page")).one()
+        assert event.details["skipped"] == 2 and event.details["added"] == 2
+
+
+def test_a_withdrawal_retracts_what_the_record_brought(
+    svc: ExchangeService, store: Store, settings: Settings
+) -> None:
+    svc.add("partner", "test-scripted", "incoming", {}, {"token": "t"})
+    ScriptedExchange.PAGES = [
+        [ExchangeRecord("a", (("md5", MD5[0]), ("sha1", "a" * 40))), ExchangeRecord("b", (("md5", MD5[1]),))],
+        [ExchangeRecord("a", withdrawn=True)],
+    ]
+    report = svc.sync("partner")
+    assert report.changes.retracted == 2
+    assert _active(store, settings) == {MD5[1]}
+
+
+def test_due_exchanges(svc: ExchangeService) -> None:
+    svc.add("often", "test-scripted", "incoming", {}, {"token": "t"}, interval_seconds=60)
+    svc.add("by-hand", "test-scripted", "incoming", {}, {"token": "t"}, interval_seconds=0)
+    assert svc.due() == ["often"]
+    svc.sync_due()
+    assert svc.due() == []
+    svc.remove("often")
+    assert [i.name for i in svc.list_exchanges()] == ["by-hand"]
