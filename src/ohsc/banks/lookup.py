@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ohsc.errors import AmbiguousReferenceError, OhscError
+from ohsc.banks.records import PLACEHOLDER_IDS
+from ohsc.errors import AmbiguousReferenceError, InvalidInputError, OhscError
 from ohsc.signals import get_signal_type
-from ohsc.store.models import EntryRow
+from ohsc.store.models import EntryRow, EntrySourceRow
 from ohsc.store.types import ascii_int
 
 
@@ -41,6 +42,9 @@ def find_entries(s: Session, bank_id: int, ref: str) -> list[EntryRow]:
     rows = list(s.scalars(select(EntryRow).where(EntryRow.bank_id == bank_id, EntryRow.external_id == ref)))
     if rows:
         return rows
+    rows = _by_record(s, bank_id, ref)
+    if rows:
+        return rows
     rows = list(s.scalars(select(EntryRow).where(EntryRow.bank_id == bank_id, EntryRow.value == ref.lower())))
     if len(rows) > 1:
         types = ", ".join(sorted(r.signal_type for r in rows))
@@ -48,3 +52,35 @@ def find_entries(s: Session, bank_id: int, ref: str) -> list[EntryRow]:
             f"{ref!r} is a value of several signal types ({types}); write it as TYPE:VALUE or use an entry id"
         )
     return rows
+
+
+def _by_record(s: Session, bank_id: int, external_id: str) -> list[EntryRow]:
+    ids = select(EntrySourceRow.entry_id).where(
+        EntrySourceRow.bank_id == bank_id, EntrySourceRow.external_id == external_id
+    )
+    return list(s.scalars(select(EntryRow).where(EntryRow.id.in_(ids))))
+
+
+def find_targets(s: Session, bank_id: int, ref: str) -> tuple[list[EntryRow], list[EntrySourceRow] | None]:
+    """What a retraction or restore of ``ref`` acts on: the entries, and the source records when
+    ``ref`` is an external id (only those records; None: every record of the entries).
+
+    External id ``0`` names no record (NIST's NSRL/CAID VICS files give every record MediaID 0)."""
+    ref = ref.strip()
+    rows = find_entries(s, bank_id, ref)
+    by_entry_ref = ascii_int(ref.removeprefix("#")) is not None and any(
+        str(r.id) == ref.removeprefix("#") for r in rows
+    )
+    if by_entry_ref:
+        return rows, None
+    records = list(
+        s.scalars(
+            select(EntrySourceRow).where(EntrySourceRow.bank_id == bank_id, EntrySourceRow.external_id == ref)
+        )
+    )
+    if not records:
+        return rows, None
+    if ref in PLACEHOLDER_IDS:
+        raise InvalidInputError(f"external id {ref!r} names no record: give the hash or the entry id")
+    ids = {r.entry_id for r in records}
+    return list(s.scalars(select(EntryRow).where(EntryRow.id.in_(ids)))), records

@@ -52,6 +52,51 @@ class Bank:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """One source record listing an entry (see :class:`ohsc.store.models.EntrySourceRow`)."""
+
+    source: str
+    external_id: str | None
+    category: str | None
+    labels: tuple[str, ...]
+    source_ref: str | None
+    first_seen: datetime
+    last_seen: datetime
+    withdrawn_at: datetime | None = None
+    withdrawal_reason: str | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.withdrawn_at is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "external_id": self.external_id,
+            "category": self.category,
+            "labels": list(self.labels),
+            "source_ref": self.source_ref,
+            "first_seen": self.first_seen.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+            "withdrawn_at": self.withdrawn_at.isoformat() if self.withdrawn_at else None,
+            "withdrawal_reason": self.withdrawal_reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RecordInput:
+    """One record of a source, as a whole: every signal it lists under its ``external_id``
+    (:meth:`ohsc.banks.service.BankService.apply_records`). ``withdrawn``: the source withdrew it."""
+
+    external_id: str
+    signals: tuple[tuple[str, str], ...] = ()
+    category: str | None = None
+    labels: tuple[str, ...] = ()
+    withdrawn: bool = False
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BankEntry:
     id: int
     bank_id: int
@@ -69,10 +114,16 @@ class BankEntry:
     updated_at: datetime
     retracted_at: datetime | None
     retraction_reason: str | None
+    #: Every source record listing the entry, live and withdrawn (loaded where asked for).
+    sources: tuple[SourceRecord, ...] = ()
 
     @property
     def retracted(self) -> bool:
         return self.retracted_at is not None
+
+    @property
+    def live_sources(self) -> tuple[SourceRecord, ...]:
+        return tuple(r for r in self.sources if r.live)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +143,7 @@ class BankEntry:
             "retracted": self.retracted,
             "retracted_at": self.retracted_at.isoformat() if self.retracted_at else None,
             "retraction_reason": self.retraction_reason,
+            "sources": [r.to_dict() for r in self.sources],
         }
 
 
@@ -178,3 +230,33 @@ class ImportReport:
         self.unknown_withdrawals += other.unknown_withdrawals
         self.errors.extend(other.errors)
         self.notes.extend(other.notes)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRun:
+    """One import of a file into a bank: ``running``, ``finished`` or ``failed``."""
+
+    id: int
+    bank: str
+    format: str
+    source_name: str
+    sha256: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    counts: dict[str, Any]
+    errors: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "bank": self.bank,
+            "format": self.format,
+            "source_name": self.source_name,
+            "sha256": self.sha256,
+            "status": self.status,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "counts": self.counts,
+            "errors": self.errors,
+        }

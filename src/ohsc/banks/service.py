@@ -15,9 +15,30 @@ from sqlalchemy.orm import Session
 
 from ohsc import audit
 from ohsc.banks.formats import get_format
-from ohsc.banks.lookup import find_entries
-from ohsc.banks.model import Bank, BankEntry, EntryInput, EntrySource, ImportReport, ReadNote, RowError
-from ohsc.banks.upsert import apply_batch, restore_rows, retract_rows, store_payloads
+from ohsc.banks.lookup import find_targets
+from ohsc.banks.model import (
+    Bank,
+    BankEntry,
+    EntryInput,
+    EntrySource,
+    ImportReport,
+    ImportRun,
+    ReadNote,
+    RecordInput,
+    RowError,
+)
+from ohsc.banks.records import (
+    PLACEHOLDER_IDS,
+    record_key,
+    records_of,
+    refresh_entries,
+    restore_rows,
+    retract_rows,
+    to_record,
+    unwithdraw,
+    withdraw,
+)
+from ohsc.banks.upsert import apply_batch, store_payloads
 from ohsc.errors import (
     BankExistsError,
     BankNotFoundError,
@@ -28,13 +49,13 @@ from ohsc.errors import (
 from ohsc.settings import Settings
 from ohsc.signals import SIGNAL_TYPES, get_signal_type
 from ohsc.store.db import Store, next_seq
-from ohsc.store.models import BankRow, EntryDeletion, EntryRow, ImportRunRow
+from ohsc.store.models import BankRow, EntryDeletion, EntryRow, EntrySourceRow, ImportRunRow
 from ohsc.store.types import ascii_int, utcnow
 
 BATCH = 2000
 
 
-def _to_entry(row: EntryRow, bank_name: str) -> BankEntry:
+def _to_entry(row: EntryRow, bank_name: str, recs: Sequence[EntrySourceRow] = ()) -> BankEntry:
     return BankEntry(
         id=row.id,
         bank_id=row.bank_id,
@@ -52,6 +73,7 @@ def _to_entry(row: EntryRow, bank_name: str) -> BankEntry:
         updated_at=row.updated_at,
         retracted_at=row.retracted_at,
         retraction_reason=row.retraction_reason,
+        sources=tuple(to_record(r) for r in recs),
     )
 
 
@@ -237,6 +259,10 @@ class BankService:
 
     def _normalise(self, item: EntryInput) -> EntryInput:
         if item.retract and not item.signal_type and not item.value and item.external_id:
+            if record_key(item.external_id) in PLACEHOLDER_IDS:  # NSRL/CAID VICS: 0 names no record
+                raise InvalidInputError(
+                    f"a withdrawal by external id {item.external_id!r} names no record: give the hash"
+                )
             return item  # a withdrawal by external id (see EntryInput.retract)
         if not item.signal_type:
             raise InvalidInputError("missing signal_type")
@@ -254,24 +280,48 @@ class BankService:
         bank_ref: str | int,
         items: Iterable[EntryInput | RowError | ReadNote],
         *,
-        source: EntrySource = EntrySource.MANUAL,
+        source: EntrySource | str = EntrySource.MANUAL,
         source_ref: str | None = None,
     ) -> ImportReport:
-        """Add, update or withdraw entries; invalid items are reported and the rest load."""
-        report = ImportReport()
+        """Add, update or withdraw the source records of ``source`` (an :class:`EntrySource`, or
+        a name such as ``exchange:hotline``); invalid items are reported and the rest load. Each
+        batch commits with its own audit event, so an interrupted call leaves only whole, audited
+        batches behind."""
         with self.store.session() as s:
             bank = self._get_row(s, bank_ref)
-            bank_id, bank_name = bank.id, bank.name
+            bank_id = bank.id
+        return self._apply_stream(bank_id, items, str(source), source_ref)
+
+    def _apply_stream(
+        self,
+        bank_id: int,
+        items: Iterable[EntryInput | RowError | ReadNote],
+        source: str,
+        source_ref: str | None,
+        run_id: int | None = None,
+        report: ImportReport | None = None,
+    ) -> ImportReport:
+        """Apply items batch by batch; each batch commits with its audit event (and the run's
+        counts so far). ``report`` collects the committed batches only."""
+        report = report if report is not None else ImportReport()
         iterator: Iterator[EntryInput | RowError | ReadNote] = iter(items)
+        number = 0
         while batch := list(islice(iterator, BATCH)):
-            valid = self._validated(batch, report)
-            if valid:
-                with self.store.session() as s:
-                    valid = store_payloads(s, valid, report)
-                    report.merge(apply_batch(s, bank_id, valid, source, source_ref))
-        if report.changed:
+            number += 1
+            part = ImportReport()
+            valid = self._validated(batch, part)
             with self.store.session() as s:
-                self._audit_added(s, bank_id, bank_name, source, source_ref, report)
+                if valid:
+                    valid = store_payloads(s, valid, part)
+                    part.merge(apply_batch(s, bank_id, valid, source, source_ref))
+                if part.changed:
+                    self._audit_added(s, bank_id, source, source_ref, part, batch=number, run_id=run_id)
+                if run_id is not None and (run := s.get(ImportRunRow, run_id)) is not None:
+                    so_far = ImportReport()
+                    so_far.merge(report)
+                    so_far.merge(part)
+                    run.counts = so_far.counts()
+            report.merge(part)
         return report
 
     def add_entries_in(
@@ -280,7 +330,7 @@ class BankService:
         bank_ref: str | int,
         items: Sequence[EntryInput],
         *,
-        source: EntrySource,
+        source: EntrySource | str,
         source_ref: str | None = None,
     ) -> ImportReport:
         """:meth:`add_entries` in the caller's transaction: for a few entries that must commit,
@@ -288,9 +338,89 @@ class BankService:
         report = ImportReport()
         bank = self._get_row(s, bank_ref)
         valid = store_payloads(s, self._validated(items, report), report)
-        report.merge(apply_batch(s, bank.id, valid, source, source_ref))
+        report.merge(apply_batch(s, bank.id, valid, str(source), source_ref))
         if report.changed:
-            self._audit_added(s, bank.id, bank.name, source, source_ref, report)
+            self._audit_added(s, bank.id, str(source), source_ref, report)
+        return report
+
+    # --- source records (the API exchanges build on) -----------------------------------------
+
+    def apply_records(
+        self,
+        bank_ref: str | int,
+        records: Iterable[RecordInput],
+        *,
+        source: str,
+        source_ref: str | None = None,
+    ) -> ImportReport:
+        """Upsert whole source records of ``source`` (e.g. ``exchange:hotline``), each keyed by
+        ``(bank, source, external_id)``: every signal it lists gets (or keeps) a live record; a
+        signal the record listed before and no longer lists is withdrawn from it; a record with
+        ``withdrawn`` is withdrawn (every signal). An entry matches while any live record lists
+        it. Batches commit as they go, each with its audit event."""
+        with self.store.session() as s:
+            bank_id = self._get_row(s, bank_ref).id
+        report = ImportReport()
+        iterator = iter(records)
+        while chunk := list(islice(iterator, BATCH // 4)):
+            items: list[EntryInput | RowError | ReadNote] = []
+            for rec in chunk:
+                items.extend(self._record_items(rec))
+            report.merge(self._apply_stream(bank_id, items, source, source_ref))
+            report.merge(self._drop_unlisted(bank_id, source, [r for r in chunk if not r.withdrawn]))
+        return report
+
+    def withdraw_records(
+        self, bank_ref: str | int, external_ids: Iterable[str], *, source: str, reason: str | None = None
+    ) -> ImportReport:
+        """Withdraw the records of ``source`` with these external ids (every signal of each)."""
+        records = (RecordInput(external_id=e, withdrawn=True, reason=reason) for e in external_ids)
+        return self.apply_records(bank_ref, records, source=source)
+
+    @staticmethod
+    def _record_items(rec: RecordInput) -> list[EntryInput | RowError | ReadNote]:
+        if not record_key(rec.external_id):
+            return [RowError(None, "a source record needs an external id")]
+        if rec.withdrawn:
+            return [
+                EntryInput("", "", external_id=rec.external_id, retract=True, retraction_reason=rec.reason)
+            ]
+        return [
+            EntryInput(st, value, category=rec.category, labels=list(rec.labels), external_id=rec.external_id)
+            for st, value in rec.signals
+        ]
+
+    def _drop_unlisted(self, bank_id: int, source: str, records: Sequence[RecordInput]) -> ImportReport:
+        """Withdraw the signals these records listed before and list no more."""
+        report = ImportReport()
+        if not records:
+            return report
+        listed: dict[str, set[tuple[str, str]]] = {}
+        for rec in records:
+            keep = listed.setdefault(record_key(rec.external_id), set())
+            for st, value in rec.signals:
+                try:
+                    norm = get_signal_type(st)
+                    keep.add((norm.name, norm.validate(value)))
+                except OhscError:
+                    continue
+        with self.store.session() as s:
+            query = (
+                select(EntrySourceRow, EntryRow.signal_type, EntryRow.value)
+                .join(EntryRow, EntryRow.id == EntrySourceRow.entry_id)
+                .where(
+                    EntrySourceRow.bank_id == bank_id,
+                    EntrySourceRow.source == source,
+                    EntrySourceRow.external_id.in_(list(listed)),
+                    EntrySourceRow.withdrawn_at.is_(None),
+                )
+            )
+            gone = [rec for rec, st, value in s.execute(query) if (st, value) not in listed[rec.external_id]]
+            done = withdraw(gone, "no longer listed by its source")
+            if done:
+                refresh_entries(s, {r.entry_id for r in done})
+                report.retracted += len(done)
+                self._audit_added(s, bank_id, source, None, report)
         return report
 
     def _validated(
@@ -313,18 +443,31 @@ class BankService:
         self,
         s: Session,
         bank_id: int,
-        bank_name: str,
-        source: EntrySource,
+        source: str,
         source_ref: str | None,
         report: ImportReport,
+        *,
+        batch: int | None = None,
+        run_id: int | None = None,
     ) -> None:
+        bank = s.get(BankRow, bank_id)
+        details: dict[str, object] = {
+            "bank": bank.name if bank is not None else None,
+            "source": source,
+            "source_ref": source_ref,
+            **report.counts(),
+        }
+        if batch is not None:
+            details["batch"] = batch
+        if run_id is not None:
+            details["import_run"] = run_id
         audit.record(
             s,
             actor=self.actor,
             action="bank.entries.add",
             object_type="bank",
             object_id=bank_id,
-            details={"bank": bank_name, "source": str(source), "source_ref": source_ref, **report.counts()},
+            details=details,
         )
 
     def add_files(
@@ -364,71 +507,144 @@ class BankService:
             )
 
     def import_stream(
-        self, bank_ref: str | int, fh: BinaryIO, *, fmt: str, source_name: str, sha256: str = ""
+        self,
+        bank_ref: str | int,
+        fh: BinaryIO,
+        *,
+        fmt: str,
+        source_name: str,
+        sha256: str = "",
+        source: EntrySource | str = EntrySource.IMPORT,
     ) -> ImportReport:
+        """Import a hash list as source records of ``source``. The run is recorded
+        (:meth:`import_runs`): ``running`` while it goes, ``finished``, or ``failed`` with what
+        stopped it (batches committed before a failure stay, each with its audit event)."""
         reader = get_format(fmt)
         with self.store.session() as s:
             bank_id = self._get_row(s, bank_ref).id
-            run = ImportRunRow(bank_id=bank_id, format=reader.name, source_name=source_name, sha256=sha256)
+            run = ImportRunRow(
+                bank_id=bank_id, format=reader.name, source_name=source_name, sha256=sha256, status="running"
+            )
             s.add(run)
             s.flush()
             run_id = run.id
         report = ImportReport()
         failure: str | None = None
         try:
-            report = self.add_entries(
-                bank_id, reader.read(fh), source=EntrySource.IMPORT, source_ref=source_name
+            self._apply_stream(
+                bank_id, reader.read(fh), str(source), source_name, run_id=run_id, report=report
             )
         except OhscError as exc:
-            failure = exc.message  # batches committed before the failure stay; the run says so
+            failure = exc.message
+            raise
+        except BaseException as exc:  # interrupted (Ctrl-C, a dropped request): the run says so
+            failure = type(exc).__name__
             raise
         finally:
-            with self.store.session() as s:
-                run_row = s.get(ImportRunRow, run_id)
-                assert run_row is not None
-                run_row.finished_at = utcnow()
-                run_row.counts = report.counts() | {"failed": failure is not None}
-                errors = [{"line": e.line, "message": e.message} for e in report.errors[:1000]]
-                if failure is not None:
-                    errors.append({"line": None, "message": f"import stopped: {failure}"})
-                run_row.errors = errors
+            self._close_run(run_id, report, failure)
         return report
+
+    def _close_run(self, run_id: int, report: ImportReport, failure: str | None) -> None:
+        """Finish a run: counts of the committed batches, errors, ``finished`` or ``failed``."""
+        with self.store.session() as s:
+            run_row = s.get(ImportRunRow, run_id)
+            if run_row is None:
+                return
+            run_row.finished_at = utcnow()
+            run_row.status = "failed" if failure is not None else "finished"
+            run_row.counts = report.counts() | {"failed": failure is not None}
+            errors = [{"line": e.line, "message": e.message} for e in report.errors[:1000]]
+            if failure is not None:
+                errors.append({"line": None, "message": f"import stopped: {failure}"})
+                audit.record(
+                    s,
+                    actor=self.actor,
+                    action="bank.import.fail",
+                    object_type="bank",
+                    object_id=run_row.bank_id,
+                    details={
+                        "import_run": run_id,
+                        "source_name": run_row.source_name,
+                        "error": failure[:500],
+                    },
+                )
+            run_row.errors = errors
+
+    def import_runs(self, bank_ref: str | int | None = None, limit: int = 50) -> list[ImportRun]:
+        """The latest imports (of one bank, or all), newest first."""
+        with self.store.session() as s:
+            query = select(ImportRunRow, BankRow.name).join(BankRow, BankRow.id == ImportRunRow.bank_id)
+            if bank_ref is not None:
+                query = query.where(ImportRunRow.bank_id == self._get_row(s, bank_ref).id)
+            rows = s.execute(query.order_by(ImportRunRow.id.desc()).limit(limit)).all()
+            return [
+                ImportRun(
+                    id=run.id,
+                    bank=name,
+                    format=run.format,
+                    source_name=run.source_name,
+                    sha256=run.sha256,
+                    status=run.status,
+                    started_at=run.started_at,
+                    finished_at=run.finished_at,
+                    counts=dict(run.counts or {}),
+                    errors=len(run.errors or []),
+                )
+                for run, name in rows
+            ]
 
     def _retract_or_restore(
         self, bank_ref: str | int, ref: str, reason: str | None, restore: bool
     ) -> list[BankEntry]:
         with self.store.session() as s:
             bank = self._get_row(s, bank_ref)
-            rows = find_entries(s, bank.id, ref)
+            rows, recs = find_targets(s, bank.id, ref)
             if not rows:
                 raise EntryNotFoundError(
                     f"bank {bank.name!r} has no entry {ref!r} (give an entry id, external id or hash)"
                 )
-            self.set_retracted_in(s, bank.id, rows, None if restore else (reason or ""))
+            self.set_retracted_in(s, bank.id, rows, None if restore else (reason or ""), records=recs)
             s.flush()
             return [_to_entry(r, bank.name) for r in rows]
 
     def set_retracted_in(
-        self, s: Session, bank_id: int, rows: Sequence[EntryRow], reason: str | None
+        self,
+        s: Session,
+        bank_id: int,
+        rows: Sequence[EntryRow],
+        reason: str | None,
+        *,
+        records: Sequence[EntrySourceRow] | None = None,
     ) -> list[int]:
-        """Retract these rows of one bank with ``reason`` (None: restore them), in the caller's
-        transaction; rows already so are left alone. Returns the ids changed (audited)."""
+        """Withdraw (``reason``) or restore (None) source records of these entries of one bank, in
+        the caller's transaction: ``records`` when given, else every record of the entries. An
+        entry stops matching when no live record is left and matches again when one is back.
+        Returns the ids of entries changed (audited)."""
         restore = reason is None
-        targets = [r for r in rows if (r.retracted_at is None) != restore]
-        if targets:
-            if restore:
-                restore_rows(s, targets)
-            else:
-                retract_rows(s, [(r, reason or "") for r in targets])
+        ids = [r.id for r in rows]
+        bare: list[EntryRow] = []
+        if records is None:
+            records = [rec for recs in records_of(s, ids).values() for rec in recs]
+            listed = {rec.entry_id for rec in records}
+            bare = [r for r in rows if r.id not in listed and (r.retracted_at is None) != restore]
+        changed = unwithdraw(records) if restore else withdraw(records, reason or "")
+        before = {r.id: r.retracted_at is None for r in rows}
+        if restore:  # entries without records (none are written so since 0008): by hand
+            restore_rows(s, bare)
+        else:
+            retract_rows(s, [(r, reason or "") for r in bare])
+        refresh_entries(s, ids)
+        done = [r.id for r in rows if (r.retracted_at is None) != before[r.id]]
+        if changed or done:
             audit.record(
                 s,
                 actor=self.actor,
                 action="entry.restore" if restore else "entry.retract",
                 object_type="bank",
                 object_id=bank_id,
-                details={"entries": [r.id for r in targets], "reason": reason},
+                details={"entries": done, "records": len(changed), "reason": reason},
             )
-        return [r.id for r in targets]
+        return done
 
     def retract(self, bank_ref: str | int, ref: str, reason: str) -> list[BankEntry]:
         """Withdraw entries named by id, external id or hash (all signals of one external id)."""
@@ -444,24 +660,27 @@ class BankService:
             row = s.get(EntryRow, entry_id)
             if row is None:
                 raise EntryNotFoundError(f"no entry {entry_id}")
-            return _to_entry(row, row.bank.name)
+            return _to_entry(row, row.bank.name, records_of(s, [row.id]).get(row.id, ()))
 
     def entries_by_id(self, ids: Iterable[int]) -> dict[int, BankEntry]:
+        """Entries with their source records (what a match answer names)."""
         wanted = list(set(ids))
         out: dict[int, BankEntry] = {}
         with self.store.session() as s:
             for chunk_start in range(0, len(wanted), 1000):
                 chunk = wanted[chunk_start : chunk_start + 1000]
-                for row, name in s.execute(
-                    select(EntryRow, BankRow.name).join(BankRow).where(EntryRow.id.in_(chunk))
-                ):
-                    out[row.id] = _to_entry(row, name)
+                found = list(
+                    s.execute(select(EntryRow, BankRow.name).join(BankRow).where(EntryRow.id.in_(chunk)))
+                )
+                recs = records_of(s, [row.id for row, _ in found])
+                for row, name in found:
+                    out[row.id] = _to_entry(row, name, recs.get(row.id, ()))
         return out
 
     def iter_entries(
         self, bank_ref: str | int, *, include_retracted: bool = False, batch: int = 5000
     ) -> Iterator[BankEntry]:
-        """Stream a bank's entries in id order (constant memory)."""
+        """Stream a bank's entries in id order, with their source records (constant memory)."""
         with self.store.session() as s:
             bank = self._get_row(s, bank_ref)
             bank_id, bank_name = bank.id, bank.name
@@ -472,10 +691,11 @@ class BankService:
                 if not include_retracted:
                     q = q.where(EntryRow.retracted_at.is_(None))
                 rows = list(s.scalars(q.order_by(EntryRow.id).limit(batch)))
+                recs = records_of(s, [r.id for r in rows])
             if not rows:
                 return
             for row in rows:
-                yield _to_entry(row, bank_name)
+                yield _to_entry(row, bank_name, recs.get(row.id, ()))
             last = rows[-1].id
 
     def _with_payloads(self, entries: Iterator[BankEntry], batch: int = 200) -> Iterator[BankEntry]:

@@ -104,12 +104,12 @@ def match(app: App, args: tuple[str, ...], dihedral: bool, as_json: bool) -> Non
             continue
         label = "allowlisted" if not result["matches"] else f"{len(result['matches'])} match(es)"
         out.print(f"[bold]{e(arg)}[/]: {label}")
-        table = Table("bank", "entry", "external id", "type", "distance", "category", "variant")
+        table = Table("bank", "entry", "sources", "type", "distance", "category", "variant")
         for m in shown:
             table.add_row(
                 e(m["bank"]),
                 str(m["entry_id"]),
-                e(m["external_id"] or ""),
+                e(_sources(m)),
                 m["signal_type"],
                 str(m["distance"]),
                 e(m["category"] or ""),
@@ -123,3 +123,12 @@ def match(app: App, args: tuple[str, ...], dihedral: bool, as_json: bool) -> Non
             out.print(f"  {len(result['suppressed'])} match(es) suppressed by the allowlist")
     if status:
         raise SystemExit(status)
+
+
+def _sources(match: dict[str, Any]) -> str:
+    """``import:entry-a, import:entry-b``: every live source record listing the entry."""
+    names = [
+        f"{r['source']}:{r['external_id']}" if r.get("external_id") else r["source"]
+        for r in match.get("sources") or []
+    ]
+    return ", ".join(names) or (match.get("external_id") or "")

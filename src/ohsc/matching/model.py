@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ohsc.banks.model import BankEntry
+    from ohsc.banks.model import BankEntry, SourceRecord
     from ohsc.video.matching import VideoMatchInfo
 
 
@@ -39,6 +39,8 @@ class Match:
     variant: str | None = None
     #: For vPDQ: shares of frames matched both ways and the matched time ranges.
     video: VideoMatchInfo | None = None
+    #: Every live source record that lists the entry (who says this hash is known, under which id).
+    sources: tuple[SourceRecord, ...] = ()
 
     @classmethod
     def of_entry(
@@ -67,6 +69,7 @@ class Match:
             allowlist=rule.allowlist,
             variant=variant,
             video=video,
+            sources=entry.live_sources,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,6 +87,15 @@ class Match:
             "source": self.source,
             "allowlist": self.allowlist,
             "variant": self.variant,
+            "sources": [
+                {
+                    "source": r.source,
+                    "external_id": r.external_id,
+                    "category": r.category,
+                    "labels": list(r.labels),
+                }
+                for r in self.sources
+            ],
             **({"video": self.video.to_dict()} if self.video is not None else {}),
         }
 

@@ -142,7 +142,7 @@ class ReviewCorrections(ReviewBase):
             return []
         banks = BankService(self.store, self.settings, actor=reviewer.actor)
         reason = bank_effects.withdrawal_reason(decision.item_id, why)
-        return bank_effects.withdraw(s, banks, decision.added_entry_ids, reason)
+        return bank_effects.withdraw(s, banks, decision.added_entry_ids, reason, item_id=decision.item_id)
 
     def _history(
         self,

@@ -104,6 +104,35 @@ class EntryRow(Base):
         return self.retracted_at is not None
 
 
+class EntrySourceRow(Base):
+    """One source record listing a bank entry: who lists the hash (``source``: ``import``,
+    ``file``, ``manual``, ``api``, ``review``, ``exchange:<name>``, ...), under which of its own
+    ids (``external_id``, ``""`` for none), with what category and labels, and when. A withdrawal
+    removes one record (``withdrawn_at``); the entry stops matching only when no live record is
+    left (see :mod:`ohsc.banks.records`)."""
+
+    __tablename__ = "entry_sources"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "source", "external_id", name="uq_entry_source_record"),
+        Index("ix_entry_source_bank_external", "bank_id", "source", "external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("bank_entries.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(100))
+    #: the source's own id for the record; "" when it has none
+    external_id: Mapped[str] = mapped_column(String(200), default="")
+    #: e.g. the file it was last read from
+    source_ref: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    category: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    labels: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class EntryDeletion(Base):
     """Entries deleted with their bank, so that every running index drops them at its next sync."""
 
@@ -127,6 +156,8 @@ class ImportRunRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: running | finished | failed (a run still ``running`` with no process behind it was cut off)
+    status: Mapped[str] = mapped_column(String(16), default="running")
     counts: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     errors: Mapped[list[Any]] = mapped_column(JsonType, default=list)
 
