@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 import pytest
 from sqlalchemy import select
 
+from ohsc.banks.model import EntryInput
+from ohsc.banks.records import records_of
 from ohsc.banks.service import BankService
 from ohsc.errors import ExchangeError, ExchangeExistsError, InvalidInputError
 from ohsc.exchanges.kinds import register
@@ -139,3 +141,24 @@ def test_due_exchanges(svc: ExchangeService) -> None:
     assert svc.due() == []
     svc.remove("often")
     assert [i.name for i in svc.list_exchanges()] == ["by-hand"]
+
+
+def test_another_source_keeps_a_withdrawn_hash_matching(
+    svc: ExchangeService, store: Store, settings: Settings
+) -> None:
+    BankService(store, settings).add_entries("incoming", [EntryInput("md5", MD5[0], external_id="local-1")])
+    svc.add("partner", "test-scripted", "incoming", {}, {"token": "t"})
+    ScriptedExchange.PAGES = [
+        [ExchangeRecord("a", (("md5", MD5[0]),)), ExchangeRecord("b", (("md5", MD5[1]), ("md5", MD5[2])))],
+        # a record replaces itself: "b" lists one hash now, and "a" is withdrawn
+        [ExchangeRecord("a", withdrawn=True), ExchangeRecord("b", (("md5", MD5[1]),))],
+    ]
+    svc.sync("partner")
+    assert _active(store, settings) == {MD5[0], MD5[1]}  # the local record still lists MD5[0]
+    entry = next(e for e in BankService(store, settings).iter_entries("incoming") if e.value == MD5[0])
+    with store.session() as s:
+        records = records_of(s, [entry.id])[entry.id]
+        assert {(r.source, r.external_id, r.withdrawn_at is None) for r in records} == {
+            ("manual", "local-1", True),
+            ("exchange:partner", "a", False),
+        }

@@ -21,16 +21,23 @@ def banks(store: Store, settings: Settings) -> BankService:
     return service
 
 
-def _import(banks: BankService, data: bytes, fmt: str = "ncmec-xml", name: str = "entries.xml") -> ImportReport:
+def _import(
+    banks: BankService, data: bytes, fmt: str = "ncmec-xml", name: str = "entries.xml"
+) -> ImportReport:
     return banks.import_stream("known", io.BytesIO(data), fmt=fmt, source_name=name)
 
 
 def test_a_hash_two_members_list_survives_one_members_deletion(banks: BankService) -> None:
     md5 = pic(1).md5
-    doc = ncmec(images=ncmec_image("entry-a", md5=md5, member=42) + ncmec_image("entry-b", md5=md5, member=43))
+    doc = ncmec(
+        images=ncmec_image("entry-a", md5=md5, member=42) + ncmec_image("entry-b", md5=md5, member=43)
+    )
     _import(banks, doc)
     entry = keyed(list(banks.iter_entries("known")))[("md5", md5)]
-    assert {(r.source, r.external_id) for r in entry.sources} == {("import", "entry-a"), ("import", "entry-b")}
+    assert {(r.source, r.external_id) for r in entry.sources} == {
+        ("import", "entry-a"),
+        ("import", "entry-b"),
+    }
     assert {"ncmec:member:42", "ncmec:member:43"} <= set(entry.labels)
 
     report = _import(banks, ncmec(images=ncmec_deleted("entry-b", member=43)), name="deletions.xml")
@@ -54,7 +61,9 @@ def test_a_hash_two_members_list_survives_one_members_deletion(banks: BankServic
     assert [(r.source, r.external_id) for r in entry.sources if r.live] == [("manual", "case-7")]
 
 
-def test_the_match_answer_names_every_live_source(store: Store, settings: Settings, banks: BankService) -> None:
+def test_the_match_answer_names_every_live_source(
+    store: Store, settings: Settings, banks: BankService
+) -> None:
     from ohsc.matching.matcher import Matcher
 
     md5 = pic(2).md5

@@ -116,6 +116,13 @@ def _matched(url: str, key: str, value: str) -> list[str]:
     return sorted({m["bank"] for m in r.json()["matches"]})
 
 
+def _sources(url: str, key: str, value: str) -> list[str]:
+    r = httpx.post(
+        f"{url}/v1/match", json={"signals": {"md5": value}}, headers={"Authorization": f"Bearer {key}"}
+    )
+    return sorted(src["source"] for m in r.json()["matches"] for src in m.get("sources", []))
+
+
 def test_publish_subscribe_sync_match_retract_forge(tmp_path: Path) -> None:
     a_env, b_env = _env(tmp_path / "a"), _env(tmp_path / "b")
     ohsc(a_env, "bank", "create", "shared")
@@ -153,17 +160,26 @@ def test_publish_subscribe_sync_match_retract_forge(tmp_path: Path) -> None:
         _wait(lambda: _matched(b.url, b_match, HASHES[0]) == ["from-a"])
         assert _matched(b.url, b_match, HASHES[-1]) == ["from-a"]
 
-        # A withdraws one entry; B's next sync costs one page and stops matching it
-        r = httpx.post(
-            f"{a.url}/v1/banks/shared/entries/md5:{HASHES[0]}/retract",
-            json={"reason": "placeholder"},
-            headers={"Authorization": f"Bearer {a_admin}"},
-        )
-        assert r.status_code == 200, r.text
+        # B's own list names HASHES[1] too: a second source of the same entry
+        (tmp_path / "local.csv").write_text(f"signal_type,value,external_id\nmd5,{HASHES[1]},local-1\n")
+        ohsc(b_env, "bank", "import", "from-a", str(tmp_path / "local.csv"))
+        assert _sources(b.url, b_match, HASHES[1]) == ["exchange:a", "import"]
+
+        # A withdraws two entries; B's next sync costs one page; the hash only A listed stops
+        # matching, the one B's own list names too keeps matching
+        for value in HASHES[:2]:
+            r = httpx.post(
+                f"{a.url}/v1/banks/shared/entries/md5:{value}/retract",
+                json={"reason": "placeholder"},
+                headers={"Authorization": f"Bearer {a_admin}"},
+            )
+            assert r.status_code == 200, r.text
         report = json.loads(ohsc(b_env, "exchange", "sync", "a", "--json").stdout)
-        assert report["retracted"] == 1 and report["pages"] == 1
+        assert report["pages"] == 1
         _wait(lambda: _matched(b.url, b_match, HASHES[0]) == [])
         assert _matched(b.url, b_match, HASHES[1]) == ["from-a"]
+        assert _sources(b.url, b_match, HASHES[1]) == ["import"]
+        assert _matched(b.url, b_match, HASHES[2]) == ["from-a"]
 
         # a page altered on the way does not verify: refused, nothing applied, checkpoint kept
         ohsc(b_env, "bank", "create", "forged")

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ohsc.banks.model import EntryInput, EntrySource, ImportReport
+from ohsc.banks.model import EntryInput, ImportReport
+from ohsc.banks.records import refresh_entries, withdraw
 from ohsc.banks.service import BankService
 from ohsc.errors import OhscError
 from ohsc.exchanges.model import ExchangeRecord
 from ohsc.signals import get_signal_type
+from ohsc.store.models import EntryRow, EntrySourceRow
 
 
 @dataclass(slots=True)
@@ -49,6 +52,11 @@ def _normalised(signal_type: str, value: str) -> tuple[str, str]:
     return st.name, st.validate(value)
 
 
+def source_name(exchange: str) -> str:
+    """The source records of an exchange are named ``exchange:<name>`` (see :mod:`ohsc.banks.records`)."""
+    return f"exchange:{exchange}"
+
+
 def to_inputs(records: Sequence[ExchangeRecord]) -> list[EntryInput]:
     """Bank inputs: one per signal of a record; a withdrawal names the record by its source id."""
     items: list[EntryInput] = []
@@ -79,10 +87,33 @@ def to_inputs(records: Sequence[ExchangeRecord]) -> list[EntryInput]:
     return items
 
 
+def _drop_unlisted(s: Session, bank_id: int, source: str, records: Sequence[ExchangeRecord]) -> int:
+    """Withdraw the signals a record listed before and lists no more (a record replaces itself)."""
+    listed = {r.source_id: set(r.signals) for r in records if not r.withdrawn}
+    if not listed:
+        return 0
+    query = (
+        select(EntrySourceRow, EntryRow.signal_type, EntryRow.value)
+        .join(EntryRow, EntryRow.id == EntrySourceRow.entry_id)
+        .where(
+            EntrySourceRow.bank_id == bank_id,
+            EntrySourceRow.source == source,
+            EntrySourceRow.external_id.in_(list(listed)),
+            EntrySourceRow.withdrawn_at.is_(None),
+        )
+    )
+    gone = [rec for rec, st, value in s.execute(query) if (st, value) not in listed[rec.external_id]]
+    done = withdraw(gone, "no longer listed by the exchange")
+    refresh_entries(s, {r.entry_id for r in done})
+    return len(done)
+
+
 def apply_records(
     s: Session, banks: BankService, bank_id: int, exchange: str, records: Sequence[ExchangeRecord]
 ) -> ImportReport:
-    """Apply checked records to bank ``bank_id`` as source ``exchange`` (in ``s``)."""
-    return banks.add_entries_in(
-        s, bank_id, to_inputs(records), source=EntrySource.EXCHANGE, source_ref=exchange
-    )
+    """Apply checked records to bank ``bank_id`` as the source records of ``exchange`` (in ``s``):
+    another source listing the same hash keeps it matching when this exchange withdraws it."""
+    source = source_name(exchange)
+    report = banks.add_entries_in(s, bank_id, to_inputs(records), source=source, source_ref=exchange)
+    report.retracted += _drop_unlisted(s, bank_id, source, records)
+    return report

@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ohsc.content.models import MatchRecordRow
+from ohsc.exchanges.apply import source_name
 from ohsc.exchanges.model import Feedback, Verdict
 from ohsc.exchanges.tables import ExchangeRow
 from ohsc.review.models import ReviewDecisionRow, ReviewItemRow
 from ohsc.settings import Settings
-from ohsc.store.models import EntryRow
+from ohsc.store.models import EntryRow, EntrySourceRow
 from ohsc.store.types import utcnow
 
 VERDICTS = {"confirm": Verdict.CONFIRMED, "not_abuse": Verdict.DISPUTED}
@@ -50,14 +51,14 @@ def pending_feedback(s: Session, row: ExchangeRow, settings: Settings) -> tuple[
         return [], cursor
     feedback: dict[tuple[str, str, str], Feedback] = {}
     for content_id, signal_type, external_id, value in s.execute(
-        select(MatchRecordRow.content_item_id, EntryRow.signal_type, EntryRow.external_id, EntryRow.value)
+        select(MatchRecordRow.content_item_id, EntryRow.signal_type, EntrySourceRow.external_id, EntryRow.value)
         .join(EntryRow, EntryRow.id == MatchRecordRow.entry_id)
+        .join(EntrySourceRow, EntrySourceRow.entry_id == EntryRow.id)
         .where(
             MatchRecordRow.content_item_id.in_(list(wanted)),
             MatchRecordRow.bank_id == row.bank_id,
-            EntryRow.source == "exchange",
-            EntryRow.source_ref == row.name,
-            EntryRow.external_id.is_not(None),
+            EntrySourceRow.source == source_name(row.name),
+            EntrySourceRow.external_id != "",
         )
     ):
         key = (str(external_id), signal_type, value)
