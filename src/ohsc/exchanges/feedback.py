@@ -51,7 +51,9 @@ def pending_feedback(s: Session, row: ExchangeRow, settings: Settings) -> tuple[
         return [], cursor
     feedback: dict[tuple[str, str, str], Feedback] = {}
     for content_id, signal_type, external_id, value in s.execute(
-        select(MatchRecordRow.content_item_id, EntryRow.signal_type, EntrySourceRow.external_id, EntryRow.value)
+        select(
+            MatchRecordRow.content_item_id, EntryRow.signal_type, EntrySourceRow.external_id, EntryRow.value
+        )
         .join(EntryRow, EntryRow.id == MatchRecordRow.entry_id)
         .join(EntrySourceRow, EntrySourceRow.entry_id == EntryRow.id)
         .where(
