@@ -18,6 +18,9 @@ event, webhook outbox). Results go to ``benchmarks/results/`` as JSON.
 
     python benchmarks/bench_service.py --duration 600            # the record (10 minutes)
     python benchmarks/bench_service.py --duration 20 --entries 100000   # a quick check
+
+Each run is checked against ``benchmarks/service_baseline.json`` (:mod:`service_baseline`): a
+match/reference ratio below the recorded one (less its tolerance) exits with status 1.
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from service_baseline import BASELINE, check
+from service_baseline import load as load_baseline
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -390,7 +396,17 @@ def main() -> None:
     parser.add_argument("--match-share", type=float, default=0.01, help="Share of queries that match.")
     parser.add_argument("--home", type=Path, help="Keep the data here (default: a temporary folder).")
     parser.add_argument("--database-url", help="PostgreSQL URL (default: the embedded SQLite store).")
+    parser.add_argument(
+        "--baseline", type=Path, default=BASELINE, help="Recorded match/reference ratios to check against."
+    )
+    parser.add_argument("--no-check", action="store_true", help="Measure only; do not check the baseline.")
+    parser.add_argument(
+        "--check-report", type=Path, help="Only check a report this script wrote earlier (JSON) and exit."
+    )
     args = parser.parse_args()
+    if args.check_report is not None:
+        check_against_baseline(json.loads(args.check_report.read_text()), args.baseline)
+        return
 
     try:
         import uvloop
@@ -486,6 +502,16 @@ def main() -> None:
     print(f"written to {out}", file=sys.stderr)
     if tmp is not None:
         tmp.cleanup()
+    if not args.no_check:
+        check_against_baseline(report, args.baseline)
+
+
+def check_against_baseline(report: dict[str, Any], baseline: Path) -> None:
+    """Exit with status 1 and say why when the run is below the recorded ratio."""
+    verdict = check(report, load_baseline(baseline))
+    print(verdict.message, file=sys.stderr)
+    if not verdict.ok:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -227,6 +227,13 @@ class Settings(BaseModel):
     host: str = Field(default="127.0.0.1", description="Address `ohsc serve` listens on.")
     port: int = Field(default=8080, ge=1, le=65535, description="Port `ohsc serve` listens on.")
     server_workers: int = Field(default=1, ge=1, description="Server processes for `ohsc serve`.")
+    index_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="OpenMP threads per index query (faiss), at most the cores divided by the server "
+        "processes; queries come one at a time, so more threads only spin (see docs/benchmarks.md).",
+    )
     public_url: str | None = Field(
         default=None, description="External base URL (https://... marks session cookies Secure)."
     )

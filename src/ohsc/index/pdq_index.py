@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from ohsc.index.base import IndexHit, SignalIndex, as_labels, finish_hits
 from ohsc.index.codes import bytes_to_words, hex_to_bytes
+from ohsc.index.threads import limit_calling_thread
 
 if TYPE_CHECKING:  # multi-index hashing (numba) is imported only for banks big enough to use it
     from ohsc.index.mih import MihTable
@@ -75,6 +76,7 @@ class FlatSegment:
     def search(self, query: Codes, radius: int) -> tuple[Labels, npt.NDArray[np.int64]]:
         if self._n == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        limit_calling_thread()  # one query: more OpenMP threads would only spin (index.threads)
         _lims, dist, idx = self.index.range_search(query.reshape(1, 32), radius + 1)  # faiss: distance < r
         return self.labels[idx], dist.astype(np.int64)
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from ohsc.banks.service import BankService
+from ohsc.index import threads as index_threads
 from ohsc.index.manager import IndexSet, SyncResult
 from ohsc.matching.model import BankRule, Match, MatchOutcome
 from ohsc.settings import Settings
@@ -35,6 +36,9 @@ class Matcher:
 
     @classmethod
     def open(cls, store: Store, settings: Settings) -> Matcher:
+        index_threads.configure(
+            index_threads.effective_threads(settings.index_threads, settings.server_workers)
+        )
         return cls(store, settings, IndexSet.open(store, settings.index_dir))
 
     def refresh_banks(self) -> None:

@@ -84,12 +84,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if background:
-            start_background(services, jobs, load_in_thread=load_in_thread)
+        election = start_background(services, jobs, load_in_thread=load_in_thread) if background else None
         try:
             yield
         finally:
             jobs.stop()
+            if election is not None:
+                election.release()
             try:
                 flush_counters(services)
             except Exception:

@@ -215,6 +215,13 @@ class Jobs:
         job.start()
         return job
 
+    def remove(self, name: str) -> None:
+        """Stop the job of that name (if any) and forget it."""
+        job = self.get(name)
+        if job is not None:
+            job.stop()
+            self.jobs.remove(job)
+
     def get(self, name: str) -> PeriodicJob | None:
         return next((j for j in self.jobs if j.name == name), None)
 

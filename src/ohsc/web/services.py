@@ -77,6 +77,8 @@ class Services:
     writer: RecordWriter
     matcher: Matcher | None = None
     ready: threading.Event = field(default_factory=threading.Event)
+    #: set while this process leads: it runs the jobs that act on the shared store (web.leader)
+    leader: threading.Event = field(default_factory=threading.Event)
     load_error: str | None = None
     #: set by extensions: anything they want to keep per process
     extras: dict[str, object] = field(default_factory=dict)
