@@ -162,3 +162,16 @@ def test_another_source_keeps_a_withdrawn_hash_matching(
             ("manual", "local-1", True),
             ("exchange:partner", "a", False),
         }
+
+
+def test_the_scheduled_job_syncs_what_is_due(svc: ExchangeService, store: Store, settings: Settings) -> None:
+    from ohsc.web.exchange_jobs import sync_exchanges
+    from ohsc.web.services import Services
+
+    svc.add("often", "test-scripted", "incoming", {}, {"token": "t"}, interval_seconds=60)
+    svc.add("other", "test-scripted", "incoming", {}, {"token": "t"}, interval_seconds=60)
+    ScriptedExchange.PAGES = [[ExchangeRecord("a", (("md5", MD5[0]),))]]
+    services = Services.open(settings, store)
+    assert sync_exchanges(services) == 2  # one page each (both read the same script)
+    assert _active(store, settings) == {MD5[0]}
+    assert sync_exchanges(services) == 0  # not due again before its interval

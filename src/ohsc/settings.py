@@ -320,7 +320,7 @@ class Settings(BaseModel):
         default=1000, ge=1, le=10000, description="Most entries and withdrawals in one feed page."
     )
     exchange_check_seconds: float = Field(
-        default=5.0,
+        default=1.0,
         gt=0,
         description="How often the server looks for exchanges due for a scheduled sync (each exchange "
         "has its own interval; `ohsc exchange add --interval`).",

@@ -26,6 +26,7 @@ from ohsc.audit import foreign_key_warning
 from ohsc.content.retention import purge
 from ohsc.settings import Settings
 from ohsc.web.background import Backoff, Jobs
+from ohsc.web.exchange_jobs import sync_exchanges
 from ohsc.web.leader import ELECTION_SECONDS, Leadership, leadership_for
 from ohsc.web.prevention import flush_counters
 from ohsc.web.report_jobs import purge_evidence, resume_submissions
@@ -105,6 +106,13 @@ JOBS: tuple[JobSpec, ...] = (
         purge_evidence,
         lambda s: s.evidence_purge_seconds,
         lambda s: min(300.0, s.evidence_purge_seconds),
+        leader_only=True,
+    ),
+    JobSpec(
+        "exchange-sync",
+        sync_exchanges,
+        lambda s: s.exchange_check_seconds,
+        lambda s: s.exchange_check_seconds,
         leader_only=True,
     ),
 )
