@@ -175,3 +175,20 @@ def test_the_scheduled_job_syncs_what_is_due(svc: ExchangeService, store: Store,
     assert sync_exchanges(services) == 2  # one page each (both read the same script)
     assert _active(store, settings) == {MD5[0]}
     assert sync_exchanges(services) == 0  # not due again before its interval
+
+
+def test_prefetch_keeps_order_raises_in_place_and_stops() -> None:
+    from ohsc.exchanges.prefetch import prefetched
+
+    def pages() -> Iterator[int]:
+        yield from (1, 2, 3)
+        raise ExchangeError("gone")
+
+    got: list[int] = []
+    with pytest.raises(ExchangeError, match="gone"):
+        for page in prefetched(pages()):
+            got.append(page)
+    assert got == [1, 2, 3]
+    endless = prefetched(iter(range(10**9)))
+    assert next(endless) == 0
+    endless.close()  # the reader thread stops; nothing hangs

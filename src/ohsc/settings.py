@@ -317,7 +317,7 @@ class Settings(BaseModel):
         repr=False,
     )
     feed_page_size: int = Field(
-        default=1000, ge=1, le=10000, description="Most entries and withdrawals in one feed page."
+        default=5000, ge=1, le=20000, description="Most entries and withdrawals in one feed page."
     )
     exchange_check_seconds: float = Field(
         default=1.0,

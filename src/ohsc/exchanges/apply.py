@@ -109,11 +109,18 @@ def _drop_unlisted(s: Session, bank_id: int, source: str, records: Sequence[Exch
 
 
 def apply_records(
-    s: Session, banks: BankService, bank_id: int, exchange: str, records: Sequence[ExchangeRecord]
+    s: Session,
+    banks: BankService,
+    bank_id: int,
+    exchange: str,
+    records: Sequence[ExchangeRecord],
+    *,
+    replace_signals: bool = True,
 ) -> ImportReport:
     """Apply checked records to bank ``bank_id`` as the source records of ``exchange`` (in ``s``):
     another source listing the same hash keeps it matching when this exchange withdraws it."""
     source = source_name(exchange)
     report = banks.add_entries_in(s, bank_id, to_inputs(records), source=source, source_ref=exchange)
-    report.retracted += _drop_unlisted(s, bank_id, source, records)
+    if replace_signals:
+        report.retracted += _drop_unlisted(s, bank_id, source, records)
     return report

@@ -67,6 +67,7 @@ class OhscFeedExchange(Exchange):
     kind = "ohsc-feed"
     secret_options = ("api_key",)
     required_options = ("url", "bank", "public_key", "api_key")
+    records_change_signals = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

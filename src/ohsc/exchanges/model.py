@@ -75,6 +75,10 @@ class Exchange(ABC):
     secret_options: ClassVar[tuple[str, ...]] = ()
     #: option names the kind needs
     required_options: ClassVar[tuple[str, ...]] = ()
+    #: a record may list other signals than before under the same source id (NCMEC entries);
+    #: False where the source id fixes its signal (an OHSC feed's entry id, a StopNCII hash),
+    #: so applying a page need not look for signals a record stopped listing
+    records_change_signals: ClassVar[bool] = True
 
     def __init__(
         self,

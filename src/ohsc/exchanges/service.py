@@ -31,6 +31,7 @@ from ohsc.errors import (
 from ohsc.exchanges.apply import apply_records, check_records
 from ohsc.exchanges.kinds import get_kind
 from ohsc.exchanges.model import Exchange, FetchedPage
+from ohsc.exchanges.prefetch import prefetched
 from ohsc.exchanges.sealing import content_key, seal_secrets, unseal_secrets
 from ohsc.exchanges.tables import ExchangeRow
 from ohsc.settings import Settings
@@ -241,9 +242,11 @@ class ExchangeService:
             exchange_id, bank_id, checkpoint = row.id, row.bank_id, row.checkpoint
             client = self._client(row)
         report = SyncReport(name)
+        replace = client.records_change_signals
+        pages = prefetched(client.fetch(checkpoint))
         try:
-            for page in client.fetch(checkpoint):
-                self._apply_page(exchange_id, bank_id, name, page, report)
+            for page in pages:
+                self._apply_page(exchange_id, bank_id, name, page, report, replace)
                 if max_pages is not None and report.pages >= max_pages:
                     break
         except ExchangeError as exc:
@@ -251,6 +254,7 @@ class ExchangeService:
             self._failed(exchange_id, name, exc, report)
             raise
         finally:
+            pages.close()  # the reader thread stops before the connection closes
             client.close()
         with self.store.session() as s:
             row = self._row(s, name)
@@ -259,14 +263,14 @@ class ExchangeService:
         return report
 
     def _apply_page(
-        self, exchange_id: int, bank_id: int, name: str, page: FetchedPage, report: SyncReport
+        self, exchange_id: int, bank_id: int, name: str, page: FetchedPage, report: SyncReport, replace: bool
     ) -> None:
         checked = check_records(page.records)
         with self.store.session() as s:
             row = s.get(ExchangeRow, exchange_id)
             if row is None or row.bank_id != bank_id:
                 raise ExchangeError(f"exchange {name!r} was removed or changed during the sync")
-            changes = apply_records(s, self.banks, bank_id, name, checked.records)
+            changes = apply_records(s, self.banks, bank_id, name, checked.records, replace_signals=replace)
             row.checkpoint = page.checkpoint
             row.updated_at = utcnow()
             notes = [*page.notes, *checked.notes]

@@ -51,6 +51,7 @@ class StopNciiExchange(Exchange):
     kind = "stopncii"
     secret_options = ("subscription_key", "fetch_key", "feedback_key")
     required_options = ("subscription_key", "fetch_key")
+    records_change_signals = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
