@@ -185,9 +185,12 @@ def test_prefetch_keeps_order_raises_in_place_and_stops() -> None:
         raise ExchangeError("gone")
 
     got: list[int] = []
+
+    def drain() -> None:
+        got.extend(prefetched(pages()))
+
     with pytest.raises(ExchangeError, match="gone"):
-        for page in prefetched(pages()):
-            got.append(page)
+        drain()
     assert got == [1, 2, 3]
     endless = prefetched(iter(range(10**9)))
     assert next(endless) == 0
