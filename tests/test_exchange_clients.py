@@ -141,3 +141,23 @@ def test_ncmec_wrong_password(svc: ExchangeService) -> None:
         svc.add("ncmec", "ncmec", "incoming", {"url": url, "username": "user"}, {"password": "wrong"})
         with pytest.raises(ExchangeError, match="HTTP 401"):
             svc.sync("ncmec")
+
+
+def test_an_oversized_answer_is_refused(svc: ExchangeService, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ohsc.exchanges import http
+
+    monkeypatch.setattr(http, "MAX_ANSWER_BYTES", 200)
+    fake = FakeStopNcii("sub-key", "fetch-key", "feedback-key", page_size=50)
+    for n in range(10):
+        fake.add(NOW + n, "VideoMD5", MD5[n])
+    with serve(fake) as url:
+        svc.add(
+            "ncii",
+            "stopncii",
+            "incoming",
+            {"url": url + "/v1"},
+            {"subscription_key": "sub-key", "fetch_key": "fetch-key"},
+        )
+        with pytest.raises(ExchangeError, match="larger than 200 bytes"):
+            svc.sync("ncii")
+    assert _active(svc) == set()

@@ -50,12 +50,32 @@ def exchange() -> None:
 @click.option("--url", help="The exchange's base URL (an OHSC node; NCMEC or StopNCII: their API base).")
 @click.option("--bank", "published", help="ohsc-feed: the bank's name on the publisher.")
 @click.option("--public-key", help="ohsc-feed: the publisher's key (`ohsc feed key` there), pinned.")
-@click.option("--api-key", help="ohsc-feed: the API key the publisher gave you (sealed at rest).")
+@click.option(
+    "--api-key",
+    envvar="OHSC_EXCHANGE_API_KEY",
+    help="ohsc-feed: the API key the publisher gave you (sealed at rest; or $OHSC_EXCHANGE_API_KEY).",
+)
 @click.option("--username", help="ncmec: the hash-sharing user name.")
-@click.option("--password", help="ncmec: the hash-sharing password (sealed at rest).")
-@click.option("--subscription-key", help="stopncii: the Ocp-Apim-Subscription-Key (sealed at rest).")
-@click.option("--fetch-key", help="stopncii: the FetchHashes function key (sealed at rest).")
-@click.option("--feedback-key", help="stopncii: the SubmitFeedback function key (sealed at rest).")
+@click.option(
+    "--password",
+    envvar="OHSC_EXCHANGE_PASSWORD",
+    help="ncmec: the password (sealed; or $OHSC_EXCHANGE_PASSWORD).",
+)
+@click.option(
+    "--subscription-key",
+    envvar="OHSC_EXCHANGE_SUBSCRIPTION_KEY",
+    help="stopncii: the Ocp-Apim-Subscription-Key (sealed; or $OHSC_EXCHANGE_SUBSCRIPTION_KEY).",
+)
+@click.option(
+    "--fetch-key",
+    envvar="OHSC_EXCHANGE_FETCH_KEY",
+    help="stopncii: the FetchHashes function key (sealed; or $OHSC_EXCHANGE_FETCH_KEY).",
+)
+@click.option(
+    "--feedback-key",
+    envvar="OHSC_EXCHANGE_FEEDBACK_KEY",
+    help="stopncii: the SubmitFeedback function key (sealed; or $OHSC_EXCHANGE_FEEDBACK_KEY).",
+)
 @click.option("--set", "extra", multiple=True, metavar="KEY=VALUE", help="Another option of the kind.")
 @click.option(
     "--interval",

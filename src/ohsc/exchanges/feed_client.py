@@ -7,6 +7,7 @@ whose signature, bank, cursor or sequence does not verify: such a page raises
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -14,16 +15,9 @@ from urllib.parse import quote
 import httpx
 
 from ohsc.errors import ExchangeError, ExchangeVerificationError, InvalidInputError
+from ohsc.exchanges.http import fetch, http_client
 from ohsc.exchanges.model import Exchange, ExchangeRecord, Feedback, FetchedPage
 from ohsc.exchanges.signing import parse_public_key, signature_problem
-from ohsc.net.egress import EgressGuard
-from ohsc.net.transport import guarded_client
-
-
-def http_client(exchange: Exchange, **headers: str) -> httpx.Client:
-    """An HTTP client for an exchange: through the egress guard, with the exchange's time limit."""
-    guard = EgressGuard.from_settings(exchange.settings)
-    return guarded_client(guard, timeout=exchange.settings.exchange_timeout_seconds, headers=headers)
 
 
 def check_page(page: Any, *, bank: str, after: int) -> str | None:
@@ -81,25 +75,21 @@ class OhscFeedExchange(Exchange):
     @property
     def http(self) -> httpx.Client:
         if self._http is None:
-            self._http = http_client(self, authorization=f"Bearer {self.secrets['api_key']}")
+            self._http = http_client(self.settings, authorization=f"Bearer {self.secrets['api_key']}")
         return self._http
 
     def _get(self, after: int) -> dict[str, Any]:
         url = f"{self.base}/v1/feeds/{quote(self.bank, safe='')}"
+        what = f"feed {self.name!r}"
+        status, body = fetch(self.http, "GET", url, what, params={"after": str(after)})
+        if status != 200:
+            raise ExchangeError(f"{what}: the publisher answered HTTP {status}")
         try:
-            response = self.http.get(url, params={"after": str(after)})
-        except httpx.HTTPError as exc:
-            raise ExchangeError(
-                f"feed {self.name!r}: {type(exc).__name__} fetching from the publisher"
-            ) from None
-        if response.status_code != 200:
-            raise ExchangeError(f"feed {self.name!r}: the publisher answered HTTP {response.status_code}")
-        try:
-            page = response.json()
+            page = json.loads(body)
         except ValueError:
-            raise ExchangeVerificationError(f"feed {self.name!r}: the page is not JSON") from None
+            raise ExchangeVerificationError(f"{what}: the page is not JSON") from None
         if not isinstance(page, dict):
-            raise ExchangeVerificationError(f"feed {self.name!r}: the page is not a JSON object")
+            raise ExchangeVerificationError(f"{what}: the page is not a JSON object")
         problem = signature_problem(page, self.trusted) or check_page(page, bank=self.bank, after=after)
         if problem:
             raise ExchangeVerificationError(f"feed {self.name!r} page after {after} refused: {problem}")
@@ -128,13 +118,10 @@ class OhscFeedExchange(Exchange):
             return 0
         url = f"{self.base}/v1/feeds/{quote(self.bank, safe='')}/feedback"
         body = {"feedback": [{"id": f.source_id, "verdict": str(f.verdict)} for f in items]}
-        try:
-            response = self.http.post(url, json=body)
-        except httpx.HTTPError as exc:
-            raise ExchangeError(f"feed {self.name!r}: {type(exc).__name__} sending feedback") from None
-        if response.status_code != 200:
-            raise ExchangeError(f"feed {self.name!r}: feedback refused with HTTP {response.status_code}")
-        return int(response.json().get("recorded", 0))
+        status, answer = fetch(self.http, "POST", url, f"feed {self.name!r}", json=body)
+        if status != 200:
+            raise ExchangeError(f"feed {self.name!r}: feedback refused with HTTP {status}")
+        return int(json.loads(answer).get("recorded", 0))
 
     def close(self) -> None:
         if self._http is not None:

@@ -23,7 +23,7 @@ import httpx
 from lxml import etree
 
 from ohsc.errors import ExchangeError, InvalidInputError
-from ohsc.exchanges.feed_client import http_client
+from ohsc.exchanges.http import fetch, http_client
 from ohsc.exchanges.model import Exchange, ExchangeRecord, FetchedPage
 
 BASE_URL = "https://report.cybertip.org/hashsharing"
@@ -121,18 +121,16 @@ class NcmecExchange(Exchange):
     @property
     def http(self) -> httpx.Client:
         if self._http is None:
-            self._http = http_client(self)
+            self._http = http_client(self.settings)
             self._http.auth = httpx.BasicAuth(self.options["username"], self.secrets["password"])
         return self._http
 
     def _get(self, url: str, params: dict[str, str] | None = None) -> bytes:
-        try:
-            r = self.http.get(url, params=params)
-        except httpx.HTTPError as exc:
-            raise ExchangeError(f"NCMEC {self.name!r}: {type(exc).__name__} fetching entries") from None
-        if r.status_code != 200:
-            raise ExchangeError(f"NCMEC {self.name!r}: /v2/entries answered HTTP {r.status_code}")
-        return r.content
+        what = f"NCMEC {self.name!r}"
+        status, body = fetch(self.http, "GET", url, what, params=params)
+        if status != 200:
+            raise ExchangeError(f"{what}: /v2/entries answered HTTP {status}")
+        return body
 
     def fetch(self, checkpoint: Mapping[str, Any] | None) -> Iterator[FetchedPage]:
         cp = dict(checkpoint or {})

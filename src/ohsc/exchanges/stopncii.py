@@ -13,13 +13,14 @@ Checkpoint: ``{"start": T}`` between passes; ``{"start": T, "page": TOKEN}`` ins
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
 
 from ohsc.errors import ExchangeError, InvalidInputError
-from ohsc.exchanges.feed_client import http_client
+from ohsc.exchanges.http import fetch, http_client
 from ohsc.exchanges.model import Exchange, ExchangeRecord, Feedback, FetchedPage, Verdict
 
 BASE_URL = "https://api.stopncii.org/v1"
@@ -63,24 +64,23 @@ class StopNciiExchange(Exchange):
     @property
     def http(self) -> httpx.Client:
         if self._http is None:
-            self._http = http_client(self, **{"ocp-apim-subscription-key": self.secrets["subscription_key"]})
+            self._http = http_client(
+                self.settings, **{"ocp-apim-subscription-key": self.secrets["subscription_key"]}
+            )
         return self._http
 
     def _call(self, method: str, endpoint: str, key: str, **kwargs: Any) -> dict[str, Any]:
+        what = f"StopNCII {self.name!r}"
+        url = f"{self.base}/{endpoint}"
+        status, raw = fetch(self.http, method, url, what, headers={"x-functions-key": key}, **kwargs)
+        if status != 200:
+            raise ExchangeError(f"{what}: {endpoint} answered HTTP {status}")
         try:
-            r = self.http.request(
-                method, f"{self.base}/{endpoint}", headers={"x-functions-key": key}, **kwargs
-            )
-        except httpx.HTTPError as exc:
-            raise ExchangeError(f"StopNCII {self.name!r}: {type(exc).__name__} calling {endpoint}") from None
-        if r.status_code != 200:
-            raise ExchangeError(f"StopNCII {self.name!r}: {endpoint} answered HTTP {r.status_code}")
-        try:
-            body = r.json()
+            body = json.loads(raw)
         except ValueError:
-            raise ExchangeError(f"StopNCII {self.name!r}: {endpoint} did not answer JSON") from None
+            raise ExchangeError(f"{what}: {endpoint} did not answer JSON") from None
         if not isinstance(body, dict):
-            raise ExchangeError(f"StopNCII {self.name!r}: {endpoint} did not answer a JSON object")
+            raise ExchangeError(f"{what}: {endpoint} did not answer a JSON object")
         return body
 
     def fetch(self, checkpoint: Mapping[str, Any] | None) -> Iterator[FetchedPage]:
