@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from ohsc.errors import ExchangeError
+from ohsc.errors import EgressRefusedError, EgressResolveError, ExchangeError
 from ohsc.net.egress import EgressGuard
 from ohsc.net.transport import guarded_client
 from ohsc.settings import Settings
@@ -34,3 +34,5 @@ def fetch(client: httpx.Client, method: str, url: str, what: str, **kwargs: Any)
             return response.status_code, bytes(body)
     except httpx.HTTPError as exc:
         raise ExchangeError(f"{what}: {type(exc).__name__} calling {httpx.URL(url).path}") from None
+    except (EgressRefusedError, EgressResolveError) as exc:  # an internal address OHSC_EGRESS_ALLOW lacks
+        raise ExchangeError(f"{what}: {exc.message}") from None

@@ -310,6 +310,12 @@ class ExchangeService:
                 details={"name": name, "code": exc.code, "error": exc.message, "pages_applied": report.pages},
             )
 
+    def _note_failure(self, name: str, exc: OhscError) -> None:
+        with self.store.session() as s:
+            row = self._row(s, name)
+            row.last_error = exc.message
+            row.last_sync_at = utcnow()  # retried at its next interval, not at every check
+
     def due(self, now: datetime | None = None) -> list[str]:
         """Names of enabled exchanges whose interval has passed since their last sync."""
         now = now or utcnow()
@@ -330,6 +336,9 @@ class ExchangeService:
             try:
                 reports.append(self.sync(name))
             except ExchangeError as exc:
+                reports.append(SyncReport(name, error=exc.message))
+            except OhscError as exc:  # e.g. credentials sealed with another content key
+                self._note_failure(name, exc)
                 reports.append(SyncReport(name, error=exc.message))
         return reports
 
