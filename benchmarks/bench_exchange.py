@@ -172,18 +172,16 @@ def latency(
     with ohsc_server({**b_env, "OHSC_REFRESH_SECONDS": "0.5"}, Path(b_env["OHSC_HOME"]) / "b.log") as b:
         for n in range(3):
             target = _md5(args.entries - 1 - n)
-            assert httpx.post(f"{b.url}/v1/match", json={"signals": {"md5": target}}, headers=headers).json()[
-                "matched"
-            ]
+            assert in_from_a(target)
             time.sleep(n * 1.3)  # vary where in the poll interval the withdrawal falls
             a_banks.add_entries("shared", [EntryInput("md5", target, retract=True)], source="import")
             t0 = time.perf_counter()
-            while httpx.post(f"{b.url}/v1/match", json={"signals": {"md5": target}}, headers=headers).json()[
-                "matched"
-            ]:
+            while in_from_a(target):
                 time.sleep(0.05)
                 if time.perf_counter() - t0 > 60:
-                    raise SystemExit("the withdrawal did not arrive within 60 s")
+                    r = httpx.post(f"{b.url}/v1/match", json={"signals": {"md5": target}}, headers=headers)
+                    ready = httpx.get(f"{b.url}/health/ready").json()
+                    raise SystemExit(f"the withdrawal did not arrive within 60 s: {r.text[:800]} {ready}")
             samples.append(time.perf_counter() - t0)
     print(
         f"withdrawal latency with a {args.poll} s poll: "
