@@ -146,7 +146,7 @@ def reference_approach(path: Path) -> list[str]:
 
 
 def ohsc(path: Path, mode: str) -> list[str]:
-    from ohsc.video.hashing import VideoOptions, hash_video
+    from ohsc.signals.video_hashing import VideoOptions, hash_video
 
     vh = hash_video(path, VideoOptions(mode=mode, threads=1))  # type: ignore[arg-type]
     return [f.pdq for f in vh.frames]
@@ -228,9 +228,8 @@ def hash_128(path: Path) -> dict[int, str]:
     """Every frame downscaled to 128x128 (swscale area) before PDQ, as the -128x128 files were."""
     import av
 
-    from ohsc.signals import pdq_math
+    from ohsc.signals import luma, pdq_math
     from ohsc.signals.images import luma_f32
-    from ohsc.video import luma
 
     out = {}
     with av.open(str(path)) as container:
@@ -260,8 +259,8 @@ def summary(dist: list[int], quality: list[int]) -> dict[str, Any]:
 
 
 def reference(args: argparse.Namespace) -> dict[str, Any]:
-    from ohsc.video.frames import parse_vpdq
-    from ohsc.video.hashing import VideoOptions, hash_video
+    from ohsc.signals.video_hashing import VideoOptions, hash_video
+    from ohsc.signals.vpdq_frames import parse_vpdq
 
     ref_dir = SHARED / "reference" / "vpdq"
     names = sorted(p.stem for p in (ref_dir / "videos").glob("*.mp4"))

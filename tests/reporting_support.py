@@ -115,3 +115,14 @@ def make_report(svc: ReportService, files: int = 2, seed: int = 0, **body_overri
             facts={"uploaded_at": "2026-03-01T09:58:00Z", "location_url": f"https://cdn.example.org/{i}"},
         )
     return draft.report.id
+
+
+#: NCMEC's own CyberTipline schema (``../shared``, next to the checkout); absent on some machines.
+REAL_XSD = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "ncmec" / "cyber_tipline.xsd"
+
+
+def ncmec_schema() -> Path:
+    """The schema the fake CyberTipline validates with: NCMEC's own when it is here, else the fake's."""
+    from ohsc.reports.ncmec.fake_server import SCHEMA_PATH
+
+    return REAL_XSD if REAL_XSD.is_file() else SCHEMA_PATH

@@ -16,12 +16,12 @@ from PIL import Image
 from ohsc.errors import DecodeBusyError, ImageTooLargeError
 from ohsc.settings import load_settings
 from ohsc.signals import pdq_pipeline as pdq
+from ohsc.signals.animation import hash_animation
 from ohsc.signals.budget import MIB, DecodeLimits, MemoryBudget, release_free_memory
 from ohsc.signals.files import HashOptions, hash_bytes, hash_upload
 from ohsc.signals.images import luma_f32, open_image, reference_array
 from ohsc.signals.pdq_math import block_mean
-from ohsc.video.animation import hash_animation
-from ohsc.video.hashing import VideoOptions
+from ohsc.signals.video_hashing import VideoOptions
 from tests.images import encode, flat_png, picture
 
 PROC = Path("/proc/self/clear_refs")

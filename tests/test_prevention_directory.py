@@ -8,7 +8,8 @@ from sqlalchemy import select
 from ohsc import audit
 from ohsc.actor import ROLE_ADMIN, ROLE_INVESTIGATOR, ROLE_PREVENTION_ADMIN, LocalActor
 from ohsc.errors import HelpServiceNotFoundError, InvalidInputError, PermissionDeniedError
-from ohsc.prevention.directory import AUDIENCES, HelpDirectory, ResourceCache, rank_resources, seed_entries
+from ohsc.prevention.directory import HelpDirectory, ResourceCache, rank_resources, seed_entries
+from ohsc.prevention.service_fields import AUDIENCES
 from ohsc.store.db import Store
 from ohsc.store.models import AuditEvent
 

@@ -12,12 +12,12 @@ from click.testing import CliRunner, Result
 from ohsc.cli import main
 from ohsc.reports.ncmec.fake_server import FakeCyberTipline
 from ohsc.settings import get_settings
-from tests.reporting_support import image_bytes
+from tests.reporting_support import image_bytes, ncmec_schema
 
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCyberTipline]:
-    with FakeCyberTipline() as server:
+    with FakeCyberTipline(schema_path=ncmec_schema()) as server:
         for key, value in {
             "OHSC_REPORT_DESTINATIONS": '{"US": ["ncmec"], "GB": ["uk-nca"], "*": ["local-folder"]}',
             "OHSC_NCMEC_BASE_URL": server.url,
@@ -91,7 +91,7 @@ def test_draft_submit_show_list_stats(tmp_path: Path, fake: FakeCyberTipline) ->
     preview = run("report", "show", "1", "--preview", "ncmec")
     assert "<incidentType>Child Pornography" in said(preview)
     assert "fileDetails-2.xml" in said(preview)
-    submitted = run("report", "submit", "1")
+    submitted = run("report", "submit", "1", "--yes")
     assert submitted.exit_code == 0, submitted.output
     assert "ncmec: finished (1000)" in said(submitted)
     assert "report 1 is filed" in said(submitted)
@@ -132,7 +132,7 @@ def test_invalid_drafts_are_explained(tmp_path: Path, fake: FakeCyberTipline) ->
     created = run("report", "draft", "--from", str(incomplete))
     assert created.exit_code == 0
     assert "incident.at: give the date and time" in said(created)
-    refused = run("report", "submit", "1")
+    refused = run("report", "submit", "1", "--yes")
     assert refused.exit_code == 2
     assert "is not ready" in said(refused)
     patch = tmp_path / "patch.json"
@@ -144,7 +144,7 @@ def test_invalid_drafts_are_explained(tmp_path: Path, fake: FakeCyberTipline) ->
 
 def test_evidence_commands(tmp_path: Path, fake: FakeCyberTipline) -> None:
     assert run("report", "draft", "--from", str(_draft_file(tmp_path, jurisdictions=["GB"]))).exit_code == 0
-    assert run("report", "submit", "1").exit_code == 0
+    assert run("report", "submit", "1", "--yes").exit_code == 0
     items = [json.loads(line) for line in run("evidence", "list", "--json").output.splitlines()]
     assert sorted(i["kind"] for i in items) == ["document", "file", "file", "record"]
     file_id = next(i["id"] for i in items if i["kind"] == "file")
@@ -167,7 +167,7 @@ def test_cli_roles_limit_evidence(
     tmp_path: Path, fake: FakeCyberTipline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run("report", "draft", "--from", str(_draft_file(tmp_path)))
-    run("report", "submit", "1")
+    run("report", "submit", "1", "--yes")
     monkeypatch.setenv("OHSC_CLI_ROLES", '["reporter"]')
     listed = run("evidence", "list")
     assert listed.exit_code == 0
@@ -179,7 +179,7 @@ def test_cli_roles_limit_evidence(
 
 def test_packages_and_keys(tmp_path: Path, fake: FakeCyberTipline) -> None:
     run("report", "draft", "--from", str(_draft_file(tmp_path, jurisdictions=["DE"])))
-    assert run("report", "submit", "1").exit_code == 0
+    assert run("report", "submit", "1", "--yes").exit_code == 0
     key = run("report", "signing-key").output
     assert "Ed25519" in key
     public = key.split("public key")[1].strip()
@@ -198,3 +198,45 @@ def test_ncmec_check_and_fake_server_guard(fake: FakeCyberTipline) -> None:
     refused = run("report", "fake-server", "--host", "0.0.0.0")  # noqa: S104
     assert refused.exit_code == 2
     assert "loopback" in said(refused)
+
+
+def test_submit_shows_who_receives_what_and_asks_once(tmp_path: Path, fake: FakeCyberTipline) -> None:
+    """It filed at once, unseen; now it names each authority and what it gets, and asks."""
+    assert run("report", "draft", "--from", str(_draft_file(tmp_path))).exit_code == 0
+    declined = CliRunner().invoke(main, ["report", "submit", "1"], input="n\n")
+    assert declined.exit_code == 1  # a question answered no
+    assert "NCMEC CyberTipline" in said(declined)
+    assert "2 file(s) with their details: a.jpg, b.jpg" in said(declined)
+    assert "file report 1 with NCMEC CyberTipline?" in said(declined)
+    assert fake.calls == []
+    assert json.loads(run("report", "show", "1", "--json").output)["report"]["status"] == "draft"
+    accepted = CliRunner().invoke(main, ["report", "submit", "1"], input="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert "report 1 is filed" in said(accepted)
+    assert said(accepted).count("file report 1 with") == 1  # asked once
+
+
+def test_apikey_create_takes_the_report_scope(tmp_path: Path) -> None:
+    """The docs name the scope ``report``; ``ohsc apikey create --scope report`` refused it."""
+    created = CliRunner().invoke(main, ["apikey", "create", "filer", "--scope", "report"])
+    assert created.exit_code == 0, created.output
+    listed = [json.loads(line) for line in run("apikey", "list", "--json").output.splitlines()]
+    assert [k["scopes"] for k in listed if k["name"] == "filer"] == [["report"]]
+
+
+def test_update_with_a_stale_version_saves_nothing(tmp_path: Path, fake: FakeCyberTipline) -> None:
+    """``--version`` guarded the body only: file changes were saved over someone else's edit."""
+    assert run("report", "draft", "--from", str(_draft_file(tmp_path))).exit_code == 0
+    shown = json.loads(run("report", "show", "1", "--json").output)
+    version, file_id = shown["report"]["version"], shown["report"]["files"][0]["id"]
+    (tmp_path / "p1.json").write_text(json.dumps({"additional_info": "someone else"}))
+    assert run("report", "update", "1", "--from", str(tmp_path / "p1.json")).exit_code == 0
+    (tmp_path / "p2.json").write_text(json.dumps({"files": {str(file_id): {"file_name": "mine.jpg"}}}))
+    stale = run("report", "update", "1", "--from", str(tmp_path / "p2.json"), "--version", str(version))
+    assert stale.exit_code == 5 and "changed by someone else" in said(stale)
+    after = json.loads(run("report", "show", "1", "--json").output)
+    assert after["report"]["files"][0]["facts"]["file_name"] == "a.jpg"
+    bad_url = tmp_path / "p3.json"
+    bad_url.write_text(json.dumps({"incident": {"urls": ["javascript:alert(1)"]}}))
+    refused = run("report", "update", "1", "--from", str(bad_url))
+    assert refused.exit_code == 2 and "incident.urls.0" in said(refused)

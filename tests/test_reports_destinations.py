@@ -17,14 +17,14 @@ from ohsc.reports.signing import Signer, load_or_create, public_key_b64, public_
 from ohsc.reports.tables import SubmissionRow
 from ohsc.settings import Settings
 from ohsc.store.db import Store
-from tests.reporting_support import ADMIN, image_bytes, make_report, make_settings, service
+from tests.reporting_support import ADMIN, image_bytes, make_report, make_settings, ncmec_schema, service
 
 ALL = sorted(DESTINATIONS)
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeCyberTipline]:
-    with FakeCyberTipline() as server:
+    with FakeCyberTipline(schema_path=ncmec_schema()) as server:
         yield server
 
 

@@ -81,7 +81,7 @@ def test_naive_times_and_unknown_fields_are_refused(store: Store, tmp_path: Path
     rid = svc.create_draft().report.id
     with pytest.raises(InvalidInputError) as info:
         svc.update(rid, {"incident": {"at": "2026-03-01T10:00:00"}})
-    assert "timezone" in info.value.detail["fields"]["incident.at"]
+    assert "time zone" in info.value.detail["fields"]["incident.at"]
     with pytest.raises(InvalidInputError) as info:
         svc.update(rid, {"incidnet": {}})
     assert info.value.detail["fields"] == {"incidnet": "unknown field"}

@@ -24,7 +24,7 @@ from ohsc.reports.tables import SubmissionRow
 from ohsc.settings import load_settings
 from ohsc.store.db import Store, normalise_url
 from tests.conftest import PG_URL
-from tests.reporting_support import ADMIN, make_report, service
+from tests.reporting_support import ADMIN, make_report, ncmec_schema, service
 
 OHSC = str(Path(sys.executable).with_name("ohsc"))
 
@@ -63,7 +63,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def test_kill_mid_flow_and_resume(
     tmp_path: Path, database_url: str, endpoint: str, nth: int, when: str
 ) -> None:
-    with FakeCyberTipline() as fake:
+    with FakeCyberTipline(schema_path=ncmec_schema()) as fake:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("OHSC_")},
             "OHSC_HOME": str(tmp_path / "home"),
@@ -85,7 +85,10 @@ def test_kill_mid_flow_and_resume(
 
         pause = fake.pause(endpoint, nth, when)
         proc = subprocess.Popen(  # the real command, killed at the pause
-            [OHSC, "report", "submit", str(rid)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            [OHSC, "report", "submit", str(rid), "--yes"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         try:
             assert pause.reached.wait(120), f"never reached {endpoint} #{nth}: {proc.communicate()[0]!r}"
@@ -99,7 +102,7 @@ def test_kill_mid_flow_and_resume(
         assert pause.done.wait(30)
 
         again = subprocess.run(
-            [OHSC, "report", "submit", str(rid)],
+            [OHSC, "report", "submit", str(rid), "--yes"],
             env=env,
             capture_output=True,
             text=True,

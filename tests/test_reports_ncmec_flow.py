@@ -31,7 +31,7 @@ from ohsc.settings import Settings
 from ohsc.store.db import Store
 from ohsc.store.models import AuditEvent
 from ohsc.store.types import utcnow
-from tests.reporting_support import ADMIN, make_report, ncmec_settings
+from tests.reporting_support import ADMIN, make_report, ncmec_schema, ncmec_settings
 
 
 class Crash(BaseException):
@@ -63,7 +63,7 @@ class CrashingTransport(httpx.BaseTransport):
 
 @pytest.fixture
 def fake() -> Iterator[FakeCyberTipline]:
-    with FakeCyberTipline() as server:
+    with FakeCyberTipline(schema_path=ncmec_schema()) as server:
         yield server
 
 
@@ -124,6 +124,9 @@ def test_full_flow(store: Store, tmp_path: Path, fake: FakeCyberTipline) -> None
     notes: list[str] = []
     svc = ncmec_service(store, settings, progress=notes)
     rid = make_report(svc, files=2)
+    # an associated account: NCMEC's schema (which the fake uses when ../shared is here) wants its type
+    accounts = svc.get(rid).body.model_dump(mode="json", exclude_none=True)["accounts"]
+    svc.update(rid, {"accounts": [*accounts, {"relation": "associated", "screen_name": "placeholder-alt"}]})
     result = svc.submit(rid)
     assert result.filed
     assert fake.calls == ["submit", "upload", "fileinfo", "upload", "fileinfo", "finish"]

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from ohsc.banks.model import EntryInput
 from ohsc.banks.service import BankService
 from ohsc.settings import Settings
+from ohsc.signals.vpdq_frames import format_vpdq, is_vpdq_id, parse_vpdq, vpdq_id
+from ohsc.signals.vpdq_store import VpdqFramesRow, load_frames
 from ohsc.store.db import Store
-from ohsc.video.frames import format_vpdq, is_vpdq_id, parse_vpdq, vpdq_id
-from ohsc.video.store import VpdqFramesRow, load_frames
 from tests.videos import REFERENCE, clips, write
 
 

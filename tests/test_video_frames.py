@@ -8,7 +8,8 @@ import pytest
 
 from ohsc.errors import InvalidSignalError
 from ohsc.signals import alias_signal_types, get_signal_type, guess_signal_types
-from ohsc.video.frames import (
+from ohsc.signals.vpdq import VpdqSignal
+from ohsc.signals.vpdq_frames import (
     FrameArrays,
     VpdqFrame,
     format_threatexchange,
@@ -19,7 +20,6 @@ from ohsc.video.frames import (
     unpack,
     vpdq_id,
 )
-from ohsc.video.signal import VpdqSignal
 
 A = "e271017837246aaccddea259648fb7d62f435c89d9e99b2497763e216c8d055c"
 B = "c0f11178372c6aaccddea259648fbfd62f434c89c9e99b249772be216c8d055c"

@@ -20,11 +20,11 @@ from ohsc.errors import (
     VideoTooLargeError,
     VideoTooLongError,
 )
+from ohsc.signals.animation import hash_animation
 from ohsc.signals.files import HashOptions, hash_bytes, hash_path
 from ohsc.signals.pdq import PdqSignal
 from ohsc.signals.sniff import MediaKind
-from ohsc.video.animation import hash_animation
-from ohsc.video.hashing import VideoOptions, hash_video
+from ohsc.signals.video_hashing import VideoOptions, hash_video
 from ohsc.video.synth import Encoding
 from tests.videos import FPS, clips, pictures, show, write
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from ohsc.index.persist import read_index, write_index
-from ohsc.video.frames import FrameArrays, VpdqFrame
-from ohsc.video.index import VpdqIndex
-from ohsc.video.matching import QueryVideo, VideoRules, score
+from ohsc.index.vpdq_index import VpdqIndex
+from ohsc.matching.video_rules import QueryVideo, VideoRules, score
+from ohsc.signals.vpdq_frames import FrameArrays, VpdqFrame
 
 
 def _flip(rng: np.random.Generator, code: bytes, bits: int) -> str:

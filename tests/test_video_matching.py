@@ -10,11 +10,11 @@ import pytest
 from ohsc.banks.model import EntryInput
 from ohsc.banks.service import BankService
 from ohsc.index.manager import IndexSet
+from ohsc.index.vpdq_index import VpdqIndex
 from ohsc.matching.matcher import Matcher
 from ohsc.settings import Settings, load_settings
 from ohsc.signals.files import HashOptions, hash_bytes
 from ohsc.store.db import Store
-from ohsc.video.index import VpdqIndex
 from tests.videos import clips, write
 
 
@@ -133,7 +133,7 @@ def test_allowlist_disable_retract_restore_delete(
     assert _video_matches(matcher, copy) == []
     from sqlalchemy import func, select
 
-    from ohsc.video.store import VpdqFramesRow
+    from ohsc.signals.vpdq_store import VpdqFramesRow
 
     with store.session() as s:  # the frames went with the last entry referring to them
         assert s.scalar(select(func.count()).select_from(VpdqFramesRow)) == 0

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from ohsc.signals.pdq import PdqSignal
-from ohsc.video.frames import parse_vpdq
-from ohsc.video.hashing import VideoMode, VideoOptions, hash_video
+from ohsc.signals.video_hashing import VideoMode, VideoOptions, hash_video
+from ohsc.signals.vpdq_frames import parse_vpdq
 
 
 def _distances(shared: Path, name: str, mode: VideoMode, interval: float) -> tuple[list[int], list[int]]:

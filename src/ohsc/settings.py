@@ -489,7 +489,7 @@ class Settings(BaseModel):
     @field_validator("evidence_retention_days")
     @classmethod
     def _check_retention(cls, value: dict[str, int]) -> dict[str, int]:
-        from ohsc.evidence.jurisdiction import EU_MEMBERS
+        from ohsc.jurisdiction import EU_MEMBERS
 
         for key, days in value.items():
             if days < 1:

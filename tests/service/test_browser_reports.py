@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from svc_browser import chromium, require_browser, serve
 from svc_helpers import PASSWORD, image
+from tests.reporting_support import ncmec_schema
 
 from ohsc.actor import LocalActor
 from ohsc.evidence.service import EvidenceService
@@ -38,7 +39,7 @@ class Live:
 def live(tmp_path: Path) -> Iterator[Live]:
     from ohsc.web.app import create_app
 
-    with FakeCyberTipline() as fake:
+    with FakeCyberTipline(schema_path=ncmec_schema()) as fake:
         settings = load_settings(
             home=tmp_path / "home",
             apikey_cache_seconds=0,
@@ -108,7 +109,14 @@ def test_confirm_report_submit_to_the_fake_cybertipline(live: Live, browser: Bro
     _saved(page)
     page.fill("input[name='incident.at']", "2026-03-01T10:00")
     page.fill("input[name='incident.platform']", "Example app")
+    # a URL that is not a web address is refused next to the field; the good line is kept
+    page.fill("textarea[name='incident.urls']", "https://example.org/p/1\njavascript:alert(1)")
+    page.locator("textarea[name='incident.urls']").dispatch_event("change")
+    expect(page.locator("#err-incident-urls")).to_contain_text("javascript: is refused")
+    expect(page.locator("#save-status")).to_contain_text("not saved")
     page.fill("textarea[name='incident.urls']", "https://example.org/p/1")
+    page.locator("textarea[name='incident.urls']").dispatch_event("change")
+    expect(page.locator("#err-incident-urls")).to_have_text("")
     page.select_option("select[name='incident.content_removed']", "true")
     page.fill("input[name='files.0.uploaded_at']", "2026-03-01T09:58")
     page.locator("input[name='files.0.uploaded_at']").dispatch_event("change")
@@ -128,9 +136,16 @@ def test_confirm_report_submit_to_the_fake_cybertipline(live: Live, browser: Bro
     _saved(page)
     expect(page.locator("#problems li.error")).to_have_count(0)
 
-    page.click("#submit")
+    page.click("#submit")  # shows who receives what, and asks once
+    expect(page.locator("#plan li[data-destination='ncmec']")).to_contain_text("NCMEC CyberTipline")
+    expect(page.locator("#plan")).to_contain_text("1 file(s) with their details")
+    assert live.fake.calls == []  # nothing sent yet
+    page.click("#confirm-submit")
     expect(page.locator(".flash")).to_contain_text("filed")
     expect(page.locator("#report-status")).to_have_text("filed")
+    expect(page.locator("#problems")).to_have_count(0)  # a filed report lacks nothing
+    expect(page.locator("#retract-form")).to_have_count(0)  # NCMEC: a finished report cannot be retracted
+    expect(page.locator("#no-retract")).to_contain_text("does not allow a finished report")
     row = page.locator("#submissions tr[data-destination='ncmec']")
     expect(row.locator(".state")).to_have_text("finished")
     finished = live.fake.finished()

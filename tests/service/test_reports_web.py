@@ -150,7 +150,7 @@ def test_confirmed_review_starts_a_report_and_the_form_saves_as_edited(renv: Env
     }
     saved = c.post(f"/reports/{rid}/save", data=bad, headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
     assert 'id="err-accounts-0-ip_events-0-port"' in saved.text
-    assert "less than or equal to 65535" in saved.text
+    assert "a whole number from 1 to 65535" in saved.text
     snap = _svc(env).get(rid)
     account = snap.body.accounts[0]
     assert account.screen_name == "placeholder-user" and account.device_ids[0].value == "0000-1"
@@ -197,10 +197,24 @@ def test_submit_retract_evidence_and_stats_by_role(renv: Env) -> None:
         },
         expected_version=snap.version,
     )  # fmt: skip
+    # Submit shows who receives what and asks once; a post without the confirmed version only
+    # shows that page (it filed at once before)
     r = c.post(f"/reports/{rid}/submit", data={"csrf_token": csrf}, follow_redirects=True)
+    assert r.status_code == 200 and 'id="confirm"' in r.text
+    assert _svc(env).get(rid).status == "draft"
+    plan_page = c.get(f"/reports/{rid}/confirm").text
+    assert 'data-destination="local-folder"' in plan_page and "Local folder" in plan_page
+    assert "1 file(s) with their details" in plan_page
+    version = re.search(r'name="version" value="(\d+)"', plan_page).group(1)  # type: ignore[union-attr]
+    stale = c.post(f"/reports/{rid}/submit", data={"csrf_token": csrf, "version": str(int(version) - 1)})
+    assert "changed after you checked it" in stale.text and _svc(env).get(rid).status == "draft"
+    r = c.post(f"/reports/{rid}/submit", data={"csrf_token": csrf, "version": version}, follow_redirects=True)
     assert r.status_code == 200 and "filed" in r.text, r.text
     assert "local-folder" in r.text
     assert _svc(env).get(rid).status == "filed"
+    filed_page = c.get(f"/reports/{rid}").text
+    assert "What is missing" not in filed_page  # a filed report lacks nothing
+    assert 'id="retract-form"' in filed_page  # a package can be withdrawn (a retraction notice)
     listing = c.get("/reports?status=filed")
     assert f'data-report="{rid}"' in listing.text
     assert f'data-report="{rid}"' not in c.get("/reports?status=draft").text
@@ -381,3 +395,80 @@ def test_reports_api_with_the_report_scope(renv: Env) -> None:
     assert [x["id"] for x in listed] == [rid]
     retracted = env.client.post(f"/v1/reports/{rid}/retract", json={"reason": "sent in error"}, headers=key)
     assert retracted.status_code in (200, 409), retracted.text
+
+
+def test_the_api_shows_the_plan_and_files_the_version_shown(renv: Env) -> None:
+    env = renv
+    key = env.services.accounts.create_api_key("filer", ["report"]).secret
+    headers = {"Authorization": f"Bearer {key}"}
+    body = {
+        "jurisdictions": ["US"],
+        "incident": {
+            "type": "online_enticement",
+            "at": "2026-03-01T10:00:00Z",
+            "urls": ["https://example.org/p/1"],
+        },
+    }
+    rid = env.client.post("/v1/reports", json={"body": body}, headers=headers).json()["report"]["id"]
+    bad = env.client.patch(
+        f"/v1/reports/{rid}", json={"patch": {"incident": {"urls": ["javascript:alert(1)"]}}}, headers=headers
+    )
+    assert bad.status_code == 422 and "javascript: is refused" in bad.text
+    plan = env.client.get(f"/v1/reports/{rid}/plan", headers=headers).json()
+    assert plan["ready"] is True and plan["version"] == 1
+    assert [d["destination"] for d in plan["destinations"]] == ["local-folder"]
+    assert any("1 URL(s)" in line for line in plan["destinations"][0]["sends"])
+    env.client.patch(f"/v1/reports/{rid}", json={"patch": {"additional_info": "later"}}, headers=headers)
+    stale = env.client.post(f"/v1/reports/{rid}/submit", json={"expected_version": 1}, headers=headers)
+    assert stale.status_code == 409
+    filed = env.client.post(f"/v1/reports/{rid}/submit", json={"expected_version": 2}, headers=headers)
+    assert filed.status_code == 200 and filed.json()["report"]["status"] == "filed"
+    assert (
+        env.client.post(f"/v1/reports/{rid}/submit", headers=headers).status_code == 200
+    )  # no body: as before
+
+
+def test_a_filed_ncmec_report_shows_neither_problems_nor_a_retract_that_cannot_succeed(
+    tmp_path: Path, db_url: str
+) -> None:
+    """A finished CyberTipline report cannot be retracted (NCMEC does not allow it) and lacks
+    nothing: the page showed "What is missing" and a Retract button that could only fail."""
+    from tests.reporting_support import ncmec_schema
+
+    from ohsc.reports.ncmec.fake_server import FakeCyberTipline
+
+    with FakeCyberTipline(schema_path=ncmec_schema()) as fake:
+        settings = load_settings(
+            home=tmp_path / "home",
+            database_url=db_url,
+            report_destinations={"US": ["ncmec"]},
+            report_default_jurisdictions=["US"],
+            report_contact_email="safety@example.org",
+            ncmec_base_url=fake.url,
+            ncmec_username="ohsc-test",
+            ncmec_password="ohsc-test",
+        )
+        for env in make_env(settings):
+            env.user("remy", "reporter")
+            svc = _svc(env)
+            rid = svc.create_draft(
+                {
+                    "incident": {
+                        "type": "online_enticement",
+                        "at": "2026-03-01T10:00:00Z",
+                        "urls": ["https://example.org/p/1"],
+                    }
+                }
+            ).report.id
+            c = TestClient(env.app)
+            env.login(c, "remy")
+            draft_page = c.get(f"/reports/{rid}").text
+            assert "What is missing" in draft_page
+            assert f'action="/reports/{rid}/confirm"' in draft_page  # Submit asks first
+            assert svc.submit(rid).filed
+            page = c.get(f"/reports/{rid}").text
+            assert "What is missing" not in page
+            assert 'id="retract-form"' not in page
+            assert 'id="no-retract"' in page and "does not allow a finished report" in page
+            assert 'id="submit"' not in page
+            assert svc.cannot_retract(rid) and len(fake.finished()) == 1

@@ -7,9 +7,9 @@ from datetime import timedelta
 from svc_helpers import Env
 
 from ohsc.content.models import ContentRow
-from ohsc.content.retention import purge
 from ohsc.review.model import Choice, Reviewer
 from ohsc.store.types import utcnow
+from ohsc.submissions.retention import purge
 
 
 def test_purge(env: Env) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from ohsc.accounts.roles import Role
+from ohsc.accounts.roles import Role, Scope
 from ohsc.cli.app import App, err, out, pass_app
 from ohsc.cli.render import e, print_json
 from ohsc.errors import InvalidInputError
@@ -89,7 +89,7 @@ def user_update(app: App, name: str, role: str | None, enable: bool | None) -> N
 
 @click.group("apikey")
 def apikey() -> None:
-    """API keys of machine clients (scopes: match, bank-admin, review, deterrence)."""
+    """API keys of machine clients (scopes: match, bank-admin, review, deterrence, report)."""
 
 
 @apikey.command("create")
@@ -99,7 +99,8 @@ def apikey() -> None:
     "scopes",
     multiple=True,
     required=True,
-    type=click.Choice(["match", "match-only", "bank-admin", "review", "deterrence"]),
+    # every scope the server knows (a hand-written list left out "report", which the docs name)
+    type=click.Choice([*(s.value for s in Scope), "match-only"]),
     help="What the key may do (repeatable).",
 )
 @pass_app

@@ -21,8 +21,9 @@ from ohsc.cli.render import e
 @pass_app
 def demo(app: App, directory: Path | None, workers: int | None) -> None:
     """Build a demo bank from generated images and scan a folder of altered copies and decoys."""
+    from ohsc.cli.progress import ScanProgress
     from ohsc.demo import run_demo
 
     target = directory or app.settings.home / "demo"
-    run_demo(target, out=out, err=err, workers=workers)
+    run_demo(target, out=out, err=err, workers=workers, progress=ScanProgress)
     out.print(f"\ndemo data kept in {e(target)}; delete it when you are done.")

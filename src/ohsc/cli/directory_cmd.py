@@ -10,7 +10,8 @@ from rich.table import Table
 from ohsc.cli.app import App, out, pass_app
 from ohsc.cli.prevention_common import cli_actor
 from ohsc.cli.render import e, print_json
-from ohsc.prevention.directory import AUDIENCES, HelpDirectory, HelpService
+from ohsc.prevention.directory import HelpDirectory, HelpService
+from ohsc.prevention.service_fields import AUDIENCES
 
 
 def _print_services(services: list[HelpService], as_json: bool) -> None:

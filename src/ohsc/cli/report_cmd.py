@@ -13,7 +13,8 @@ from rich.table import Table
 from ohsc.actor import LocalActor
 from ohsc.cli.app import App, err, out, pass_app
 from ohsc.cli.render import e, print_json
-from ohsc.errors import InvalidInputError, OhscError
+from ohsc.errors import ConflictError, InvalidInputError, OhscError
+from ohsc.reports.plan import SubmitPlan
 from ohsc.reports.service import DraftResult, ReportService
 from ohsc.reports.validation import Problem
 from ohsc.store.types import ascii_int, parse_when
@@ -153,7 +154,12 @@ def draft(app: App, source: Path, as_json: bool) -> None:
     required=True,
     help='JSON patch; "files": {"<file id>": {...}} changes file facts.',
 )
-@click.option("--version", "version", type=int, help="Refuse if the draft changed since this version.")
+@click.option(
+    "--version",
+    "version",
+    type=int,
+    help="Refuse (exit 5, nothing saved) if the draft changed since this version.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def update(app: App, report_id: int, source: Path, version: int | None, as_json: bool) -> None:
@@ -166,11 +172,18 @@ def update(app: App, report_id: int, source: Path, version: int | None, as_json:
         raise InvalidInputError('"files" in a patch maps file ids to changes: {"12": {"relevance": ...}}')
     service = reports_of(app)
     result = service.update(report_id, patch, expected_version=version) if patch else service.check(report_id)
+    if version is not None and not patch and result.report.version != version:
+        raise ConflictError(
+            f"report {report_id} was changed by someone else (version {result.report.version}, you "
+            f"edited {version}): nothing was saved; look at it again and apply your change"
+        )
     for file_id, change in file_patches.items():
         number = ascii_int(str(file_id))
         if number is None or not isinstance(change, dict):
             raise InvalidInputError(f"files: {file_id!r} is not a file id with an object of changes")
-        result = service.update_file(report_id, number, change)
+        # with --version, every step builds on the one before: a change made meanwhile is refused
+        expected = result.report.version if version is not None else None
+        result = service.update_file(report_id, number, change, expected_version=expected)
     if as_json:
         print_json(result.to_dict())
         return
@@ -257,14 +270,37 @@ def show(app: App, report_id: int, preview: str | None, as_json: bool) -> None:
         print_problems(result.problems)
 
 
+def print_plan(plan: SubmitPlan) -> None:
+    """Who receives what (to stderr: stdout keeps the results)."""
+    what = "resume the submission of" if plan.resuming else "submit"
+    err.print(f"[bold]{what} report {plan.report_id}[/] (version {plan.version}) to:")
+    for step in plan.steps:
+        state = f" ({e(step.state)})" if step.state else ""
+        err.print(f"  [bold]{e(step.title)}[/] [dim]{e(step.destination)}[/]{state}")
+        for line in step.sends:
+            err.print(f"    - {e(line)}")
+    print_problems(list(plan.problems))
+
+
 @report.command("submit")
 @click.argument("report_id", type=int)
 @click.option("--take-over", is_flag=True, help="Take the submission over from a process that holds it.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask (scripts); what goes where is still printed.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def submit(app: App, report_id: int, take_over: bool, as_json: bool) -> None:
-    """Submit a report to its destinations, or resume an interrupted submission."""
-    result = reports_of(app).submit(report_id, take_over=take_over)
+def submit(app: App, report_id: int, take_over: bool, yes: bool, as_json: bool) -> None:
+    """Show which authority receives what, ask once, then submit the report to its destinations
+    (or resume an interrupted submission, without asking again)."""
+    service = reports_of(app)
+    plan = service.plan(report_id)
+    version = None
+    if plan.ready and not plan.resuming:
+        print_plan(plan)
+        if not yes:
+            titles = " and ".join(step.title for step in plan.steps)
+            click.confirm(f"file report {report_id} with {titles}?", abort=True, err=True)
+        version = plan.version  # exactly what was shown: a change made meanwhile is refused
+    result = service.submit(report_id, take_over=take_over, expected_version=version)
     if as_json:
         print_json(result.to_dict())
         return
@@ -367,16 +403,28 @@ def ncmec_check(app: App) -> None:
 @click.option("--port", default=8765, show_default=True, type=int)
 @click.option("--user", default="ohsc-test", show_default=True)
 @click.option("--password", default="ohsc-test", show_default=True)
-def fake_server(host: str, port: int, user: str, password: str) -> None:
+@click.option(
+    "--xsd",
+    "xsd",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="OHSC_NCMEC_XSD_PATH",
+    help="Validate documents with this schema (NCMEC's own, from GET /xsd) instead of the fake one.",
+)
+def fake_server(host: str, port: int, user: str, password: str, xsd: Path | None) -> None:
     """Run a local fake CyberTipline server for development (Ctrl-C stops it)."""
+    from lxml import etree
+
     from ohsc.reports.ncmec.fake_server import FakeCyberTipline
 
     try:
-        fake = FakeCyberTipline(username=user, password=password, host=host, port=port)
+        fake = FakeCyberTipline(username=user, password=password, host=host, port=port, schema_path=xsd)
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from None
+    except (OSError, etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
+        raise InvalidInputError(f"cannot read the XML schema {xsd}: {exc}") from None
     err.print(
-        f"fake CyberTipline at {e(fake.url)} (user {e(user)}); state at {e(fake.url)}/_fake/state\n"
+        f"fake CyberTipline at {e(fake.url)} (user {e(user)}), validating with {e(fake.schema_path.name)}; "
+        f"state at {e(fake.url)}/_fake/state\n"
         f"export OHSC_NCMEC_BASE_URL={e(fake.url)} OHSC_NCMEC_USERNAME={e(user)} OHSC_NCMEC_PASSWORD={e(password)}"
     )
     try:

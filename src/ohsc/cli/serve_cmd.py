@@ -68,7 +68,7 @@ def serve(app: App, host: str | None, port: int | None, workers: int | None, acc
 def purge(app: App, as_json: bool) -> None:
     """Delete what retention settings no longer keep (review media, unmatched records, sessions)."""
     from ohsc.content.media import open_blob_store
-    from ohsc.content.retention import purge as run_purge
+    from ohsc.submissions.retention import purge as run_purge
 
     report = run_purge(app.store, app.settings, open_blob_store(app.settings))
     if as_json:

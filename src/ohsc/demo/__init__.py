@@ -9,6 +9,8 @@ import io
 import shutil
 import time
 import zipfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from rich.table import Table
 from ohsc.banks.service import BankService
 from ohsc.demo import synth
 from ohsc.matching.matcher import Matcher
-from ohsc.scanning.runner import Scanner, ScanOptions
+from ohsc.scanning.runner import ProgressSink, Scanner, ScanOptions
 from ohsc.settings import load_settings
 from ohsc.signals.files import HashOptions
 from ohsc.store.db import Store
@@ -121,7 +123,15 @@ def _videos(known_dir: Path, inbox: Path, expected: dict[str, str]) -> None:
     expected["uploads/video-decoy.mp4"] = "no match"
 
 
-def run_demo(target: Path, *, out: Console, err: Console, workers: int | None = None) -> dict[str, Any]:
+def run_demo(
+    target: Path,
+    *,
+    out: Console,
+    err: Console,
+    workers: int | None = None,
+    progress: Callable[[str], AbstractContextManager[ProgressSink]] | None = None,
+) -> dict[str, Any]:
+    """Run the demo; ``progress`` makes the progress display of the scan (the CLI passes its bar)."""
     started = time.monotonic()
     target = target.expanduser().resolve()
     known_dir, inbox, expected = prepare(target)
@@ -144,10 +154,8 @@ def run_demo(target: Path, *, out: Console, err: Console, workers: int | None = 
         workers=workers or min(settings.effective_workers(), 4),
         hash=HashOptions.from_settings(settings, dihedral=True),
     )
-    from ohsc.cli.progress import ScanProgress
-
-    with ScanProgress("demo scan") as progress:
-        summary = Scanner(settings, matcher).run(inbox, options, records.append, progress)
+    with progress("demo scan") if progress else nullcontext() as sink:
+        summary = Scanner(settings, matcher).run(inbox, options, records.append, sink)
     out.print("[bold]3. Results[/]")
     table = Table("file", "expected", "result")
     for rec in sorted(records, key=lambda r: str(r["path"])):

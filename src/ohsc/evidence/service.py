@@ -1,4 +1,5 @@
-"""The evidence service: preserve, list, read, hold, release and purge. Every access is audited.
+"""The evidence service: preserve, list, read, hold and release (purging: :mod:`ohsc.evidence.purging`;
+access control: :mod:`ohsc.evidence.access`). Every access is audited.
 
 Content goes to the encrypted blob store (namespace ``evidence``); the database keeps identifiers,
 hashes, the retention period and legal holds. Roles decide who may do what (settings
@@ -13,47 +14,35 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
-from ohsc import audit
-from ohsc.actor import ROLE_SYSTEM, Actor, has_any_role
+from ohsc import audit, jurisdiction
+from ohsc.actor import ROLE_SYSTEM
 from ohsc.errors import (
     ConfigError,
     ConflictError,
     EvidenceNotFoundError,
     InvalidInputError,
-    OhscError,
-    PermissionDeniedError,
 )
-from ohsc.evidence import jurisdiction
+from ohsc.evidence.access import NAMESPACE, open_blob_store
 from ohsc.evidence.model import EvidenceItem, Hold
+from ohsc.evidence.purging import EvidencePurging, PurgeResult
 from ohsc.evidence.tables import EvidenceHoldRow, EvidenceItemRow
-from ohsc.media.blobs import BlobIntegrityError, BlobStore, LocalEncryptedBlobStore, load_or_create_key
+from ohsc.media.blobs import BlobIntegrityError
 from ohsc.permissions import private_dir
 from ohsc.settings import Settings
-from ohsc.store.db import Store
 from ohsc.store.types import utcnow
 from ohsc.store.unit import unit_of_work
 
-NAMESPACE = "evidence"
 #: How many item ids one ``evidence.list`` audit event names.
 _LIST_IDS_IN_AUDIT = 500
-
-
-def open_blob_store(settings: Settings) -> BlobStore:
-    """The content store every OHSC service shares: encrypted files under ``OHSC_HOME/blobs``."""
-    key = load_or_create_key(settings.content_key, settings.home / "content.key")
-    return LocalEncryptedBlobStore(settings.blobs_dir, key)
 
 
 def retention_days_for(settings: Settings, jurisdictions: Iterable[str]) -> int:
@@ -71,73 +60,8 @@ def retention_days_for(settings: Settings, jurisdictions: Iterable[str]) -> int:
     return max(days)
 
 
-@dataclass(frozen=True, slots=True)
-class PurgeResult:
-    items: list[EvidenceItem]
-    dry_run: bool
-
-    @property
-    def count(self) -> int:
-        return len(self.items)
-
-
-class EvidenceService:
+class EvidenceService(EvidencePurging):
     """Evidence for one actor. ``blobs`` defaults to the local encrypted store."""
-
-    def __init__(
-        self, store: Store, settings: Settings, actor: Actor, blobs: BlobStore | None = None
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.actor = actor
-        self._blobs = blobs
-
-    @cached_property
-    def blobs(self) -> BlobStore:
-        return self._blobs or open_blob_store(self.settings)
-
-    # --- access control ----------------------------------------------------------------------
-
-    @property
-    def _content_roles(self) -> set[str]:
-        return set(self.settings.evidence_roles)
-
-    @property
-    def _metadata_roles(self) -> set[str]:
-        return set(self.settings.evidence_roles) | set(self.settings.report_roles)
-
-    def refuse(self, action: str, object_id: object = None, *, reason: str, denied: bool = True) -> None:
-        """Audit a refused attempt (``<action>.denied``, or ``.refused`` when not ``denied``) in its
-        own transaction: for refusals made before the service is reached (a web role, CSRF)."""
-        with self.store.session() as s:
-            audit.record(
-                s,
-                actor=self.actor.name,
-                action=f"{action}.{'denied' if denied else 'refused'}",
-                object_type="evidence",
-                object_id=None if object_id is None else str(object_id),
-                details={"reason": reason, "roles": sorted(self.actor.roles)},
-            )
-
-    @contextmanager
-    def _refusals(self, action: str, object_id: object = None) -> Iterator[None]:
-        """Audit an attempt that fails (no such item or hold, purged, bad input) as ``.refused``."""
-        try:
-            yield
-        except PermissionDeniedError:
-            raise  # audited as .denied where it was raised
-        except OhscError as exc:
-            self.refuse(action, object_id, reason=exc.code, denied=False)
-            raise
-
-    def _require(self, allowed: Iterable[str], action: str, what: str, object_id: object = None) -> None:
-        allowed = set(allowed)
-        if has_any_role(self.actor, allowed):
-            return
-        self.refuse(action, object_id, reason="forbidden")
-        raise PermissionDeniedError(
-            f"{self.actor.name} may not {what}: it needs one of the roles {', '.join(sorted(allowed))}"
-        )
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -442,104 +366,5 @@ class EvidenceService:
             fh.write(data)
         return path
 
-    # --- purging -----------------------------------------------------------------------------
 
-    def purge(self, *, now: datetime | None = None, dry_run: bool = False) -> PurgeResult:
-        """Delete every item whose retention period (and every hold) has ended. Logged per item.
-
-        The server runs this on a schedule as :data:`ohsc.actor.SYSTEM`; ``ohsc evidence purge``
-        runs it by hand. The row is marked purged and the content deleted once that commits
-        (:mod:`ohsc.store.unit`): a failed run leaves the item, content and all, to the next run,
-        and no row ever names content that is gone.
-        """
-        self._require(self._content_roles | {ROLE_SYSTEM}, "evidence.purge", "purge evidence")
-        now = now or utcnow()
-        with self.store.session() as s:
-            rows = list(
-                s.scalars(
-                    select(EvidenceItemRow)
-                    .options(selectinload(EvidenceItemRow.holds))
-                    .where(EvidenceItemRow.purged_at.is_(None), EvidenceItemRow.retain_until <= now)
-                    .order_by(EvidenceItemRow.id)
-                )
-            )
-            due = [EvidenceItem.from_row(r) for r in rows]
-            due = [i for i in due if i.due(now)]
-            if dry_run:
-                audit.record(
-                    s,
-                    actor=self.actor.name,
-                    action="evidence.purge_preview",
-                    object_type="evidence",
-                    details={"count": len(due), "ids": [i.id for i in due[:_LIST_IDS_IN_AUDIT]]},
-                )
-                return PurgeResult(due, dry_run=True)
-        done: list[EvidenceItem] = []
-        for item in due:
-            with unit_of_work(self.store, self.blobs) as work:
-                s = work.session
-                row = self._row(s, item.id)
-                if row.purged_at is not None:
-                    continue
-                work.release(NAMESPACE, row.blob_id)  # deleted once the row is marked
-                row.blob_id = None
-                row.purged_at = now
-                row.purged_by = self.actor.name
-                audit.record(
-                    s,
-                    actor=self.actor.name,
-                    action="evidence.purge",
-                    object_type="evidence",
-                    object_id=row.id,
-                    details={
-                        "source_key": row.source_key,
-                        "sha256": row.sha256,
-                        "retain_until": row.retain_until.isoformat(),
-                        "reason": "retention period ended",
-                    },
-                )
-                done.append(EvidenceItem.from_row(row))
-        return PurgeResult(done, dry_run=False)
-
-    # --- helpers -----------------------------------------------------------------------------
-
-    @staticmethod
-    def _by_key(s: Session, source_key: str) -> EvidenceItemRow | None:
-        return s.scalar(
-            select(EvidenceItemRow)
-            .options(selectinload(EvidenceItemRow.holds))
-            .where(EvidenceItemRow.source_key == source_key)
-        )
-
-    @staticmethod
-    def _row(s: Session, item_id: int) -> EvidenceItemRow:
-        row = s.scalar(
-            select(EvidenceItemRow)
-            .options(selectinload(EvidenceItemRow.holds))
-            .where(EvidenceItemRow.id == item_id)
-        )
-        if row is None:
-            raise EvidenceNotFoundError(f"no evidence item {item_id}")
-        return row
-
-    def _select(
-        self, s: Session, item_ids: Sequence[int], subject: tuple[str, str] | None
-    ) -> list[EvidenceItemRow]:
-        if subject is not None:
-            rows = list(
-                s.scalars(
-                    select(EvidenceItemRow)
-                    .where(
-                        EvidenceItemRow.subject_type == subject[0],
-                        EvidenceItemRow.subject_id == subject[1],
-                        EvidenceItemRow.purged_at.is_(None),
-                    )
-                    .order_by(EvidenceItemRow.id)
-                )
-            )
-            if not rows:
-                raise EvidenceNotFoundError(f"no preserved evidence for {subject[0]} {subject[1]}")
-            return rows
-        if not item_ids:
-            raise InvalidInputError("name the evidence items (ids) or a report")
-        return [self._row(s, i) for i in item_ids]
+__all__ = ["NAMESPACE", "EvidenceService", "PurgeResult", "open_blob_store", "retention_days_for"]

@@ -34,7 +34,7 @@ SAVE_AFTER = 10_000
 
 
 def new_index(signal_type: str) -> SignalIndex:
-    """The index implementation for a signal type (registry used by the video package too)."""
+    """The index implementation for a signal type (a registry plug-ins add to)."""
     factory = INDEX_FACTORIES.get(signal_type)
     if factory is None:
         raise KeyError(signal_type)
@@ -42,7 +42,7 @@ def new_index(signal_type: str) -> SignalIndex:
 
 
 def _vpdq_class() -> type[SignalIndex]:
-    from ohsc.video.index import VpdqIndex  # the video package builds on this one: import late
+    from ohsc.index.vpdq_index import VpdqIndex  # imported when first needed: keeps start-up light
 
     return VpdqIndex
 

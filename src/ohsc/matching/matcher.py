@@ -18,7 +18,7 @@ from ohsc.store.db import Store
 from ohsc.store.models import BankRow
 
 if TYPE_CHECKING:
-    from ohsc.video.matcher import VideoMatcher
+    from ohsc.matching.video_matcher import VideoMatcher
 
 
 class Matcher:
@@ -65,7 +65,7 @@ class Matcher:
             return self.indexes.sync()
 
     def _video(self) -> VideoMatcher:
-        from ohsc.video.matcher import VideoMatcher
+        from ohsc.matching.video_matcher import VideoMatcher
 
         if self._video_matcher is None:
             self._video_matcher = VideoMatcher(self.store, self.settings, self.indexes, self.banks)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ohsc.banks.model import BankEntry, SourceRecord
-    from ohsc.video.matching import VideoMatchInfo
+    from ohsc.matching.video_rules import VideoMatchInfo
 
 
 @dataclass(frozen=True, slots=True)

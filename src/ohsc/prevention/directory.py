@@ -9,7 +9,7 @@ import re
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
@@ -19,48 +19,14 @@ from sqlalchemy import select
 
 from ohsc import audit
 from ohsc.actor import ROLE_PREVENTION_ADMIN, Actor, require
-from ohsc.errors import HelpServiceNotFoundError, InvalidInputError
+from ohsc.errors import HelpServiceNotFoundError
 from ohsc.prevention.messages import normalise_locale
 from ohsc.prevention.models import HelpServiceRow
+from ohsc.prevention.service_fields import validate_fields
 from ohsc.store.db import Store
 from ohsc.store.models import MetaValue
 
-#: Who a service is for. Storage keys: never rename.
-AUDIENCES = ("self", "parents", "survivors", "professionals")
 SEED_META_KEY = "prevention.directory_seed_version"
-EDITABLE = (
-    "name",
-    "organisation",
-    "description",
-    "countries",
-    "languages",
-    "audiences",
-    "phone",
-    "phone_note",
-    "url",
-    "chat_url",
-    "email",
-    "hours",
-    "sources",
-    "enabled",
-    "priority",
-    "verified_on",
-)
-_TEXT_LIMITS = {
-    "name": 200,
-    "organisation": 200,
-    "description": 2000,
-    "phone": 60,
-    "phone_note": 300,
-    "url": 500,
-    "chat_url": 500,
-    "email": 200,
-    "hours": 300,
-}
-_PHONE = re.compile(r"^[0-9A-Z+()./ \-]*$")
-_URL = re.compile(r"^https?://[A-Za-z0-9.\-]+(?::[0-9]+)?(?:[/?#][^\s<>\"']*)?$")
-_EMAIL = re.compile(r"^[^@\s<>\"']+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,92 +126,6 @@ def _to_service(row: HelpServiceRow) -> HelpService:
         verified_on=row.verified_on,
         updated_at=row.updated_at,
     )
-
-
-def _string_list(value: object, what: str) -> list[str]:
-    if isinstance(value, str):
-        items = [v.strip() for v in value.split(",")]
-    elif isinstance(value, Iterable):
-        items = [str(v).strip() for v in value]
-    else:
-        raise InvalidInputError(f"{what} must be a list")
-    return [v for v in items if v]
-
-
-def validate_fields(data: Mapping[str, object], *, partial: bool) -> dict[str, Any]:
-    """Check and normalise service fields; names the field at fault, never echoes long values."""
-    unknown = sorted(set(data) - set(EDITABLE))
-    if unknown:
-        raise InvalidInputError(f"unknown field(s): {', '.join(unknown)}")
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if key in _TEXT_LIMITS:
-            text = "" if value is None else str(value).strip()
-            if len(text) > _TEXT_LIMITS[key]:
-                raise InvalidInputError(f"{key} is longer than {_TEXT_LIMITS[key]} characters")
-            if key != "description" and any(ch in text for ch in "\r\n\t"):
-                raise InvalidInputError(f"{key} must be on one line")
-            if key == "phone" and not _PHONE.match(text.upper()):
-                raise InvalidInputError("phone may hold digits, letters, spaces and + ( ) . / -")
-            if key in {"url", "chat_url"} and text and not _URL.match(text):
-                raise InvalidInputError(f"{key} must be an http:// or https:// address")
-            if key == "email" and text and not _EMAIL.match(text):
-                raise InvalidInputError("email is not an e-mail address")
-            out[key] = text
-        elif key == "countries":
-            countries = [c.upper() for c in _string_list(value, key)]
-            bad = [c for c in countries if c != "*" and not _COUNTRY.match(c)]
-            if bad:
-                raise InvalidInputError(
-                    "countries are ISO 3166 two-letter codes (GB, DE) or * for everywhere"
-                )
-            out[key] = sorted(set(countries))
-        elif key == "languages":
-            langs = []
-            for raw in _string_list(value, key):
-                tag = normalise_locale(raw)
-                if tag is None:
-                    raise InvalidInputError("languages are language tags such as en, de or pt-br")
-                langs.append(tag)
-            out[key] = sorted(set(langs))
-        elif key == "audiences":
-            auds = _string_list(value, key)
-            bad = [a for a in auds if a not in AUDIENCES]
-            if bad:
-                raise InvalidInputError(f"audiences are {', '.join(AUDIENCES)}")
-            out[key] = [a for a in AUDIENCES if a in auds]
-        elif key == "sources":
-            srcs = _string_list(value, key)
-            if any(not _URL.match(s) for s in srcs):
-                raise InvalidInputError("sources are http:// or https:// addresses")
-            out[key] = srcs
-        elif key == "enabled":
-            if not isinstance(value, bool):
-                raise InvalidInputError("enabled must be true or false")
-            out[key] = value
-        elif key == "priority":
-            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 1000:
-                raise InvalidInputError("priority must be a whole number from 0 to 1000")
-            out[key] = value
-        elif key == "verified_on":
-            if value is None or value == "":
-                out[key] = None
-            elif isinstance(value, date):
-                out[key] = value
-            else:
-                try:
-                    out[key] = date.fromisoformat(str(value))
-                except ValueError:
-                    raise InvalidInputError("verified_on must be a date (YYYY-MM-DD)") from None
-    if not partial:
-        for required in ("name", "countries", "languages", "audiences"):
-            if not out.get(required):
-                raise InvalidInputError(f"{required} is required")
-    else:
-        for required in ("name", "countries", "languages", "audiences"):
-            if required in out and not out[required]:
-                raise InvalidInputError(f"{required} cannot be empty")
-    return out
 
 
 @dataclass(frozen=True, slots=True)

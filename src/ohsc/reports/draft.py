@@ -1,8 +1,8 @@
 """The report draft: what the form collects, as typed models that accept partial drafts.
 
 A draft is saved as it is edited: every field may be missing until submission, but a value that is
-there must have the right type (a date-time with a time zone, an IP address, a port, a known
-incident type). Completeness is a separate check (:mod:`ohsc.reports.validation`) run for each
+there must have the right type (a web address, a date-time with a time zone, an IP address, a
+port, an e-mail address, a known incident type: :mod:`ohsc.reports.fields`). Completeness is a separate check (:mod:`ohsc.reports.validation`) run for each
 destination before submitting.
 
 Whether a human viewed a file and its EXIF data is **not** here: it comes from the review record
@@ -11,14 +11,16 @@ and is stored with the file (:class:`ohsc.reports.snapshot.FileSnapshot`), never
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ohsc import jurisdiction
 from ohsc.errors import InvalidInputError
-from ohsc.evidence import jurisdiction
+from ohsc.reports import fields
+from ohsc.reports.fields import Email, HttpUrl, IpAddress, Port, When
 from ohsc.reports.vocab import (
+    AssociatedAccountType,
     ContentKind,
     EventName,
     FileAnnotation,
@@ -37,19 +39,11 @@ class _Model(BaseModel):
 class IpEvent(_Model):
     """An IP address captured at an event (NCMEC ``ipCaptureEvent``)."""
 
-    ip: str
-    port: int | None = Field(default=None, ge=1, le=65535)
+    ip: IpAddress
+    port: Port | None = None
     event: EventName | None = None
-    at: AwareDatetime | None = None
+    at: When | None = None
     possible_proxy: bool | None = None
-
-    @field_validator("ip")
-    @classmethod
-    def _ip(cls, value: str) -> str:
-        try:
-            return str(ipaddress.ip_address(value))
-        except ValueError:
-            raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
 
 
 class DeviceIdent(_Model):
@@ -58,7 +52,7 @@ class DeviceIdent(_Model):
     kind: str = Field(min_length=1, max_length=255)
     value: str = Field(min_length=1, max_length=2083)
     event: EventName | None = None
-    at: AwareDatetime | None = None
+    at: When | None = None
 
 
 class Location(_Model):
@@ -77,15 +71,8 @@ class Location(_Model):
 class Person(_Model):
     first_name: str | None = Field(default=None, max_length=100)
     last_name: str | None = Field(default=None, max_length=100)
-    email: str | None = Field(default=None, max_length=255)
+    email: Email | None = None
     phone: str | None = Field(default=None, max_length=50)
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if value is not None and ("@" not in value or value.startswith("@") or value.endswith("@")):
-            raise ValueError("not an e-mail address")
-        return value
 
 
 class ReportedAccount(_Model):
@@ -93,12 +80,15 @@ class ReportedAccount(_Model):
     accounts of the same person are ``associated``."""
 
     relation: str = Field(default="reported", pattern="^(reported|associated)$")
+    #: For an associated account: how it relates to the reported person (NCMEC requires it;
+    #: not given: ``linked``, another account of the same person).
+    association: AssociatedAccountType | None = None
     esp_user_id: str | None = Field(default=None, max_length=255)
     service: str | None = Field(default=None, max_length=100)
     screen_name: str | None = Field(default=None, max_length=256)
     display_names: list[str] = Field(default_factory=list)
-    profile_urls: list[str] = Field(default_factory=list)
-    emails: list[str] = Field(default_factory=list)
+    profile_urls: list[HttpUrl] = Field(default_factory=list)
+    emails: list[Email] = Field(default_factory=list)
     ip_events: list[IpEvent] = Field(default_factory=list)
     device_ids: list[DeviceIdent] = Field(default_factory=list)
     location: Location | None = None
@@ -121,14 +111,14 @@ class ReportedAccount(_Model):
 
 class Incident(_Model):
     type: IncidentType | None = None
-    at: AwareDatetime | None = None
+    at: When | None = None
     at_description: str | None = Field(default=None, max_length=3000)
     platform: str | None = Field(default=None, max_length=256)
     annotations: list[ReportAnnotation] = Field(default_factory=list)
     #: known (hash match), new (not in any list), or solicitation (EU proposal, Art. 13(1)(e)).
     content_kind: ContentKind | None = None
     internet_kind: InternetKind = "web_page"
-    urls: list[str] = Field(default_factory=list)
+    urls: list[HttpUrl] = Field(default_factory=list)
     third_party_hosted: bool | None = None
     chat_client: str | None = Field(default=None, max_length=255)
     chat_room: str | None = Field(default=None, max_length=255)
@@ -181,8 +171,8 @@ class FileFacts(_Model):
     """The editable facts about one file (NCMEC ``fileDetails``)."""
 
     file_name: str | None = Field(default=None, max_length=2056)
-    uploaded_at: AwareDatetime | None = None
-    location_url: str | None = Field(default=None, max_length=2083)
+    uploaded_at: When | None = None
+    location_url: HttpUrl | None = None
     publicly_available: bool | None = None
     relevance: FileRelevance = "reported"
     industry_classification: IndustryClassification | None = None
@@ -198,12 +188,7 @@ def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
     out: dict[str, str] = {}
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"])
-        message = err["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        if err["type"] == "extra_forbidden":
-            message = "unknown field"
-        out[f"{prefix}{path}"] = message
+        out[f"{prefix}{path}"] = fields.message(err)
     return out
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ohsc import audit
 from ohsc.errors import (
     ConfigError,
+    ConflictError,
     DestinationError,
     InvalidInputError,
     OhscError,
@@ -75,8 +76,10 @@ class Filing:
 
     # --- submit ------------------------------------------------------------------------------
 
-    def submit(self, report_id: int, *, take_over: bool = False) -> SubmitResult:
-        snap, subs = self._freeze(report_id)
+    def submit(
+        self, report_id: int, *, take_over: bool = False, expected_version: int | None = None
+    ) -> SubmitResult:
+        snap, subs = self._freeze(report_id, expected_version)
         if snap.status == FILED:
             return self._result(report_id)
         self._preserve_files(snap)
@@ -100,7 +103,9 @@ class Filing:
             raise type(first)(message, detail=first.detail)
         return result
 
-    def _freeze(self, report_id: int) -> tuple[ReportSnapshot, list[tuple[int, str]]]:
+    def _freeze(
+        self, report_id: int, expected_version: int | None = None
+    ) -> tuple[ReportSnapshot, list[tuple[int, str]]]:
         service = self.service
         with self.store.session() as s:
             row = service._load(s, report_id, lock=True)
@@ -110,6 +115,12 @@ class Filing:
             if row.status == FILED:
                 return snap, []
             if row.status in EDITABLE:
+                if expected_version is not None and expected_version != row.version:
+                    raise ConflictError(
+                        f"report {row.id} changed after you checked it (version {row.version}, you "
+                        f"confirmed {expected_version}): look at it again before submitting",
+                        detail={"version": row.version},
+                    )
                 names = service.destinations_of(snap)  # a configuration error is raised here
                 problems = service.problems(snap)
                 blocking = errors(problems)

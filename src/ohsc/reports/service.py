@@ -8,6 +8,7 @@ retraction in :mod:`ohsc.reports.filing`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from ohsc import audit
 from ohsc.errors import (
+    ConfigError,
     InvalidInputError,
     ReportStateError,
 )
@@ -32,12 +34,16 @@ from ohsc.reports.snapshot import ReportSnapshot
 from ohsc.reports.submission import SubmissionInfo
 from ohsc.reports.tables import (
     DRAFT,
+    EDITABLE,
+    REPORT_ID_COUNTER,
     REPORT_STATUSES,
     ReportRow,
 )
+from ohsc.store.db import next_seq
 
 if TYPE_CHECKING:
     from ohsc.reports.filing import SubmitResult
+    from ohsc.reports.plan import SubmitPlan
     from ohsc.reports.stats import ReportStats
 
 
@@ -139,6 +145,7 @@ class ReportService(ReportFiles):
         parsed = parse_body(data)
         with self.store.session() as s:
             row = ReportRow(
+                id=next_seq(s, REPORT_ID_COUNTER),  # never reused, even after a discard
                 status=DRAFT,
                 version=1,
                 body=parsed.model_dump(mode="json", exclude_none=True),
@@ -241,12 +248,45 @@ class ReportService(ReportFiles):
 
     # --- filing (ohsc.reports.filing) ----------------------------------------------------------
 
-    def submit(self, report_id: int, *, take_over: bool = False) -> SubmitResult:
-        """Submit to every destination, or resume an interrupted submission. See :mod:`ohsc.reports.filing`."""
+    def plan(self, report_id: int) -> SubmitPlan:
+        """What submitting would do: each destination and what it receives, and what blocks it."""
+        from ohsc.reports.plan import make_plan
+
+        snap = self.get(report_id)
+        names: list[str] = []
+        problems = self.problems(snap) if snap.status in EDITABLE else []
+        with contextlib.suppress(ConfigError):  # listed in the problems
+            names = self.destinations_of(snap)
+        with self.store.session() as s:
+            states = {x.destination: x.state for x in self._load(s, report_id).submissions}
+        return make_plan(snap, names, problems, states)
+
+    def cannot_retract(self, report_id: int) -> list[str]:
+        """Why the report cannot be retracted now (empty: it can)."""
+        from ohsc.reports.tables import FILED, SUBMITTING
+
+        snap = self.get(report_id)
+        if snap.status not in (SUBMITTING, FILED):
+            return [f"report {report_id} is {snap.status}: only submitted reports can be retracted"]
+        with self.store.session() as s:
+            subs = [(x.destination, x.state, x.remote_id) for x in self._load(s, report_id).submissions]
+        return [
+            why
+            for name, state, remote_id in subs
+            if (why := self.destination(name).cannot_retract(state, remote_id))
+        ]
+
+    def submit(
+        self, report_id: int, *, take_over: bool = False, expected_version: int | None = None
+    ) -> SubmitResult:
+        """Submit to every destination, or resume an interrupted submission. See :mod:`ohsc.reports.filing`.
+
+        ``expected_version``: the version the person confirmed (:meth:`plan`); a draft changed
+        since is refused (:class:`ohsc.errors.ConflictError`) rather than filed unseen."""
         from ohsc.reports.filing import Filing
 
         self._require(self._submit_roles, "submit reports")
-        return Filing(self).submit(report_id, take_over=take_over)
+        return Filing(self).submit(report_id, take_over=take_over, expected_version=expected_version)
 
     def retract(self, report_id: int, *, reason: str) -> SubmitResult:
         from ohsc.reports.filing import Filing

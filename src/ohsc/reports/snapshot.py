@@ -7,8 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from ohsc.reports.draft import FileFacts, Person, ReportBody
+from ohsc.reports.fields import STORED
 from ohsc.reports.tables import ReportFileRow, ReportRow
 from ohsc.settings import Settings
+
+#: Stored drafts are read as saved; :func:`ohsc.reports.fields.stored_problems` lists what today's
+#: checks refuse (a draft saved before a check existed must still open).
+STORED_CONTEXT = {STORED: True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +73,7 @@ class FileSnapshot:
         return cls(
             id=row.id,
             position=row.position,
-            facts=FileFacts.model_validate(row.facts or {}),
+            facts=FileFacts.model_validate(row.facts or {}, context=STORED_CONTEXT),
             size=row.size,
             md5=row.md5,
             sha1=row.sha1,
@@ -134,7 +139,7 @@ class ReportSnapshot:
             id=row.id,
             status=row.status,
             version=row.version,
-            body=ReportBody.model_validate(row.body or {}),
+            body=ReportBody.model_validate(row.body or {}, context=STORED_CONTEXT),
             files=tuple(FileSnapshot.from_row(f) for f in row.files),
             sources=tuple(row.sources or ()),
             destinations=tuple(row.destinations or ()),

@@ -24,6 +24,9 @@ FILED = "filed"
 FAILED = "failed"
 RETRACTED = "retracted"
 REPORT_STATUSES = (DRAFT, SUBMITTING, FILED, FAILED, RETRACTED)
+#: The counter (``ohsc_counters``) report ids come from: an id is never given out twice, even
+#: after its draft was discarded (migration ``0009_report_ids_never_reused`` starts it).
+REPORT_ID_COUNTER = "report_id"
 #: A draft can be edited in these states.
 EDITABLE = (DRAFT, FAILED)
 

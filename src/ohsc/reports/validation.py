@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
+from ohsc.reports import fields
+from ohsc.reports.draft import FileFacts, ReportBody
 from ohsc.reports.snapshot import Provider, ReportSnapshot
 from ohsc.store.types import utcnow
 
@@ -49,6 +51,13 @@ def common_problems(report: ReportSnapshot, provider: Provider) -> list[Problem]
     out: list[Problem] = []
     body = report.body
     incident = body.incident
+    saved = body.model_dump(mode="json", exclude_none=True)
+    for path, message in fields.stored_problems(ReportBody, saved).items():
+        out.append(Problem(path, message))
+    for f in report.files:
+        saved_facts = f.facts.model_dump(mode="json", exclude_none=True)
+        for path, message in fields.stored_problems(FileFacts, saved_facts, f"files.{f.position}.").items():
+            out.append(Problem(path, message))
     if not body.jurisdictions:
         out.append(
             Problem(

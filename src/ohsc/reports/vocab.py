@@ -64,6 +64,27 @@ NCMEC_EVENT_NAMES: dict[str, str] = {
     "unknown": "Unknown",
 }
 
+#: How an associated account relates to the reported person (NCMEC ``associatedAccount/@type``,
+#: required by NCMEC's schema). OHSC's associated accounts are the same person's other accounts,
+#: so the default is ``linked``.
+AssociatedAccountType = Literal["billing", "linked", "business", "creator", "parent_guardian", "other"]
+NCMEC_ASSOCIATED_ACCOUNT_TYPES: dict[str, str] = {
+    "billing": "Billing",
+    "linked": "Linked",
+    "business": "Business",
+    "creator": "Creator",
+    "parent_guardian": "Parent/Guardian",
+    "other": "Other",
+}
+ASSOCIATED_ACCOUNT_TYPE_HELP: dict[str, str] = {
+    "linked": "another account of the same person",
+    "billing": "the account that pays for it",
+    "business": "a business account of the same person",
+    "creator": "the account that created it",
+    "parent_guardian": "a parent's or guardian's account",
+    "other": "another relation",
+}
+
 FileAnnotation = Literal[
     "anime_drawing_virtual",
     "potential_meme",

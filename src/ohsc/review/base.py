@@ -3,12 +3,10 @@ and how stored rows are handed out."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from ohsc.content.models import ContentRow, MatchRecordRow
+from ohsc.content.models import ContentRow
 from ohsc.errors import ReviewItemNotFoundError
 from ohsc.media.blobs import BlobStore
 from ohsc.review.grants import GrantSigner
@@ -32,26 +30,6 @@ def to_decision(row: ReviewDecisionRow) -> DecisionRecord:
         at=row.at,
         undone_at=row.undone_at,
     )
-
-
-def match_record(r: MatchRecordRow) -> dict[str, Any]:
-    """A stored match as the API and the review pages show it."""
-    return {
-        "match_id": r.id,
-        "bank": r.bank_name,
-        "bank_id": r.bank_id,
-        "entry_id": r.entry_id,
-        "external_id": r.external_id,
-        "signal_type": r.signal_type,
-        "distance": r.distance,
-        "threshold": r.threshold,
-        "category": r.category,
-        "labels": list(r.labels),
-        "source": r.source,
-        "kind": r.kind,
-        "verdict": r.verdict,
-        "flood_controlled": r.flood_controlled,
-    }
 
 
 class ReviewBase:

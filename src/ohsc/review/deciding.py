@@ -13,10 +13,11 @@ from ohsc import audit
 from ohsc.actions import events
 from ohsc.banks.model import Bank
 from ohsc.banks.service import BankService
+from ohsc.content.matchlog import match_record
 from ohsc.content.models import ContentRow, MatchRecordRow
 from ohsc.errors import InvalidInputError
 from ohsc.review import bank_effects, transitions
-from ohsc.review.base import ReviewBase, match_record
+from ohsc.review.base import ReviewBase
 from ohsc.review.model import Choice, Reviewer, ReviewItem
 from ohsc.review.models import MediaRevealRow, ReviewDecisionRow, ReviewItemRow
 from ohsc.store.types import utcnow

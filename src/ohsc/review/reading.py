@@ -7,9 +7,10 @@ from sqlalchemy import func, select
 
 from ohsc import audit
 from ohsc.accounts.models import UserRow
+from ohsc.content.matchlog import match_record
 from ohsc.content.models import MatchRecordRow
 from ohsc.review import search as finding
-from ohsc.review.base import ReviewBase, match_record, to_decision
+from ohsc.review.base import ReviewBase, to_decision
 from ohsc.review.model import ReviewDetail, Reviewer, ReviewItem, Status
 from ohsc.review.models import EntryThumbnailRow, MediaRevealRow, ReviewDecisionRow, ReviewItemRow
 from ohsc.review.queue import QueueFilter, base_query, claimable, offered_to, to_item

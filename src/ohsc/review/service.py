@@ -15,7 +15,7 @@ Every decision, correction, search and reveal is an audit event; ``review.decide
 
 from __future__ import annotations
 
-from ohsc.review.base import match_record
+from ohsc.content.matchlog import match_record
 from ohsc.review.claims import ReviewClaims
 from ohsc.review.corrections import ReviewCorrections
 from ohsc.review.deciding import ReviewDeciding

@@ -27,7 +27,7 @@ def get_signal_type(name: str) -> type[SignalType]:
 
 
 def register_signal_type(cls: type[SignalType]) -> type[SignalType]:
-    """Add a signal type (the video package registers its own)."""
+    """Add a signal type (a plug-in registers its own)."""
     existing = SIGNAL_TYPES.get(cls.name)
     if existing is not None and existing is not cls:
         raise ValueError(f"signal type name {cls.name!r} is taken")
@@ -50,8 +50,8 @@ def alias_signal_types(name: str) -> list[str]:
     return sorted(set(out) - {name})
 
 
-# Video signal types (vPDQ, and the digests of video files) live in the video package.
-from ohsc.video.signal import VideoMd5Signal, VideoSha256Signal, VpdqSignal  # noqa: E402
+# Video signal types: vPDQ and the digests of video files (ohsc.signals.vpdq).
+from ohsc.signals.vpdq import VideoMd5Signal, VideoSha256Signal, VpdqSignal  # noqa: E402
 
 for _cls in (VideoMd5Signal, VideoSha256Signal, VpdqSignal):
     register_signal_type(_cls)

@@ -18,11 +18,11 @@ from typing import Any
 from ohsc.errors import FileTooLargeError, ImageTooLargeError, InvalidInputError, MediaError, OhscError
 from ohsc.settings import Settings
 from ohsc.signals import pdq as pdq_mod
+from ohsc.signals.animation import ANIMATED_FORMATS, hash_animation
 from ohsc.signals.budget import MIB, DecodeLimits
 from ohsc.signals.sniff import SNIFF_BYTES, MediaKind, image_format, sniff, video_format
-from ohsc.video.animation import ANIMATED_FORMATS, hash_animation
-from ohsc.video.frames import VpdqFrame, format_vpdq
-from ohsc.video.hashing import VideoHash, VideoOptions, hash_video
+from ohsc.signals.video_hashing import VideoHash, VideoOptions, hash_video
+from ohsc.signals.vpdq_frames import VpdqFrame, format_vpdq
 
 CHUNK = 1 << 20
 
@@ -107,7 +107,7 @@ class FileSignals:
     extra: dict[str, Any] = field(default_factory=dict)
     #: vPDQ of a video or animation: its sampled frames
     vpdq: list[VpdqFrame] | None = None
-    #: what the video container said and what hashing did (:class:`ohsc.video.hashing.VideoInfo`)
+    #: what the video container said and what hashing did (:class:`ohsc.signals.video_hashing.VideoInfo`)
     video: dict[str, Any] | None = None
 
     def signals(self) -> dict[str, str]:

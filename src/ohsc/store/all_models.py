@@ -1,20 +1,33 @@
-"""Import every module that defines tables, so ``Base.metadata`` is complete for migrations.
+"""Every table, for migrations and tests: ``metadata`` once the modules that define them are loaded.
 
-Each package with its own models adds one import line here.
+The store does not import the packages that own tables (they sit above it). Each such module
+is named in the ``ohsc.models`` entry-point group of ``pyproject.toml`` and loaded from there,
+as python-threatexchange loads the extensions its manifest names.
 """
 
 from __future__ import annotations
 
-from ohsc.accounts import models as _accounts_models  # noqa: F401
-from ohsc.actions import models as _actions_models  # noqa: F401
-from ohsc.content import models as _content_models  # noqa: F401
-from ohsc.evidence import tables as evidence_tables  # noqa: F401
-from ohsc.exchanges import tables as _exchange_tables  # noqa: F401
-from ohsc.prevention import models as prevention_models  # noqa: F401
-from ohsc.reports import tables as report_tables  # noqa: F401
-from ohsc.review import models as _review_models  # noqa: F401
-from ohsc.store import models  # noqa: F401
-from ohsc.store.models import Base
-from ohsc.video import store as video_store  # noqa: F401
+import importlib
+from importlib.metadata import entry_points
 
-metadata = Base.metadata
+from sqlalchemy import MetaData
+
+from ohsc.store.models import Base
+
+#: the entry-point group that names every module with tables
+GROUP = "ohsc.models"
+
+
+def model_modules() -> list[str]:
+    """The modules named in the ``ohsc.models`` group, sorted (stable table order)."""
+    return sorted({ep.value for ep in entry_points(group=GROUP)})
+
+
+def load_models() -> MetaData:
+    """Import every module with tables; returns the complete metadata."""
+    for name in model_modules():
+        importlib.import_module(name)
+    return Base.metadata
+
+
+metadata = load_models()

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ohsc.video.av_support import require_av
+from ohsc.signals.av_support import require_av
 
 Target = Path | io.BytesIO
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ohsc.video.frames import VpdqFrame, vpdq_id
+from ohsc.signals.vpdq_frames import VpdqFrame, vpdq_id
 
 
 def clock(seconds: float) -> str:
@@ -54,7 +54,7 @@ def describe_match(video: Mapping[str, Any]) -> str:
 
 def short_signals(signals: Mapping[str, str]) -> dict[str, str]:
     """Signals to show: a vPDQ (hundreds of frames) as its id."""
-    from ohsc.video.signal import VpdqSignal
+    from ohsc.signals.vpdq import VpdqSignal
 
     out = dict(signals)
     if "vpdq" in out:

@@ -16,8 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ohsc.accounts.roles import Scope as KeyScope
 from ohsc.content.model import Submission
-from ohsc.content.service import validate_signals
 from ohsc.errors import OhscError
+from ohsc.submissions.service import validate_signals
 from ohsc.web.api.schemas import MatchIn
 
 PATH = "/v1/match"

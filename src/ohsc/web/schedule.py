@@ -23,8 +23,8 @@ from typing import Any
 
 from ohsc.actions.webhooks import Dispatcher
 from ohsc.audit import foreign_key_warning
-from ohsc.content.retention import purge
 from ohsc.settings import Settings
+from ohsc.submissions.retention import purge
 from ohsc.web.background import Backoff, Jobs
 from ohsc.web.exchange_jobs import sync_exchanges
 from ohsc.web.leader import ELECTION_SECONDS, Leadership, leadership_for

@@ -19,7 +19,6 @@ from ohsc.actions.service import ActionService
 from ohsc.actions.webhooks import WebhookService
 from ohsc.banks.service import BankService
 from ohsc.content.media import open_blob_store
-from ohsc.content.service import ContentService
 from ohsc.content.writer import RecordWriter
 from ohsc.errors import StoreError
 from ohsc.matching.matcher import Matcher
@@ -28,6 +27,7 @@ from ohsc.review.grants import GrantSigner
 from ohsc.review.service import ReviewService
 from ohsc.settings import Settings
 from ohsc.store.db import Store, _sqlite_pragmas, prepare_sqlite_file
+from ohsc.submissions.service import ContentService
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ def get_format(name: str) -> HashListFormat:
         raise InvalidInputError(f"unknown format {name!r} (known: {', '.join(sorted(FORMATS))})") from None
 
 
-# Meta's vPDQ hash files come with the video package.
-from ohsc.video.formats import VpdqTxtFormat  # noqa: E402
+# Meta's vPDQ hash files (one line per frame).
+from ohsc.banks.formats.vpdq_txt import VpdqTxtFormat  # noqa: E402
 
 register_format(VpdqTxtFormat())
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ohsc import jurisdiction
 from ohsc.errors import ConfigError
-from ohsc.evidence import jurisdiction
 from ohsc.reports.destinations.base import FileProgress, ReportDestination, SubmissionHandle
 from ohsc.reports.destinations.ncmec import NcmecDestination
 from ohsc.reports.destinations.packages import (

@@ -3,7 +3,7 @@
 It implements the documented flow (``/submit`` -> ``/upload`` -> ``/fileinfo`` -> ``/finish`` or
 ``/retract``, ``/status``, ``/xsd``) with HTTP Basic authentication and the documented response
 codes, and refuses what the real service refuses: malformed XML (4110), documents that do not
-validate against its schema (4100, see ``fake_ispws.xsd``), steps on reports that do not exist
+validate against its schema (4100: ``fake_ispws.xsd``, or NCMEC's own XSD when given one), steps on reports that do not exist
 (5001), unknown files (5002), retracted (5101) or finished (5102) reports.
 
 It also refuses things the real service may accept but a correct client must never do, and lists
@@ -128,14 +128,17 @@ class FakeCyberTipline:
         password: str = "ohsc-test",  # noqa: S107 - a local test service
         host: str = "127.0.0.1",
         port: int = 0,
-        schema_path: Path = SCHEMA_PATH,
+        schema_path: Path | None = None,
     ) -> None:
         if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
             raise ValueError("the fake CyberTipline only listens on loopback addresses")
         self.username = username
         self.password = password
-        self.schema = etree.XMLSchema(etree.parse(str(schema_path)))
-        self.schema_bytes = schema_path.read_bytes()
+        #: The schema documents are validated with: NCMEC's own when given (``GET /xsd``), else
+        #: OHSC's hand-written fake (``fake_ispws.xsd``).
+        self.schema_path = schema_path or SCHEMA_PATH
+        self.schema = etree.XMLSchema(etree.parse(str(self.schema_path)))
+        self.schema_bytes = self.schema_path.read_bytes()
         self.reports: dict[int, FakeReport] = {}
         self.violations: list[str] = []
         self.calls: list[str] = []

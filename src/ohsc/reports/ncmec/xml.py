@@ -20,6 +20,7 @@ from ohsc.errors import ConfigError, DestinationRejectedError, ReportValidationE
 from ohsc.reports.draft import DeviceIdent, IpEvent, Person, ReportedAccount
 from ohsc.reports.snapshot import FileSnapshot, Provider, ReportSnapshot
 from ohsc.reports.vocab import (
+    NCMEC_ASSOCIATED_ACCOUNT_TYPES,
     NCMEC_EVENT_NAMES,
     NCMEC_FILE_ANNOTATIONS,
     NCMEC_FILE_RELEVANCE,
@@ -145,7 +146,9 @@ def _reporter(root: etree._Element, report: ReportSnapshot, provider: Provider) 
 
 
 def _associated(parent: etree._Element, account: ReportedAccount) -> None:
-    node = _el(parent, "associatedAccount")
+    node = _el(
+        parent, "associatedAccount", type=NCMEC_ASSOCIATED_ACCOUNT_TYPES[account.association or "linked"]
+    )
     for email in account.emails:
         _el(node, "email", email)
     _opt(node, "espService", account.service)

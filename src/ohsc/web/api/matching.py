@@ -12,9 +12,9 @@ from starlette.concurrency import run_in_threadpool
 from ohsc.accounts.model import ApiClient
 from ohsc.content.fetch import Fetcher
 from ohsc.content.model import MatchResult, Submission
-from ohsc.content.service import replayed_result, submission_from_signals, validate_signals
 from ohsc.errors import InvalidInputError
 from ohsc.review.models import ReviewItemRow
+from ohsc.submissions.service import replayed_result, submission_from_signals, validate_signals
 from ohsc.video.text import short_signals
 from ohsc.web.api.common import PROBLEMS, is_upload, read_json, read_upload, truthy
 from ohsc.web.api.schemas import ContentOut, HashOut, MatchIn, MatchResponse

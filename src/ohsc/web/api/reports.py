@@ -1,4 +1,4 @@
-"""Reports to authorities over HTTP (scope ``report``): list, get, create, patch, submit, retract.
+"""Reports to authorities over HTTP (scope ``report``): list, get, create, patch, plan, submit, retract.
 
 Thin shells over :class:`ohsc.reports.service.ReportService`; the API client acts as a reporter.
 A draft is created empty, from a body, or from a confirmed review item (``review_item_id``, with
@@ -39,6 +39,14 @@ class ReportPatch(BaseModel):
         description="Partial body: objects merge, lists and values replace, null clears."
     )
     expected_version: int | None = Field(default=None, description="The version you edited (409 if older).")
+
+
+class Submission(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expected_version: int | None = Field(
+        default=None, description="The version shown by /plan: a newer draft answers 409, not filed."
+    )
 
 
 class Retraction(BaseModel):
@@ -107,11 +115,24 @@ async def patch_report(
     return result.to_dict()
 
 
-@router.post("/{report_id}/submit")
-async def submit_report(report_id: int, request: Request, client: ReportClient) -> dict[str, Any]:
-    """Submit to every destination, or resume an interrupted submission."""
+@router.get("/{report_id}/plan")
+async def report_plan(report_id: int, request: Request, client: ReportClient) -> dict[str, Any]:
+    """What submitting would do: each destination and what it receives, what blocks it, and the
+    version this describes (send it as ``expected_version`` to file exactly that)."""
     svc = _svc(request, client)
-    result = await run_in_threadpool(svc.submit, report_id)
+    plan = await run_in_threadpool(svc.plan, report_id)
+    return plan.to_dict()
+
+
+@router.post("/{report_id}/submit")
+async def submit_report(
+    report_id: int, request: Request, client: ReportClient, data: Submission | None = None
+) -> dict[str, Any]:
+    """Submit to every destination, or resume an interrupted submission. With
+    ``expected_version`` (from ``/plan``), a draft changed since answers 409 instead of being filed."""
+    svc = _svc(request, client)
+    version = data.expected_version if data is not None else None
+    result = await run_in_threadpool(lambda: svc.submit(report_id, expected_version=version))
     return result.to_dict()
 
 

@@ -6,71 +6,20 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from ohsc.content.models import ContentRow, MatchRecordRow
-from ohsc.errors import NotFoundError
+from ohsc.content import matchlog
 from ohsc.review.model import Choice, Reviewer
 from ohsc.review.queue import QueueFilter
 from ohsc.review.search import HELP as SEARCH_HELP
-from ohsc.review.service import match_record
 from ohsc.web.api.common import PROBLEMS
 from ohsc.web.api.schemas import DecisionIn, MatchRecordOut, Page, ReopenIn, ReviewDetailOut, ReviewItemOut
 from ohsc.web.auth import ReviewClient, get_services
 from ohsc.web.paging import clamp_limit, decode_cursor, page
-from ohsc.web.services import Services
 
 router = APIRouter(tags=["review"], responses=PROBLEMS)
 
 STATUSES = "open, awaiting_second, escalated, decided, or pending (all but decided)"
-
-
-def _record(r: MatchRecordRow, client_ref: str | None) -> dict[str, Any]:
-    return {
-        **match_record(r),
-        "content_id": r.content_item_id,
-        "client_content_id": client_ref,
-        "created_at": r.created_at.isoformat(),
-    }
-
-
-def _list_matches(
-    services: Services,
-    *,
-    before: int | None,
-    limit: int,
-    bank: str | None,
-    verdict: str | None,
-    kind: str | None,
-    category: str | None,
-    entry_id: int | None,
-    content_id: int | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> list[tuple[MatchRecordRow, str | None]]:
-    q = select(MatchRecordRow, ContentRow.client_ref).join(
-        ContentRow, ContentRow.id == MatchRecordRow.content_item_id
-    )
-    if before is not None:
-        q = q.where(MatchRecordRow.id < before)
-    if bank:
-        q = q.where(MatchRecordRow.bank_name == bank)
-    if verdict:
-        q = q.where(MatchRecordRow.verdict == verdict)
-    q = q.where(MatchRecordRow.kind == (kind or "match"))
-    if category:
-        q = q.where(MatchRecordRow.category == category)
-    if entry_id is not None:
-        q = q.where(MatchRecordRow.entry_id == entry_id)
-    if content_id is not None:
-        q = q.where(MatchRecordRow.content_item_id == content_id)
-    if since is not None:
-        q = q.where(MatchRecordRow.created_at >= since)
-    if until is not None:
-        q = q.where(MatchRecordRow.created_at < until)
-    with services.store.session() as s:
-        return [(r, ref) for r, ref in s.execute(q.order_by(MatchRecordRow.id.desc()).limit(limit + 1)).all()]
 
 
 @router.get("/matches", response_model=Page[MatchRecordOut], summary="List matches (newest first)")
@@ -89,38 +38,27 @@ async def list_matches(
     until: datetime | None = None,
 ) -> dict[str, Any]:
     size = clamp_limit(limit)
-    rows = await run_in_threadpool(
-        lambda: _list_matches(
-            get_services(request),
-            before=decode_cursor(cursor),
-            limit=size,
-            bank=bank,
-            verdict=verdict,
-            kind=kind,
-            category=category,
-            entry_id=entry_id,
-            content_id=content_id,
-            since=since,
-            until=until,
-        )
+    query = matchlog.MatchQuery(
+        bank=bank,
+        verdict=verdict,
+        kind=kind,
+        category=category,
+        entry_id=entry_id,
+        content_id=content_id,
+        since=since,
+        until=until,
     )
-    return page(rows, size, lambda x: x[0].id, lambda x: _record(x[0], x[1]))
+    store = get_services(request).store
+    rows = await run_in_threadpool(
+        lambda: matchlog.list_matches(store, query, before=decode_cursor(cursor), limit=size + 1)
+    )
+    return page(rows, size, lambda x: x["match_id"], lambda x: x)
 
 
 @router.get("/matches/{match_id}", response_model=MatchRecordOut, summary="A match")
 async def get_match(match_id: int, request: Request, _client: ReviewClient) -> dict[str, Any]:
-    def fetch() -> dict[str, Any]:
-        with get_services(request).store.session() as s:
-            found = s.execute(
-                select(MatchRecordRow, ContentRow.client_ref)
-                .join(ContentRow, ContentRow.id == MatchRecordRow.content_item_id)
-                .where(MatchRecordRow.id == match_id)
-            ).first()
-            if found is None:
-                raise NotFoundError(f"no match {match_id}")
-            return _record(found[0], found[1])
-
-    return await run_in_threadpool(fetch)
+    store = get_services(request).store
+    return await run_in_threadpool(matchlog.get_match, store, match_id)
 
 
 @router.get("/review-items", response_model=Page[ReviewItemOut], summary="List review items (newest first)")

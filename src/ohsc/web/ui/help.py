@@ -13,8 +13,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ohsc.prevention.deterrence import Resource
-from ohsc.prevention.directory import AUDIENCES
 from ohsc.prevention.messages import CONTEXTS, normalise_locale
+from ohsc.prevention.service_fields import AUDIENCES
 from ohsc.web.auth import allow_anonymous, get_services
 from ohsc.web.prevention import Prevention, prevention
 from ohsc.web.templating import render

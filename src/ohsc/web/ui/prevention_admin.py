@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from ohsc.accounts.model import User
 from ohsc.accounts.roles import Role
 from ohsc.errors import OhscError
-from ohsc.prevention.directory import AUDIENCES, EDITABLE, HelpService
+from ohsc.prevention.directory import HelpService
+from ohsc.prevention.service_fields import AUDIENCES, EDITABLE
 from ohsc.store.types import ascii_int
 from ohsc.web.actors import user_actor
 from ohsc.web.auth import get_services, require_user

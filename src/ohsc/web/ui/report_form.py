@@ -2,13 +2,16 @@
 
 Fields are named by their path in the draft (``incident.at``, ``accounts.0.ip_events.1.port``,
 ``files.0.uploaded_at``: files by position). Every save sends the whole form; a field whose value
-is refused is left as it was saved (or, for a row of a list, the row is left out) while the rest is
-saved, and its message is shown next to it. Blank rows (an IP event or device with nothing filled
-in) are left out.
+is refused (:mod:`ohsc.reports.fields`: web addresses, IPs, ports, e-mails, times) is left as it
+was saved (or, for a row of a list or a line of a one-per-line field, that row or line is left
+out) while the rest is saved, and its message is shown next to it. When nothing can be saved the
+form says so (``errors["draft"]``); an edit is never dropped silently. Blank rows (an IP event or
+device with nothing filled in) are left out.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -187,23 +190,51 @@ def _fields(exc: InvalidInputError) -> dict[str, str]:
     return {str(k): str(v) for k, v in found.items()}
 
 
+def _path_key(path: str) -> tuple[tuple[int, str], ...]:
+    """Sort key: list indexes as numbers (rows are dropped from the last one up)."""
+    return tuple((int(p), "") if p.isascii() and p.isdigit() else (-1, p) for p in path.split("."))
+
+
+def _note(errors: dict[str, str], path: str, message: str) -> None:
+    """Record a refusal; an item of a one-per-line field is shown next to the field itself."""
+    parts = path.split(".")
+    if len(parts) > 1 and parts[-2] in LINES and ascii_int(parts[-1]) is not None:
+        path = ".".join(parts[:-1])
+    if path in errors and message not in errors[path]:
+        errors[path] = f"{errors[path]}; {message}"
+    else:
+        errors.setdefault(path, message)
+
+
+def _valid_part(
+    body: dict[str, Any], before: dict[str, Any], maps: dict[str, list[int]], errors: dict[str, str]
+) -> dict[str, Any]:
+    """``body`` without the refused values. Each round drops at least one value; when a round can
+    drop nothing (a value saved earlier is refused) nothing is saved, and ``errors["draft"]`` says
+    why: an edit is never dropped without a word."""
+    while True:
+        try:
+            parse_body(merge(before, body))
+            return body
+        except InvalidInputError as exc:
+            refused = _fields(exc)
+        was = json.dumps(body, sort_keys=True, default=str)
+        for path in sorted(refused, key=_path_key, reverse=True):
+            _note(errors, _to_form_path(path, maps), refused[path])
+            _drop(body, before, path)
+        if json.dumps(body, sort_keys=True, default=str) == was:
+            listed = "; ".join(f"{k}: {v}" for k, v in refused.items())
+            errors["draft"] = f"nothing was saved: fix these first: {listed}"
+            return {}
+
+
 def build_patch(pairs: list[tuple[str, str]], snap: ReportSnapshot) -> FormPatch:
     """The form as posted -> the patch to save (valid values only) and messages for the others."""
     tree = _lists(_tree(pairs))
     before = snap.body.model_dump(mode="json", exclude_none=True)
     body, maps = _build_body(tree, before)
     errors: dict[str, str] = {}
-    for _round in range(12):
-        try:
-            parse_body(merge(before, body))
-            break
-        except InvalidInputError as exc:
-            refused = _fields(exc)
-            for path, message in refused.items():
-                errors.setdefault(_to_form_path(path, maps), message)
-                _drop(body, before, path)
-    else:
-        body = {}
+    body = _valid_part(body, before, maps, errors)
     files: dict[int, dict[str, Any]] = {}
     edited_files = tree.get("files") if isinstance(tree.get("files"), list) else []
     by_position = {f.position: f for f in snap.files}

@@ -14,7 +14,7 @@ from ohsc.errors import ConflictError, OhscError, ReportStateError
 from ohsc.reports import vocab
 from ohsc.reports.from_review import draft_from_review
 from ohsc.reports.service import ReportService
-from ohsc.reports.tables import EDITABLE, REPORT_STATUSES
+from ohsc.reports.tables import EDITABLE, FILED, REPORT_STATUSES, SUBMITTING
 from ohsc.store.types import ascii_int
 from ohsc.web.actors import user_actor
 from ohsc.web.auth import ReporterUser, ReportReaderUser, ReviewerUser, get_services
@@ -99,8 +99,22 @@ async def report_page(report_id: int, request: Request, user: ReportReaderUser) 
     services = get_services(request)
     svc = _svc(request, user)
     ctx = await run_in_threadpool(_page, services, svc, report_id)
-    ctx.update(_helpers(), message=request.query_params.get("msg"), can_submit=_can_submit(svc))
+    can_submit = _can_submit(svc)
+    blocked: list[str] = []
+    if can_submit and ctx["report"].status in (SUBMITTING, FILED):
+        blocked = await run_in_threadpool(svc.cannot_retract, report_id)
+    ctx.update(
+        _helpers(), message=request.query_params.get("msg"), can_submit=can_submit, retract_blocked=blocked
+    )
     return render(request, "reports/report.html", ctx)
+
+
+@router.get("/{report_id}/confirm")
+async def confirm(report_id: int, request: Request, user: ReporterUser) -> Response:
+    """Before submitting: who receives what, what blocks it; one button files this version."""
+    svc = _svc(request, user)
+    plan = await run_in_threadpool(svc.plan, report_id)
+    return render(request, "reports/confirm.html", {"plan": plan, "message": request.query_params.get("msg")})
 
 
 def _can_submit(svc: ReportService) -> bool:
@@ -112,6 +126,13 @@ def _save(svc: ReportService, report_id: int, patch: FormPatch, version: int) ->
     for file_id, facts in patch.files.items():
         result = svc.update_file(report_id, file_id, facts, expected_version=result.report.version)
     return result.report.version, result.problems
+
+
+def _stale(report_id: int, saved: int, edited: int) -> str:
+    return (
+        f"report {report_id} was changed by someone else (version {saved}, you edited {edited}): "
+        "your change was not saved; reload the page and apply it again"
+    )
 
 
 def _version(values: dict[str, str]) -> int:
@@ -136,10 +157,7 @@ async def save(report_id: int, request: Request, user: ReviewerUser) -> Response
     def run() -> dict[str, Any]:
         snap = svc.get(report_id)
         if snap.version != version:
-            raise ConflictError(
-                f"report {report_id} was changed by someone else (version {snap.version}, you edited "
-                f"{version}): reload the page and apply your change again"
-            )
+            raise ConflictError(_stale(report_id, snap.version, version))
         patch = build_patch(pairs, snap)
         new_version, problems = _save(svc, report_id, patch, version)
         return {"version": new_version, "problems": problems, "errors": patch.errors, "fields": patch.fields}
@@ -165,11 +183,11 @@ async def rows(report_id: int, request: Request, user: ReviewerUser) -> Response
 
     def run() -> dict[str, Any]:
         snap = svc.get(report_id)
-        errors: dict[str, str] = {}
-        if snap.version == version:
-            patch = build_patch(pairs, snap)
-            errors = patch.errors
-            _save(svc, report_id, patch, version)
+        if snap.version != version:  # the edits on screen were made to an older version
+            raise ConflictError(_stale(report_id, snap.version, version))
+        patch = build_patch(pairs, snap)
+        errors = patch.errors
+        _save(svc, report_id, patch, version)
         extra: dict[str, int] = {}
         if add == "accounts":
             body = svc.get(report_id).body.model_dump(mode="json", exclude_none=True)
@@ -190,7 +208,9 @@ async def rows(report_id: int, request: Request, user: ReviewerUser) -> Response
     try:
         ctx = await run_in_threadpool(run)
     except OhscError as exc:
-        return _back(report_id, exc.message)
+        # the form as saved, and why the change on screen was not made (never silently)
+        ctx = await run_in_threadpool(_page, services, svc, report_id)
+        ctx["notice"] = f"Not saved: {exc.message}"
     ctx.update(_helpers(), can_submit=_can_submit(svc))
     return render(request, "reports/_form.html", ctx)
 
@@ -214,10 +234,25 @@ def _remove_row(svc: ReportService, report_id: int, path: str) -> None:
 
 
 @router.post("/{report_id}/submit")
-async def submit(report_id: int, request: Request, user: ReporterUser) -> Response:
+async def submit(
+    report_id: int,
+    request: Request,
+    user: ReporterUser,
+    version: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """File the version confirmed on ``/confirm``; without one, show the confirmation first."""
     svc = _svc(request, user)
+    confirmed = ascii_int(version.strip())
+    if confirmed is None:
+        snap = await run_in_threadpool(svc.get, report_id)
+        if snap.status != SUBMITTING:  # resuming was confirmed when it was first submitted
+            return RedirectResponse(f"/reports/{report_id}/confirm", status_code=303)
     try:
-        result = await run_in_threadpool(svc.submit, report_id)
+        result = await run_in_threadpool(lambda: svc.submit(report_id, expected_version=confirmed))
+    except ConflictError as exc:
+        return RedirectResponse(
+            f"/reports/{report_id}/confirm?" + urlencode({"msg": exc.message}), status_code=303
+        )
     except OhscError as exc:
         return _back(report_id, f"Not filed: {exc.message}")
     states = ", ".join(f"{x.destination}: {x.state}" for x in result.submissions)

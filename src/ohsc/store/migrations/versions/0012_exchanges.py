@@ -1,7 +1,7 @@
 """exchanges: configured exchanges, published feeds and their partners, feed feedback
 
 Revision ID: 0012_exchanges
-Revises: 0008_entry_sources
+Revises: 0008_entry_sources, 0009_report_ids_never_reused
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import ohsc.store.types
 
 revision = "0012_exchanges"
-down_revision = "0008_entry_sources"  # after provenance (merged into this branch); the lead re-chains
+down_revision = ("0008_entry_sources", "0009_report_ids_never_reused")  # joins the two heads of this branch; the lead re-chains
 branch_labels = None
 depends_on = None
 

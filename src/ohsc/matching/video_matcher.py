@@ -2,7 +2,7 @@
 
 Used by :class:`ohsc.matching.Matcher` for the ``vpdq`` signal: the frame index finds bank
 videos sharing frames with the query (within the largest threshold any enabled bank uses); each
-is then scored with its own bank's threshold (:func:`ohsc.video.matching.score`).
+is then scored with its own bank's threshold (:func:`ohsc.matching.video_rules.score`).
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from ohsc.banks.service import BankService
 from ohsc.errors import InvalidSignalError
 from ohsc.index.manager import IndexSet
+from ohsc.index.vpdq_index import VpdqIndex
 from ohsc.matching.model import BankRule, Match, MatchOutcome
+from ohsc.matching.video_rules import QueryVideo, VideoRules, score
 from ohsc.settings import Settings
+from ohsc.signals.vpdq_frames import FrameArrays, is_vpdq_id, parse_vpdq
+from ohsc.signals.vpdq_store import load_frames
 from ohsc.store.db import Store
-from ohsc.video.frames import FrameArrays, is_vpdq_id, parse_vpdq
-from ohsc.video.index import VpdqIndex
-from ohsc.video.matching import QueryVideo, VideoRules, score
-from ohsc.video.store import load_frames
 
 
 class VideoMatcher:

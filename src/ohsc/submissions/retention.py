@@ -16,9 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select
 
 from ohsc import audit
+from ohsc.accounts.sessions import SessionService
 from ohsc.content.media import REVIEW
 from ohsc.content.models import ContentRow
 from ohsc.media.blobs import BlobStore
+from ohsc.review.models import ReviewItemRow
 from ohsc.settings import Settings
 from ohsc.store.db import Store
 from ohsc.store.types import utcnow
@@ -44,9 +46,6 @@ class PurgeReport:
 def purge(
     store: Store, settings: Settings, blobs: BlobStore | None, *, now: datetime | None = None
 ) -> PurgeReport:
-    from ohsc.accounts.sessions import SessionService
-    from ohsc.review.models import ReviewItemRow
-
     now = now or utcnow()
     report = PurgeReport()
     decided_before = now - timedelta(days=settings.media_retention_days)

@@ -4,9 +4,9 @@
 of a video file: hash lists carry them, and every video OHSC hashes offers them next to the
 plain digests. They are aliases of ``md5``/``sha256`` for matching (a bare MD5 finds both).
 
-A ``vpdq`` value is written in any form :func:`ohsc.video.frames.parse_vpdq` reads, or as the
+A ``vpdq`` value is written in any form :func:`ohsc.signals.vpdq_frames.parse_vpdq` reads, or as the
 vPDQ id (``vpdq-`` + 64 hex digits) of frames the store already holds. Banks store the id; the
-frames live in the ``vpdq_frames`` table (:mod:`ohsc.video.store`), shared by every entry with
+frames live in the ``vpdq_frames`` table (:mod:`ohsc.signals.vpdq_store`), shared by every entry with
 the same frames; exports write the frames out again.
 """
 
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from ohsc.errors import InvalidSignalError
 from ohsc.signals.base import HexDigestSignal, SignalType
-from ohsc.video.frames import format_vpdq, is_vpdq_id, parse_vpdq, vpdq_id
+from ohsc.signals.vpdq_frames import format_vpdq, is_vpdq_id, parse_vpdq, vpdq_id
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -67,12 +67,12 @@ class VpdqSignal(SignalType):
 
     @classmethod
     def distance(cls, a: str, b: str) -> int:
-        """0 for the same frames, 1 otherwise (videos are compared by :mod:`ohsc.video.matching`)."""
+        """0 for the same frames, 1 otherwise (videos are compared by :mod:`ohsc.matching.video_rules`)."""
         return 0 if cls.reference(a) == cls.reference(b) else 1
 
     @classmethod
     def store_payload(cls, session: Session, value: str) -> str:
-        from ohsc.video.store import frames_exist, store_frames
+        from ohsc.signals.vpdq_store import frames_exist, store_frames
 
         if is_vpdq_id(value):
             ref = value.strip().lower()
@@ -85,7 +85,7 @@ class VpdqSignal(SignalType):
 
     @classmethod
     def load_payloads(cls, session: Session, refs: Sequence[str]) -> dict[str, str]:
-        from ohsc.video.store import load_frames
+        from ohsc.signals.vpdq_store import load_frames
 
         found = load_frames(session, refs)
         # plain vPDQ leaves OHSC: no variants
@@ -95,6 +95,6 @@ class VpdqSignal(SignalType):
 
     @classmethod
     def purge_payloads(cls, session: Session) -> int:
-        from ohsc.video.store import purge_unreferenced
+        from ohsc.signals.vpdq_store import purge_unreferenced
 
         return purge_unreferenced(session)

@@ -15,7 +15,7 @@ so that it fits a CSV cell. A bank keeps only a reference to the frames, the **v
 the same frames have the same id in every store, whatever their frame numbers or text form.
 
 OHSC may add a fifth field to a line: ``|``-separated PDQ hashes of *variants* of the frame
-(centre crops, the frame without black borders: :mod:`ohsc.video.hashing`). They help matching
+(centre crops, the frame without black borders: :mod:`ohsc.signals.video_hashing`). They help matching
 find cropped, letterboxed and watermarked copies, are not part of the vPDQ id, and exports leave
 them out so that what leaves OHSC is plain vPDQ.
 """

@@ -17,7 +17,7 @@ Two pipelines (``VideoOptions.mode``), hashing frames the same way:
 A frame's PDQ reads luma straight from the Y plane: BT.601 luma *is* PDQ's 0.299/0.587/0.114
 mix of the RGB the reference converts to, up to an affine map that the hash ignores (it is
 applied for the quality metric). PDQ's blur and 64x64 sampling are applied as narrow bands
-(:mod:`ohsc.video.luma`); non-YUV frames are converted to RGB24 as the reference does.
+(:mod:`ohsc.signals.luma`); non-YUV frames are converted to RGB24 as the reference does.
 
 Bad input gives clear errors (:class:`~ohsc.errors.VideoError` subclasses) in bounded time and
 memory: frame size is checked before decoding (and FFmpeg is told the same ``max_pixels``), the
@@ -44,11 +44,10 @@ from ohsc.errors import (
     VideoTooLargeError,
     VideoTooLongError,
 )
-from ohsc.signals import pdq_math
+from ohsc.signals import luma, pdq_math
+from ohsc.signals.av_support import require_av
 from ohsc.signals.images import luma_f32
-from ohsc.video import luma
-from ohsc.video.av_support import require_av
-from ohsc.video.frames import VpdqFrame, make_frame
+from ohsc.signals.vpdq_frames import VpdqFrame, make_frame
 
 VideoMode = Literal["fast", "exact"]
 VideoSource = Path | bytes | BinaryIO
@@ -184,7 +183,7 @@ def _rgb24(frame: Any) -> npt.NDArray[np.uint8]:
 def hash_frame(
     frame: Any, full_height: int, full_width: int, variant_quality: int | None = None
 ) -> tuple[str, int, tuple[str, ...]]:
-    """PDQ, quality and variant hashes (:func:`ohsc.video.luma.variant_hashes`, when
+    """PDQ, quality and variant hashes (:func:`ohsc.signals.luma.variant_hashes`, when
     ``variant_quality`` is given) of a decoded frame.
 
     Luma comes from the Y plane when the frame is YUV (RGB-derived luma is the same up to an

@@ -13,12 +13,11 @@ import numpy as np
 from PIL import Image
 
 from ohsc.errors import ImageDecodeError, VideoDecodeError
-from ohsc.signals import pdq_math
+from ohsc.signals import luma, pdq_math
 from ohsc.signals.budget import DecodeLimits, reserve
 from ohsc.signals.images import ImageSource, luma_f32, open_image
-from ohsc.video import luma
-from ohsc.video.frames import make_frame
-from ohsc.video.hashing import VideoHash, VideoOptions
+from ohsc.signals.video_hashing import VideoHash, VideoOptions
+from ohsc.signals.vpdq_frames import make_frame
 
 #: Image formats that may be animated.
 ANIMATED_FORMATS = frozenset({"gif", "webp", "png"})

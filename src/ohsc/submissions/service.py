@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ohsc import audit
 from ohsc.actions import events
@@ -27,6 +28,7 @@ from ohsc.errors import ContentIdConflictError, ContentNotFoundError, InvalidInp
 from ohsc.matching.matcher import Matcher
 from ohsc.matching.model import Match, MatchOutcome
 from ohsc.media.blobs import BlobStore
+from ohsc.review.queue import create_item
 from ohsc.settings import Settings
 from ohsc.signals import get_signal_type
 from ohsc.signals.files import FileSignals, hash_upload
@@ -172,8 +174,6 @@ class ContentService:
         low_quality: bool,
         actor: str | None,
     ) -> MatchResult:
-        from ohsc.review.queue import create_item
-
         actor = actor or self.actor
         now = utcnow()
         if not (matches or allowlisted or suppressed):
@@ -207,29 +207,7 @@ class ContentService:
             ]
             pending += [_Pending(m, "allowlist", Verdict.ALLOW.value, False) for m in allowlisted]
             pending += [_Pending(m, "suppressed", Verdict.ALLOW.value, False) for m in suppressed]
-            records: list[MatchRecordRow] = []
-            for p in pending:
-                rec = MatchRecordRow(
-                    content_item_id=row.id,
-                    bank_id=p.match.bank_id,
-                    bank_name=p.match.bank_name,
-                    entry_id=p.match.entry_id,
-                    external_id=p.match.external_id,
-                    signal_type=p.match.signal_type,
-                    distance=p.match.distance,
-                    threshold=p.match.threshold,
-                    category=p.match.category,
-                    labels=list(p.match.labels),
-                    source=p.match.source,
-                    kind=p.kind,
-                    verdict=p.verdict,
-                    flood_controlled=p.flood,
-                    created_at=now,
-                )
-                s.add(rec)
-                records.append(rec)
-            if records:
-                s.flush()
+            records = _add_match_records(s, row.id, pending, now)
             result = MatchResult(
                 content_id=row.id,
                 client_content_id=sub.client_ref,
@@ -258,37 +236,50 @@ class ContentService:
                 result.review_item_id = item.id
             row.result = {**result.stored(), "digest": sub.digest()}
             if matched:
-                audit.record(
-                    s,
-                    actor=actor,
-                    action="content.match",
-                    object_type="content",
-                    object_id=row.id,
-                    details={
-                        "verdict": decision.verdict.value,
-                        "entries": [m.entry_id for m in matches],
-                        "review_item_id": result.review_item_id,
-                        "flood_controlled": decision.flood_controlled,
-                    },
-                )
-                for entry_id in decision.flood_started:
-                    audit.record(
-                        s,
-                        actor="system",
-                        action="flood.start",
-                        object_type="entry",
-                        object_id=entry_id,
-                        details={"content_id": row.id},
-                    )
-                if decision.notify:
-                    events.emit(s, events.MATCH_CREATED, self._event_payload(result, sub))
-                if result.review_item_id is not None:
-                    events.emit(
-                        s,
-                        events.REVIEW_CREATED,
-                        {"review_item_id": result.review_item_id, "content_id": row.id},
-                    )
+                self._announce(s, actor, row.id, matches, decision, result, sub)
             return result
+
+    def _announce(
+        self,
+        s: Session,
+        actor: str,
+        content_id: int,
+        matches: list[Match],
+        decision: Decision,
+        result: MatchResult,
+        sub: Submission,
+    ) -> None:
+        """The audit events and webhook events of a match, in the transaction that records it."""
+        audit.record(
+            s,
+            actor=actor,
+            action="content.match",
+            object_type="content",
+            object_id=content_id,
+            details={
+                "verdict": decision.verdict.value,
+                "entries": [m.entry_id for m in matches],
+                "review_item_id": result.review_item_id,
+                "flood_controlled": decision.flood_controlled,
+            },
+        )
+        for entry_id in decision.flood_started:
+            audit.record(
+                s,
+                actor="system",
+                action="flood.start",
+                object_type="entry",
+                object_id=entry_id,
+                details={"content_id": content_id},
+            )
+        if decision.notify:
+            events.emit(s, events.MATCH_CREATED, self._event_payload(result, sub))
+        if result.review_item_id is not None:
+            events.emit(
+                s,
+                events.REVIEW_CREATED,
+                {"review_item_id": result.review_item_id, "content_id": content_id},
+            )
 
     def match_outcome(self, sub: Submission) -> MatchOutcome:
         return self.matcher.match(
@@ -406,3 +397,33 @@ class ContentService:
             if row is None:
                 raise ContentNotFoundError(f"no content record {content_id}")
             return row
+
+
+def _add_match_records(
+    s: Session, content_id: int, pending: list[_Pending], now: datetime
+) -> list[MatchRecordRow]:
+    """One match record per pending match (matches, allowlisted, suppressed), flushed for ids."""
+    records: list[MatchRecordRow] = []
+    for p in pending:
+        rec = MatchRecordRow(
+            content_item_id=content_id,
+            bank_id=p.match.bank_id,
+            bank_name=p.match.bank_name,
+            entry_id=p.match.entry_id,
+            external_id=p.match.external_id,
+            signal_type=p.match.signal_type,
+            distance=p.match.distance,
+            threshold=p.match.threshold,
+            category=p.match.category,
+            labels=list(p.match.labels),
+            source=p.match.source,
+            kind=p.kind,
+            verdict=p.verdict,
+            flood_controlled=p.flood,
+            created_at=now,
+        )
+        s.add(rec)
+        records.append(rec)
+    if records:
+        s.flush()
+    return records

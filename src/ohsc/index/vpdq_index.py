@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from ohsc.index.base import IndexHit, SignalIndex
 from ohsc.index.pdq_index import PdqIndex
-from ohsc.video.frames import MAX_FRAMES, FrameArrays, is_vpdq_id, parse_vpdq
+from ohsc.signals.vpdq_frames import MAX_FRAMES, FrameArrays, is_vpdq_id, parse_vpdq
 
 if TYPE_CHECKING:
     from ohsc.store.db import Store
@@ -99,7 +99,7 @@ class VpdqIndex(SignalIndex):
         self._lock = threading.RLock()
 
     def attach(self, store: Store) -> None:
-        from ohsc.video.store import load_frames
+        from ohsc.signals.vpdq_store import load_frames
 
         def load(refs: Sequence[str]) -> dict[str, FrameArrays]:
             with store.session() as s:

@@ -26,9 +26,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from ohsc.index.vpdq_index import IndexedVideo, distinct_codes
 from ohsc.settings import Settings
-from ohsc.video.frames import FrameArrays, VpdqFrame
-from ohsc.video.index import IndexedVideo, distinct_codes
+from ohsc.signals.vpdq_frames import FrameArrays, VpdqFrame
 
 MatchMode = Literal["either", "both", "query", "bank"]
 #: Most segments reported per matched video.

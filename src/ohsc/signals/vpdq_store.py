@@ -15,9 +15,9 @@ from sqlalchemy import BigInteger, Integer, LargeBinary, String, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ohsc.signals.vpdq_frames import FrameArrays, VpdqFrame, pack, sort_frames, unpack, vpdq_id
 from ohsc.store.models import Base, EntryRow
 from ohsc.store.types import UTCDateTime, utcnow
-from ohsc.video.frames import FrameArrays, VpdqFrame, pack, sort_frames, unpack, vpdq_id
 
 LOAD_BATCH = 500
 
@@ -30,7 +30,7 @@ class VpdqFramesRow(Base):
     frame_count: Mapped[int] = mapped_column(Integer)
     #: time of the last frame, in milliseconds
     last_ms: Mapped[int] = mapped_column(BigInteger)
-    #: :func:`ohsc.video.frames.pack`: frame numbers, milliseconds, qualities, PDQ codes
+    #: :func:`ohsc.signals.vpdq_frames.pack`: frame numbers, milliseconds, qualities, PDQ codes
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -1,0 +1,1 @@
+"""Scans of folders and archives: hash on all cores, match, journal, resume."""

@@ -1,0 +1,1 @@
+"""Content sent to the service: hash, match, decide, record, queue for review; media retention."""
