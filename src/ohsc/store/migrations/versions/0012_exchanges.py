@@ -13,7 +13,10 @@ from sqlalchemy.dialects import postgresql
 import ohsc.store.types
 
 revision = "0012_exchanges"
-down_revision = ("0008_entry_sources", "0009_report_ids_never_reused")  # joins the two heads of this branch; the lead re-chains
+down_revision = (
+    "0008_entry_sources",
+    "0009_report_ids_never_reused",
+)  # joins the two heads of this branch; the lead re-chains
 branch_labels = None
 depends_on = None
 
