@@ -195,3 +195,16 @@ def test_prefetch_keeps_order_raises_in_place_and_stops() -> None:
     endless = prefetched(iter(range(10**9)))
     assert next(endless) == 0
     endless.close()  # the reader thread stops; nothing hangs
+
+
+def test_a_record_listed_again_comes_back(svc: ExchangeService, store: Store, settings: Settings) -> None:
+    svc.add("partner", "test-scripted", "incoming", {}, {"token": "t"})
+    ScriptedExchange.PAGES = [
+        [ExchangeRecord("a", (("md5", MD5[0]),))],
+        [ExchangeRecord("a", withdrawn=True)],
+    ]
+    svc.sync("partner")
+    assert _active(store, settings) == set()
+    ScriptedExchange.PAGES.append([ExchangeRecord("a", (("md5", MD5[0]),))])  # restored at the source
+    svc.sync("partner")
+    assert _active(store, settings) == {MD5[0]}
