@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_report_ids_never_reused"
-down_revision = "0007_review_history"  # re-chained at merge
+down_revision = "0008_entry_sources"  # re-chained at merge (exchange branch: after provenance)
 branch_labels = None
 depends_on = None
 

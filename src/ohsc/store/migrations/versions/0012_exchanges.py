@@ -1,7 +1,7 @@
 """exchanges: configured exchanges, published feeds and their partners, feed feedback
 
 Revision ID: 0012_exchanges
-Revises: 0008_entry_sources, 0009_report_ids_never_reused
+Revises: 0009_report_ids_never_reused
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from sqlalchemy.dialects import postgresql
 import ohsc.store.types
 
 revision = "0012_exchanges"
-down_revision = (
-    "0008_entry_sources",
-    "0009_report_ids_never_reused",
-)  # joins the two heads of this branch; the lead re-chains
+# on this branch: 0007 -> 0008 (provenance) -> 0009 (reports) -> 0012; re-chained at merge
+down_revision = "0009_report_ids_never_reused"
 branch_labels = None
 depends_on = None
 
