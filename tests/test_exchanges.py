@@ -208,3 +208,16 @@ def test_a_record_listed_again_comes_back(svc: ExchangeService, store: Store, se
     ScriptedExchange.PAGES.append([ExchangeRecord("a", (("md5", MD5[0]),))])  # restored at the source
     svc.sync("partner")
     assert _active(store, settings) == {MD5[0]}
+
+
+def test_a_sync_whose_checkpoint_moved_stops(svc: ExchangeService, store: Store, settings: Settings) -> None:
+    from ohsc.errors import ExchangeBusyError
+    from ohsc.exchanges.model import FetchedPage
+    from ohsc.exchanges.service import SyncReport
+
+    svc.add("partner", "test-scripted", "incoming", {}, {"token": "t"})
+    info = svc.get("partner")
+    page = FetchedPage([ExchangeRecord("a", (("md5", MD5[0]),))], {"page": 1})
+    with pytest.raises(ExchangeBusyError):  # another process got further than this sync expects
+        svc._apply_page(info.id, 1, "partner", page, SyncReport("partner"), True, {"page": 7})
+    assert _active(store, settings) == set() and svc.get("partner").checkpoint is None

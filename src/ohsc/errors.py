@@ -428,6 +428,13 @@ class ExchangeExistsError(ConflictError):
     code = "exchange_exists"
 
 
+class ExchangeBusyError(ConflictError):
+    """Another process is syncing this exchange (its checkpoint moved under this sync): this one
+    stops, applying nothing more; the other carries on."""
+
+    code = "exchange_busy"
+
+
 class ExchangeError(OhscError):
     """An exchange could not be fetched (unreachable, refused our credentials, answered nonsense);
     nothing of the failed page was applied and the checkpoint stays where it was."""

@@ -150,7 +150,19 @@ def test_publish_subscribe_sync_match_retract_forge(tmp_path: Path) -> None:
         )
 
         def feed(into: str) -> list[str]:
-            return ["--kind", "ohsc-feed", "--bank", "shared", "--into", into, "--public-key", public_key]
+            # by hand only (--interval 0): B's server would otherwise sync it on its own schedule
+            return [
+                "--kind",
+                "ohsc-feed",
+                "--bank",
+                "shared",
+                "--into",
+                into,
+                "--public-key",
+                public_key,
+                "--interval",
+                "0",
+            ]
 
         ohsc(b_env, "exchange", "add", "a", "--url", a.url, "--api-key", partner, *feed("from-a"))
         done = ohsc(b_env, "exchange", "sync", "a", "--json")

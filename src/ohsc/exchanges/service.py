@@ -22,6 +22,7 @@ from ohsc import audit
 from ohsc.banks.model import ImportReport
 from ohsc.banks.service import BankService
 from ohsc.errors import (
+    ExchangeBusyError,
     ExchangeError,
     ExchangeExistsError,
     ExchangeNotFoundError,
@@ -244,9 +245,11 @@ class ExchangeService:
         report = SyncReport(name)
         replace = client.records_change_signals
         pages = prefetched(client.fetch(checkpoint))
+        expected = checkpoint
         try:
             for page in pages:
-                self._apply_page(exchange_id, bank_id, name, page, report, replace)
+                self._apply_page(exchange_id, bank_id, name, page, report, replace, expected)
+                expected = page.checkpoint
                 if max_pages is not None and report.pages >= max_pages:
                     break
         except ExchangeError as exc:
@@ -263,13 +266,22 @@ class ExchangeService:
         return report
 
     def _apply_page(
-        self, exchange_id: int, bank_id: int, name: str, page: FetchedPage, report: SyncReport, replace: bool
+        self,
+        exchange_id: int,
+        bank_id: int,
+        name: str,
+        page: FetchedPage,
+        report: SyncReport,
+        replace: bool,
+        expected: dict[str, Any] | None,
     ) -> None:
         checked = check_records(page.records)
         with self.store.session() as s:
-            row = s.get(ExchangeRow, exchange_id)
+            row = s.get(ExchangeRow, exchange_id, with_for_update=True)  # one sync applies at a time
             if row is None or row.bank_id != bank_id:
                 raise ExchangeError(f"exchange {name!r} was removed or changed during the sync")
+            if row.checkpoint != expected:
+                raise ExchangeBusyError(f"exchange {name!r} is being synced by another process")
             changes = apply_records(s, self.banks, bank_id, name, checked.records, replace_signals=replace)
             row.checkpoint = page.checkpoint
             row.updated_at = utcnow()
@@ -335,7 +347,7 @@ class ExchangeService:
         for name in self.due():
             try:
                 reports.append(self.sync(name))
-            except ExchangeError as exc:
+            except (ExchangeError, ExchangeBusyError) as exc:
                 reports.append(SyncReport(name, error=exc.message))
             except OhscError as exc:  # e.g. credentials sealed with another content key
                 self._note_failure(name, exc)
