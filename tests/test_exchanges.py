@@ -217,7 +217,8 @@ def test_a_sync_whose_checkpoint_moved_stops(svc: ExchangeService, store: Store,
 
     svc.add("partner", "test-scripted", "incoming", {}, {"token": "t"})
     info = svc.get("partner")
+    bank_id = svc.banks.get_bank("incoming").id
     page = FetchedPage([ExchangeRecord("a", (("md5", MD5[0]),))], {"page": 1})
     with pytest.raises(ExchangeBusyError):  # another process got further than this sync expects
-        svc._apply_page(info.id, 1, "partner", page, SyncReport("partner"), True, {"page": 7})
+        svc._apply_page(info.id, bank_id, "partner", page, SyncReport("partner"), True, {"page": 7})
     assert _active(store, settings) == set() and svc.get("partner").checkpoint is None
