@@ -147,3 +147,20 @@ def test_the_documented_table_lists_every_exit_code() -> None:
         stack.extend(cls.__subclasses__())
     for code in sorted(codes | {0, 130}):
         assert f"\n| {code} |" in doc, f"exit code {code} is not in docs/cli.md"
+
+
+def test_exchange_commands_exit_statuses(cli: CliRunner) -> None:
+    assert run(cli, "exchange", "sync", "nope").exit_code == 4  # no such exchange
+    assert run(cli, "exchange", "sync").exit_code == 2  # neither a name nor --all
+    assert run(cli, "bank", "create", "in").exit_code == 0
+    feed = ["--kind", "ohsc-feed", "--bank", "x", "--into", "in", "--url", "http://127.0.0.1:9"]
+    key = run(cli, "feed", "key").stdout.strip()
+    assert (
+        run(cli, "exchange", "add", "a", *feed, "--public-key", "nonsense", "--api-key", "k").exit_code == 2
+    )
+    assert run(cli, "exchange", "add", "a", *feed, "--public-key", key, "--api-key", "k").exit_code == 0
+    assert run(cli, "exchange", "add", "a", *feed, "--public-key", key, "--api-key", "k").exit_code == 5
+    unreachable = run(cli, "exchange", "sync", "a")  # loopback is internal: the egress guard refuses it
+    assert unreachable.exit_code == 8 and "OHSC_EGRESS_ALLOW" in unreachable.stderr, unreachable.stderr
+    assert run(cli, "exchange", "add", "b", "--kind", "no-such-kind", "--into", "in").exit_code == 2
+    assert run(cli, "feed", "publish", "in", "--to", "nobody").exit_code == 4

@@ -459,6 +459,31 @@ class NoticeDeliveryError(OhscError):
     """A removal notice could not be delivered (the mail server refused it or could not be reached)."""
 
     code = "notice_delivery"
+
+
+# --- exchanges -----------------------------------------------------------------------------
+
+
+class ExchangeNotFoundError(NotFoundError):
+    code = "exchange_not_found"
+
+
+class ExchangeExistsError(ConflictError):
+    code = "exchange_exists"
+
+
+class ExchangeBusyError(ConflictError):
+    """Another process is syncing this exchange (its checkpoint moved under this sync): this one
+    stops, applying nothing more; the other carries on."""
+
+    code = "exchange_busy"
+
+
+class ExchangeError(OhscError):
+    """An exchange could not be fetched (unreachable, refused our credentials, answered nonsense);
+    nothing of the failed page was applied and the checkpoint stays where it was."""
+
+    code = "exchange_failed"
     http_status = 502
     exit_code = 8
 
@@ -473,3 +498,16 @@ class CaseExistsError(ConflictError):
 
 class CaseItemNotFoundError(NotFoundError):
     code = "case_item_not_found"
+
+
+class ExchangeVerificationError(ExchangeError):
+    """A page from an exchange failed its check (signature, bank, cursor or sequence): it may have
+    been forged or altered on the way, so none of it is applied."""
+
+    code = "exchange_unverified"
+
+
+class FeedNotFoundError(NotFoundError):
+    """No such published feed, or not published to the caller (the two are not told apart)."""
+
+    code = "feed_not_found"

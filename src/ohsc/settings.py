@@ -403,6 +403,25 @@ class Settings(BaseModel):
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_backoff_seconds: float = Field(default=10.0, gt=0, description="First retry delay; doubles.")
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # exchanges: feeds this node publishes, exchanges it fetches from (ohsc.exchanges)
+    feed_signing_key: str | None = Field(
+        default=None,
+        description="Base64 of a 32-byte Ed25519 private key that signs this node's feed pages. Unset: "
+        "the key file OHSC_HOME/feed-signing.key, created when first needed (`ohsc feed key`).",
+        repr=False,
+    )
+    feed_page_size: int = Field(
+        default=5000, ge=1, le=20000, description="Most entries and withdrawals in one feed page."
+    )
+    exchange_check_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often the server looks for exchanges due for a scheduled sync (each exchange "
+        "has its own interval; `ohsc exchange add --interval`).",
+    )
+    exchange_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="Time limit of one request to an exchange."
+    )
     # review
     review_claim_minutes: int = Field(
         default=15, ge=1, description="A claimed item returns to the queue after."
@@ -471,6 +490,9 @@ class Settings(BaseModel):
     @property
     def effective_audit_signing_key_file(self) -> Path:
         return (self.audit_signing_key_file or self.home / "audit-signing.key").expanduser()
+
+    def effective_feed_signing_key_file(self) -> Path:
+        return self.home / "feed-signing.key"
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'ohsc.db'}"

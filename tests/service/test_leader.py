@@ -21,7 +21,15 @@ from ohsc.web.leader import AdvisoryLeadership, FileLeadership, leadership_for
 from ohsc.web.schedule import ELECTION, JOBS, Election, new_jobs, start_background
 from ohsc.web.services import Services
 
-LEADER_ONLY = {"webhook-outbox", "retention", "report-resume", "evidence-purge", "crawl", "removal-recheck"}
+LEADER_ONLY = {
+    "webhook-outbox",
+    "retention",
+    "report-resume",
+    "evidence-purge",
+    "crawl",
+    "removal-recheck",
+    "exchange-sync",
+}
 EVERY_PROCESS = {"index-refresh", "index-compact", "prevention-counters"}
 
 

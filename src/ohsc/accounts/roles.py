@@ -41,6 +41,8 @@ class Scope(StrEnum):
     REPORT = "report"
     #: POST /v1/urls: report URLs for the removal crawler
     CRAWL = "crawl"
+    #: GET /v1/feeds/{bank} of the banks published to this key, and their feedback
+    FEED = "feed"
 
 
 #: Library actor roles (:mod:`ohsc.actor`) of each web role: a reporter also reviews.

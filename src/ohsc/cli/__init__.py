@@ -42,6 +42,9 @@ COMMANDS: dict[str, str] = {
     # removal
     "crawl": "ohsc.cli.crawl_cmd:crawl",
     "takedown": "ohsc.cli.takedown_cmd:takedown",
+    # exchange between organisations
+    "exchange": "ohsc.cli.exchange_cmd:exchange",
+    "feed": "ohsc.cli.exchange_cmd:feed",
 }
 
 #: command name -> its line in ``ohsc --help`` (each command's own --help has the details)
@@ -57,6 +60,8 @@ SUMMARIES: dict[str, str] = {
     "deter": "Deterrence: check texts against operator term lists; messages and confidential help.",
     "directory": "The help directory shown with deterrence messages and on the public help page.",
     "evidence": "Preserved evidence of filed reports: encrypted, kept for the legal period, then purged.",
+    "exchange": "Exchanges: hash lists fetched from other organisations (OHSC feeds, NCMEC, StopNCII).",
+    "feed": "Feeds: banks this node publishes to partners, signed with the node key.",
     "hash": "Hash files: MD5, SHA-1, SHA-256, PDQ and its quality, vPDQ of videos.",
     "index": "The match indexes (a cache of the store, kept under OHSC_HOME/index).",
     "match": "Match hashes or files against every bank.",

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 Extension = Callable[["FastAPI", "Services"], None]
 
 #: dotted module paths of built-in extensions (each defines ``install(app, services)``)
-EXTENSION_MODULES: list[str] = []
+EXTENSION_MODULES: list[str] = ["ohsc.web.hma"]
 
 
 def discover() -> Iterator[Extension]:

@@ -51,9 +51,13 @@ class BodyTooLargeError(StarletteHTTPException):
         self.setting = setting
 
 
+#: path prefixes of machine routes (problem documents, never the login page); extensions add theirs
+MACHINE_PREFIXES: list[str] = ["/v1/", "/health/"]
+
+
 def is_ui_request(request: Request) -> bool:
     path = request.url.path
-    return not (path.startswith(("/v1/", "/health/")) or path == "/openapi.json")
+    return not (path.startswith(tuple(MACHINE_PREFIXES)) or path == "/openapi.json")
 
 
 def problem(

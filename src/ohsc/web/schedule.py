@@ -26,6 +26,7 @@ from ohsc.audit import foreign_key_warning
 from ohsc.settings import Settings
 from ohsc.submissions.retention import purge
 from ohsc.web.background import Backoff, Jobs
+from ohsc.web.exchange_jobs import sync_exchanges
 from ohsc.web.leader import ELECTION_SECONDS, Leadership, leadership_for
 from ohsc.web.prevention import flush_counters
 from ohsc.web.removal_jobs import RECHECK_SECONDS, crawl, recheck
@@ -116,6 +117,13 @@ JOBS: tuple[JobSpec, ...] = (
         leader_only=True,
     ),
     JobSpec("removal-recheck", recheck, lambda _s: RECHECK_SECONDS, lambda _s: 60.0, leader_only=True),
+    JobSpec(
+        "exchange-sync",
+        sync_exchanges,
+        lambda s: s.exchange_check_seconds,
+        lambda s: s.exchange_check_seconds,
+        leader_only=True,
+    ),
 )
 
 

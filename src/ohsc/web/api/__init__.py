@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from ohsc.web.api import banks, cases, deterrence, matching, reports, review, rules, urls, webhooks
+from ohsc.web.api import banks, cases, deterrence, feeds, matching, reports, review, rules, urls, webhooks
 
 router = APIRouter(prefix="/v1")
-for _module in (matching, banks, rules, review, webhooks, reports, deterrence, urls, cases):
+for _module in (matching, banks, rules, review, webhooks, reports, deterrence, urls, cases, feeds):
     router.include_router(_module.router)
 
 __all__ = ["router"]

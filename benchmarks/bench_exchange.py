@@ -1,0 +1,194 @@
+"""Node to node on loopback: how fast a published bank reaches a fresh subscriber, what a small
+change costs afterwards, and how soon a withdrawal stops matching on a subscriber that polls.
+
+Publisher A is a real ``ohsc serve`` process with its own home; subscriber B syncs in this process
+(``ExchangeService.sync``, what ``ohsc exchange sync`` and the server's scheduled job run). The
+reference in the same run is the same list imported on B from a CSV file (``BankService.import_file``,
+what ``ohsc bank import`` runs): the feed's cost over a local import is the price of paging,
+signing, checking and auditing.
+
+    .venv/bin/python benchmarks/bench_exchange.py --entries 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "service"))
+from svc_servers import ohsc_server
+
+from common import machine, rss_mb
+from ohsc.accounts.service import AccountService
+from ohsc.banks.model import EntryInput
+from ohsc.banks.service import BankService
+from ohsc.exchanges.feeds import FeedService
+from ohsc.exchanges.service import ExchangeService
+from ohsc.settings import Settings, load_settings
+from ohsc.store.db import Store
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
+    return {
+        "OHSC_HOME": str(home),
+        "OHSC_CONTENT_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "OHSC_APIKEY_CACHE_SECONDS": "0",
+        "OHSC_EGRESS_ALLOW": "127.0.0.1/32",
+        **extra,
+    }
+
+
+def _settings(env: dict[str, str]) -> Settings:
+    return load_settings(
+        home=Path(env["OHSC_HOME"]),
+        content_key=env["OHSC_CONTENT_KEY"],
+        egress_allow=env["OHSC_EGRESS_ALLOW"],
+    )
+
+
+def _md5(i: int) -> str:
+    return f"{0x5EED0000000 + i:032x}"
+
+
+def _csv(path: Path, n: int) -> None:
+    with path.open("w") as fh:
+        fh.write("signal_type,value,category,external_id\n")
+        for i in range(n):
+            fh.write(f"md5,{_md5(i)},placeholder,r{i}\n")
+
+
+class PeakRss:
+    """The peak resident memory of this process while the block runs (sampled every 50 ms)."""
+
+    def __enter__(self) -> PeakRss:
+        self.peak = self.start = rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, rss_mb())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--entries", type=int, default=100_000)
+    ap.add_argument("--changes", type=int, default=100)
+    ap.add_argument("--poll", type=int, default=5, help="the subscriber's sync interval (s)")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-exchange-"))
+    a_env, b_env = _env(tmp / "a"), _env(tmp / "b")
+    a_settings, b_settings = _settings(a_env), _settings(b_env)
+    print(f"machine: {machine()}; {args.entries} entries; SQLite stores")
+
+    _csv(tmp / "list.csv", args.entries)
+    a_store = Store.from_settings(a_settings)
+    a_banks = BankService(a_store, a_settings)
+    a_banks.create_bank("shared")
+    t0 = time.perf_counter()
+    a_banks.import_file("shared", tmp / "list.csv", "csv")
+    print(f"publisher: imported in {time.perf_counter() - t0:.1f} s (setup)")
+    partner = AccountService(a_store, a_settings).create_api_key("node-b", ["feed"]).secret
+    feeds = FeedService(a_store, a_settings)
+    feeds.publish("shared", "node-b")
+    public_key = feeds.public_key()
+
+    b_store = Store.from_settings(b_settings)
+    b_banks = BankService(b_store, b_settings)
+    b_banks.create_bank("reference")
+    b_banks.create_bank("from-a")
+    with PeakRss() as mem_ref:
+        t0 = time.perf_counter()
+        b_banks.import_file("reference", tmp / "list.csv", "csv")
+        reference = time.perf_counter() - t0
+    print(f"reference: local CSV import on B: {reference:.1f} s ({args.entries / reference:,.0f} entries/s)")
+
+    exchanges = ExchangeService(b_store, b_settings)
+    with ohsc_server(a_env, tmp / "a.log") as a:
+        exchanges.add(
+            "a",
+            "ohsc-feed",
+            "from-a",
+            {"url": a.url, "bank": "shared", "public_key": public_key},
+            {"api_key": partner},
+            interval_seconds=args.poll,
+        )
+        with PeakRss() as mem:
+            t0 = time.perf_counter()
+            report = exchanges.sync("a")
+            full = time.perf_counter() - t0
+        assert report.changes.added == args.entries, report.to_dict()
+        print(
+            f"feed: fresh subscriber synced {args.entries} entries in {full:.1f} s "
+            f"({args.entries / full:,.0f} entries/s, {report.pages} pages), {full / reference:.2f}x the local import; "
+            f"peak RSS +{mem.peak - mem.start:.0f} MB (local import +{mem_ref.peak - mem_ref.start:.0f} MB)"
+        )
+
+        half = args.changes // 2
+        retract = [EntryInput("", "", external_id=f"r{i}", retract=True) for i in range(half)]
+        a_banks.add_entries("shared", retract, source="import")
+        a_banks.add_entries(
+            "shared", [EntryInput("md5", _md5(args.entries + i)) for i in range(args.changes - half)]
+        )
+        t0 = time.perf_counter()
+        report = exchanges.sync("a")
+        small = time.perf_counter() - t0
+        print(
+            f"feed: {args.changes} changes ({half} withdrawals, {args.changes - half} additions) synced in "
+            f"{small:.3f} s ({report.pages} page(s); retracted {report.changes.retracted}, added {report.changes.added})"
+        )
+        latency(a_env, b_env, a_banks, args)
+    print(f"(publisher log: {tmp / 'a.log'})")
+
+
+def latency(
+    a_env: dict[str, str], b_env: dict[str, str], a_banks: BankService, args: argparse.Namespace
+) -> None:
+    """B serves with the exchange on a ``--poll`` interval; A withdraws a hash; how long until B
+    no longer matches it."""
+    settings = _settings(b_env)
+    key = AccountService(Store.from_settings(settings), settings).create_api_key("b", ["match"]).secret
+    headers = {"Authorization": f"Bearer {key}"}
+    samples = []
+
+    def in_from_a(target: str) -> bool:
+        r = httpx.post(f"{b.url}/v1/match", json={"signals": {"md5": target}}, headers=headers)
+        return any(m["bank"] == "from-a" for m in r.json()["matches"])  # B's reference bank lists it too
+
+    with ohsc_server({**b_env, "OHSC_REFRESH_SECONDS": "0.5"}, Path(b_env["OHSC_HOME"]) / "b.log") as b:
+        for n in range(3):
+            target = _md5(args.entries - 1 - n)
+            assert in_from_a(target)
+            time.sleep(n * 1.3)  # vary where in the poll interval the withdrawal falls
+            a_banks.add_entries("shared", [EntryInput("md5", target, retract=True)], source="import")
+            t0 = time.perf_counter()
+            while in_from_a(target):
+                time.sleep(0.05)
+                if time.perf_counter() - t0 > 60:
+                    r = httpx.post(f"{b.url}/v1/match", json={"signals": {"md5": target}}, headers=headers)
+                    ready = httpx.get(f"{b.url}/health/ready").json()
+                    raise SystemExit(f"the withdrawal did not arrive within 60 s: {r.text[:800]} {ready}")
+            samples.append(time.perf_counter() - t0)
+    print(
+        f"withdrawal latency with a {args.poll} s poll: "
+        + ", ".join(f"{s:.1f}" for s in samples)
+        + f" s (worst {max(samples):.1f} s)"
+    )
+
+
+if __name__ == "__main__":
+    main()

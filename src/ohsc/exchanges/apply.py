@@ -1,0 +1,147 @@
+"""Records of an exchange applied to the local bank it feeds, in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ohsc.banks.model import EntryInput, ImportReport
+from ohsc.banks.records import refresh_entries, unwithdraw, withdraw
+from ohsc.banks.service import BankService
+from ohsc.errors import OhscError
+from ohsc.exchanges.model import ExchangeRecord
+from ohsc.signals import get_signal_type
+from ohsc.store.models import EntryRow, EntrySourceRow
+
+
+@dataclass(slots=True)
+class Checked:
+    """Records whose every signal reads, and notes on the ones left out."""
+
+    records: list[ExchangeRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def check_records(records: Sequence[ExchangeRecord]) -> Checked:
+    """Normalise every signal; a record with one that does not read is skipped with a note (the
+    fetch goes on: one bad record never stops an exchange)."""
+    out = Checked()
+    for record in records:
+        if record.withdrawn:
+            out.records.append(record)
+            continue
+        try:
+            signals = tuple(_normalised(name, value) for name, value in record.signals)
+        except OhscError as exc:
+            out.notes.append(f"record {record.source_id!r} skipped: {exc.message}")
+            continue
+        if not signals:
+            out.notes.append(f"record {record.source_id!r} skipped: no signal OHSC can match")
+            continue
+        out.records.append(
+            ExchangeRecord(record.source_id, signals, record.category, record.labels, withdrawn=False)
+        )
+    return out
+
+
+def _normalised(signal_type: str, value: str) -> tuple[str, str]:
+    st = get_signal_type(signal_type)
+    return st.name, st.validate(value)
+
+
+def source_name(exchange: str) -> str:
+    """The source records of an exchange are named ``exchange:<name>`` (see :mod:`ohsc.banks.records`)."""
+    return f"exchange:{exchange}"
+
+
+def to_inputs(records: Sequence[ExchangeRecord]) -> list[EntryInput]:
+    """Bank inputs: one per signal of a record; a withdrawal names the record by its source id."""
+    items: list[EntryInput] = []
+    for n, record in enumerate(records, 1):
+        if record.withdrawn:
+            items.append(
+                EntryInput(
+                    "",
+                    "",
+                    external_id=record.source_id,
+                    retract=True,
+                    line=n,
+                    retraction_reason="withdrawn by the exchange",
+                )
+            )
+            continue
+        for signal_type, value in record.signals:
+            items.append(
+                EntryInput(
+                    signal_type,
+                    value,
+                    category=record.category,
+                    labels=list(record.labels),
+                    external_id=record.source_id,
+                    line=n,
+                )
+            )
+    return items
+
+
+def _drop_unlisted(s: Session, bank_id: int, source: str, records: Sequence[ExchangeRecord]) -> int:
+    """Withdraw the signals a record listed before and lists no more (a record replaces itself)."""
+    listed = {r.source_id: set(r.signals) for r in records if not r.withdrawn}
+    if not listed:
+        return 0
+    query = (
+        select(EntrySourceRow, EntryRow.signal_type, EntryRow.value)
+        .join(EntryRow, EntryRow.id == EntrySourceRow.entry_id)
+        .where(
+            EntrySourceRow.bank_id == bank_id,
+            EntrySourceRow.source == source,
+            EntrySourceRow.external_id.in_(list(listed)),
+            EntrySourceRow.withdrawn_at.is_(None),
+        )
+    )
+    gone = [rec for rec, st, value in s.execute(query) if (st, value) not in listed[rec.external_id]]
+    done = withdraw(gone, "no longer listed by the exchange")
+    refresh_entries(s, {r.entry_id for r in done})
+    return len(done)
+
+
+def _relist(s: Session, bank_id: int, source: str, records: Sequence[ExchangeRecord]) -> None:
+    """Bring back this exchange's withdrawn records that it lists again (the exchange is the
+    authority on its own records: an entry restored on a publisher, a StopNCII hash active again)."""
+    listed = {r.source_id: set(r.signals) for r in records if not r.withdrawn}
+    if not listed:
+        return
+    query = (
+        select(EntrySourceRow, EntryRow.signal_type, EntryRow.value)
+        .join(EntryRow, EntryRow.id == EntrySourceRow.entry_id)
+        .where(
+            EntrySourceRow.bank_id == bank_id,
+            EntrySourceRow.source == source,
+            EntrySourceRow.external_id.in_(list(listed)),
+            EntrySourceRow.withdrawn_at.is_not(None),
+        )
+    )
+    back = [rec for rec, st, value in s.execute(query) if (st, value) in listed[rec.external_id]]
+    refresh_entries(s, {r.entry_id for r in unwithdraw(back)})
+
+
+def apply_records(
+    s: Session,
+    banks: BankService,
+    bank_id: int,
+    exchange: str,
+    records: Sequence[ExchangeRecord],
+    *,
+    replace_signals: bool = True,
+) -> ImportReport:
+    """Apply checked records to bank ``bank_id`` as the source records of ``exchange`` (in ``s``):
+    another source listing the same hash keeps it matching when this exchange withdraws it."""
+    source = source_name(exchange)
+    _relist(s, bank_id, source, records)
+    report = banks.add_entries_in(s, bank_id, to_inputs(records), source=source, source_ref=exchange)
+    if replace_signals:
+        report.retracted += _drop_unlisted(s, bank_id, source, records)
+    return report
