@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from sqlalchemy import select
 
 from ohsc.banks import BankService
 from ohsc.index.manager import IndexSet
@@ -20,6 +21,7 @@ from ohsc.scanning.runner import Scanner, ScanOptions
 from ohsc.settings import Settings
 from ohsc.signals.files import HashOptions
 from ohsc.store.db import Store
+from ohsc.store.models import AuditEvent
 from tests import crashy
 from tests.images import encode, picture
 
@@ -198,3 +200,16 @@ def test_a_crashing_decoder_costs_one_record_not_the_scan(scan_env: tuple[Matche
     assert recs["poison.jpg"]["error_code"] == "worker_crash"
     assert recs["copy.jpg"]["matched"] and recs["decoy.jpg"].get("md5")
     assert len(recs) == 5
+
+
+def test_a_library_scan_leaves_its_audit_event(scan_env: tuple[Matcher, Path, Settings]) -> None:
+    """The scan.run event is written by the scanner, not by the CLI: library callers leave one too."""
+    matcher, root, settings = scan_env
+    options = ScanOptions(workers=2, hash=HashOptions.from_settings(settings))
+    summary = Scanner(settings, matcher, actor="pipeline").run(root / "ok", options, lambda _r: None)
+    with matcher.store.session() as s:
+        event = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "scan.run").order_by(AuditEvent.id.desc())
+        ).first()
+    assert event is not None and event.actor == "pipeline"
+    assert event.details["files"] == summary.files and event.details["matched"] == summary.matched

@@ -11,7 +11,6 @@ from typing import Any
 import click
 from rich.table import Table
 
-from ohsc import audit
 from ohsc.cli.app import App, err, out, pass_app
 from ohsc.cli.progress import ScanProgress
 from ohsc.cli.render import e, human_bytes
@@ -144,19 +143,9 @@ def scan(
         try:
             name = path if isinstance(path, str) else (path.name or path)
             with ScanProgress(f"scanning {e(str(name))}", enabled=not quiet) as progress:
-                summary = Scanner(settings, matcher).run(path, options, on_record, progress)
+                summary = Scanner(settings, matcher, actor=app.actor).run(path, options, on_record, progress)
         finally:
             journal.close()
-    with app.store.session() as s:
-        audit.record(
-            s,
-            actor=app.actor,
-            action="scan.run",
-            object_type="scan",
-            object_id=None,
-            details=summary.to_dict()
-            | {"kinds": dict(summary.kinds), "error_codes": dict(summary.error_codes)},
-        )
     print_summary(summary, matched, journal_path)
     if summary.interrupted:
         err.print("[yellow]interrupted[/]: run the same command with --resume to finish")

@@ -23,6 +23,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ohsc import audit
 from ohsc.scanning.archives import ArchiveLimits, expand
 from ohsc.scanning.items import Item
 from ohsc.scanning.walker import count_files, walk
@@ -133,11 +134,13 @@ def _count_url(url: str) -> int:
 
 
 class Scanner:
-    """Run scans. ``matcher`` None hashes without matching (``ohsc hash``)."""
+    """Run scans. ``matcher`` None hashes without matching (``ohsc hash``). A scan that matches
+    records a ``scan.run`` audit event when it ends (``actor`` is who ran it), whoever calls it."""
 
-    def __init__(self, settings: Settings, matcher: Matcher | None) -> None:
+    def __init__(self, settings: Settings, matcher: Matcher | None, *, actor: str = "library") -> None:
         self.settings = settings
         self.matcher = matcher
+        self.actor = actor
 
     # --- sources ---------------------------------------------------------------------------------
 
@@ -259,7 +262,22 @@ class Scanner:
             if producer_error and not summary.interrupted:
                 raise producer_error[0]
         summary.elapsed = time.monotonic() - started
+        self._record_run(summary)
         return summary
+
+    def _record_run(self, summary: ScanSummary) -> None:
+        if self.matcher is None:
+            return
+        with self.matcher.store.session() as s:
+            audit.record(
+                s,
+                actor=self.actor,
+                action="scan.run",
+                object_type="scan",
+                object_id=None,
+                details=summary.to_dict()
+                | {"kinds": dict(summary.kinds), "error_codes": dict(summary.error_codes)},
+            )
 
     def _robust_query(self, item: Item, sig: FileSignals | None, options: ScanOptions) -> Query | None:
         """Robust banks: the picture as they look for it (decoded again here, at reduced size)."""
