@@ -371,6 +371,8 @@ def test_the_scheduler_gone_is_a_clear_error_and_the_scan_resumes(cluster: Any, 
     finally:
         doomed.kill()
         doomed.wait()
+        if doomed.stdout is not None:
+            doomed.stdout.close()  # else an unclosed-file warning fails whichever test runs next
     assert lost.exit_code == ClusterUnavailableError.exit_code, lost.output
     assert "lost the Dask scheduler" in lost.output and "--resume" in lost.output
     before = _journal_paths(journal)

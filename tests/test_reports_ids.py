@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from ohsc.store.db import Store
-from ohsc.store.migrate import MIGRATIONS
+from ohsc.store.migrate import MIGRATIONS, downgrade
 from tests.reporting_support import body, make_settings, service
 
 
@@ -42,10 +42,9 @@ def test_the_counter_starts_above_existing_and_discarded_ids(tmp_path: Path) -> 
     svc.discard(3)
     store.dispose()
     engine = create_engine(url)
-    with engine.begin() as conn:  # back to the schema before the counter
+    with engine.begin() as conn:  # back to the schema before the counter (later migrations undone)
+        downgrade(conn, _before_counter())
         conn.execute(text("DELETE FROM ohsc_counters WHERE name = 'report_id'"))
-        conn.execute(text("DELETE FROM alembic_version"))
-        conn.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": _before_counter()})
     engine.dispose()
     store = Store(url)  # migrates
     assert service(store, make_settings(tmp_path)).create_draft(body()).report.id == 4

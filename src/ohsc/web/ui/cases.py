@@ -121,6 +121,8 @@ async def disagreements(ref: str, request: Request, user: ReviewerUser) -> Respo
 @router.post("/{ref}/categorise")
 async def categorise(ref: str, request: Request, user: ReviewerUser) -> JSONResponse:
     """``{"item_ids": [...], "category": "1", "whole_stacks": false}`` from the grid's keys."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise InvalidInputError("send a JSON object (Content-Type: application/json)")
     try:
         body = await request.json()
     except ValueError:
