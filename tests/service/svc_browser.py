@@ -9,10 +9,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from svc_servers import free_port
+
+from ohsc.settings import Settings
+from ohsc.store.db import Store
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -71,3 +75,26 @@ def chromium() -> Iterator[Browser]:
             yield b
         finally:
             b.close()
+
+
+@dataclass
+class Live:
+    """The app served on a loopback port: its address, the app and its store."""
+
+    url: str
+    app: Any
+    store: Store
+
+
+@contextmanager
+def live_app(settings: Settings) -> Iterator[Live]:
+    """A fresh store and app on ``settings``, served until the block ends."""
+    from ohsc.web.app import create_app
+
+    store = Store.from_settings(settings)
+    app = create_app(settings, store=store, load_in_thread=False)
+    try:
+        with serve(app) as url:
+            yield Live(url, app, store)
+    finally:
+        store.dispose()

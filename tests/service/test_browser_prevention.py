@@ -5,18 +5,16 @@ tip form (proof of work in the page's script, rate limiting, script injection sh
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from svc_browser import chromium, require_browser, serve
+from svc_browser import Live, chromium, live_app, require_browser
 from svc_helpers import PASSWORD, image
 
 from ohsc.accounts.service import AccountService
 from ohsc.actor import LocalActor
 from ohsc.settings import load_settings
-from ohsc.store.db import Store
 from ohsc.web.prevention import prevention
 
 pytestmark = pytest.mark.slow
@@ -26,17 +24,8 @@ require_browser()
 from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 
-@dataclass
-class Live:
-    url: str
-    app: Any
-    store: Store
-
-
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
-    from ohsc.web.app import create_app
-
     settings = load_settings(
         home=tmp_path / "home",
         apikey_cache_seconds=0,
@@ -44,13 +33,8 @@ def live(tmp_path: Path) -> Iterator[Live]:
         trace_pow_bits=16,
         trace_tips_per_hour=2,
     )
-    store = Store.from_settings(settings)
-    app = create_app(settings, store=store, load_in_thread=False)
-    try:
-        with serve(app) as url:
-            yield Live(url, app, store)
-    finally:
-        store.dispose()
+    with live_app(settings) as live:
+        yield live
 
 
 @pytest.fixture

@@ -4,20 +4,17 @@ report form (the proof of work runs in the page's script) and the removal-time d
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from svc_browser import chromium, require_browser, serve
+from svc_browser import Live, chromium, live_app, require_browser
 from svc_helpers import PASSWORD
 
 from ohsc.accounts.service import AccountService
 from ohsc.removal.frontier import Frontier
 from ohsc.removal.models import TakedownRow
 from ohsc.settings import load_settings
-from ohsc.store.db import Store
 from ohsc.store.types import utcnow
 
 pytestmark = pytest.mark.slow
@@ -27,27 +24,13 @@ require_browser()
 from playwright.sync_api import Browser, expect  # noqa: E402
 
 
-@dataclass
-class Live:
-    url: str
-    app: Any
-    store: Store
-
-
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
-    from ohsc.web.app import create_app
-
     settings = load_settings(
         home=tmp_path / "home", apikey_cache_seconds=0, trace_tip_min_seconds=1, trace_pow_bits=16
     )
-    store = Store.from_settings(settings)
-    app = create_app(settings, store=store, load_in_thread=False)
-    try:
-        with serve(app) as url:
-            yield Live(url, app, store)
-    finally:
-        store.dispose()
+    with live_app(settings) as live:
+        yield live
 
 
 @pytest.fixture
