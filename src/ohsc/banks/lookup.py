@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from ohsc.banks.records import PLACEHOLDER_IDS
@@ -84,3 +84,29 @@ def find_targets(s: Session, bank_id: int, ref: str) -> tuple[list[EntryRow], li
         raise InvalidInputError(f"external id {ref!r} names no record: give the hash or the entry id")
     ids = {r.entry_id for r in records}
     return list(s.scalars(select(EntryRow).where(EntryRow.id.in_(ids)))), records
+
+
+def search_condition(bank_id: int, query: str) -> ColumnElement[bool]:
+    """Entries of a bank that a search names: an entry id, a hash (``VALUE`` or ``TYPE:VALUE``,
+    of any signal type), or an external id (the entry's or one of its source records')."""
+    query = query.strip()
+    value = query.lower()
+    options: list[ColumnElement[bool]] = [
+        EntryRow.value == value,
+        EntryRow.external_id == query,
+        EntryRow.id.in_(
+            select(EntrySourceRow.entry_id).where(
+                EntrySourceRow.bank_id == bank_id, EntrySourceRow.external_id == query
+            )
+        ),
+    ]
+    if (entry_id := ascii_int(query.removeprefix("#"))) is not None:
+        options.append(EntryRow.id == entry_id)
+    st_name, sep, typed = query.partition(":")
+    if sep:
+        try:
+            st = get_signal_type(st_name)
+            options.append(and_(EntryRow.signal_type == st.name, EntryRow.value == st.validate(typed)))
+        except OhscError:
+            pass
+    return and_(EntryRow.bank_id == bank_id, or_(*options))

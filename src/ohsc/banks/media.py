@@ -1,4 +1,4 @@
-"""Bank entries from media files: digests, exact PDQ of images, vPDQ of videos."""
+"""Bank entries from media files (paths or uploaded bytes): digests, exact PDQ of images, vPDQ of videos."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ohsc.banks.model import EntryInput
+from ohsc.banks.model import EntryInput, HashedMedia, MediaUpload
 from ohsc.settings import Settings
-from ohsc.signals.files import FileSignals, HashOptions, hash_path
+from ohsc.signals.files import FileSignals, HashOptions, hash_path, hash_upload
 from ohsc.signals.sniff import MediaKind
 
 
@@ -53,36 +53,23 @@ def entries_from_signals(
     return items, notes
 
 
-def entries_from_files(
-    settings: Settings,
-    paths: Sequence[Path],
-    *,
-    category: str | None = None,
-    labels: Sequence[str] = (),
-    note: str | None = None,
-    external_id: str | None = None,
-    pictures: list[tuple[str, Path]] | None = None,
-) -> tuple[list[EntryInput], list[str], list[tuple[Path, str]]]:
-    """(entries, notes, unusable files with reasons). Hashing is exact: banks are references.
-    ``pictures``, when given, collects ``(PDQ value, path)`` of each picture whose PDQ is added."""
+def hash_media(
+    settings: Settings, files: Sequence[Path | MediaUpload], **common: Any
+) -> tuple[list[HashedMedia], list[tuple[Path | MediaUpload, str]]]:
+    """Hash files as bank references (exact PDQ, every video frame: banks are references).
+    Returns the hashed files and the unusable ones with reasons. ``common``: category, labels,
+    note, external_id for every entry."""
     options = HashOptions.from_settings(settings, mode="exact")
-    failed: list[tuple[Path, str]] = []
-    items: list[EntryInput] = []
-    notes: list[str] = []
-    common: dict[str, Any] = {
-        "category": category,
-        "labels": list(labels),
-        "note": note,
-        "external_id": external_id,
-    }
-    for path in paths:
-        sig = hash_path(path, options)
+    hashed: list[HashedMedia] = []
+    failed: list[tuple[Path | MediaUpload, str]] = []
+    for source in files:
+        if isinstance(source, MediaUpload):
+            sig, label = hash_upload(source.data, settings, mode="exact"), source.name
+        else:
+            sig, label = hash_path(source, options), str(source)
         if sig.md5 is None:
-            failed.append((path, sig.error or "unreadable"))
+            failed.append((source, sig.error or "unreadable"))
             continue
-        file_items, file_notes = entries_from_signals(settings, sig, label=str(path), **common)
-        items += file_items
-        notes += file_notes
-        if pictures is not None:
-            pictures += [(i.value, path) for i in file_items if i.signal_type == "pdq"]
-    return items, notes, failed
+        items, notes = entries_from_signals(settings, sig, label=label, **common)
+        hashed.append(HashedMedia(source, items, notes))
+    return hashed, failed

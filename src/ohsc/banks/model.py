@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 
@@ -255,6 +256,18 @@ class ImportRun:
     finished_at: datetime | None
     counts: dict[str, Any]
     errors: int
+    #: the file's size and how much of it committed batches came from (None: not known)
+    bytes_total: int | None = None
+    bytes_read: int | None = None
+
+    @property
+    def percent(self) -> int | None:
+        """How far the run got, 0 to 100 (100 once finished); None when the size is not known."""
+        if self.status == "finished":
+            return 100
+        if not self.bytes_total or self.bytes_read is None:
+            return None
+        return min(100, self.bytes_read * 100 // self.bytes_total)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -268,4 +281,35 @@ class ImportRun:
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "counts": self.counts,
             "errors": self.errors,
+            "bytes_total": self.bytes_total,
+            "bytes_read": self.bytes_read,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class MediaUpload:
+    """A file received as bytes (an API or web upload) rather than read from a path."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(slots=True)
+class HashedMedia:
+    """One file hashed as a bank reference: its entries and the notes on what was left out."""
+
+    source: Path | MediaUpload
+    items: list[EntryInput]
+    notes: list[str]
+
+    @property
+    def content(self) -> Path | bytes:
+        return self.source.data if isinstance(self.source, MediaUpload) else self.source
+
+    @property
+    def pdq(self) -> str | None:
+        return next((i.value for i in self.items if i.signal_type == "pdq"), None)
+
+    def signals(self) -> dict[str, str]:
+        """The file's digests and PDQ (what a kept reference thumbnail is attached to)."""
+        return {i.signal_type: i.value for i in self.items if i.signal_type != "vpdq"}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
@@ -16,14 +16,16 @@ from sqlalchemy.orm import Session
 from ohsc import audit
 from ohsc.banks.formats import get_format
 from ohsc.banks.formats.jsonstream import JsonLimits, json_limits
-from ohsc.banks.lookup import find_targets
+from ohsc.banks.lookup import find_targets, search_condition
 from ohsc.banks.model import (
     Bank,
     BankEntry,
     EntryInput,
     EntrySource,
+    HashedMedia,
     ImportReport,
     ImportRun,
+    MediaUpload,
     ReadNote,
     RecordInput,
     RowError,
@@ -45,6 +47,7 @@ from ohsc.errors import (
     BankNotFoundError,
     EntryNotFoundError,
     InvalidInputError,
+    NotFoundError,
     OhscError,
 )
 from ohsc.settings import Settings
@@ -54,6 +57,17 @@ from ohsc.store.models import BankRow, EntryDeletion, EntryRow, EntrySourceRow, 
 from ohsc.store.types import ascii_int, utcnow
 
 BATCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class MediaAdded:
+    """What :meth:`BankService.add_media` did: the bank, the report, the files hashed (their
+    signals, for reference thumbnails) and the files that could not be used, with reasons."""
+
+    bank: Bank
+    report: ImportReport
+    hashed: list[HashedMedia]
+    failed: list[tuple[Path | MediaUpload, str]]
 
 
 def _to_entry(row: EntryRow, bank_name: str, recs: Sequence[EntrySourceRow] = ()) -> BankEntry:
@@ -76,6 +90,35 @@ def _to_entry(row: EntryRow, bank_name: str, recs: Sequence[EntrySourceRow] = ()
         retraction_reason=row.retraction_reason,
         sources=tuple(to_record(r) for r in recs),
     )
+
+
+def _to_run(run: ImportRunRow, bank_name: str) -> ImportRun:
+    return ImportRun(
+        id=run.id,
+        bank=bank_name,
+        format=run.format,
+        source_name=run.source_name,
+        sha256=run.sha256,
+        status=run.status,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        counts=dict(run.counts or {}),
+        errors=len(run.errors or []),
+        bytes_total=run.bytes_total,
+        bytes_read=run.bytes_read,
+    )
+
+
+def _teller(fh: BinaryIO) -> Callable[[], int | None]:
+    """How far into ``fh`` its reader got (None when the stream cannot tell)."""
+
+    def position() -> int | None:
+        try:
+            return fh.tell()
+        except (OSError, ValueError):
+            return None
+
+    return position
 
 
 def _validate_name(name: str) -> str:
@@ -315,9 +358,10 @@ class BankService:
         source_ref: str | None,
         run_id: int | None = None,
         report: ImportReport | None = None,
+        position: Callable[[], int | None] | None = None,
     ) -> ImportReport:
         """Apply items batch by batch; each batch commits with its audit event (and the run's
-        counts so far). ``report`` collects the committed batches only."""
+        counts and bytes read so far). ``report`` collects the committed batches only."""
         report = report if report is not None else ImportReport()
         iterator: Iterator[EntryInput | RowError | ReadNote] = iter(items)
         number = 0
@@ -336,6 +380,8 @@ class BankService:
                     so_far.merge(report)
                     so_far.merge(part)
                     run.counts = so_far.counts()
+                    if position is not None:
+                        run.bytes_read = position()
             report.merge(part)
         return report
 
@@ -495,29 +541,42 @@ class BankService:
         note: str | None = None,
         external_id: str | None = None,
     ) -> tuple[ImportReport, list[tuple[Path, str]]]:
-        """Hash media files (exact PDQ, every video frame decoded: banks are references) and add
-        every signal (digests, PDQ of images, vPDQ of videos).
-
-        Returns the report and the files that could not be used, with reasons.
-        """
-        from ohsc.banks.media import entries_from_files  # hashing: numpy, Pillow, numba
-
-        pictures: list[tuple[str, Path]] = []
-        items, notes, failed = entries_from_files(
-            self.settings,
-            paths,
-            category=category,
-            labels=labels,
-            note=note,
-            external_id=external_id,
-            pictures=pictures,
+        """Hash media files and add their signals (:meth:`add_media`). Returns the report and
+        the files that could not be used, with reasons."""
+        added = self.add_media(
+            bank_ref, paths, category=category, labels=labels, note=note, external_id=external_id
         )
-        report = self.add_entries(bank_ref, items, source=EntrySource.FILE)
-        report.notes.extend(notes)
-        bank = self.get_bank(bank_ref)
+        return added.report, [(f, why) for f, why in added.failed if isinstance(f, Path)]
+
+    def add_media(
+        self,
+        bank_ref: str | int,
+        files: Sequence[Path | MediaUpload],
+        *,
+        category: str | None = None,
+        labels: Sequence[str] = (),
+        note: str | None = None,
+        external_id: str | None = None,
+        source_ref: str | None = None,
+    ) -> MediaAdded:
+        """Hash media files or uploads (exact PDQ, every video frame decoded: banks are
+        references) and add every signal (digests, PDQ of images, vPDQ of videos); in a robust
+        bank, pictures are also described. Audited (``bank.entries.add``, ``bank.entries.describe``).
+        Reference thumbnails, which the bank's policy decides, are kept by the caller above
+        (:func:`ohsc.review.references.add_bank_media`)."""
+        from ohsc.banks.media import hash_media  # hashing: numpy, Pillow, numba
+
+        bank_id = self.get_bank(bank_ref).id
+        common = {"category": category, "labels": list(labels), "note": note, "external_id": external_id}
+        hashed, failed = hash_media(self.settings, files, **common)
+        items = [item for h in hashed for item in h.items]
+        report = self.add_entries(bank_id, items, source=EntrySource.FILE, source_ref=source_ref)
+        report.notes.extend(note for h in hashed for note in h.notes)
+        bank = self.get_bank(bank_id)
         if bank.robust:
-            report.notes.extend(self.describe_pictures(bank.id, list(pictures)))
-        return report, failed
+            pictures = [(pdq, h.content) for h in hashed if (pdq := h.pdq) is not None]
+            report.notes.extend(self.describe_pictures(bank.id, pictures))
+        return MediaAdded(bank, report, hashed, failed)
 
     def describe_pictures(self, bank_id: int, pictures: Sequence[tuple[str, Path | bytes]]) -> list[str]:
         """Robust banks: keep the view hashes and local features of each picture next to its PDQ
@@ -565,10 +624,15 @@ class BankService:
         with path.open("rb") as fh:
             while chunk := fh.read(1 << 20):
                 digest.update(chunk)
+        run_id = self.open_import(
+            bank_ref,
+            fmt=reader.name,
+            source_name=path.name,
+            sha256=digest.hexdigest(),
+            size=path.stat().st_size,
+        )
         with path.open("rb") as fh:
-            return self.import_stream(
-                bank_ref, fh, fmt=reader.name, source_name=path.name, sha256=digest.hexdigest(), source=source
-            )
+            return self.run_import(run_id, fh, source=source)
 
     def import_stream(
         self,
@@ -583,22 +647,57 @@ class BankService:
         """Import a hash list as source records of ``source``. The run is recorded
         (:meth:`import_runs`): ``running`` while it goes, ``finished``, or ``failed`` with what
         stopped it (batches committed before a failure stay, each with its audit event)."""
+        run_id = self.open_import(bank_ref, fmt=fmt, source_name=source_name, sha256=sha256)
+        return self.run_import(run_id, fh, source=source)
+
+    def open_import(
+        self, bank_ref: str | int, *, fmt: str, source_name: str, sha256: str = "", size: int | None = None
+    ) -> int:
+        """Record an import run, ``running``, and return its id; :meth:`run_import` then reads
+        the file into it (the web app answers with the run's page and reads in the background).
+        ``size``: the file's length in bytes, for the run's progress."""
         reader = get_format(fmt)
         with self.store.session() as s:
             bank_id = self._get_row(s, bank_ref).id
             run = ImportRunRow(
-                bank_id=bank_id, format=reader.name, source_name=source_name, sha256=sha256, status="running"
+                bank_id=bank_id,
+                format=reader.name,
+                source_name=source_name,
+                sha256=sha256,
+                status="running",
+                bytes_total=size,
+                bytes_read=0,
             )
             s.add(run)
             s.flush()
-            run_id = run.id
+            return run.id
+
+    def run_import(
+        self, run_id: int, fh: BinaryIO, *, source: EntrySource | str = EntrySource.IMPORT
+    ) -> ImportReport:
+        """Read the file of a run that :meth:`open_import` recorded; each batch commits with its
+        audit event and the run's counts and bytes read so far."""
+        with self.store.session() as s:
+            run = s.get(ImportRunRow, run_id)
+            if run is None or run.status != "running":
+                raise InvalidInputError(f"import run {run_id} is not waiting to run")
+            bank_id, fmt, source_name = run.bank_id, run.format, run.source_name
+        reader = get_format(fmt)
         report = ImportReport()
         failure: str | None = None
         limits = JsonLimits(self.settings.import_max_depth, self.settings.import_max_string_bytes)
         try:
             with json_limits(limits):
                 items = reader.read(fh)
-                self._apply_stream(bank_id, items, str(source), source_name, run_id=run_id, report=report)
+                self._apply_stream(
+                    bank_id,
+                    items,
+                    str(source),
+                    source_name,
+                    run_id=run_id,
+                    report=report,
+                    position=_teller(fh),
+                )
         except OhscError as exc:
             failure = exc.message
             raise
@@ -617,6 +716,8 @@ class BankService:
                 return
             run_row.finished_at = utcnow()
             run_row.status = "failed" if failure is not None else "finished"
+            if failure is None and run_row.bytes_total is not None:
+                run_row.bytes_read = run_row.bytes_total
             run_row.counts = report.counts() | {"failed": failure is not None}
             errors = [{"line": e.line, "message": e.message} for e in report.errors[:1000]]
             if failure is not None:
@@ -642,21 +743,19 @@ class BankService:
             if bank_ref is not None:
                 query = query.where(ImportRunRow.bank_id == self._get_row(s, bank_ref).id)
             rows = s.execute(query.order_by(ImportRunRow.id.desc()).limit(limit)).all()
-            return [
-                ImportRun(
-                    id=run.id,
-                    bank=name,
-                    format=run.format,
-                    source_name=run.source_name,
-                    sha256=run.sha256,
-                    status=run.status,
-                    started_at=run.started_at,
-                    finished_at=run.finished_at,
-                    counts=dict(run.counts or {}),
-                    errors=len(run.errors or []),
-                )
-                for run, name in rows
-            ]
+            return [_to_run(run, name) for run, name in rows]
+
+    def import_run(self, run_id: int) -> ImportRun:
+        """One import run (its progress while it goes)."""
+        with self.store.session() as s:
+            found = s.execute(
+                select(ImportRunRow, BankRow.name)
+                .join(BankRow, BankRow.id == ImportRunRow.bank_id)
+                .where(ImportRunRow.id == run_id)
+            ).first()
+            if found is None:
+                raise NotFoundError(f"no import run {run_id}")
+            return _to_run(*found)
 
     def _retract_or_restore(
         self, bank_ref: str | int, ref: str, reason: str | None, restore: bool
@@ -668,7 +767,14 @@ class BankService:
                 raise EntryNotFoundError(
                     f"bank {bank.name!r} has no entry {ref!r} (give an entry id, external id or hash)"
                 )
-            self.set_retracted_in(s, bank.id, rows, None if restore else (reason or ""), records=recs)
+            self.set_retracted_in(
+                s,
+                bank.id,
+                rows,
+                None if restore else (reason or ""),
+                records=recs,
+                restore_reason=reason if restore else None,
+            )
             s.flush()
             return [_to_entry(r, bank.name) for r in rows]
 
@@ -680,11 +786,12 @@ class BankService:
         reason: str | None,
         *,
         records: Sequence[EntrySourceRow] | None = None,
+        restore_reason: str | None = None,
     ) -> list[int]:
         """Withdraw (``reason``) or restore (None) source records of these entries of one bank, in
         the caller's transaction: ``records`` when given, else every record of the entries. An
         entry stops matching when no live record is left and matches again when one is back.
-        Returns the ids of entries changed (audited)."""
+        Returns the ids of entries changed (audited, with ``restore_reason`` for a restore)."""
         restore = reason is None
         ids = [r.id for r in rows]
         bare: list[EntryRow] = []
@@ -707,7 +814,11 @@ class BankService:
                 action="entry.restore" if restore else "entry.retract",
                 object_type="bank",
                 object_id=bank_id,
-                details={"entries": done, "records": len(changed), "reason": reason},
+                details={
+                    "entries": done,
+                    "records": len(changed),
+                    "reason": restore_reason if restore else reason,
+                },
             )
         return done
 
@@ -717,8 +828,10 @@ class BankService:
             raise InvalidInputError("a retraction needs a reason")
         return self._retract_or_restore(bank_ref, ref, reason.strip(), restore=False)
 
-    def restore(self, bank_ref: str | int, ref: str) -> list[BankEntry]:
-        return self._retract_or_restore(bank_ref, ref, None, restore=True)
+    def restore(self, bank_ref: str | int, ref: str, reason: str | None = None) -> list[BankEntry]:
+        """Bring back withdrawn entries; ``reason``, when given, goes into the audit event."""
+        reason = reason.strip() if reason and reason.strip() else None
+        return self._retract_or_restore(bank_ref, ref, reason, restore=True)
 
     def get_entry(self, entry_id: int) -> BankEntry:
         with self.store.session() as s:
@@ -741,6 +854,28 @@ class BankService:
                 for row, name in found:
                     out[row.id] = _to_entry(row, name, recs.get(row.id, ()))
         return out
+
+    def page_entries(
+        self,
+        bank_ref: str | int,
+        *,
+        query: str = "",
+        after: int = 0,
+        limit: int = 50,
+        include_retracted: bool = False,
+    ) -> list[BankEntry]:
+        """Up to ``limit`` entries of a bank with ids above ``after``, in id order, with their
+        source records; ``query`` keeps those it names (an entry id, a hash or an external id)."""
+        with self.store.session() as s:
+            bank = self._get_row(s, bank_ref)
+            q = select(EntryRow.id).where(EntryRow.bank_id == bank.id, EntryRow.id > after)
+            if query.strip():
+                q = q.where(search_condition(bank.id, query))
+            if not include_retracted:
+                q = q.where(EntryRow.retracted_at.is_(None))
+            ids = list(s.scalars(q.order_by(EntryRow.id).limit(limit)))
+        found = self.entries_by_id(ids)
+        return [found[i] for i in ids if i in found]
 
     def iter_entries(
         self, bank_ref: str | int, *, include_retracted: bool = False, batch: int = 5000

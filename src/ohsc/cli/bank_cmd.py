@@ -232,10 +232,23 @@ def add(
                 files.append(item.path)
             else:
                 problems.append((item.id, item.error or "unreadable"))
-    report, failed = app.banks.add_files(
-        name, files, category=category, labels=labels, note=note, external_id=external_id
+    from ohsc.content.media import open_blob_store
+    from ohsc.review.references import add_bank_media
+
+    added = add_bank_media(
+        app.store,
+        app.settings,
+        lambda: open_blob_store(app.settings),
+        app.actor,
+        name,
+        files,
+        category=category,
+        labels=labels,
+        note=note,
+        external_id=external_id,
     )
-    skipped = [*problems, *((str(p), r) for p, r in failed)]
+    report = added.report
+    skipped = [*problems, *((str(p), r) for p, r in added.failed)]
     for path, reason in skipped:
         err.print(f"[red]skipped:[/] {e(path)}: {e(reason)}")
     _print_report(report, as_json)
@@ -310,10 +323,11 @@ def retract(app: App, name: str, entry: str, reason: str) -> None:
 @bank.command("restore")
 @click.argument("name")
 @click.argument("entry")
+@click.option("--reason", help="Why it comes back (recorded in the audit log).")
 @pass_app
-def restore(app: App, name: str, entry: str) -> None:
+def restore(app: App, name: str, entry: str, reason: str | None) -> None:
     """Bring back retracted entries."""
-    for x in app.banks.restore(name, entry):
+    for x in app.banks.restore(name, entry, reason):
         out.print(f"restored entry {x.id} ({x.signal_type} {x.value})")
 
 

@@ -166,6 +166,9 @@ class ImportRunRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")
     counts: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     errors: Mapped[list[Any]] = mapped_column(JsonType, default=list)
+    #: size of the file and how much of it the batches committed so far came from (progress)
+    bytes_total: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    bytes_read: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class AuditEvent(Base):

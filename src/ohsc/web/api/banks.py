@@ -8,18 +8,14 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from ohsc.actions.rules import Policy
 from ohsc.banks.formats import FORMATS, get_format
-from ohsc.banks.media import entries_from_signals
-from ohsc.banks.model import EntryInput, EntrySource, ImportReport
+from ohsc.banks.model import EntryInput, EntrySource, ImportReport, MediaUpload
 from ohsc.banks.service import BankService
 from ohsc.errors import InvalidInputError
-from ohsc.review.thumbnails import keep_reference_thumbnail
-from ohsc.signals.files import hash_upload
-from ohsc.store.models import EntryRow
+from ohsc.review.references import add_bank_media
 from ohsc.web.api.common import PROBLEMS, is_upload, read_json, read_upload
 from ohsc.web.api.schemas import (
     BankIn,
@@ -121,18 +117,10 @@ async def list_entries(
 ) -> dict[str, Any]:
     size = clamp_limit(limit)
     after = decode_cursor(cursor) or 0
-    services = get_services(request)
+    svc = get_services(request).banks(client.actor)
 
     def fetch() -> list[Any]:
-        svc = services.banks(client.actor)
-        b = svc.get_bank(bank)
-        with services.store.session() as s:
-            q = select(EntryRow.id).where(EntryRow.bank_id == b.id, EntryRow.id > after)
-            if not include_retracted:
-                q = q.where(EntryRow.retracted_at.is_(None))
-            ids = list(s.scalars(q.order_by(EntryRow.id).limit(size + 1)))
-        found = svc.entries_by_id(ids)
-        return [found[i] for i in ids if i in found]
+        return svc.page_entries(bank, after=after, limit=size + 1, include_retracted=include_retracted)
 
     entries = await run_in_threadpool(fetch)
     return page(entries, size, lambda e: e.id, lambda e: e.to_dict())
@@ -159,29 +147,20 @@ def _add_upload(
     services: Services, actor: str, bank: str, data: bytes, fields: dict[str, str]
 ) -> dict[str, Any]:
     """Hash an uploaded file as a bank reference (exact PDQ) and add its signals."""
-    settings = services.settings
-    svc = services.banks(actor)
-    b = svc.get_bank(bank)
-    sig = hash_upload(data, settings, mode="exact")
-    common: dict[str, Any] = {
-        "category": fields.get("category") or None,
-        "labels": [x.strip() for x in fields.get("labels", "").split(";") if x.strip()],
-        "note": fields.get("note") or None,
-        "external_id": fields.get("external_id") or None,
-    }
-    items, notes = entries_from_signals(settings, sig, label=fields.get("filename") or "upload", **common)
-    signals = {item.signal_type: item.value for item in items if item.signal_type != "vpdq"}
-    report = svc.add_entries(
-        b.id, items, source=EntrySource.FILE, source_ref=fields.get("filename") or "api-upload"
+    added = add_bank_media(
+        services.store,
+        services.settings,
+        lambda: services.blobs,
+        actor,
+        bank,
+        [MediaUpload(fields.get("filename") or "upload", data)],
+        category=fields.get("category") or None,
+        labels=[x.strip() for x in fields.get("labels", "").split(";") if x.strip()],
+        note=fields.get("note") or None,
+        external_id=fields.get("external_id") or None,
+        source_ref=fields.get("filename") or "api-upload",
     )
-    report.notes.extend(notes)
-    if b.robust and "pdq" in signals:
-        report.notes.extend(svc.describe_pictures(b.id, [(signals["pdq"], data)]))
-    if services.actions(actor).get_policy(b.id).keep_thumbnails:
-        keep_reference_thumbnail(
-            services.store, services.blobs, settings, bank_id=b.id, data=data, signals=signals, actor=actor
-        )
-    return _report(report)
+    return _report(added.report)
 
 
 @router.post(
