@@ -256,7 +256,7 @@ class BankService:
                     raise BankExistsError(f"bank {name!r} already exists")
                 changes["name"] = name
                 row.name = name
-            if clear_threshold or threshold is not None:
+            if (clear_threshold or threshold is not None) and threshold != row.threshold:
                 changes["threshold"] = threshold
                 row.threshold = threshold
             if allowlist is not None and allowlist != row.is_allowlist:
@@ -268,7 +268,7 @@ class BankService:
             if robust is not None and robust != row.robust:
                 changes["robust"] = robust
                 row.robust = robust
-            if description is not None:
+            if description is not None and description != row.description:
                 changes["description"] = True
                 row.description = description
             if changes:

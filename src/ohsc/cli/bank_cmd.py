@@ -8,25 +8,15 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from ohsc.banks.formats import FORMATS
+from ohsc.banks.formats import FORMATS, format_for
 from ohsc.banks.model import ImportReport
 from ohsc.cli.app import App, err, out, pass_app
 from ohsc.cli.render import e, print_json
 from ohsc.errors import InvalidInputError
 
-EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "vics", ".xml": "ncmec-xml"}
-EXTENSIONS[".txt"] = "vpdq-txt"  # Meta's vPDQ hash file (one video)
-
 
 def _format_for(path: Path, given: str | None) -> str:
-    if given:
-        return given
-    fmt = EXTENSIONS.get(path.suffix.lower())
-    if fmt is None or fmt not in FORMATS:
-        raise InvalidInputError(
-            f"cannot tell the format of {path.name}: give --format ({', '.join(sorted(FORMATS))})"
-        )
-    return fmt
+    return given or format_for(path.name)
 
 
 def _print_report(report: ImportReport, as_json: bool) -> None:

@@ -58,6 +58,7 @@ def create_app(
             yield
         finally:
             jobs.stop()
+            services.tasks.wait()
             if election is not None:
                 election.release()
             try:

@@ -234,3 +234,40 @@ class Jobs:
         for job in self.jobs:
             job.stop()
         self.jobs.clear()
+
+
+class Tasks:
+    """One-off work a request started (an import of an uploaded hash list), each in its own
+    daemon thread. The work records its own outcome where users look (an import run's status);
+    a failure is also logged here, by its type only. On shutdown :meth:`wait` gives running
+    tasks a little time; one cut off says so itself (an import run left ``running``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[threading.Thread] = set()
+
+    def start(self, name: str, fn: Callable[[], object]) -> None:
+        def run() -> None:
+            try:
+                fn()
+            except Exception as exc:
+                log.warning("task %s failed: %s", name, error_name(exc))
+            finally:
+                with self._lock:
+                    self._running.discard(thread)
+
+        thread = threading.Thread(target=run, name=f"ohsc-task-{name}", daemon=True)
+        with self._lock:
+            self._running.add(thread)
+        thread.start()
+
+    def running(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def wait(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._running)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))

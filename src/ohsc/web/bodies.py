@@ -72,6 +72,7 @@ UPLOAD_ROUTES: list[UploadRoute] = [
     UploadRoute("/v1/hash", _upload_limit, _UPLOAD),
     UploadRoute("/v1/banks/{bank}/entries", _upload_limit, _UPLOAD),
     UploadRoute("/v1/banks/{bank}/import", lambda s: s.max_file_bytes, "OHSC_MAX_FILE_BYTES", True),
+    UploadRoute("/admin/banks/{bank_id}/import", lambda s: s.max_file_bytes, "OHSC_MAX_FILE_BYTES"),
     UploadRoute("/investigate/new", lambda s: s.trace_max_upload_bytes, "OHSC_TRACE_MAX_UPLOAD_BYTES"),
 ]
 

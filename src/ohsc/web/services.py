@@ -33,6 +33,7 @@ from ohsc.review.service import ReviewService
 from ohsc.settings import Settings
 from ohsc.store.db import Store, _sqlite_pragmas, prepare_sqlite_file
 from ohsc.submissions.service import ContentService
+from ohsc.web.background import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,8 @@ class Services:
     load_error: str | None = None
     #: set by extensions: anything they want to keep per process
     extras: dict[str, object] = field(default_factory=dict)
+    #: one-off work that requests started (background imports)
+    tasks: Tasks = field(default_factory=Tasks)
 
     @classmethod
     def open(cls, settings: Settings, store: Store | None = None) -> Services:

@@ -62,6 +62,7 @@ NAV_LINKS: list[NavLink] = [
     NavLink("Prevention", "/prevention", ("admin", "prevention_admin")),
     NavLink("Trace an Object", "/investigate", ("admin", "investigator")),
     NavLink("Removal", "/removal", ("admin", "reviewer", "reporter", "auditor")),
+    NavLink("Admin", "/admin", ("admin",)),  # sections: ohsc.web.ui.admin.ADMIN_SECTIONS
 ]
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ohsc.actions.rules import Policy
-from ohsc.banks.formats import FORMATS, get_format
+from ohsc.banks.formats import FORMATS, download_type, get_format
 from ohsc.banks.model import EntryInput, EntrySource, ImportReport, MediaUpload
 from ohsc.banks.service import BankService
 from ohsc.errors import InvalidInputError
@@ -283,8 +283,7 @@ async def export(
         return buf.getvalue()
 
     data = await run_in_threadpool(run)
-    media = {"csv": "text/csv", "jsonl": "application/x-ndjson"}.get(reader.name, "application/octet-stream")
-    ext = {"jsonl": "jsonl", "csv": "csv", "vics": "json"}.get(reader.name, "txt")
+    media, ext = download_type(reader.name)
     return Response(
         data,
         media_type=media,

@@ -8,6 +8,8 @@ from fastapi import APIRouter
 from ohsc.web.auth import FORM_MAX_FIELDS, FORM_MAX_FILES
 from ohsc.web.ui import (
     account,
+    admin,
+    admin_banks,
     audit,
     cases,
     evidence,
@@ -42,6 +44,8 @@ _MODULES = (
     investigate,
     prevention_admin,
     removal,
+    admin,
+    admin_banks,
 )
 for _module in _MODULES:  # report_stats before reports: /reports/stats before /reports/{id}
     router.include_router(_module.router)
