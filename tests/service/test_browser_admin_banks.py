@@ -4,7 +4,7 @@ progress to the end, download an export, search entries by hash and external id,
 restore with a reason; each step leaves the audit event the CLI's call leaves. A reviewer gets
 403 on every bank administration address and no "Admin" link.
 
-``OHSC_SCREENSHOTS=docs/img`` saves the pictures docs/web.md shows (benign, invented data)."""
+``SCREENSHOTS_DIR=docs/img`` saves the pictures docs/web.md shows (benign, invented data)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def login(live: Live, browser: Browser, name: str, role: str) -> Page:
 
 
 def shot(page: Page, name: str) -> None:
-    folder = os.environ.get("OHSC_SCREENSHOTS")
+    folder = os.environ.get("SCREENSHOTS_DIR")
     if folder:
         page.screenshot(path=str(Path(folder) / name), full_page=True)
 
@@ -126,7 +126,7 @@ def import_with_progress(live: Live, page: Page, bank_id: str) -> None:
     expect(progress).to_have_attribute("data-status", "finished", timeout=120_000)
     expect(progress.locator(".percent")).to_have_text("100 %")
     expect(progress.locator('[data-count="added"]')).to_have_text(str(ROWS))
-    expect(progress.locator('[data-count="errors"]')).to_have_text("1")
+    expect(progress.locator('[data-count="invalid"]')).to_have_text("1")
     shot(page, "admin-bank-import.png")
     (run,) = BankService(live.store, live.app.state.services.settings).import_runs(int(bank_id))
     assert (run.status, run.counts["added"], run.bytes_read, run.source_name) == (
