@@ -23,7 +23,7 @@ from starlette.datastructures import UploadFile
 from ohsc.accounts.model import User
 from ohsc.banks.formats import FORMATS, download_type, format_for, get_format
 from ohsc.banks.service import BankService
-from ohsc.errors import FileTooLargeError, InvalidInputError, OhscError
+from ohsc.errors import FileTooLargeError, InvalidInputError, NotFoundError, OhscError
 from ohsc.store.types import ascii_int
 from ohsc.web.auth import AdminUser, get_services
 from ohsc.web.templating import render
@@ -204,7 +204,7 @@ async def _run_context(request: Request, user: AdminUser, bank_id: int, run_id: 
         bank = svc.get_bank(bank_id)
         run = svc.import_run(run_id)
         if run.bank != bank.name:
-            raise InvalidInputError(f"import run {run_id} is not of bank {bank.name}")
+            raise NotFoundError(f"bank {bank.name} has no import run {run_id}")
         return {"bank": bank, "run": run}
 
     return await run_in_threadpool(load)
