@@ -62,6 +62,11 @@ NAV_LINKS: list[NavLink] = [
     NavLink("Prevention", "/prevention", ("admin", "prevention_admin")),
     NavLink("Trace an Object", "/investigate", ("admin", "investigator")),
     NavLink("Removal", "/removal", ("admin", "reviewer", "reporter", "auditor")),
+    NavLink("Users", "/admin/users", ("admin",)),
+    NavLink("API keys", "/admin/keys", ("admin",)),
+    NavLink("Rules", "/admin/rules", ("admin",)),
+    NavLink("Webhooks", "/admin/webhooks", ("admin",)),
+    NavLink("Exchanges", "/admin/exchanges", ("admin",)),
 ]
 
 

@@ -8,6 +8,11 @@ from fastapi import APIRouter
 from ohsc.web.auth import FORM_MAX_FIELDS, FORM_MAX_FILES
 from ohsc.web.ui import (
     account,
+    admin_exchanges,
+    admin_keys,
+    admin_rules,
+    admin_users,
+    admin_webhooks,
     audit,
     cases,
     evidence,
@@ -42,6 +47,7 @@ _MODULES = (
     investigate,
     prevention_admin,
     removal,
+    *(admin_users, admin_keys, admin_rules, admin_webhooks, admin_exchanges),
 )
 for _module in _MODULES:  # report_stats before reports: /reports/stats before /reports/{id}
     router.include_router(_module.router)
