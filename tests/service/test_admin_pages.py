@@ -292,3 +292,26 @@ def test_webhook_test_command(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "queued test event" in r.output
     assert runner.invoke(main, ["webhook", "test", "7"], env=env).exit_code != 0
+
+
+def test_rule_commands(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"OHSC_HOME": str(tmp_path / "home")}
+    assert runner.invoke(main, ["bank", "create", "known"], env=env).exit_code == 0
+    r = runner.invoke(main, ["rule", "create", "--bank", "known", "--verdict", "block"], env=env)
+    assert r.exit_code == 0 and "created rule 1: block" in r.output, r.output
+    clash = runner.invoke(main, ["rule", "create", "--bank", "known", "--verdict", "allow"], env=env)
+    assert clash.exit_code != 0 and "already covers" in clash.output
+    r = runner.invoke(main, ["rule", "update", "1", "--verdict", "review", "--no-notify"], env=env)
+    assert r.exit_code == 0 and "rule 1: review" in r.output
+    assert '"verdict":"review"' in runner.invoke(main, ["rule", "list", "--json"], env=env).output.replace(
+        " ", ""
+    )
+    r = runner.invoke(main, ["rule", "policy", "known", "--two-person", "--flood-max", "5"], env=env)
+    assert r.exit_code == 0 and "two-person review True, flood 5 per default s" in r.output, r.output
+    assert "flood 5" in runner.invoke(main, ["rule", "policies"], env=env).output
+    r = runner.invoke(main, ["rule", "reset-policy", "known"], env=env)
+    assert r.exit_code == 0 and "two-person review False" in r.output
+    assert runner.invoke(main, ["rule", "policies"], env=env).output.strip() == ""
+    assert runner.invoke(main, ["rule", "delete", "1"], env=env).exit_code == 0
+    assert runner.invoke(main, ["rule", "delete", "1"], env=env).exit_code != 0
