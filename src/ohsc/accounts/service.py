@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import secrets
@@ -82,6 +83,13 @@ class AccountService:
         self._key_cache: dict[str, tuple[float, str, ApiClient]] = {}
         self._cache_lock = threading.Lock()
 
+    def for_actor(self, actor: str) -> AccountService:
+        """The same service acting as ``actor`` (a web admin): it shares the login-failure windows
+        and the API-key cache, so a key revoked through it stops working at once."""
+        view = copy.copy(self)
+        view.actor = actor
+        return view
+
     # --- users -------------------------------------------------------------------------------
 
     def create_user(self, name: str, role: Role | str, password: str) -> User:
@@ -138,6 +146,12 @@ class AccountService:
             row = s.scalar(select(UserRow).where(UserRow.name == name))
             if row is None:
                 raise UserNotFoundError(f"no user {name!r}")
+            if self.actor == f"user:{row.name}" and (
+                enabled is False or (role is not None and role != row.role)
+            ):
+                raise InvalidInputError(
+                    "you cannot disable yourself or change your own role: ask another admin"
+                )
             changes: dict[str, object] = {}
             if role is not None:
                 new_role = parse_role(role) if isinstance(role, str) else role

@@ -135,6 +135,28 @@ class ActionService:
             row = s.get(BankPolicyRow, bank_id)
             return to_policy(row) if row is not None else Policy(bank_id=bank_id)
 
+    def list_policies(self) -> list[Policy]:
+        """The banks' policies that differ from the defaults (banks without one use the defaults)."""
+        with self.store.session() as s:
+            return [to_policy(r) for r in s.scalars(select(BankPolicyRow).order_by(BankPolicyRow.bank_id))]
+
+    def reset_policy(self, bank: str | int) -> Policy:
+        """Back to the default policy (one person reviews, default flood limits, no thumbnails)."""
+        bank_id = self.banks.get_bank(bank).id
+        with self.store.session() as s:
+            row = s.get(BankPolicyRow, bank_id)
+            if row is not None:
+                audit.record(
+                    s,
+                    actor=self.actor,
+                    action="bank.policy_reset",
+                    object_type="bank",
+                    object_id=bank_id,
+                    details=to_policy(row).to_dict(),
+                )
+                s.delete(row)
+        return Policy(bank_id=bank_id)
+
     def set_policy(
         self,
         bank: str | int,

@@ -21,6 +21,7 @@ import json
 import logging
 import secrets
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +46,8 @@ from ohsc.store.types import utcnow
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
+#: the event :meth:`WebhookService.send_test` queues (for one webhook; nobody subscribes to it)
+TEST_EVENT = "webhook.test"
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +212,37 @@ class WebhookService:
                 s, actor=self.actor, action="webhook.delete", object_type="webhook", object_id=row.id
             )
             s.delete(row)
+
+    def send_test(self, webhook_id: int) -> str:
+        """Queue a ``webhook.test`` event for this webhook only (delivered like any other, so the
+        delivery log shows whether the target answers); returns the event id."""
+        with self.store.session() as s:
+            row = s.get(WebhookRow, webhook_id)
+            if row is None:
+                raise WebhookNotFoundError(f"no webhook {webhook_id}")
+            if not row.enabled:
+                raise InvalidInputError(f"webhook {webhook_id} is disabled")
+            event = events.Event(
+                type=TEST_EVENT, id=uuid.uuid4().hex, at=utcnow(), payload={"webhook_id": row.id}
+            )
+            s.add(
+                OutboxRow(
+                    webhook_id=row.id,
+                    event_id=event.id,
+                    event_type=TEST_EVENT,
+                    payload=event.envelope(),
+                    next_attempt_at=event.at,
+                )
+            )
+            audit.record(
+                s,
+                actor=self.actor,
+                action="webhook.test",
+                object_type="webhook",
+                object_id=row.id,
+                details={"event_id": event.id},
+            )
+            return event.id
 
     def deliveries(self, webhook_id: int, *, before: int | None = None, limit: int = 50) -> list[Delivery]:
         with self.store.session() as s:

@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "user": "ohsc.cli.account_cmd:user",
     "apikey": "ohsc.cli.account_cmd:apikey",
     "webhook": "ohsc.cli.webhook_cmd:webhook",
+    "rule": "ohsc.cli.rule_cmd:rule",
     # removal
     "crawl": "ohsc.cli.crawl_cmd:crawl",
     "takedown": "ohsc.cli.takedown_cmd:takedown",
@@ -68,6 +69,7 @@ SUMMARIES: dict[str, str] = {
     "matches": "The match log: content sent to the service that matched, newest first.",
     "purge": "Delete what retention settings no longer keep (review media, unmatched records, sessions).",
     "report": "Reports to authorities: drafts, NCMEC CyberTipline, UK NCA and EU Centre packages.",
+    "rule": "Action rules (what a match does, per bank and category) and bank policies.",
     "scan": "Scan a folder, a .zip or a .tar(.gz) for known material.",
     "serve": "Serve the API (/v1, docs at /docs) and the review UI (/review).",
     "settings": "Show every OHSC_* setting with its current value (secrets masked).",

@@ -67,6 +67,15 @@ def webhook_delete(app: App, webhook_id: int) -> None:
     out.print(f"deleted webhook {webhook_id}")
 
 
+@webhook.command("test")
+@click.argument("webhook_id", type=int)
+@pass_app
+def webhook_test(app: App, webhook_id: int) -> None:
+    """Queue a webhook.test event for one webhook (the server delivers it; see deliveries)."""
+    event_id = _hooks(app).send_test(webhook_id)
+    out.print(f"queued test event {event_id} for webhook {webhook_id}")
+
+
 @webhook.command("deliveries")
 @click.argument("webhook_id", type=int)
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)

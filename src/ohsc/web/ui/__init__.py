@@ -10,6 +10,11 @@ from ohsc.web.ui import (
     account,
     admin,
     admin_banks,
+    admin_exchanges,
+    admin_keys,
+    admin_rules,
+    admin_users,
+    admin_webhooks,
     audit,
     cases,
     evidence,
@@ -46,6 +51,7 @@ _MODULES = (
     removal,
     admin,
     admin_banks,
+    *(admin_users, admin_keys, admin_rules, admin_webhooks, admin_exchanges),
 )
 for _module in _MODULES:  # report_stats before reports: /reports/stats before /reports/{id}
     router.include_router(_module.router)

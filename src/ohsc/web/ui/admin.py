@@ -4,32 +4,14 @@ A section is one line in :data:`ADMIN_SECTIONS`; the top bar's "Admin" link lead
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ohsc.web.auth import AdminUser
 from ohsc.web.templating import render
+from ohsc.web.ui.admin_common import ADMIN_SECTIONS
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-
-
-@dataclass(frozen=True, slots=True)
-class AdminSection:
-    title: str
-    href: str
-    summary: str
-
-
-#: the administration sections, in the order the index lists them (one line each)
-ADMIN_SECTIONS: list[AdminSection] = [
-    AdminSection(
-        "Banks",
-        "/admin/banks",
-        "Hash banks: create, settings, import and export lists, search entries, retract.",
-    ),
-]
 
 
 @router.get("")
