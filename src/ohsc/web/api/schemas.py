@@ -6,6 +6,9 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ohsc.actions.webhooks import Webhook
+from ohsc.review.model import DecisionRecord
+
 T = TypeVar("T")
 
 
@@ -345,18 +348,6 @@ class ReviewItemOut(BaseModel):
     media: MediaState
 
 
-class DecisionOut(BaseModel):
-    id: int
-    item_id: int
-    actor: str
-    decision: str
-    note: str | None
-    viewed_unblurred: bool
-    added_to_bank_id: int | None
-    at: str
-    undone_at: str | None = None
-
-
 class ReviewMatchOut(BaseModel):
     match_id: int
     bank: str
@@ -378,7 +369,7 @@ class ReviewMatchOut(BaseModel):
 class ReviewDetailOut(ReviewItemOut):
     claimed_by_name: str | None = None
     matches: list[ReviewMatchOut]
-    decisions: list[DecisionOut]
+    decisions: list[DecisionRecord]
     signals: dict[str, str]
     viewed_unblurred: bool
 
@@ -421,28 +412,5 @@ class WebhookPatch(BaseModel):
     event_types: list[str] | None = None
 
 
-class WebhookOut(BaseModel):
-    id: int
-    name: str
-    url: str
-    event_types: list[str]
-    enabled: bool
-    created_by: str
-    created_at: str
-
-
-class WebhookCreated(WebhookOut):
+class WebhookCreated(Webhook):
     secret: str = Field(description="The signing secret: shown once.")
-
-
-class DeliveryOut(BaseModel):
-    id: int
-    outbox_id: int
-    event_id: str
-    event_type: str
-    attempt: int
-    at: str
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-    ok: bool
