@@ -291,26 +291,6 @@ class RulePatch(BaseModel):
 # --- review --------------------------------------------------------------------------------------
 
 
-class MatchRecordOut(BaseModel):
-    match_id: int
-    content_id: int
-    client_content_id: str | None
-    bank: str
-    bank_id: int
-    entry_id: int
-    external_id: str | None
-    signal_type: str
-    distance: int
-    threshold: int
-    category: str | None
-    labels: list[str]
-    source: str
-    kind: str
-    verdict: str
-    flood_controlled: bool
-    created_at: str
-
-
 class ReviewContentRef(BaseModel):
     id: int
     content_id: str | None
