@@ -126,19 +126,6 @@ class MatchResponse(BaseModel):
     hash_error: str | None
 
 
-class ContentOut(BaseModel):
-    id: int
-    content_id: str | None
-    source: str
-    submitted_at: str
-    verdict: str
-    matched: bool
-    media_kind: str | None
-    media_held: bool
-    media_purged: bool
-    review_item_id: int | None
-
-
 # --- banks ---------------------------------------------------------------------------------------
 
 
