@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from ohsc.errors import InvalidInputError, ReportValidationError
 from ohsc.reports import fields
-from ohsc.reports.tables import ReportRow
+from ohsc.reports.tables import ReportFileRow, ReportRow
 from ohsc.store.db import Store
 from ohsc.web.ui.report_form import build_patch
 from tests.reporting_support import body, make_report, make_settings, service
@@ -199,3 +199,21 @@ def test_the_form_names_refused_lines_next_to_the_field(sqlite_store: Store, tmp
     assert "javascript: is refused" in patch.errors["incident.urls"]
     assert "see the chat log" in patch.errors["incident.urls"]
     assert patch.body["incident"]["urls"] == ["https://example.org/ok"]
+
+
+def test_a_file_edit_that_cannot_be_saved_says_so(sqlite_store: Store, tmp_path: Path) -> None:
+    """A file whose saved facts are refused (saved before the checks) cannot take an edit: the edit
+    was dropped without a word (or the save failed); now each edited field says why."""
+    svc = service(sqlite_store, make_settings(tmp_path))
+    rid = make_report(svc, files=1)
+    facts = svc.get(rid).files[0].facts.model_dump(mode="json", exclude_none=True)
+    with sqlite_store.session() as s:  # as an earlier version of OHSC saved it
+        s.execute(
+            update(ReportFileRow)
+            .where(ReportFileRow.report_id == rid)
+            .values(facts={**facts, "location_url": "javascript:alert(1)"})
+        )
+    patch = build_patch([("version", "1"), ("files.0.file_name", "renamed.jpg")], svc.get(rid))
+    assert patch.files == {}
+    assert "files.0.location_url" in patch.errors
+    assert patch.errors["files.0.file_name"].startswith("not saved: fix these first")

@@ -7,7 +7,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -87,11 +87,14 @@ class Live:
 
 
 @contextmanager
-def live_app(settings: Settings) -> Iterator[Live]:
-    """A fresh store and app on ``settings``, served until the block ends."""
+def live_app(settings: Settings, prepare: Callable[[Store], None] | None = None) -> Iterator[Live]:
+    """A fresh store and app on ``settings``, served until the block ends; ``prepare`` fills the
+    store before the app is made."""
     from ohsc.web.app import create_app
 
     store = Store.from_settings(settings)
+    if prepare is not None:
+        prepare(store)
     app = create_app(settings, store=store, load_in_thread=False)
     try:
         with serve(app) as url:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from svc_browser import chromium, require_browser, serve
+from svc_browser import chromium, live_app, require_browser
 from svc_helpers import PASSWORD, image
 
 from ohsc.accounts.service import AccountService
@@ -30,10 +30,7 @@ from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[str, Store]]:
-    from ohsc.web.app import create_app
-
     settings = load_settings(home=tmp_path / "home", apikey_cache_seconds=0)
-    store = Store.from_settings(settings)
     folder = tmp_path / "seized"
     folder.mkdir()
     for seed in range(4):
@@ -42,18 +39,17 @@ def live(tmp_path: Path) -> Iterator[tuple[str, Store]]:
     buf = io.BytesIO()
     big.resize((160, 120)).save(buf, "JPEG", quality=70)
     (folder / "p0-small.jpg").write_bytes(buf.getvalue())  # a near-duplicate of p0
-    service = CaseService(store, settings, actor="cli:test")
-    service.create("op", agreement=2)
-    service.ingest("op", folder, workers=0)
-    accounts = AccountService(store, settings)
-    accounts.create_user("ann", "reviewer", PASSWORD)
-    accounts.create_user("bob", "reviewer", PASSWORD)
-    app = create_app(settings, store=store, load_in_thread=False)
-    try:
-        with serve(app) as url:
-            yield url, store
-    finally:
-        store.dispose()
+
+    def prepare(store: Store) -> None:
+        service = CaseService(store, settings, actor="cli:test")
+        service.create("op", agreement=2)
+        service.ingest("op", folder, workers=0)
+        accounts = AccountService(store, settings)
+        accounts.create_user("ann", "reviewer", PASSWORD)
+        accounts.create_user("bob", "reviewer", PASSWORD)
+
+    with live_app(settings, prepare) as live:
+        yield live.url, live.store
 
 
 @pytest.fixture

@@ -7,19 +7,17 @@ filter works under the CSP, and a refused approval leaves an address that reload
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import ViewportSize
-from svc_browser import chromium, require_browser, serve
+from svc_browser import Live, chromium, live_app, require_browser
 from svc_helpers import PASSWORD, image
 
 from ohsc.accounts.roles import Role
 from ohsc.actor import LocalActor
 from ohsc.settings import load_settings
-from ohsc.store.db import Store
 from ohsc.web.prevention import prevention
 from ohsc.web.reporting import report_service
 from ohsc.web.ui.login import HOMES
@@ -33,30 +31,16 @@ from playwright.sync_api import Browser, Page, expect  # noqa: E402
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
-@dataclass
-class Live:
-    url: str
-    app: Any
-    store: Store
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    from ohsc.web.app import create_app
-
     home = Path(tmp_path_factory.mktemp("pages")) / "home"
     settings = load_settings(home=home, apikey_cache_seconds=0, trace_tip_min_seconds=1, trace_pow_bits=8)
-    store = Store.from_settings(settings)
-    app = create_app(settings, store=store, load_in_thread=False)
-    accounts = app.state.services.accounts
-    for role in Role:
-        accounts.create_user(f"u-{role.value}", role, PASSWORD)
-    accounts.create_user("ben", Role.INVESTIGATOR, PASSWORD)
-    try:
-        with serve(app) as url:
-            yield Live(url, app, store)
-    finally:
-        store.dispose()
+    with live_app(settings) as live:
+        accounts = live.app.state.services.accounts
+        for role in Role:
+            accounts.create_user(f"u-{role.value}", role, PASSWORD)
+        accounts.create_user("ben", Role.INVESTIGATOR, PASSWORD)
+        yield live
 
 
 @pytest.fixture(scope="module")

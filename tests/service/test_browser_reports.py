@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from svc_browser import chromium, require_browser, serve
+from svc_browser import Live as Served
+from svc_browser import chromium, live_app, require_browser
 from svc_helpers import PASSWORD, image
 from tests.reporting_support import ncmec_schema
 
@@ -18,7 +18,6 @@ from ohsc.actor import LocalActor
 from ohsc.evidence.service import EvidenceService
 from ohsc.reports.ncmec.fake_server import FakeCyberTipline
 from ohsc.settings import load_settings
-from ohsc.store.db import Store
 
 pytestmark = pytest.mark.slow
 
@@ -28,17 +27,12 @@ from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 
 @dataclass
-class Live:
-    url: str
-    app: Any
-    store: Store
+class Live(Served):
     fake: FakeCyberTipline
 
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
-    from ohsc.web.app import create_app
-
     with FakeCyberTipline(schema_path=ncmec_schema()) as fake:
         settings = load_settings(
             home=tmp_path / "home",
@@ -52,13 +46,8 @@ def live(tmp_path: Path) -> Iterator[Live]:
             ncmec_username="ohsc-test",
             ncmec_password="ohsc-test",
         )
-        store = Store.from_settings(settings)
-        app = create_app(settings, store=store, load_in_thread=False)
-        try:
-            with serve(app) as url:
-                yield Live(url, app, store, fake)
-        finally:
-            store.dispose()
+        with live_app(settings) as live:
+            yield Live(live.url, live.app, live.store, fake)
 
 
 @pytest.fixture

@@ -24,11 +24,11 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -41,7 +41,7 @@ from ohsc.errors import EgressRefusedError, EgressResolveError, InvalidInputErro
 from ohsc.net import EgressGuard, Resolver, guarded_client
 from ohsc.settings import Settings
 from ohsc.store.db import Store
-from ohsc.store.types import utcnow
+from ohsc.store.types import IsoTime, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -50,53 +50,37 @@ MAX_BACKOFF = timedelta(hours=6)
 TEST_EVENT = "webhook.test"
 
 
-@dataclass(frozen=True, slots=True)
-class Webhook:
+class Webhook(BaseModel):
+    """A registered webhook, as the library, the CLI (``--json``) and the API (``/v1/webhooks``)
+    show it."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: int
     name: str
     url: str
     event_types: tuple[str, ...]
     enabled: bool
     created_by: str
-    created_at: datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "url": self.url,
-            "event_types": list(self.event_types),
-            "enabled": self.enabled,
-            "created_by": self.created_by,
-            "created_at": self.created_at.isoformat(),
-        }
+    created_at: IsoTime
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(BaseModel):
+    """One delivery attempt in a webhook's log (status and kind of failure only)."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: int
     outbox_id: int
     event_id: str
     event_type: str
     attempt: int
-    at: datetime
+    at: IsoTime
     status_code: int | None
     error: str | None
     duration_ms: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "outbox_id": self.outbox_id,
-            "event_id": self.event_id,
-            "event_type": self.event_type,
-            "attempt": self.attempt,
-            "at": self.at.isoformat(),
-            "status_code": self.status_code,
-            "error": self.error,
-            "duration_ms": self.duration_ms,
-            "ok": self.error is None and self.status_code is not None and 200 <= self.status_code < 300,
-        }
+    #: answered 2xx without an error
+    ok: bool
 
 
 def _to_webhook(row: WebhookRow) -> Webhook:
@@ -267,6 +251,7 @@ class WebhookService:
                     status_code=d.status_code,
                     error=d.error,
                     duration_ms=d.duration_ms,
+                    ok=d.error is None and d.status_code is not None and 200 <= d.status_code < 300,
                 )
                 for d, eid, etype in rows
             ]

@@ -35,7 +35,7 @@ def crawl_add(app: App, urls: tuple[str, ...], note: str, as_json: bool) -> None
     added = _frontier(app).add(list(urls), source="analyst", note=note)
     for a in added:
         if as_json:
-            print_json(a.to_dict())
+            print_json(a.model_dump(mode="json"))
         else:
             out.print(f"{a.id}\t{'queued' if a.new else 'merged'}\t{e(a.url)}")
 
@@ -51,7 +51,7 @@ def crawl_list(app: App, state: str | None, kind: str | None, limit: int, as_jso
     rows = _frontier(app).list_urls(state=state, kind=kind, limit=limit)
     if as_json:
         for r in rows:
-            print_json(r.to_dict())
+            print_json(r.model_dump(mode="json"))
         return
     table = Table("id", "kind", "depth", "state", "status", "media", "matched", "url")
     for r in rows:

@@ -61,7 +61,7 @@ def matches(
     )
     rows = list_matches(app.store, query, before=before, limit=limit)
     if as_json:
-        print_json(rows)
+        print_json([r.model_dump(mode="json") for r in rows])
         return
     if not rows:
         out.print("no matches")
@@ -69,13 +69,13 @@ def matches(
     table = Table("match", "time", "content", "bank", "entry", "signal", "distance", "verdict")
     for r in rows:
         table.add_row(
-            str(r["match_id"]),
-            e(r["created_at"][:19]),
-            str(r["content_id"]),
-            e(r["bank"]),
-            e(r["external_id"] or r["entry_id"]),
-            e(r["signal_type"]),
-            str(r["distance"]),
-            e(r["verdict"]),
+            str(r.match_id),
+            e(r.created_at.isoformat()[:19]),
+            str(r.content_id),
+            e(r.bank),
+            e(r.external_id or r.entry_id),
+            e(r.signal_type),
+            str(r.distance),
+            e(r.verdict),
         )
     out.print(table)

@@ -50,7 +50,7 @@ def webhook_list(app: App, as_json: bool) -> None:
     hooks = _hooks(app).list_webhooks()
     if as_json:
         for h in hooks:
-            print_json(h.to_dict())
+            print_json(h.model_dump(mode="json"))
         return
     table = Table("id", "name", "url", "events", "enabled")
     for h in hooks:
@@ -86,7 +86,7 @@ def webhook_deliveries(app: App, webhook_id: int, limit: int, as_json: bool) -> 
     rows = _hooks(app).deliveries(webhook_id, limit=limit)
     if as_json:
         for d in rows:
-            print_json(d.to_dict())
+            print_json(d.model_dump(mode="json"))
         return
     table = Table("id", "event", "attempt", "at", "status", "error")
     for d in rows:

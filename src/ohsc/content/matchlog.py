@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Select, select
 
 from ohsc.content.models import ContentRow, MatchRecordRow
 from ohsc.errors import NotFoundError
 from ohsc.store.db import Store
+from ohsc.store.types import IsoTime
 
 _Query = Select[MatchRecordRow, str | None]
 
@@ -36,13 +38,37 @@ def match_record(r: MatchRecordRow) -> dict[str, Any]:
     }
 
 
-def _logged(r: MatchRecordRow, client_ref: str | None) -> dict[str, Any]:
-    return {
+class MatchRecord(BaseModel):
+    """A match in the log, as ``GET /v1/matches`` and ``ohsc matches --json`` show it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    match_id: int
+    content_id: int
+    client_content_id: str | None
+    bank: str
+    bank_id: int
+    entry_id: int
+    external_id: str | None
+    signal_type: str
+    distance: int
+    threshold: int
+    category: str | None
+    labels: list[str]
+    source: str
+    kind: str
+    verdict: str
+    flood_controlled: bool
+    created_at: IsoTime
+
+
+def _logged(r: MatchRecordRow, client_ref: str | None) -> MatchRecord:
+    return MatchRecord(
         **match_record(r),
-        "content_id": r.content_item_id,
-        "client_content_id": client_ref,
-        "created_at": r.created_at.isoformat(),
-    }
+        content_id=r.content_item_id,
+        client_content_id=client_ref,
+        created_at=r.created_at,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +111,7 @@ def _select() -> _Query:
 
 def list_matches(
     store: Store, query: MatchQuery, *, before: int | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> list[MatchRecord]:
     """Matches newest first, ids below ``before``; at most ``limit`` (ask one more to page)."""
     q = query.apply(_select())
     if before is not None:
@@ -95,7 +121,7 @@ def list_matches(
         return [_logged(r, ref) for r, ref in rows]
 
 
-def get_match(store: Store, match_id: int) -> dict[str, Any]:
+def get_match(store: Store, match_id: int) -> MatchRecord:
     with store.session() as s:
         found = s.execute(_select().where(MatchRecordRow.id == match_id)).first()
         if found is None:

@@ -7,6 +7,28 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
+from ohsc.store.types import IsoTime
+
+
+class ContentRecord(BaseModel):
+    """What OHSC recorded for one submission (never the media), as ``GET /v1/content/{id}``
+    shows it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    content_id: str | None
+    source: str
+    submitted_at: IsoTime
+    verdict: str
+    matched: bool
+    media_kind: str | None
+    media_held: bool
+    media_purged: bool
+    review_item_id: int | None
+
 
 @dataclass(slots=True)
 class Submission:

@@ -157,7 +157,22 @@ class Matcher:
             return outcome
         wanted = set(hits) | {h.entry_id for h in robust_hits}
         entries = self.banks.entries_by_id(wanted) if wanted else {}
-        found: list[Match] = video_found
+        found: list[Match] = video_found + self._entry_matches(hits, entries)
+        found += self._robust_matches(found, robust_hits, entries)
+        found.sort(key=lambda m: (m.distance, m.bank_name, m.entry_id))
+        outcome.allowlisted = [m for m in found if m.allowlist]
+        others = [m for m in found if not m.allowlist]
+        if outcome.allowlisted:
+            outcome.suppressed = others
+        else:
+            outcome.matches = others
+        return outcome
+
+    def _entry_matches(
+        self, hits: Mapping[int, tuple[int, str, str | None]], entries: Mapping[int, BankEntry]
+    ) -> list[Match]:
+        """Index hits -> matches of live entries of enabled banks within their threshold."""
+        found: list[Match] = []
         for label, (distance, _st, matched_variant) in hits.items():
             entry = entries.get(label)
             if entry is None or entry.retracted:
@@ -179,15 +194,7 @@ class Matcher:
                     method=method,
                 )
             )
-        found += self._robust_matches(found, robust_hits, entries)
-        found.sort(key=lambda m: (m.distance, m.bank_name, m.entry_id))
-        outcome.allowlisted = [m for m in found if m.allowlist]
-        others = [m for m in found if not m.allowlist]
-        if outcome.allowlisted:
-            outcome.suppressed = others
-        else:
-            outcome.matches = others
-        return outcome
+        return found
 
     def _robust_search(self, query: Query | None, quality: int | None, include_low: bool) -> list[RobustHit]:
         if query is None or self._robust is None or not self.robust_active:

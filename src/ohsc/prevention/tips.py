@@ -22,10 +22,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
-import ipaddress
 import re
 import secrets
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -51,6 +49,11 @@ from ohsc.prevention.models import (
     TraceTipRow,
     TraceUsedTokenRow,
 )
+from ohsc.prevention.tip_checks import clean_tip_text as clean_tip_text
+from ohsc.prevention.tip_checks import client_network as client_network
+from ohsc.prevention.tip_checks import csv_safe as csv_safe
+from ohsc.prevention.tip_checks import pow_ok as pow_ok
+from ohsc.prevention.tip_checks import solve_pow as solve_pow
 from ohsc.prevention.trace import ObjectStatus
 from ohsc.settings import Settings
 from ohsc.store.db import Store
@@ -141,61 +144,6 @@ class Tip:
             "triaged_by": self.triaged_by,
             "triaged_at": self.triaged_at.isoformat() if self.triaged_at else None,
         }
-
-
-def csv_safe(value: object) -> str:
-    """A cell that spreadsheets will not run as a formula (OWASP CSV injection advice)."""
-    text = "" if value is None else str(value)
-    if text and (text[0] in "=+-@\t\r\n" or text.lstrip()[:1] in ("=", "+", "-", "@")):
-        return "'" + text
-    return text
-
-
-def clean_tip_text(raw: str, limit: int) -> str:
-    """NFC, newlines unified, control characters removed, trimmed; 1..limit characters."""
-    if not isinstance(raw, str):
-        raise InvalidInputError("the tip must be text")
-    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cs", "Co"})
-    text = text.strip()
-    if not text:
-        raise InvalidInputError("the tip is empty")
-    if len(text) > limit:
-        raise InvalidInputError(f"the tip is longer than {limit} characters")
-    return text
-
-
-def client_network(address: str | None) -> str:
-    """The unit rate limits count: the IPv4 address, or the IPv6 /64 network."""
-    if not address:
-        return "unknown"
-    try:
-        ip = ipaddress.ip_address(address.strip())
-    except ValueError:
-        return "unknown"
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False).network_address) + "/64"
-    return str(ip)
-
-
-def pow_ok(token: str, nonce: str, bits: int) -> bool:
-    if bits <= 0:
-        return True
-    if not nonce or len(nonce) > 32 or not nonce.isdigit():
-        return False
-    digest = hashlib.sha256(f"{token}:{nonce}".encode()).digest()
-    value = int.from_bytes(digest, "big")
-    return value >> (256 - bits) == 0
-
-
-def solve_pow(token: str, bits: int) -> str:
-    """What the page's script does: the first counter that satisfies :func:`pow_ok`."""
-    n = 0
-    while not pow_ok(token, str(n), bits):
-        n += 1
-    return str(n)
 
 
 def _to_tip(row: TraceTipRow, obj: TraceObjectRow) -> Tip:

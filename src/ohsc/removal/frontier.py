@@ -13,9 +13,9 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -27,7 +27,7 @@ from ohsc.net import EgressGuard
 from ohsc.removal.models import CrawlUrlRow, CrawlUrlSourceRow
 from ohsc.settings import Settings
 from ohsc.store.db import Store
-from ohsc.store.types import utcnow
+from ohsc.store.types import IsoTime, utcnow
 
 SOURCES = ("analyst", "api", "public")
 MAX_URL_CHARS = 4000
@@ -66,14 +66,15 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
-@dataclass(frozen=True, slots=True)
-class Added:
+class Added(BaseModel):
+    """A reported URL as queued (``new``) or merged into one already known (the library's, the
+    CLI's ``--json`` and ``POST /v1/urls``'s shape)."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: int
     url: str
     new: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "url": self.url, "new": self.new}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +89,12 @@ class CrawlTask:
     parent_url: str
 
 
-@dataclass(frozen=True, slots=True)
-class CrawlUrl:
+class CrawlUrl(BaseModel):
+    """A URL in the frontier and its crawl state (the library's, the CLI's ``--json`` and
+    ``GET /v1/urls/{id}``'s shape)."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: int
     url: str
     host: str
@@ -101,25 +106,8 @@ class CrawlUrl:
     media_found: int
     matched: bool
     sources: tuple[str, ...]
-    created_at: datetime
-    fetched_at: datetime | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "url": self.url,
-            "host": self.host,
-            "kind": self.kind,
-            "depth": self.depth,
-            "state": self.state,
-            "http_status": self.http_status,
-            "error": self.error,
-            "media_found": self.media_found,
-            "matched": self.matched,
-            "sources": list(self.sources),
-            "created_at": self.created_at.isoformat(),
-            "fetched_at": self.fetched_at.isoformat() if self.fetched_at else None,
-        }
+    created_at: IsoTime
+    fetched_at: IsoTime | None
 
 
 class Frontier:
@@ -194,7 +182,7 @@ class Frontier:
         )
         if exists is None:
             s.add(CrawlUrlSourceRow(url_id=row.id, source=source, reporter=reporter, note=note))
-        return Added(row.id, url, new)
+        return Added(id=row.id, url=url, new=new)
 
     # --- the crawler's side ------------------------------------------------------------------
 

@@ -112,7 +112,7 @@ def removal_stats(store: Store, *, by: str = "all", now: datetime | None = None)
 
 
 def write_csv(stats: Iterable[GroupStats], out: TextIO) -> None:
-    from ohsc.prevention.tips import csv_safe
+    from ohsc.prevention.tip_checks import csv_safe
 
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)

@@ -159,26 +159,7 @@ class TakedownService:
             existing = s.scalar(select(TakedownRow.id).where(TakedownRow.url_key == key))
         if existing is not None:
             return existing, False
-        system = LocalActor(self.actor, frozenset({ROLE_SYSTEM}))
-        digest = hashlib.sha256(data).hexdigest()
-        item = EvidenceService(self.store, self.settings, system, self.blobs).preserve(
-            source_key=f"removal:{key}:{digest[:16]}",
-            subject_type="takedown",
-            subject_id=key,
-            kind="crawled_media",
-            data=data,
-            facts={
-                "url": url,
-                "page_url": page_url,
-                "md5": signals.md5,
-                "sha1": signals.sha1,
-                "pdq": signals.pdq,
-                "bank": match.bank_name,
-                "entry_id": match.entry_id,
-                "category": match.category,
-            },
-            jurisdictions=self.settings.report_default_jurisdictions,
-        )
+        evidence_id = self._preserve(key, url, page_url, signals, match, data)
         now = utcnow()
         confirm = not self.settings.removal_require_confirmation
         try:
@@ -195,7 +176,7 @@ class TakedownService:
                     bank=match.bank_name,
                     entry_id=match.entry_id,
                     category=match.category,
-                    evidence_id=item.id,
+                    evidence_id=evidence_id,
                     status="open" if confirm else "awaiting_confirmation",
                     first_seen_at=now,
                     confirmed_at=now if confirm else None,
@@ -218,7 +199,7 @@ class TakedownService:
                         "bank": row.bank,
                         "entry_id": row.entry_id,
                         "category": row.category,
-                        "evidence_id": item.id,
+                        "evidence_id": evidence_id,
                         "status": row.status,
                     },
                 )
@@ -228,6 +209,32 @@ class TakedownService:
                 found = s.scalar(select(TakedownRow.id).where(TakedownRow.url_key == key))
             assert found is not None
             return found, False
+
+    def _preserve(
+        self, key: str, url: str, page_url: str, signals: FileSignals, match: Match, data: bytes
+    ) -> int:
+        """The matched media kept as evidence (by the system actor); its evidence id."""
+        system = LocalActor(self.actor, frozenset({ROLE_SYSTEM}))
+        digest = hashlib.sha256(data).hexdigest()
+        item = EvidenceService(self.store, self.settings, system, self.blobs).preserve(
+            source_key=f"removal:{key}:{digest[:16]}",
+            subject_type="takedown",
+            subject_id=key,
+            kind="crawled_media",
+            data=data,
+            facts={
+                "url": url,
+                "page_url": page_url,
+                "md5": signals.md5,
+                "sha1": signals.sha1,
+                "pdq": signals.pdq,
+                "bank": match.bank_name,
+                "entry_id": match.entry_id,
+                "category": match.category,
+            },
+            jurisdictions=self.settings.report_default_jurisdictions,
+        )
+        return item.id
 
     def confirm(self, takedown_id: int) -> Takedown:
         """An analyst confirms a match that waited for confirmation; notices may then go out."""

@@ -21,6 +21,7 @@ from ohsc.errors import (
 )
 from ohsc.media.blobs import BlobIntegrityError
 from ohsc.reports.draft import (
+    FileFacts,
     OriginalHash,
     changed_paths,
     merge,
@@ -68,30 +69,9 @@ class ReportFiles(ReportServiceBase):
         default: pass True or False, or None when the record does not say.
         """
         self._require(self._draft_roles, "edit reports")
-        for name, value in (
-            ("viewed_by_human", viewed_by_human),
-            ("exif_viewed_by_human", exif_viewed_by_human),
-        ):
-            if value is not None and not isinstance(value, bool):
-                raise InvalidInputError(f"{name} must be true, false or null (from the review record)")
-        if (data is None) == (blob is None):
-            raise InvalidInputError("give the file's bytes or a blob reference, not both")
-        content = data if data is not None else self.blobs.get(*blob)  # type: ignore[misc]
-        if len(content) > self.settings.max_file_bytes:
-            raise InvalidInputError(f"file of {len(content)} bytes is larger than OHSC_MAX_FILE_BYTES")
-        md5 = hashlib.md5(content, usedforsecurity=False).hexdigest()
-        sha1 = hashlib.sha1(content, usedforsecurity=False).hexdigest()
-        sha256 = hashlib.sha256(content).hexdigest()
-        raw_facts = dict(facts or {})
-        if file_name is not None:
-            raw_facts.setdefault("file_name", file_name)
-        parsed = parse_file_facts(raw_facts)
-        if not parsed.original_hashes:
-            parsed.original_hashes = [
-                OriginalHash(type="MD5", value=md5),
-                OriginalHash(type="SHA1", value=sha1),
-                OriginalHash(type="SHA256", value=sha256),
-            ]
+        content = self._content(viewed_by_human, exif_viewed_by_human, data, blob)
+        md5, sha1, sha256 = _digests(content)
+        parsed = _facts(facts, file_name, md5=md5, sha1=sha1, sha256=sha256)
         with unit_of_work(self.store, self.blobs) as work:  # the blob goes if the row does not commit
             s = work.session
             row = self._load(s, report_id, lock=True)
@@ -143,6 +123,27 @@ class ReportFiles(ReportServiceBase):
                 },
             )
             return FileSnapshot.from_row(frow)
+
+    def _content(
+        self,
+        viewed_by_human: bool | None,
+        exif_viewed_by_human: bool | None,
+        data: bytes | None,
+        blob: tuple[str, str] | None,
+    ) -> bytes:
+        """The file's bytes, once the review record's answers and the size are checked."""
+        for name, value in (
+            ("viewed_by_human", viewed_by_human),
+            ("exif_viewed_by_human", exif_viewed_by_human),
+        ):
+            if value is not None and not isinstance(value, bool):
+                raise InvalidInputError(f"{name} must be true, false or null (from the review record)")
+        if (data is None) == (blob is None):
+            raise InvalidInputError("give the file's bytes or a blob reference, not both")
+        content = data if data is not None else self.blobs.get(*blob)  # type: ignore[misc]
+        if len(content) > self.settings.max_file_bytes:
+            raise InvalidInputError(f"file of {len(content)} bytes is larger than OHSC_MAX_FILE_BYTES")
+        return content
 
     def _file(self, row: ReportRow, file_id: int) -> ReportFileRow:
         for f in row.files:
@@ -247,3 +248,29 @@ class ReportFiles(ReportServiceBase):
         if hashlib.sha256(data).hexdigest() != f.sha256:
             raise BlobIntegrityError(f"file {f.id} does not match its SHA-256")
         return data
+
+
+def _digests(content: bytes) -> tuple[str, str, str]:
+    """MD5, SHA-1 and SHA-256 of a file, in hex."""
+    return (
+        hashlib.md5(content, usedforsecurity=False).hexdigest(),
+        hashlib.sha1(content, usedforsecurity=False).hexdigest(),
+        hashlib.sha256(content).hexdigest(),
+    )
+
+
+def _facts(
+    facts: dict[str, Any] | None, file_name: str | None, *, md5: str, sha1: str, sha256: str
+) -> FileFacts:
+    """The file's facts as given, checked; its own hashes as the original ones unless given."""
+    raw_facts = dict(facts or {})
+    if file_name is not None:
+        raw_facts.setdefault("file_name", file_name)
+    parsed = parse_file_facts(raw_facts)
+    if not parsed.original_hashes:
+        parsed.original_hashes = [
+            OriginalHash(type="MD5", value=md5),
+            OriginalHash(type="SHA1", value=sha1),
+            OriginalHash(type="SHA256", value=sha256),
+        ]
+    return parsed

@@ -48,16 +48,32 @@ def errors(problems: list[Problem]) -> list[Problem]:
 
 def common_problems(report: ReportSnapshot, provider: Provider) -> list[Problem]:
     """What every destination needs."""
+    return [
+        *_stored_problems(report),
+        *_incident_problems(report),
+        *_account_problems(report.body),
+        *_file_problems(report, provider),
+    ]
+
+
+def _stored_problems(report: ReportSnapshot) -> list[Problem]:
+    """Values saved before the field checks existed that the checks now refuse."""
     out: list[Problem] = []
-    body = report.body
-    incident = body.incident
-    saved = body.model_dump(mode="json", exclude_none=True)
+    saved = report.body.model_dump(mode="json", exclude_none=True)
     for path, message in fields.stored_problems(ReportBody, saved).items():
         out.append(Problem(path, message))
     for f in report.files:
         saved_facts = f.facts.model_dump(mode="json", exclude_none=True)
         for path, message in fields.stored_problems(FileFacts, saved_facts, f"files.{f.position}.").items():
             out.append(Problem(path, message))
+    return out
+
+
+def _incident_problems(report: ReportSnapshot) -> list[Problem]:
+    """Where, what, when, and why it is urgent."""
+    out: list[Problem] = []
+    body = report.body
+    incident = body.incident
     if not body.jurisdictions:
         out.append(
             Problem(
@@ -83,6 +99,11 @@ def common_problems(report: ReportSnapshot, provider: Provider) -> list[Problem]
                 "say why a child is in imminent danger: it is what the recipient reads first",
             )
         )
+    return out
+
+
+def _account_problems(body: ReportBody) -> list[Problem]:
+    out: list[Problem] = []
     for i, account in enumerate(body.accounts):
         if not account.identifiers():
             out.append(
@@ -100,6 +121,11 @@ def common_problems(report: ReportSnapshot, provider: Provider) -> list[Problem]
                         "warning",
                     )
                 )
+    return out
+
+
+def _file_problems(report: ReportSnapshot, provider: Provider) -> list[Problem]:
+    out: list[Problem] = []
     for f in report.files:
         where = f"files.{f.position}"
         facts = f.facts

@@ -7,8 +7,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from ohsc.accounts.model import ApiClient, User
 from ohsc.accounts.roles import Role
+from ohsc.store.types import IsoTime
 
 
 class Status(StrEnum):
@@ -132,8 +135,12 @@ class ReviewItem:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class DecisionRecord:
+class DecisionRecord(BaseModel):
+    """One decision in an item's history, as the library, the pages and the API
+    (``/v1/review-items/{id}``'s ``decisions``) show it."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: int
     item_id: int
     actor: str
@@ -141,21 +148,8 @@ class DecisionRecord:
     note: str | None
     viewed_unblurred: bool
     added_to_bank_id: int | None
-    at: datetime
-    undone_at: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "item_id": self.item_id,
-            "actor": self.actor,
-            "decision": self.decision,
-            "note": self.note,
-            "viewed_unblurred": self.viewed_unblurred,
-            "added_to_bank_id": self.added_to_bank_id,
-            "at": self.at.isoformat(),
-            "undone_at": self.undone_at.isoformat() if self.undone_at else None,
-        }
+    at: IsoTime
+    undone_at: IsoTime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +181,7 @@ class ReviewDetail:
             **self.item.to_dict(),
             "claimed_by_name": self.claimed_by_name,
             "matches": [{**m, "reference_thumbnail": m["entry_id"] in self.thumbnails} for m in self.matches],
-            "decisions": [d.to_dict() for d in self.decisions],
+            "decisions": [d.model_dump(mode="json") for d in self.decisions],
             "signals": self.signals,
             "viewed_unblurred": self.viewed_unblurred,
         }

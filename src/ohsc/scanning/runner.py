@@ -17,17 +17,16 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ohsc import audit
 from ohsc.scanning.archives import ArchiveLimits, expand
 from ohsc.scanning.items import Item
+from ohsc.scanning.pipeline import DONE, HashPipeline
 from ohsc.scanning.walker import count_files, walk
-from ohsc.scanning.worker import hash_job, init_worker, set_options
+from ohsc.scanning.worker import hash_job
 from ohsc.settings import Settings
 from ohsc.signals.files import FileSignals, HashOptions
 from ohsc.signals.sniff import SNIFF_BYTES, archive_kind
@@ -36,18 +35,6 @@ if TYPE_CHECKING:  # ``ohsc hash`` scans without matching: no store, no index
     from ohsc.matching.matcher import Matcher
     from ohsc.robust.descriptor import Query
     from ohsc.scanning.pools import HashPool
-
-
-class _InlineExecutor(Executor):
-    """Runs jobs in the calling thread (``ScanOptions.inline``)."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        fut: Future[Any] = Future()
-        try:
-            fut.set_result(fn(*args, **kwargs))
-        except BaseException as exc:
-            fut.set_exception(exc)
-        return fut
 
 
 class ProgressSink(Protocol):
@@ -122,9 +109,6 @@ class ScanSummary:
             "files_per_s": round(self.rate, 1),
             "interrupted": self.interrupted,
         }
-
-
-_DONE = object()
 
 
 def _count_url(url: str) -> int:
@@ -244,7 +228,7 @@ class Scanner:
                     producer_error.append(exc)
                 finally:
                     with contextlib.suppress(queue.Full):
-                        items.put(_DONE, timeout=5)
+                        items.put(DONE, timeout=5)
 
             def count() -> None:
                 sink.set_total(sum(count_files(r) if isinstance(r, Path) else _count_url(r) for r in roots))
@@ -336,33 +320,6 @@ class Scanner:
         sink: ProgressSink,
         summary: ScanSummary,
     ) -> None:
-        ctx = get_context("spawn")
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core per worker, no oversubscription
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-        def new_pool() -> Executor:
-            if options.pool is not None:
-                return options.pool.open(options)
-            if options.inline:
-                set_options(options.hash)
-                return _InlineExecutor()
-            return ProcessPoolExecutor(
-                max_workers=options.workers,
-                mp_context=ctx,
-                initializer=init_worker,
-                initargs=(options.hash, os.getpid()),  # workers exit when this process ends
-            )
-
-        pool = new_pool()
-        in_flight: dict[Future[FileSignals], Item] = {}
-        retry_alone: list[Item] = []
-        exhausted = False
-        max_in_flight = (
-            options.pool.in_flight(options) if options.pool is not None else max(2, options.workers * 3)
-        )
-        # a pool whose workers cannot see our temporary files gets spilled archive members as bytes
-        spilled_as_bytes = options.pool is not None and not options.pool.shares_temp_dir
-
         def finish(item: Item, sig: FileSignals | None) -> None:
             robust = self._robust_query(item, sig, options)
             if item.temporary and item.path is not None:
@@ -371,83 +328,7 @@ class Scanner:
             on_record(record)
             sink.advance(record)
 
-        def next_item() -> Item | None:
-            nonlocal exhausted
-            while True:
-                if retry_alone:
-                    return retry_alone.pop(0)
-                if exhausted:
-                    return None
-                try:
-                    got = items.get(timeout=0.05 if in_flight else 0.5)
-                except queue.Empty:
-                    return None
-                if got is _DONE:
-                    exhausted = True
-                    return None
-                assert isinstance(got, Item)
-                if got.id in options.skip:
-                    summary.resumed_skipped += 1
-                    if got.temporary and got.path is not None:
-                        got.path.unlink(missing_ok=True)
-                    sink.advance({"path": got.id, "resumed": True})
-                    continue
-                if got.error is not None:
-                    finish(got, None)
-                    continue
-                return got
+        def skipped(item: Item) -> None:
+            sink.advance({"path": item.id, "resumed": True})
 
-        try:
-            while True:
-                broken = False
-                # fill the pipeline; after a worker crash, suspects go through one at a time
-                while len(in_flight) < (
-                    1 if retry_alone or any(i.suspect for i in in_flight.values()) else max_in_flight
-                ):
-                    item = next_item()
-                    if item is None:
-                        break
-                    path = item.url or (str(item.path) if item.path is not None else None)
-                    data = item.data
-                    if spilled_as_bytes and item.temporary and item.path is not None:
-                        path, data = None, item.path.read_bytes()
-                    try:
-                        in_flight[pool.submit(options.job, path, data)] = item
-                    except BrokenExecutor:
-                        retry_alone.insert(0, item)
-                        broken = True
-                        break
-                if not in_flight and not broken:
-                    if exhausted and not retry_alone:
-                        return
-                    continue
-                if in_flight:
-                    done, _ = wait(list(in_flight), timeout=0.5, return_when=FIRST_COMPLETED)
-                    for fut in [f for f in in_flight if f in done]:  # in submission order
-                        item = in_flight.pop(fut)
-                        try:
-                            sig = fut.result()
-                        except BrokenExecutor:  # a local worker process or a pool's worker died
-                            broken = True
-                            if item.suspect and not in_flight:
-                                # it crashed the worker while alone: it is the culprit
-                                item.error = (
-                                    "the hashing worker crashed on this file (decoder fault); skipped"
-                                )
-                                item.error_code = "worker_crash"
-                                finish(item, None)
-                            else:
-                                item.suspect = True
-                                retry_alone.append(item)
-                            continue
-                        finish(item, sig)
-                if broken:
-                    for fut, item in list(in_flight.items()):
-                        fut.cancel()
-                        item.suspect = True
-                        retry_alone.append(item)
-                    in_flight.clear()
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    pool = new_pool()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        HashPipeline(items, options, summary, finish, skipped).run()

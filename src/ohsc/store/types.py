@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import PlainSerializer
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -34,6 +35,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
         return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+#: A time in a pydantic model shared by the library and the API: a datetime in Python, written as
+#: ``datetime.isoformat()`` in JSON (``+00:00``, as the API has always answered; pydantic would
+#: write ``Z``) and a plain string in the OpenAPI document.
+IsoTime = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str)]
 
 
 def utcnow() -> datetime:

@@ -21,13 +21,14 @@ from ohsc import audit
 from ohsc.actions import events
 from ohsc.actions.rules import Decision, Verdict, decide
 from ohsc.content.media import REVIEW
-from ohsc.content.model import MatchResult, Submission
+from ohsc.content.model import ContentRecord, MatchResult, Submission
 from ohsc.content.models import ContentRow, MatchRecordRow
 from ohsc.content.writer import RecordWriter
 from ohsc.errors import ContentIdConflictError, ContentNotFoundError, InvalidInputError
 from ohsc.matching.matcher import Matcher
 from ohsc.matching.model import Match, MatchOutcome
 from ohsc.media.blobs import BlobStore
+from ohsc.review.models import ReviewItemRow
 from ohsc.review.queue import create_item
 from ohsc.settings import Settings
 from ohsc.signals import get_signal_type
@@ -407,6 +408,24 @@ class ContentService:
             if row is None:
                 raise ContentNotFoundError(f"no content record {content_id}")
             return row
+
+    def record(self, content_id: int) -> ContentRecord:
+        """The content record with its review item, if it went to review."""
+        row = self.get(content_id)
+        with self.store.session() as s:
+            item_id = s.scalar(select(ReviewItemRow.id).where(ReviewItemRow.content_item_id == row.id))
+        return ContentRecord(
+            id=row.id,
+            content_id=row.client_ref,
+            source=row.source,
+            submitted_at=row.submitted_at,
+            verdict=row.verdict,
+            matched=row.matched,
+            media_kind=row.media_kind,
+            media_held=row.media_blob_id is not None,
+            media_purged=row.media_purged_at is not None,
+            review_item_id=item_id,
+        )
 
 
 def _add_match_records(

@@ -225,6 +225,35 @@ class _Reader:
             self.non_pertinent += 1
             return
 
+        hashes, problems, unusable = self._hashes(fields)
+        labels = self._labels(fields)
+
+        for problem in problems:
+            yield RowError(line, problem)
+        if not hashes:
+            if not problems and not unusable:
+                yield RowError(line, "no MD5, SHA1 or PDQ hash in this media record")
+            return
+        md5 = next((v for st, v in hashes if st == "md5"), None)
+        external_id = media_id if media_id is not None else md5
+        category_text = f"{CATEGORY_PREFIX}{category}" if category is not None else None
+        # several records may share a MediaID: the record's first hash tells them apart
+        first_type, first_value = next(iter(hashes))
+        record = f"{first_type}:{first_value}"[:600]
+        for signal_type, value in hashes:
+            yield EntryInput(
+                signal_type=signal_type,
+                value=value,
+                category=category_text,
+                labels=list(labels),
+                external_id=external_id,
+                line=line,
+                record=record,
+            )
+
+    def _hashes(self, fields: dict[str, Any]) -> tuple[dict[tuple[str, str], None], list[str], int]:
+        """The record's usable hashes (an ordered set of (signal type, value)), the problems
+        found, and how many hashes are of algorithms OHSC cannot use."""
         problems: list[str] = []
         unusable = 0
         hashes: dict[tuple[str, str], None] = {}  # an ordered set
@@ -261,7 +290,10 @@ class _Reader:
                 add(f"AlternativeHashes {_algorithm_name(name)}", alt_type, value)
         elif not _blank(alternatives):
             problems.append(f"AlternativeHashes must be a list, got {json_name(alternatives)}")
+        return hashes, problems, unusable
 
+    def _labels(self, fields: dict[str, Any]) -> list[str]:
+        """The record's flags as labels (flags that are neither true nor false are counted)."""
         labels: list[str] = []
         odd = False
         for key, label in _FLAG_KEYS.items():
@@ -271,29 +303,7 @@ class _Reader:
             elif state:
                 labels.append(label)
         self.odd_flags += odd
-
-        for problem in problems:
-            yield RowError(line, problem)
-        if not hashes:
-            if not problems and not unusable:
-                yield RowError(line, "no MD5, SHA1 or PDQ hash in this media record")
-            return
-        md5 = next((v for st, v in hashes if st == "md5"), None)
-        external_id = media_id if media_id is not None else md5
-        category_text = f"{CATEGORY_PREFIX}{category}" if category is not None else None
-        # several records may share a MediaID: the record's first hash tells them apart
-        first_type, first_value = next(iter(hashes))
-        record = f"{first_type}:{first_value}"[:600]
-        for signal_type, value in hashes:
-            yield EntryInput(
-                signal_type=signal_type,
-                value=value,
-                category=category_text,
-                labels=list(labels),
-                external_id=external_id,
-                line=line,
-                record=record,
-            )
+        return labels
 
     def _notes(self) -> Iterator[ReadNote]:
         if self.non_pertinent:

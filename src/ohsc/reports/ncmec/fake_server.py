@@ -321,100 +321,102 @@ class FakeCyberTipline:
     # --- HTTP ----------------------------------------------------------------------------------
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
+        return type("Handler", (_Handler,), {"fake": self})
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            server_version = "FakeCyberTipline/1"
 
-            def log_message(self, format: str, *args: Any) -> None:
-                return
+class _Handler(BaseHTTPRequestHandler):
+    """The fake's HTTP side; each server gets a subclass naming its self.fake."""
 
-            def _send(self, status: int, body: bytes, ctype: str = "application/xml") -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    fake: FakeCyberTipline
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeCyberTipline/1"
 
-            def _authorised(self) -> bool:
-                expected = base64.b64encode(f"{fake.username}:{fake.password}".encode()).decode()
-                return self.headers.get("Authorization", "") == f"Basic {expected}"
+    def log_message(self, format: str, *args: Any) -> None:
+        return
 
-            def _endpoint(self) -> str | None:
-                path = self.path.split("?", 1)[0]
-                if not path.startswith("/ispws/"):
-                    return None
-                return path[len("/ispws/") :]
+    def _send(self, status: int, body: bytes, ctype: str = "application/xml") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
-            def do_GET(self) -> None:
-                endpoint = self._endpoint()
-                if endpoint == "_fake/state":
-                    self._send(200, json.dumps(fake.state(), indent=1).encode(), "application/json")
-                    return
-                if not self._authorised():
-                    self._send(401, _response("reportResponse", 2000, "Authentication required"))
-                    return
-                if endpoint == "status":
-                    self._send(200, _response("reportResponse", 0, "Success"))
-                elif endpoint == "xsd":
-                    self._send(200, fake.schema_bytes)
-                else:
-                    self._send(404, _response("reportResponse", 1210, "Resource not found"))
+    def _authorised(self) -> bool:
+        expected = base64.b64encode(f"{self.fake.username}:{self.fake.password}".encode()).decode()
+        return self.headers.get("Authorization", "") == f"Basic {expected}"
 
-            def do_POST(self) -> None:
-                endpoint = self._endpoint() or ""
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_REQUEST_BYTES:
-                    self._send(413, _response("reportResponse", 4000, "Request too large"))
-                    self.close_connection = True
-                    return
-                body = self.rfile.read(length)
-                if not self._authorised():
-                    self._send(401, _response("reportResponse", 2000, "Authentication required"))
-                    return
-                handlers = {"submit", "upload", "fileinfo", "finish", "retract"}
-                if endpoint not in handlers:
-                    self._send(404, _response("reportResponse", 1210, "Resource not found"))
-                    return
-                with fake._lock:
-                    fake._counts[endpoint] = fake._counts.get(endpoint, 0) + 1
-                    nth = fake._counts[endpoint]
-                    fake.calls.append(endpoint)
-                before = fake._pause_for(endpoint, "before", nth)
-                if before is not None:
-                    before.wait()
-                try:
-                    reply = self._handle(endpoint, body)
-                    status = 200
-                except _ReplyError as r:
-                    reply, status = _response("reportResponse", r.code, r.description), r.http_status
-                after = fake._pause_for(endpoint, "after", nth)
-                if after is not None:
-                    after.wait()
-                try:
-                    self._send(status, reply)
-                except OSError:  # the client is gone (killed while we were paused)
-                    self.close_connection = True
-                for p in (before, after):
-                    if p is not None:
-                        p.done.set()
+    def _endpoint(self) -> str | None:
+        path = self.path.split("?", 1)[0]
+        if not path.startswith("/ispws/"):
+            return None
+        return path[len("/ispws/") :]
 
-            def _handle(self, endpoint: str, body: bytes) -> bytes:
-                ctype = self.headers.get("Content-Type", "")
-                if endpoint == "submit":
-                    return fake.submit(body)
-                if endpoint == "fileinfo":
-                    return fake.fileinfo(body)
-                if endpoint == "upload":
-                    return fake.upload(_multipart(ctype, body))
-                if ctype.startswith("multipart/form-data"):
-                    form = {k: v for k, v in _multipart(ctype, body).items() if isinstance(v, str)}
-                else:
-                    form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-                return fake.finish(form) if endpoint == "finish" else fake.retract(form)
+    def do_GET(self) -> None:
+        endpoint = self._endpoint()
+        if endpoint == "_fake/state":
+            self._send(200, json.dumps(self.fake.state(), indent=1).encode(), "application/json")
+            return
+        if not self._authorised():
+            self._send(401, _response("reportResponse", 2000, "Authentication required"))
+            return
+        if endpoint == "status":
+            self._send(200, _response("reportResponse", 0, "Success"))
+        elif endpoint == "xsd":
+            self._send(200, self.fake.schema_bytes)
+        else:
+            self._send(404, _response("reportResponse", 1210, "Resource not found"))
 
-        return Handler
+    def do_POST(self) -> None:
+        endpoint = self._endpoint() or ""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            self._send(413, _response("reportResponse", 4000, "Request too large"))
+            self.close_connection = True
+            return
+        body = self.rfile.read(length)
+        if not self._authorised():
+            self._send(401, _response("reportResponse", 2000, "Authentication required"))
+            return
+        handlers = {"submit", "upload", "fileinfo", "finish", "retract"}
+        if endpoint not in handlers:
+            self._send(404, _response("reportResponse", 1210, "Resource not found"))
+            return
+        with self.fake._lock:
+            self.fake._counts[endpoint] = self.fake._counts.get(endpoint, 0) + 1
+            nth = self.fake._counts[endpoint]
+            self.fake.calls.append(endpoint)
+        before = self.fake._pause_for(endpoint, "before", nth)
+        if before is not None:
+            before.wait()
+        try:
+            reply = self._handle(endpoint, body)
+            status = 200
+        except _ReplyError as r:
+            reply, status = _response("reportResponse", r.code, r.description), r.http_status
+        after = self.fake._pause_for(endpoint, "after", nth)
+        if after is not None:
+            after.wait()
+        try:
+            self._send(status, reply)
+        except OSError:  # the client is gone (killed while we were paused)
+            self.close_connection = True
+        for p in (before, after):
+            if p is not None:
+                p.done.set()
+
+    def _handle(self, endpoint: str, body: bytes) -> bytes:
+        ctype = self.headers.get("Content-Type", "")
+        if endpoint == "submit":
+            return self.fake.submit(body)
+        if endpoint == "fileinfo":
+            return self.fake.fileinfo(body)
+        if endpoint == "upload":
+            return self.fake.upload(_multipart(ctype, body))
+        if ctype.startswith("multipart/form-data"):
+            form = {k: v for k, v in _multipart(ctype, body).items() if isinstance(v, str)}
+        else:
+            form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        return self.fake.finish(form) if endpoint == "finish" else self.fake.retract(form)
 
 
 def _multipart(content_type: str, body: bytes) -> dict[str, Any]:

@@ -6,18 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from ohsc.accounts.model import ApiClient
 from ohsc.content.fetch import Fetcher
-from ohsc.content.model import MatchResult, Submission
+from ohsc.content.model import ContentRecord, MatchResult, Submission
 from ohsc.errors import InvalidInputError
-from ohsc.review.models import ReviewItemRow
 from ohsc.submissions.service import replayed_result, submission_from_signals, validate_signals
 from ohsc.video.text import short_signals
 from ohsc.web.api.common import PROBLEMS, is_upload, read_json, read_upload, truthy
-from ohsc.web.api.schemas import ContentOut, HashOut, MatchIn, MatchResponse
+from ohsc.web.api.schemas import HashOut, MatchIn, MatchResponse
 from ohsc.web.auth import MatchClient, MatchOrReviewClient, get_services
 from ohsc.web.services import Services
 
@@ -146,29 +144,11 @@ async def match(request: Request, client: MatchClient) -> JSONResponse:
     return JSONResponse(result.to_dict())
 
 
-def _content_out(services: Services, content_id: int) -> dict[str, Any]:
-    row = services.content("api").get(content_id)
-    with services.store.session() as s:
-        item_id = s.scalar(select(ReviewItemRow.id).where(ReviewItemRow.content_item_id == row.id))
-    return {
-        "id": row.id,
-        "content_id": row.client_ref,
-        "source": row.source,
-        "submitted_at": row.submitted_at.isoformat(),
-        "verdict": row.verdict,
-        "matched": row.matched,
-        "media_kind": row.media_kind,
-        "media_held": row.media_blob_id is not None,
-        "media_purged": row.media_purged_at is not None,
-        "review_item_id": item_id,
-    }
-
-
-@router.get("/content/{content_id}", response_model=ContentOut, summary="A content record")
+@router.get("/content/{content_id}", response_model=ContentRecord, summary="A content record")
 async def get_content(
     content_id: int,
     request: Request,
     _client: MatchOrReviewClient,
-) -> dict[str, Any]:
+) -> ContentRecord:
     """What OHSC recorded for one submission (never the media)."""
-    return await run_in_threadpool(_content_out, get_services(request), content_id)
+    return await run_in_threadpool(get_services(request).content("api").record, content_id)

@@ -13,7 +13,7 @@ from ohsc.review.model import Choice, Reviewer
 from ohsc.review.queue import QueueFilter
 from ohsc.review.search import HELP as SEARCH_HELP
 from ohsc.web.api.common import PROBLEMS
-from ohsc.web.api.schemas import DecisionIn, MatchRecordOut, Page, ReopenIn, ReviewDetailOut, ReviewItemOut
+from ohsc.web.api.schemas import DecisionIn, Page, ReopenIn, ReviewDetailOut, ReviewItemOut
 from ohsc.web.auth import ReviewClient, get_services
 from ohsc.web.paging import clamp_limit, decode_cursor, page
 
@@ -22,7 +22,7 @@ router = APIRouter(tags=["review"], responses=PROBLEMS)
 STATUSES = "open, awaiting_second, escalated, decided, or pending (all but decided)"
 
 
-@router.get("/matches", response_model=Page[MatchRecordOut], summary="List matches (newest first)")
+@router.get("/matches", response_model=Page[matchlog.MatchRecord], summary="List matches (newest first)")
 async def list_matches(
     request: Request,
     _client: ReviewClient,
@@ -52,11 +52,11 @@ async def list_matches(
     rows = await run_in_threadpool(
         lambda: matchlog.list_matches(store, query, before=decode_cursor(cursor), limit=size + 1)
     )
-    return page(rows, size, lambda x: x["match_id"], lambda x: x)
+    return page(rows, size, lambda x: x.match_id, lambda x: x)
 
 
-@router.get("/matches/{match_id}", response_model=MatchRecordOut, summary="A match")
-async def get_match(match_id: int, request: Request, _client: ReviewClient) -> dict[str, Any]:
+@router.get("/matches/{match_id}", response_model=matchlog.MatchRecord, summary="A match")
+async def get_match(match_id: int, request: Request, _client: ReviewClient) -> matchlog.MatchRecord:
     store = get_services(request).store
     return await run_in_threadpool(matchlog.get_match, store, match_id)
 

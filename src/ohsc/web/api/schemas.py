@@ -6,6 +6,9 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ohsc.actions.webhooks import Webhook
+from ohsc.review.model import DecisionRecord
+
 T = TypeVar("T")
 
 
@@ -121,19 +124,6 @@ class MatchResponse(BaseModel):
     signals: dict[str, str]
     replayed: bool = Field(description="True when this answers a repeated content_id.")
     hash_error: str | None
-
-
-class ContentOut(BaseModel):
-    id: int
-    content_id: str | None
-    source: str
-    submitted_at: str
-    verdict: str
-    matched: bool
-    media_kind: str | None
-    media_held: bool
-    media_purged: bool
-    review_item_id: int | None
 
 
 # --- banks ---------------------------------------------------------------------------------------
@@ -288,26 +278,6 @@ class RulePatch(BaseModel):
 # --- review --------------------------------------------------------------------------------------
 
 
-class MatchRecordOut(BaseModel):
-    match_id: int
-    content_id: int
-    client_content_id: str | None
-    bank: str
-    bank_id: int
-    entry_id: int
-    external_id: str | None
-    signal_type: str
-    distance: int
-    threshold: int
-    category: str | None
-    labels: list[str]
-    source: str
-    kind: str
-    verdict: str
-    flood_controlled: bool
-    created_at: str
-
-
 class ReviewContentRef(BaseModel):
     id: int
     content_id: str | None
@@ -345,18 +315,6 @@ class ReviewItemOut(BaseModel):
     media: MediaState
 
 
-class DecisionOut(BaseModel):
-    id: int
-    item_id: int
-    actor: str
-    decision: str
-    note: str | None
-    viewed_unblurred: bool
-    added_to_bank_id: int | None
-    at: str
-    undone_at: str | None = None
-
-
 class ReviewMatchOut(BaseModel):
     match_id: int
     bank: str
@@ -378,7 +336,7 @@ class ReviewMatchOut(BaseModel):
 class ReviewDetailOut(ReviewItemOut):
     claimed_by_name: str | None = None
     matches: list[ReviewMatchOut]
-    decisions: list[DecisionOut]
+    decisions: list[DecisionRecord]
     signals: dict[str, str]
     viewed_unblurred: bool
 
@@ -421,28 +379,5 @@ class WebhookPatch(BaseModel):
     event_types: list[str] | None = None
 
 
-class WebhookOut(BaseModel):
-    id: int
-    name: str
-    url: str
-    event_types: list[str]
-    enabled: bool
-    created_by: str
-    created_at: str
-
-
-class WebhookCreated(WebhookOut):
+class WebhookCreated(Webhook):
     secret: str = Field(description="The signing secret: shown once.")
-
-
-class DeliveryOut(BaseModel):
-    id: int
-    outbox_id: int
-    event_id: str
-    event_type: str
-    attempt: int
-    at: str
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-    ok: bool

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ohsc.accounts.model import ApiClient
 from ohsc.accounts.roles import Scope
-from ohsc.removal.frontier import Frontier
+from ohsc.removal.frontier import Added, CrawlUrl, Frontier
 from ohsc.web.api.common import PROBLEMS
 from ohsc.web.auth import get_services, require_api_key
 
@@ -26,42 +26,20 @@ class UrlsIn(BaseModel):
     note: str = Field(default="", max_length=500, description="Why (kept with the URL's source)")
 
 
-class UrlAdded(BaseModel):
-    id: int
-    url: str
-    new: bool
-
-
 class UrlsOut(BaseModel):
-    urls: list[UrlAdded]
-
-
-class UrlOut(BaseModel):
-    id: int
-    url: str
-    host: str
-    kind: str
-    depth: int
-    state: str
-    http_status: int | None
-    error: str | None
-    media_found: int
-    matched: bool
-    sources: list[str]
-    created_at: str
-    fetched_at: str | None
+    urls: list[Added]
 
 
 @router.post("", response_model=UrlsOut, status_code=202, summary="Report URLs for crawling")
-async def add_urls(body: UrlsIn, request: Request, client: CrawlClient) -> dict[str, Any]:
+async def add_urls(body: UrlsIn, request: Request, client: CrawlClient) -> UrlsOut:
     """Queue URLs for the crawler. A URL already known merges (``new: false``) and gains this
     client as a source. Internal addresses are refused (422) unless the operator allows them."""
     frontier = Frontier(get_services(request).store, get_services(request).settings, actor=client.actor)
     added = await run_in_threadpool(lambda: frontier.add(body.urls, source="api", note=body.note))
-    return {"urls": [a.to_dict() for a in added]}
+    return UrlsOut(urls=added)
 
 
-@router.get("/{url_id}", response_model=UrlOut, summary="A reported URL and its crawl state")
-async def get_url(url_id: int, request: Request, client: CrawlClient) -> dict[str, Any]:
+@router.get("/{url_id}", response_model=CrawlUrl, summary="A reported URL and its crawl state")
+async def get_url(url_id: int, request: Request, client: CrawlClient) -> CrawlUrl:
     frontier = Frontier(get_services(request).store, get_services(request).settings, actor=client.actor)
-    return (await run_in_threadpool(frontier.get, url_id)).to_dict()
+    return await run_in_threadpool(frontier.get, url_id)

@@ -7,15 +7,16 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from ohsc.actions.webhooks import Delivery, Webhook
 from ohsc.web.api.common import PROBLEMS
-from ohsc.web.api.schemas import DeliveryOut, Page, WebhookCreated, WebhookIn, WebhookOut, WebhookPatch
+from ohsc.web.api.schemas import Page, WebhookCreated, WebhookIn, WebhookPatch
 from ohsc.web.auth import BankAdminClient, get_services
 from ohsc.web.paging import clamp_limit, decode_cursor, page
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=PROBLEMS)
 
 
-@router.get("", response_model=Page[WebhookOut], summary="List webhooks")
+@router.get("", response_model=Page[Webhook], summary="List webhooks")
 async def list_webhooks(
     request: Request, client: BankAdminClient, limit: int | None = None, cursor: str | None = None
 ) -> dict[str, Any]:
@@ -23,11 +24,11 @@ async def list_webhooks(
     after = decode_cursor(cursor) or 0
     hooks = await run_in_threadpool(get_services(request).webhooks(client.actor).list_webhooks)
     shown = [h for h in hooks if h.id > after]
-    return page(shown[: size + 1], size, lambda h: h.id, lambda h: h.to_dict())
+    return page(shown[: size + 1], size, lambda h: h.id, lambda h: h)
 
 
 @router.post("", response_model=WebhookCreated, status_code=201, summary="Register a webhook")
-async def create_webhook(body: WebhookIn, request: Request, client: BankAdminClient) -> dict[str, Any]:
+async def create_webhook(body: WebhookIn, request: Request, client: BankAdminClient) -> WebhookCreated:
     """Events (``match.created``, ``review.created``, ``review.decided``, ``review.confirmed``, or
     ``*``) are POSTed as JSON, signed: ``OHSC-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret,
     "<t>.<body>")>``. The secret is generated when not given and shown only in this answer."""
@@ -35,24 +36,22 @@ async def create_webhook(body: WebhookIn, request: Request, client: BankAdminCli
     hook, secret = await run_in_threadpool(
         lambda: svc.create(body.name, body.url, body.event_types, body.secret)
     )
-    return {**hook.to_dict(), "secret": secret}
+    return WebhookCreated(**dict(hook), secret=secret)
 
 
-@router.get("/{webhook_id}", response_model=WebhookOut, summary="A webhook")
-async def get_webhook(webhook_id: int, request: Request, client: BankAdminClient) -> dict[str, Any]:
-    hook = await run_in_threadpool(get_services(request).webhooks(client.actor).get, webhook_id)
-    return hook.to_dict()
+@router.get("/{webhook_id}", response_model=Webhook, summary="A webhook")
+async def get_webhook(webhook_id: int, request: Request, client: BankAdminClient) -> Webhook:
+    return await run_in_threadpool(get_services(request).webhooks(client.actor).get, webhook_id)
 
 
-@router.patch("/{webhook_id}", response_model=WebhookOut, summary="Change a webhook")
+@router.patch("/{webhook_id}", response_model=Webhook, summary="Change a webhook")
 async def update_webhook(
     webhook_id: int, body: WebhookPatch, request: Request, client: BankAdminClient
-) -> dict[str, Any]:
+) -> Webhook:
     svc = get_services(request).webhooks(client.actor)
-    hook = await run_in_threadpool(
+    return await run_in_threadpool(
         lambda: svc.update(webhook_id, enabled=body.enabled, event_types=body.event_types)
     )
-    return hook.to_dict()
 
 
 @router.delete("/{webhook_id}", status_code=204, summary="Delete a webhook")
@@ -61,7 +60,7 @@ async def delete_webhook(webhook_id: int, request: Request, client: BankAdminCli
     return Response(status_code=204)
 
 
-@router.get("/{webhook_id}/deliveries", response_model=Page[DeliveryOut], summary="The delivery log")
+@router.get("/{webhook_id}/deliveries", response_model=Page[Delivery], summary="The delivery log")
 async def deliveries(
     webhook_id: int,
     request: Request,
@@ -74,4 +73,4 @@ async def deliveries(
     rows = await run_in_threadpool(
         lambda: svc.deliveries(webhook_id, before=decode_cursor(cursor), limit=size + 1)
     )
-    return page(rows, size, lambda d: d.id, lambda d: d.to_dict())
+    return page(rows, size, lambda d: d.id, lambda d: d)

@@ -228,6 +228,32 @@ def _valid_part(
             return {}
 
 
+def _valid_file_part(
+    saved: dict[str, Any], patch: dict[str, Any], pos: int, errors: dict[str, str]
+) -> dict[str, Any]:
+    """A file's edited facts without the refused ones (each put back as saved). When a round can
+    put nothing back (a fact saved earlier is refused), nothing of the file is saved and each of its
+    edited fields says so: an edit is never dropped without a word."""
+    edited = {k for k, v in patch.items() if v != saved.get(k)}
+    while True:
+        try:
+            parse_file_facts(merge(saved, patch), prefix=f"files.{pos}.")
+            return patch
+        except InvalidInputError as exc:
+            refused = _fields(exc)
+        was = dict(patch)
+        for path, message in refused.items():
+            errors.setdefault(path, message)
+            key = path.split(".")[2] if path.count(".") >= 2 else ""
+            if key in patch:
+                patch[key] = saved.get(key)
+        if patch == was:
+            listed = "; ".join(f"{k}: {v}" for k, v in refused.items())
+            for key in sorted(edited):
+                errors.setdefault(f"files.{pos}.{key}", f"not saved: fix these first: {listed}")
+            return {}
+
+
 def build_patch(pairs: list[tuple[str, str]], snap: ReportSnapshot) -> FormPatch:
     """The form as posted -> the patch to save (valid values only) and messages for the others."""
     tree = _lists(_tree(pairs))
@@ -244,18 +270,7 @@ def build_patch(pairs: list[tuple[str, str]], snap: ReportSnapshot) -> FormPatch
             continue
         saved = f.facts.model_dump(mode="json", exclude_none=True)
         patch = {k: edited[k] for k in FILE_FIELDS if k in edited}
-        for _round in range(len(patch) + 1):
-            try:
-                parse_file_facts(merge(saved, patch), prefix=f"files.{pos}.")
-                break
-            except InvalidInputError as exc:
-                for path, message in _fields(exc).items():
-                    errors.setdefault(path, message)
-                    key = path.split(".")[2] if path.count(".") >= 2 else ""
-                    if key in patch:
-                        patch[key] = saved.get(key)
-                    else:
-                        patch = {}
+        patch = _valid_file_part(saved, patch, pos, errors)
         if patch:
             files[f.id] = patch
     names = [name for name, _v in pairs if name not in ("csrf_token", "version")]

@@ -166,6 +166,9 @@ async def save(report_id: int, request: Request, user: ReviewerUser) -> Response
         ctx = await run_in_threadpool(run)
     except (ConflictError, ReportStateError) as exc:
         return render(request, "reports/_saved.html", {"conflict": exc.message, "fields": [], "errors": {}})
+    except OhscError as exc:  # the edits stay on screen, with why they were not saved (never silently)
+        ctx = {"conflict": f"Not saved: {exc.message}", "fields": [], "errors": {}}
+        return render(request, "reports/_saved.html", ctx)
     ctx.update(_helpers(), conflict=None)
     return render(request, "reports/_saved.html", ctx)
 
