@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ohsc import audit
 from ohsc.cases.categories import scheme as get_scheme
+from ohsc.cases.jobs import IngestJobs, SourceProgress, claim, release
 from ohsc.cases.model import Case, CaseStats, IngestSummary
 from ohsc.cases.models import CaseItemRow, CaseLocationRow, CaseRow, CaseSourceRow, CaseVoteRow
 from ohsc.errors import CaseExistsError, CaseNotFoundError, InvalidInputError
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from ohsc.scanning.runner import ProgressSink
 
 
-class CaseService:
+class CaseService(IngestJobs):
     def __init__(self, store: Store, settings: Settings, actor: str) -> None:
         self.store = store
         self.settings = settings
@@ -127,26 +128,35 @@ class CaseService:
                 src = CaseSourceRow(case_id=case_row.id, kind=kind, path=str(root), added_by=self.actor)
                 s.add(src)
                 s.flush()
-            src.status = "running"
             s.expunge(src)
-        summary = IngestSummary(source=str(root), kind=kind)
-        if kind == "vics":
-            from ohsc.cases.vics import ingest_vics
+        claim(src.id)  # one ingest of a source at a time (in this process)
+        try:
+            with self.store.session() as s:
+                row = s.get(CaseSourceRow, src.id)
+                assert row is not None
+                row.status, row.failure, row.total, row.done = "running", None, None, 0
+            summary = IngestSummary(source=str(root), kind=kind)
+            tracked = SourceProgress(self.store, src.id, progress)
+            if kind == "vics":
+                from ohsc.cases.vics import ingest_vics
 
-            ingest_vics(self.store, case_row, src.id, root, summary)
-        else:
-            ingest.run_ingest(
-                self.store,
-                self.settings,
-                case_row,
-                src,
-                root,
-                matcher=matcher,
-                workers=self.settings.effective_workers() if workers is None else workers,
-                progress=progress,
-                summary=summary,
-                disk=kind == "disk",
-            )
+                ingest_vics(self.store, case_row, src.id, root, summary)
+            else:
+                ingest.run_ingest(
+                    self.store,
+                    self.settings,
+                    case_row,
+                    src,
+                    root,
+                    matcher=matcher,
+                    workers=self.settings.effective_workers() if workers is None else workers,
+                    progress=tracked,
+                    summary=summary,
+                    disk=kind == "disk",
+                )
+            tracked.finish()
+        finally:
+            release(src.id)
         summary.elapsed = time.monotonic() - started
         ingest.finish_source(self.store, self.settings, case_row, src.id, self.actor, summary)
         return summary
@@ -363,6 +373,7 @@ class CaseService:
                 "sha256": row.sha256,
                 "pdq": row.pdq,
                 "pdq_quality": row.pdq_quality,
+                "vpdq": row.vpdq,
                 "media_kind": row.media_kind,
                 "media_format": row.media_format,
                 "size": row.size,
@@ -426,33 +437,47 @@ class CaseService:
             ]
 
     def sources(self, case_id: int) -> list[dict[str, Any]]:
+        """The case's sources with their ingest's status and progress."""
+        from ohsc.cases.jobs import source_dict
+
         with self.store.session() as s:
             rows = s.scalars(
                 select(CaseSourceRow).where(CaseSourceRow.case_id == case_id).order_by(CaseSourceRow.id)
             )
-            return [
-                {
-                    "id": r.id,
-                    "kind": r.kind,
-                    "path": r.path,
-                    "status": r.status,
-                    "files": r.files,
-                    "errors": r.errors,
-                }
-                for r in rows
-            ]
+            return [source_dict(r) for r in rows]
 
     # --- media ---------------------------------------------------------------------------------
 
     def preview(self, ref: str | int, item_id: int) -> bytes | None:
-        """A small, greyscale, heavily blurred JPEG of a picture item (made here: nothing sharper
-        reaches the browser); None when it is not a readable picture."""
+        """A small, greyscale, heavily blurred JPEG of a picture item, or a video item's keyframe
+        strip (made here: nothing sharper reaches the browser); None when there is none."""
         from ohsc.cases.media import read_item
         from ohsc.review.previews import blurred_preview
 
-        self._check_item(ref, item_id)
+        case = self._check_item(ref, item_id)
+        with self.store.session() as s:
+            kind, md5 = s.execute(
+                select(CaseItemRow.media_kind, CaseItemRow.md5).where(CaseItemRow.id == item_id)
+            ).one()
+        if kind == "video":
+            return self.strip(case.id, item_id, md5)
         data = read_item(self.store, self.settings, item_id)
         return None if data is None else blurred_preview(data, max_pixels=self.settings.max_image_pixels)
+
+    def strip(self, case_id: int, item_id: int, md5: str) -> bytes | None:
+        """A video item's keyframe strip (greyscale, blurred): the one kept at ingest, else made
+        again from the video (and kept)."""
+        from ohsc.cases.media import read_item
+        from ohsc.cases.strips import encode, keep, keyframe_strip, read_strip
+
+        kept = read_strip(self.settings.home, case_id, md5)
+        if kept is not None:
+            return kept
+        data = read_item(self.store, self.settings, item_id)
+        made = None if data is None else keyframe_strip(data)
+        if made is not None:
+            keep(self.settings.home, case_id, md5, encode(made))
+        return made
 
     def _check_item(self, ref: str | int, item_id: int) -> CaseRow:
         from ohsc.errors import CaseItemNotFoundError

@@ -18,7 +18,7 @@ from ohsc.cases.service import CaseService
 from ohsc.errors import InvalidInputError, OhscError
 from ohsc.review.model import Reviewer
 from ohsc.review.previews import mime_type
-from ohsc.signals.sniff import SNIFF_BYTES, image_format
+from ohsc.signals.sniff import SNIFF_BYTES, image_format, video_format
 from ohsc.web.auth import AdminUser, ReviewerUser, get_services
 from ohsc.web.services import Services
 from ohsc.web.templating import render
@@ -68,13 +68,43 @@ def _dashboard(services: Services, service: CaseService, ref: str, user: User) -
         "stats": service.stats(case.id),
         "scheme": get_scheme(case.scheme),
         "exposure": services.review.exposure(user.id),
+        "sources": service.sources(case.id),
+        "ingest_root": services.settings.case_ingest_root,
     }
 
 
 @router.get("/{ref}")
 async def dashboard(ref: str, request: Request, user: ReviewerUser) -> Response:
     ctx = await run_in_threadpool(_dashboard, get_services(request), _service(request, user), ref, user)
+    ctx["message"] = request.query_params.get("msg")
     return render(request, "cases/dashboard.html", ctx)
+
+
+@router.post("/{ref}/ingest")
+async def ingest(
+    ref: str, request: Request, user: AdminUser, path: Annotated[str, Form(max_length=4096)]
+) -> Response:
+    """Start ingesting a source under ``OHSC_CASE_INGEST_ROOT`` in the background (the same
+    library calls as ``POST /v1/cases/{ref}/ingest``); the dashboard shows its progress."""
+    services = get_services(request)
+    service = _service(request, user)
+    try:
+        started = await run_in_threadpool(service.start_ingest, ref, path)
+        matcher = services.require_matcher()
+    except OhscError as exc:
+        return RedirectResponse(f"/cases/{ref}?" + urlencode({"msg": exc.message}), status_code=303)
+    services.tasks.start(
+        f"case-ingest-{started['id']}",
+        lambda: service.run_started(started["case_id"], started, matcher=matcher),
+    )
+    msg = f"Ingest of {path} started."
+    return RedirectResponse(f"/cases/{started['case_id']}?" + urlencode({"msg": msg}), status_code=303)
+
+
+@router.get("/{ref}/sources/{source_id}")
+async def source(ref: str, source_id: int, request: Request, user: ReviewerUser) -> JSONResponse:
+    """A source's ingest status and progress, polled by the dashboard while it runs."""
+    return JSONResponse(await run_in_threadpool(_service(request, user).source, ref, source_id))
 
 
 def _grid(
@@ -194,8 +224,10 @@ async def media(ref: str, item_id: int, request: Request, user: ReviewerUser, gr
     data = await run_in_threadpool(
         lambda: _service(request, user).media(ref, item_id, user.id, grant, grants=services.review.grants)
     )
+    head = data[:SNIFF_BYTES]
+    fmt = image_format(head)
     return Response(
         data,
-        media_type=mime_type(image_format(data[:SNIFF_BYTES]), "image"),
+        media_type=mime_type(fmt, "image") if fmt else mime_type(video_format(head), "video"),
         headers={"Content-Disposition": "inline", "Cache-Control": "no-store, private"},
     )
