@@ -382,10 +382,18 @@ def _fat_image(tmp_path: Path, files: dict[str, bytes], delete: list[str]) -> Pa
     return fat_image(tmp_path / "card.img", files, delete)
 
 
-def test_disk_image_of_benign_pictures(service: CaseService, store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["raw", "card.E01", "evidence.bin"])
+def test_disk_image_of_benign_pictures(service: CaseService, store: Store, tmp_path: Path, fmt: str) -> None:
+    """A FAT12 image (raw/dd, and the same wrapped as EnCase E01, chosen by its first bytes)."""
     pytest.importorskip("pytsk3", reason="disk images need the forensics extra (pytsk3)")
     a, b = jpeg(40), jpeg(41)
     image = _fat_image(tmp_path, {"DCIM/A.JPG": a, "DCIM/B.JPG": b, "COPY.JPG": a}, delete=["DCIM/B.JPG"])
+    if fmt != "raw":  # the same image as EnCase E01, named as EnCase does or not at all
+        pytest.importorskip("pyewf", reason="E01 images need the forensics extra (libewf-python)")
+        from tests.ewfimage import ewf_image
+
+        image = ewf_image(image, tmp_path / fmt)  # recognised by content, not the name
+        assert image.read_bytes()[:8] == b"EVF\x09\x0d\x0a\xff\x00"
     original = image.read_bytes()
     service.create("disk")
     summary = service.ingest("disk", image, workers=0)
