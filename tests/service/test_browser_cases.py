@@ -141,8 +141,9 @@ def test_two_analysts_agree_in_the_grid(live: tuple[str, Store], browser: Browse
 def rooted(tmp_path: Path) -> Iterator[tuple[str, Store]]:
     """A server that may ingest under ``tmp_path/root`` (a video and a picture wait there)."""
     pytest.importorskip("av", reason="videos need PyAV")
-    from ohsc.web.app import create_app
     from tests.videos import show
+
+    from ohsc.web.app import create_app
 
     root = tmp_path / "root"
     (root / "phone").mkdir(parents=True)
