@@ -484,3 +484,39 @@ def test_videos_get_vpdq_a_keyframe_strip_and_are_known_from_a_video_bank(
     assert service.item("vid", other.id)["vpdq"] == other.vpdq
     st = service.stats("vid")
     assert (st.unique, st.known, st.unknown, st.by_kind["video"]) == (3, 1, 2, 2)
+
+
+def test_grid_filters_source_size_date_and_series(service: CaseService, tmp_path: Path) -> None:
+    """The filters the grid's form sends (as query parameters, through ``grid_filter``)."""
+    from ohsc.cases.grid import grid_filter
+
+    card, cloud = tmp_path / "card", tmp_path / "cloud"
+    (card / "DCIM").mkdir(parents=True)
+    cam = {0x010F: "Benign Cams", 0x0110: "Model 7"}
+    for i, when in enumerate(["2024:05:01 10:00:00", "2024:05:01 10:05:00"]):
+        (card / "DCIM" / f"{i}.jpg").write_bytes(jpeg(80 + i, exif={**cam, 0x9003: when}))
+    (card / "DCIM" / "june.jpg").write_bytes(jpeg(82, exif={**cam, 0x9003: "2024:06:20 09:00:00"}))
+    cloud.mkdir()
+    (cloud / "tiny.jpg").write_bytes(jpeg(83, size=(64, 48)))
+    service.create("filters", series_seconds=1800)
+    service.ingest("filters", card, workers=0)
+    service.ingest("filters", cloud, workers=0)
+    sources = service.sources(service.get("filters").id)
+
+    def ids(**params: str) -> set[int]:
+        return {i.id for i in service.grid("filters", grid_filter(params), limit=500)["items"]}
+
+    every = ids()
+    assert len(every) == 4
+    from_card, from_cloud = ids(source=str(sources[0]["id"])), ids(source=str(sources[1]["id"]))
+    assert (len(from_card), len(from_cloud)) == (3, 1) and from_card | from_cloud == every
+    tiny = service.item("filters", next(iter(from_cloud)))["size"]
+    assert ids(max_size=str(tiny)) == from_cloud and ids(min_size=str(tiny + 1)) == from_card
+    may = ids(**{"from": "2024-05-01", "to": "2024-05-31"})
+    assert len(may) == 2 and may < from_card
+    assert len(ids(**{"from": "2024-06-01"})) == 1
+    in_series = ids(series="any")
+    assert in_series == may  # same camera and folder, 5 minutes apart; June is too late
+    one = service.item("filters", next(iter(may)))["series_id"]
+    assert ids(series=str(one)) == may
+    assert grid_filter({"min_size": "lots", "known": "maybe"}) == grid_filter({})  # ignored, as documented
