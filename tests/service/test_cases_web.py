@@ -217,3 +217,25 @@ def test_web_form_starts_an_ingest_and_shows_its_progress(rooted: Env, tmp_path:
         assert client.get("/cases/1/sources/1").json()["status"] == "done"
         r = client.post("/cases/1/ingest", data={"path": "card", "csrf_token": csrf}, follow_redirects=False)
         assert r.status_code == 403
+
+
+def test_dashboard_downloads_the_vics_export_and_the_report(env: Env, tmp_path: Path) -> None:
+    ids = _case(env, tmp_path, agreement=1)
+    CaseService(env.store, env.settings, actor="user:ann").categorise("op", ids[:1], "1")
+    env.user("ann")
+    with TestClient(env.app, base_url="http://testserver") as client:
+        env.login(client, "ann")
+        page = client.get("/cases/1").text
+        assert 'href="/cases/1/export.vics"' in page and 'href="/cases/1/report"' in page
+        export = client.get("/cases/1/export.vics")
+        assert export.status_code == 200 and "attachment" in export.headers["content-disposition"]
+        assert len(json.loads(export.content)["value"]) == 1  # categorised items only
+        assert len(json.loads(client.get("/cases/1/export.vics?all=1").content)["value"]) == 3
+        report = client.get("/cases/1/report")
+        assert report.status_code == 200 and "op" in report.text and "user:ann" in report.text
+        assert "<img" not in report.text  # no pictures
+        assert client.get("/cases/1/report?format=doc").status_code == 422
+    api = env.client.get("/v1/cases/op/report", headers=env.key("review"))
+    assert api.status_code == 200 and api.headers["content-type"].startswith("text/html")
+    actions = _actions(env)
+    assert actions.count("case.export") == 2 and actions.count("case.report") == 2

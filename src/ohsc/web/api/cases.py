@@ -142,3 +142,12 @@ async def export_vics(ref: str, request: Request, client: ReviewClient, all: boo
         media_type="application/json",
         headers={"Content-Disposition": 'attachment; filename="case.json"'},
     )
+
+
+@router.get("/cases/{ref}/report", summary="The case report, HTML or PDF (no pictures)")
+async def report(ref: str, request: Request, client: ReviewClient, format: str = "html") -> Response:
+    data = await run_in_threadpool(_service(request, client.actor).report, ref, format)
+    media = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
+    return Response(
+        data, media_type=media, headers={"Content-Disposition": f'attachment; filename="report.{format}"'}
+    )

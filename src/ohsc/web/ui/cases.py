@@ -1,9 +1,12 @@
-"""Triage cases in the browser: case list, dashboard, the analyst grid (blurred greyscale
-previews, number keys, shift-click and stack-wide selection, filters), item pages with recorded
-reveals, and the disagreements queue. Reveals count against the review exposure budget."""
+"""Triage cases in the browser: case list, dashboard (with sources, ingest under
+``OHSC_CASE_INGEST_ROOT`` in the background, VICS export and report downloads), the analyst grid
+(blurred greyscale previews and video keyframe strips, number keys, shift-click and stack-wide
+selection, filters), item pages with recorded reveals, and the disagreements queue. Reveals count
+against the review exposure budget."""
 
 from __future__ import annotations
 
+import io
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -127,6 +130,39 @@ def _grid(
         "sorts": SORTS,
         "exposure": services.review.exposure(user.id),
         "sources": service.sources(case.id),
+    }
+
+
+@router.get("/{ref}/export.vics")
+async def export_vics(ref: str, request: Request, user: ReviewerUser, all: str = "") -> Response:
+    """The case as VICS 2.0 JSON (the same audited call as ``ohsc case export``)."""
+    service = _service(request, user)
+
+    def run() -> tuple[bytes, str]:
+        buf = io.BytesIO()
+        service.export_vics(ref, buf, categorised_only=not all)
+        return buf.getvalue(), service.get(ref).name
+
+    data, name = await run_in_threadpool(run)
+    return Response(data, media_type="application/json", headers=_attachment(name, "vics.json"))
+
+
+@router.get("/{ref}/report")
+async def report(ref: str, request: Request, user: ReviewerUser, format: str = "html") -> Response:
+    """The case report, HTML or PDF (the same audited call as ``ohsc case report``): counts,
+    hash lists and who categorised what; no pictures."""
+    service = _service(request, user)
+    data = await run_in_threadpool(service.report, ref, format)
+    name = await run_in_threadpool(lambda: service.get(ref).name)
+    media = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
+    return Response(data, media_type=media, headers=_attachment(name, f"report.{format}"))
+
+
+def _attachment(case_name: str, suffix: str) -> dict[str, str]:
+    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "_" for ch in case_name)[:80]
+    return {
+        "Content-Disposition": f'attachment; filename="case-{safe}-{suffix}"',
+        "Cache-Control": "no-store",
     }
 
 
