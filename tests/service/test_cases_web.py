@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from svc_helpers import Env, image, make_env
 
+from ohsc.cases.jobs import claim, release
 from ohsc.cases.service import CaseService
 from ohsc.settings import Settings, load_settings
 from ohsc.store.models import AuditEvent
@@ -181,6 +182,12 @@ def test_api_ingest_under_the_root_in_the_background(rooted: Env, tmp_path: Path
     assert (stats["files"], stats["unique"], stats["unknown"]) == (4, 3, 3)
     assert _actions(env) == ["case.create", "case.ingest_start", "case.ingest"]  # as the CLI's
     assert env.client.get("/v1/cases/op/sources/99", headers=headers).status_code == 404
+    claim(started["id"])  # an ingest of that source still running in this process
+    try:
+        r = env.client.post("/v1/cases/op/ingest", json={"path": "phone-1"}, headers=headers)
+        assert r.status_code == 409 and r.json()["code"] == "case_ingest_busy"
+    finally:
+        release(started["id"])
 
 
 def test_web_form_starts_an_ingest_and_shows_its_progress(rooted: Env, tmp_path: Path) -> None:
