@@ -9,8 +9,12 @@ through the PDQ index, and a grid page of a 100,000-item case.
    away) placed one by one by :class:`ohsc.cases.stacking.Stacker`, as ingest does.
 3. Grid: a SQLite case of 100,000 items (written directly); the first page, a page 50,000 items
    deep (keyset cursor), and filtered pages (uncategorised, stacks of 2 or more), median of 5.
+4. Videos (``--videos N``): what the keyframe strip adds to a video's hashing at ingest: vPDQ of
+   N 640x480 slideshows (scan options) against the strip of the same files, in one process.
 
-    .venv/bin/python benchmarks/bench_case.py [--photos 600] [--items 100000]
+    .venv/bin/python benchmarks/bench_case.py [--photos 600] [--items 100000] [--videos 0]
+
+A part given 0 is skipped.
 """
 
 from __future__ import annotations
@@ -195,16 +199,50 @@ def grid(items: int) -> None:
         store.dispose()
 
 
+def video_strips(count: int) -> None:
+    from ohsc.cases.strips import keyframe_strip
+    from ohsc.settings import load_settings
+    from ohsc.signals.files import HashOptions, hash_path
+    from ohsc.video.synth import Encoding, slideshow
+
+    photos = sorted(CORPUS.glob("*.jpg"))
+    options = HashOptions.from_settings(load_settings())
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for n in range(count):
+            pics = [Image.open(p).convert("RGB") for p in photos[6 * n : 6 * n + 6]]
+            path = Path(tmp) / f"v{n}.mp4"
+            slideshow(pics, path, size=(640, 480), seconds_per_picture=5.0, encoding=Encoding(fps=25, gop=125))
+            paths.append(path)
+        start = time.process_time()
+        for path in paths:
+            assert hash_path(path, options).vpdq
+        hashing = time.process_time() - start
+        start = time.process_time()
+        for path in paths:
+            assert keyframe_strip(path) is not None
+        strips = time.process_time() - start
+    print(
+        f"videos: {count} x 30 s 640x480 H.264 (keyframe every 5 s): vPDQ {hashing / count:.3f} s CPU "
+        f"a video, keyframe strip {strips / count:.3f} s CPU a video: strip/vPDQ {strips / hashing:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--photos", type=int, default=600)
     parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--videos", type=int, default=0)
     args = parser.parse_args()
     need_corpus()
     print(machine())
-    stacking(args.items)
-    grid(args.items)
-    ingest_vs_scan(args.photos)
+    if args.items:
+        stacking(args.items)
+        grid(args.items)
+    if args.photos:
+        ingest_vs_scan(args.photos)
+    if args.videos:
+        video_strips(args.videos)
 
 
 if __name__ == "__main__":

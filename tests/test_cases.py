@@ -12,6 +12,7 @@ import sys
 import tarfile
 import time
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -375,31 +376,24 @@ def test_vics_export_reimports_into_a_bank_that_matches_the_files(
 
 
 def _fat_image(tmp_path: Path, files: dict[str, bytes], delete: list[str]) -> Path:
-    import shutil
+    """A FAT12 image built in Python (tests/fatimage.py: no mkfs.fat or mtools needed)."""
+    from tests.fatimage import fat_image
 
-    tools = ("mkfs.fat", "mmd", "mcopy", "mdel")
-    if any(shutil.which(t) is None and not Path("/usr/sbin", t).exists() for t in tools):
-        pytest.skip("building a FAT image needs dosfstools and mtools (apt-get install dosfstools mtools)")
-    mkfs = shutil.which("mkfs.fat") or "/usr/sbin/mkfs.fat"
-    image = tmp_path / "card.img"
-    subprocess.run([mkfs, "-C", str(image), "8192"], check=True, capture_output=True)
-    folders = {str(Path(name).parent) for name in files if "/" in name}
-    for folder in sorted(folders):
-        subprocess.run(["mmd", "-i", str(image), f"::/{folder}"], check=True, capture_output=True)
-    for name, data in files.items():
-        local = tmp_path / "staging" / name
-        local.parent.mkdir(parents=True, exist_ok=True)
-        local.write_bytes(data)
-        subprocess.run(["mcopy", "-i", str(image), str(local), f"::/{name}"], check=True, capture_output=True)
-    for name in delete:
-        subprocess.run(["mdel", "-i", str(image), f"::/{name}"], check=True, capture_output=True)
-    return image
+    return fat_image(tmp_path / "card.img", files, delete)
 
 
-def test_disk_image_of_benign_pictures(service: CaseService, store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["raw", "card.E01", "evidence.bin"])
+def test_disk_image_of_benign_pictures(service: CaseService, store: Store, tmp_path: Path, fmt: str) -> None:
+    """A FAT12 image (raw/dd, and the same wrapped as EnCase E01, chosen by its first bytes)."""
     pytest.importorskip("pytsk3", reason="disk images need the forensics extra (pytsk3)")
     a, b = jpeg(40), jpeg(41)
-    image = _fat_image(tmp_path, {"DCIM/a.jpg": a, "DCIM/b.jpg": b, "copy.jpg": a}, delete=["DCIM/b.jpg"])
+    image = _fat_image(tmp_path, {"DCIM/A.JPG": a, "DCIM/B.JPG": b, "COPY.JPG": a}, delete=["DCIM/B.JPG"])
+    if fmt != "raw":  # the same image as EnCase E01, named as EnCase does or not at all
+        pytest.importorskip("pyewf", reason="E01 images need the forensics extra (libewf-python)")
+        from tests.ewfimage import ewf_image
+
+        image = ewf_image(image, tmp_path / fmt)  # recognised by content, not the name
+        assert image.read_bytes()[:8] == b"EVF\x09\x0d\x0a\xff\x00"
     original = image.read_bytes()
     service.create("disk")
     summary = service.ingest("disk", image, workers=0)
@@ -409,7 +403,9 @@ def test_disk_image_of_benign_pictures(service: CaseService, store: Store, tmp_p
         locs = {loc.path: loc for loc in s.query(CaseLocationRow)}
     deleted = [p for p, loc in locs.items() if loc.deleted]
     assert len(deleted) == 1 and deleted[0].startswith("DCIM/") and "deleted" in deleted[0]
-    assert locs["copy.jpg"].modified_at is not None and not locs["copy.jpg"].deleted
+    assert locs["COPY.JPG"].modified_at is not None and not locs["COPY.JPG"].deleted
+    when = locs["DCIM/A.JPG"].modified_at  # FAT keeps local time: within a day of what was written
+    assert when is not None and abs(when - datetime(2024, 5, 6, 10, 20, 30, tzinfo=UTC)) <= timedelta(days=1)
     b_item = next(
         i for i in _ids(service, "disk") if service.item("disk", i)["md5"] == hash_bytes(b, HashOptions()).md5
     )
@@ -443,3 +439,84 @@ def test_push_confirmed_categories_into_a_bank_and_report(
     assert "<img" not in document
     pytest.importorskip("weasyprint", reason="PDF reports need WeasyPrint (the pdf extra)")
     assert ann.report("push", "pdf").startswith(b"%PDF")
+
+
+def test_videos_get_vpdq_a_keyframe_strip_and_are_known_from_a_video_bank(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    pytest.importorskip("av", reason="videos need PyAV")
+    from ohsc.cases.strips import strip_path
+    from tests.videos import clips
+
+    videos = clips()
+    seized = tmp_path / "seized"
+    (seized / "Movies").mkdir(parents=True)
+    (seized / "Movies" / "a.mp4").write_bytes(videos.original)
+    (seized / "copy.mp4").write_bytes(videos.original)
+    (seized / "Movies" / "b.mp4").write_bytes(videos.unrelated[0])
+    (seized / "p.jpg").write_bytes(jpeg(60))
+    known = hash_bytes(videos.original, HashOptions.from_settings(settings))
+    assert known.vpdq
+    banks = BankService(store, settings, actor="test")
+    banks.create_bank("video-set")
+    banks.add_entries("video-set", [EntryInput("vpdq", known.signals()["vpdq"], category="vics:2")])
+    service = CaseService(store, settings, actor="test")
+    service.create("vid")
+    summary = service.ingest("vid", seized, workers=0, matcher=Matcher.open(store, settings))
+    assert (summary.files, summary.new_items, summary.duplicates, summary.known) == (4, 3, 1, 1)
+    with store.session() as s:
+        rows = {r.md5: r for r in s.query(CaseItemRow).filter_by(media_kind="video")}
+        case_id = s.query(CaseItemRow).first().case_id  # type: ignore[union-attr]
+    assert len(rows) == 2 and all(r.vpdq for r in rows.values())
+    original = rows[str(known.md5)]
+    assert (original.known, original.known_bank, original.category) == (True, "video-set", "2")
+    assert original.locations == 2
+    other = next(r for r in rows.values() if r.md5 != known.md5)
+    assert not other.known
+    kept = strip_path(settings.home, case_id, other.md5)
+    assert kept.exists()  # made at ingest
+    strip = Image.open(io.BytesIO(kept.read_bytes()))
+    assert strip.mode == "L" and strip.height <= 96 and strip.width > strip.height  # small, greyscale
+    assert service.preview("vid", other.id) == kept.read_bytes()
+    kept.unlink()  # made again from the video when missing
+    again = service.preview("vid", other.id)
+    assert again is not None and Image.open(io.BytesIO(again)).mode == "L"
+    assert service.item("vid", other.id)["vpdq"] == other.vpdq
+    st = service.stats("vid")
+    assert (st.unique, st.known, st.unknown, st.by_kind["video"]) == (3, 1, 2, 2)
+
+
+def test_grid_filters_source_size_date_and_series(service: CaseService, tmp_path: Path) -> None:
+    """The filters the grid's form sends (as query parameters, through ``grid_filter``)."""
+    from ohsc.cases.grid import grid_filter
+
+    card, cloud = tmp_path / "card", tmp_path / "cloud"
+    (card / "DCIM").mkdir(parents=True)
+    cam = {0x010F: "Benign Cams", 0x0110: "Model 7"}
+    for i, when in enumerate(["2024:05:01 10:00:00", "2024:05:01 10:05:00"]):
+        (card / "DCIM" / f"{i}.jpg").write_bytes(jpeg(80 + i, exif={**cam, 0x9003: when}))
+    (card / "DCIM" / "june.jpg").write_bytes(jpeg(82, exif={**cam, 0x9003: "2024:06:20 09:00:00"}))
+    cloud.mkdir()
+    (cloud / "tiny.jpg").write_bytes(jpeg(83, size=(64, 48)))
+    service.create("filters", series_seconds=1800)
+    service.ingest("filters", card, workers=0)
+    service.ingest("filters", cloud, workers=0)
+    sources = service.sources(service.get("filters").id)
+
+    def ids(**params: str) -> set[int]:
+        return {i.id for i in service.grid("filters", grid_filter(params), limit=500)["items"]}
+
+    every = ids()
+    assert len(every) == 4
+    from_card, from_cloud = ids(source=str(sources[0]["id"])), ids(source=str(sources[1]["id"]))
+    assert (len(from_card), len(from_cloud)) == (3, 1) and from_card | from_cloud == every
+    tiny = service.item("filters", next(iter(from_cloud)))["size"]
+    assert ids(max_size=str(tiny)) == from_cloud and ids(min_size=str(tiny + 1)) == from_card
+    may = ids(**{"from": "2024-05-01", "to": "2024-05-31"})
+    assert len(may) == 2 and may < from_card
+    assert len(ids(**{"from": "2024-06-01"})) == 1
+    in_series = ids(series="any")
+    assert in_series == may  # same camera and folder, 5 minutes apart; June is too late
+    one = service.item("filters", next(iter(may)))["series_id"]
+    assert ids(series=str(one)) == may
+    assert grid_filter({"min_size": "lots", "known": "maybe"}) == grid_filter({})  # ignored, as documented

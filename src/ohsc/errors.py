@@ -500,6 +500,16 @@ class CaseItemNotFoundError(NotFoundError):
     code = "case_item_not_found"
 
 
+class CaseSourceRefusedError(PermissionDeniedError):
+    """A server-side source outside ``OHSC_CASE_INGEST_ROOT`` (or none is configured)."""
+
+    code = "case_source_refused"
+
+
+class CaseIngestBusyError(ConflictError):
+    code = "case_ingest_busy"
+
+
 class ExchangeVerificationError(ExchangeError):
     """A page from an exchange failed its check (signature, bank, cursor or sequence): it may have
     been forged or altered on the way, so none of it is applied."""

@@ -80,6 +80,11 @@ class Settings(BaseModel):
         "the import stops with an error.",
     )
     pdq_threshold: int = Field(default=31, ge=0, le=128, description="Default PDQ distance for new banks.")
+    case_ingest_root: Path | None = Field(
+        default=None,
+        description="Folder under which the API and the web may ingest server-side sources into a "
+        "triage case (seized collections copied there). Unset: only `ohsc case ingest` can ingest.",
+    )
     pdq_max_threshold: int = Field(
         default=63, ge=0, le=128, description="Largest per-bank PDQ threshold the index serves."
     )

@@ -131,3 +131,62 @@ def test_two_analysts_agree_in_the_grid(live: tuple[str, Store], browser: Browse
         votes = s.query(CaseVoteRow).count()
     assert final[stacked[0]] == final[stacked[1]] == "1"
     assert final[others[0]] is None and votes == 3 + 2 + 2 + 1
+
+
+@pytest.fixture
+def rooted(tmp_path: Path) -> Iterator[tuple[str, Store]]:
+    """A server that may ingest under ``tmp_path/root`` (a video and a picture wait there)."""
+    pytest.importorskip("av", reason="videos need PyAV")
+    from tests.videos import show
+
+    from ohsc.web.app import create_app
+
+    root = tmp_path / "root"
+    (root / "phone").mkdir(parents=True)
+    (root / "phone" / "clip.mp4").write_bytes(show(40, count=2))
+    (root / "phone" / "p.jpg").write_bytes(image(450))
+    settings = load_settings(home=tmp_path / "home", apikey_cache_seconds=0, case_ingest_root=root, workers=1)
+    store = Store.from_settings(settings)
+    CaseService(store, settings, actor="cli:test").create("op")
+    AccountService(store, settings).create_user("boss", "admin", PASSWORD)
+    app = create_app(settings, store=store, load_in_thread=False)
+    try:
+        with serve(app) as url:
+            yield url, store
+    finally:
+        store.dispose()
+
+
+def test_admin_starts_an_ingest_in_the_browser_and_sees_a_video_strip(
+    rooted: tuple[str, Store], browser: Browser
+) -> None:
+    url, store = rooted
+    page = browser.new_context().new_page()
+    page.goto(url + "/cases/1")
+    page.wait_for_url(lambda u: "/login" in u)
+    page.fill("input[name=name]", "boss")
+    page.fill("input[name=password]", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda u: "/login" not in u)
+    if not page.url.endswith("/cases/1"):
+        page.goto(url + "/cases/1")
+    page.fill("#ingest-form input[name=path]", "../")
+    page.click("#ingest-form button")
+    expect(page.locator("#sources .notice")).to_contain_text("ingest root")
+    page.fill("#ingest-form input[name=path]", "phone")
+    page.click("#ingest-form button")
+    expect(page.locator("#sources .notice")).to_contain_text("Ingest of phone started.")
+    # the page polls the source while it runs and reloads when it is done
+    expect(page.locator("#source-list tr.source .status")).to_have_text("done", timeout=120_000)
+    expect(page.locator("#counts")).to_contain_text("2")
+    page.goto(url + "/cases/1/grid?kind=video")
+    strip = page.locator("#grid .tile img.strip")
+    expect(strip).to_have_count(1)
+    expect(strip).to_have_js_property("complete", True)
+    assert strip.evaluate("el => el.naturalWidth > el.naturalHeight")  # frames side by side
+    page.locator("#grid .tile figcaption a").first.click()
+    expect(page.locator("#strip")).to_be_visible()
+    expect(page.locator("video#media")).to_have_class("blurred")
+    with store.session() as s:
+        video = s.query(CaseItemRow).filter_by(media_kind="video").one()
+    assert video.vpdq and not video.known

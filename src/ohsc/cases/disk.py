@@ -77,8 +77,12 @@ def _open_image(path: Path) -> Any:
         def get_size(self) -> int:
             return int(self._handle.get_media_size())
 
+    try:  # the other segments (.E02, ...) by the first one's name
+        segments = pyewf.glob(str(path))
+    except OSError:  # a name libewf does not know (recognised by content here): one segment
+        segments = [str(path)]
     handle = pyewf.handle()
-    handle.open(pyewf.glob(str(path)))
+    handle.open(segments)
     return _EwfImage(handle)
 
 

@@ -207,6 +207,7 @@ class Applier:
             sha256=record.get("sha256"),
             pdq=record.get("pdq"),
             pdq_quality=record.get("pdq_quality"),
+            vpdq=record.get("vpdq"),
             media_kind=str(record.get("kind") or "other"),
             media_format=record.get("format"),
             size=record.get("size"),
@@ -253,7 +254,8 @@ class _Batcher:
 
 
 def _slim(record: dict[str, Any]) -> dict[str, Any]:
-    """What the journal keeps of a scan record (no vPDQ frames, no match details)."""
+    """What the journal keeps of a scan record (vPDQ as one line of text, no keyframe strip,
+    no match details)."""
     keep = (
         "path",
         "size",
@@ -269,6 +271,12 @@ def _slim(record: dict[str, Any]) -> dict[str, Any]:
         "extra",
     )
     out = {k: record[k] for k in keep if record.get(k) is not None}
+    if isinstance(out.get("extra"), dict) and "strip" in out["extra"]:
+        out["extra"] = {k: v for k, v in out["extra"].items() if k != "strip"}
+    if record.get("vpdq"):  # the frames as one line of text, as bank entries hold them
+        from ohsc.signals.vpdq_frames import format_vpdq, parse_vpdq
+
+        out["vpdq"] = format_vpdq(parse_vpdq(json.dumps(record["vpdq"])), variants=False)
     matches = [
         {k: m.get(k) for k in ("bank", "category", "distance", "allowlist")}
         for m in record.get("matches") or ()
@@ -323,6 +331,11 @@ def run_ingest(
     journal = Journal(jpath, append=True)
 
     def on_record(record: dict[str, Any]) -> None:
+        strip = (record.get("extra") or {}).get("strip")
+        if isinstance(strip, str) and record.get("md5"):  # kept before the journal says done
+            from ohsc.cases.strips import keep
+
+            keep(settings.home, case.id, str(record["md5"]), strip)
         slim = _slim(record)
         found = fs_times.pop(record["path"], None)
         if found is not None:  # disk images: the times go into the journal with the record

@@ -49,6 +49,11 @@ class CaseSourceRow(Base):
     added_by: Mapped[str] = mapped_column(String(200), default="")
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: while it runs: files found so far and files hashed (for a progress figure)
+    total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    done: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: why a background ingest stopped (the error's type and message, no content)
+    failure: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class CaseItemRow(Base):
@@ -70,6 +75,8 @@ class CaseItemRow(Base):
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     pdq: Mapped[str | None] = mapped_column(String(64), nullable=True)
     pdq_quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: vPDQ of a video or animation (its frames as one line of text, as scans write it)
+    vpdq: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: image | video | other | empty (``vics``: a record of an imported export, no file)
     media_kind: Mapped[str] = mapped_column(String(16), default="other")
     media_format: Mapped[str | None] = mapped_column(String(16), nullable=True)

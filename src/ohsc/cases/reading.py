@@ -86,6 +86,7 @@ class CaseReading:
                 "sha256": row.sha256,
                 "pdq": row.pdq,
                 "pdq_quality": row.pdq_quality,
+                "vpdq": row.vpdq,
                 "media_kind": row.media_kind,
                 "media_format": row.media_format,
                 "size": row.size,
@@ -149,21 +150,14 @@ class CaseReading:
             ]
 
     def sources(self, case_id: int) -> list[dict[str, Any]]:
+        """The case's sources with their ingest's status and progress."""
+        from ohsc.cases.jobs import source_dict
+
         with self.store.session() as s:
             rows = s.scalars(
                 select(CaseSourceRow).where(CaseSourceRow.case_id == case_id).order_by(CaseSourceRow.id)
             )
-            return [
-                {
-                    "id": r.id,
-                    "kind": r.kind,
-                    "path": r.path,
-                    "status": r.status,
-                    "files": r.files,
-                    "errors": r.errors,
-                }
-                for r in rows
-            ]
+            return [source_dict(r) for r in rows]
 
     def locations(self, item_id: int) -> list[dict[str, Any]]:
         with self.store.session() as s:

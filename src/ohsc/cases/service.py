@@ -12,16 +12,18 @@ from sqlalchemy.exc import IntegrityError
 
 from ohsc import audit
 from ohsc.cases.categories import scheme as get_scheme
+from ohsc.cases.jobs import IngestJobs, SourceProgress, claim, release
 from ohsc.cases.model import Case, CaseStats, IngestSummary
 from ohsc.cases.models import CaseItemRow, CaseRow, CaseSourceRow, CaseVoteRow
 from ohsc.cases.reading import CaseReading
+from ohsc.cases.viewing import CaseViewing
 from ohsc.errors import CaseExistsError, InvalidInputError
 
 if TYPE_CHECKING:
     from ohsc.scanning.runner import ProgressSink
 
 
-class CaseService(CaseReading):
+class CaseService(CaseReading, IngestJobs, CaseViewing):
     """Cases for one actor (an analyst, or ``cli:<user>``)."""
 
     # --- cases ---------------------------------------------------------------------------------
@@ -111,26 +113,35 @@ class CaseService(CaseReading):
                 src = CaseSourceRow(case_id=case_row.id, kind=kind, path=str(root), added_by=self.actor)
                 s.add(src)
                 s.flush()
-            src.status = "running"
             s.expunge(src)
-        summary = IngestSummary(source=str(root), kind=kind)
-        if kind == "vics":
-            from ohsc.cases.vics import ingest_vics
+        claim(src.id)  # one ingest of a source at a time (in this process)
+        try:
+            with self.store.session() as s:
+                row = s.get(CaseSourceRow, src.id)
+                assert row is not None
+                row.status, row.failure, row.total, row.done = "running", None, None, 0
+            summary = IngestSummary(source=str(root), kind=kind)
+            tracked = SourceProgress(self.store, src.id, progress)
+            if kind == "vics":
+                from ohsc.cases.vics import ingest_vics
 
-            ingest_vics(self.store, case_row, src.id, root, summary)
-        else:
-            ingest.run_ingest(
-                self.store,
-                self.settings,
-                case_row,
-                src,
-                root,
-                matcher=matcher,
-                workers=self.settings.effective_workers() if workers is None else workers,
-                progress=progress,
-                summary=summary,
-                disk=kind == "disk",
-            )
+                ingest_vics(self.store, case_row, src.id, root, summary)
+            else:
+                ingest.run_ingest(
+                    self.store,
+                    self.settings,
+                    case_row,
+                    src,
+                    root,
+                    matcher=matcher,
+                    workers=self.settings.effective_workers() if workers is None else workers,
+                    progress=tracked,
+                    summary=summary,
+                    disk=kind == "disk",
+                )
+            tracked.finish()
+        finally:
+            release(src.id)
         summary.elapsed = time.monotonic() - started
         ingest.finish_source(self.store, self.settings, case_row, src.id, self.actor, summary)
         return summary
@@ -274,65 +285,6 @@ class CaseService(CaseReading):
                 details={**result, "item_ids": result["item_ids"][:1000]},
             )
             return result
-
-    # --- media ---------------------------------------------------------------------------------
-
-    def preview(self, ref: str | int, item_id: int) -> bytes | None:
-        """A small, greyscale, heavily blurred JPEG of a picture item (made here: nothing sharper
-        reaches the browser); None when it is not a readable picture."""
-        from ohsc.cases.media import read_item
-        from ohsc.review.previews import blurred_preview
-
-        self._check_item(ref, item_id)
-        data = read_item(self.store, self.settings, item_id)
-        return None if data is None else blurred_preview(data, max_pixels=self.settings.max_image_pixels)
-
-    def _check_item(self, ref: str | int, item_id: int) -> CaseRow:
-        from ohsc.errors import CaseItemNotFoundError
-
-        with self.store.session() as s:
-            case = self._row(s, ref)
-            found = s.scalar(select(CaseItemRow.case_id).where(CaseItemRow.id == item_id))
-            if found != case.id:
-                raise CaseItemNotFoundError(f"no item {item_id} in case {case.name!r}")
-            s.expunge(case)
-            return case
-
-    def reveal(self, ref: str | int, item_id: int, user_id: int, *, limit_reached: bool, grants: Any) -> str:
-        """Record that an analyst is shown an item unblurred (audited; counted against the
-        review exposure budget) and return the grant that unlocks it."""
-        from ohsc.cases.models import CaseRevealRow
-        from ohsc.errors import ExposureLimitError
-
-        if limit_reached:
-            raise ExposureLimitError(
-                f"daily limit of {self.settings.review_daily_reveal_limit} media views reached; "
-                "media stays blurred until tomorrow"
-            )
-        case = self._check_item(ref, item_id)
-        with self.store.session() as s:
-            s.add(CaseRevealRow(case_id=case.id, item_id=item_id, user_id=user_id))
-            audit.record(
-                s,
-                actor=self.actor,
-                action="case.reveal",
-                object_type="case_item",
-                object_id=item_id,
-                details={"case_id": case.id},
-            )
-        return str(grants.make(item_id, "case", user_id))
-
-    def media(self, ref: str | int, item_id: int, user_id: int, grant: str, *, grants: Any) -> bytes:
-        from ohsc.cases.media import read_item
-        from ohsc.errors import NotFoundError, PermissionDeniedError
-
-        if not grants.check(grant, item_id, "case", user_id):
-            raise PermissionDeniedError("reveal the item first")
-        self._check_item(ref, item_id)
-        data = read_item(self.store, self.settings, item_id)
-        if data is None:
-            raise NotFoundError(f"item {item_id}: no location can be read any more")
-        return data
 
     # --- outputs: banks and reports ------------------------------------------------------------
 

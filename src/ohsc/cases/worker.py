@@ -58,9 +58,21 @@ def read_exif(source: Path | bytes) -> dict[str, str]:
 
 
 def case_job(path: str | None, data: bytes | None) -> FileSignals:
+    """The scan's hashes (vPDQ for videos), the EXIF fields of pictures, and a keyframe strip
+    of videos (base64 in ``extra["strip"]``: the ingest keeps it as a file, not in the journal)."""
     sig = hash_job(path, data)
     if sig.kind is MediaKind.IMAGE and sig.md5 is not None:
         exif = read_exif(data if data is not None else Path(path or ""))
         if exif:
             sig.extra["exif"] = exif
+    elif (
+        sig.kind is MediaKind.VIDEO
+        and sig.md5 is not None
+        and (data is not None or "://" not in (path or "://"))
+    ):
+        from ohsc.cases.strips import encode, keyframe_strip
+
+        strip = keyframe_strip(data if data is not None else Path(path or ""))
+        if strip is not None:
+            sig.extra["strip"] = encode(strip)
     return sig

@@ -1,5 +1,6 @@
-"""Triage cases over HTTP (API keys with the ``review`` scope): list, create, stats, the grid's
-items with filters and cursor paging, one item, categorise, VICS export."""
+"""Triage cases over HTTP (API keys with the ``review`` scope): list, create, ingest a
+server-side source (under ``OHSC_CASE_INGEST_ROOT`` only) in the background with its progress,
+stats, the grid's items with filters and cursor paging, one item, categorise, VICS export."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ class CaseIn(BaseModel):
     stack_threshold: int | None = Field(default=None, ge=0, le=128)
     series_seconds: int = Field(default=3600, ge=1)
     description: str = Field(default="", max_length=5000)
+
+
+class IngestIn(BaseModel):
+    #: a file or folder under OHSC_CASE_INGEST_ROOT (relative to it, or absolute)
+    path: str = Field(min_length=1, max_length=4096)
 
 
 class CategoriseIn(BaseModel):
@@ -60,6 +66,28 @@ async def create_case(request: Request, client: ReviewClient) -> dict[str, Any]:
         )
     )
     return made.to_dict()
+
+
+@router.post("/cases/{ref}/ingest", status_code=202, summary="Ingest a server-side source in the background")
+async def ingest(ref: str, request: Request, client: ReviewClient) -> dict[str, Any]:
+    """The source must lie under ``OHSC_CASE_INGEST_ROOT`` (403 otherwise, and when it is not
+    set). Answers at once with the source; poll ``GET /v1/cases/{ref}/sources/{id}`` for its
+    progress (``total``, ``done``, ``status``: queued, running, done, interrupted, failed)."""
+    body: IngestIn = await read_json(request, IngestIn)
+    services = get_services(request)
+    service = _service(request, client.actor)
+    started = await run_in_threadpool(service.start_ingest, ref, body.path)
+    matcher = services.require_matcher()
+    services.tasks.start(
+        f"case-ingest-{started['id']}",
+        lambda: service.run_started(started["case_id"], started, matcher=matcher),
+    )
+    return {k: v for k, v in started.items() if k != "resolved"}
+
+
+@router.get("/cases/{ref}/sources/{source_id}", summary="One source of a case, with its ingest's progress")
+async def source(ref: str, source_id: int, request: Request, client: ReviewClient) -> dict[str, Any]:
+    return await run_in_threadpool(_service(request, client.actor).source, ref, source_id)
 
 
 @router.get("/cases/{ref}/stats", summary="A case's counts")
@@ -113,4 +141,13 @@ async def export_vics(ref: str, request: Request, client: ReviewClient, all: boo
         data,
         media_type="application/json",
         headers={"Content-Disposition": 'attachment; filename="case.json"'},
+    )
+
+
+@router.get("/cases/{ref}/report", summary="The case report, HTML or PDF (no pictures)")
+async def report(ref: str, request: Request, client: ReviewClient, format: str = "html") -> Response:
+    data = await run_in_threadpool(_service(request, client.actor).report, ref, format)
+    media = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
+    return Response(
+        data, media_type=media, headers={"Content-Disposition": f'attachment; filename="report.{format}"'}
     )

@@ -1,9 +1,12 @@
-"""Triage cases in the browser: case list, dashboard, the analyst grid (blurred greyscale
-previews, number keys, shift-click and stack-wide selection, filters), item pages with recorded
-reveals, and the disagreements queue. Reveals count against the review exposure budget."""
+"""Triage cases in the browser: case list, dashboard (with sources, ingest under
+``OHSC_CASE_INGEST_ROOT`` in the background, VICS export and report downloads), the analyst grid
+(blurred greyscale previews and video keyframe strips, number keys, shift-click and stack-wide
+selection, filters), item pages with recorded reveals, and the disagreements queue. Reveals count
+against the review exposure budget."""
 
 from __future__ import annotations
 
+import io
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -18,7 +21,7 @@ from ohsc.cases.service import CaseService
 from ohsc.errors import InvalidInputError, OhscError
 from ohsc.review.model import Reviewer
 from ohsc.review.previews import mime_type
-from ohsc.signals.sniff import SNIFF_BYTES, image_format
+from ohsc.signals.sniff import SNIFF_BYTES, image_format, video_format
 from ohsc.web.auth import AdminUser, ReviewerUser, get_services
 from ohsc.web.services import Services
 from ohsc.web.templating import render
@@ -68,13 +71,43 @@ def _dashboard(services: Services, service: CaseService, ref: str, user: User) -
         "stats": service.stats(case.id),
         "scheme": get_scheme(case.scheme),
         "exposure": services.review.exposure(user.id),
+        "sources": service.sources(case.id),
+        "ingest_root": services.settings.case_ingest_root,
     }
 
 
 @router.get("/{ref}")
 async def dashboard(ref: str, request: Request, user: ReviewerUser) -> Response:
     ctx = await run_in_threadpool(_dashboard, get_services(request), _service(request, user), ref, user)
+    ctx["message"] = request.query_params.get("msg")
     return render(request, "cases/dashboard.html", ctx)
+
+
+@router.post("/{ref}/ingest")
+async def ingest(
+    ref: str, request: Request, user: AdminUser, path: Annotated[str, Form(max_length=4096)]
+) -> Response:
+    """Start ingesting a source under ``OHSC_CASE_INGEST_ROOT`` in the background (the same
+    library calls as ``POST /v1/cases/{ref}/ingest``); the dashboard shows its progress."""
+    services = get_services(request)
+    service = _service(request, user)
+    try:
+        started = await run_in_threadpool(service.start_ingest, ref, path)
+        matcher = services.require_matcher()
+    except OhscError as exc:
+        return RedirectResponse(f"/cases/{ref}?" + urlencode({"msg": exc.message}), status_code=303)
+    services.tasks.start(
+        f"case-ingest-{started['id']}",
+        lambda: service.run_started(started["case_id"], started, matcher=matcher),
+    )
+    msg = f"Ingest of {path} started."
+    return RedirectResponse(f"/cases/{started['case_id']}?" + urlencode({"msg": msg}), status_code=303)
+
+
+@router.get("/{ref}/sources/{source_id}")
+async def source(ref: str, source_id: int, request: Request, user: ReviewerUser) -> JSONResponse:
+    """A source's ingest status and progress, polled by the dashboard while it runs."""
+    return JSONResponse(await run_in_threadpool(_service(request, user).source, ref, source_id))
 
 
 def _grid(
@@ -97,6 +130,39 @@ def _grid(
         "sorts": SORTS,
         "exposure": services.review.exposure(user.id),
         "sources": service.sources(case.id),
+    }
+
+
+@router.get("/{ref}/export.vics")
+async def export_vics(ref: str, request: Request, user: ReviewerUser, all: str = "") -> Response:
+    """The case as VICS 2.0 JSON (the same audited call as ``ohsc case export``)."""
+    service = _service(request, user)
+
+    def run() -> tuple[bytes, str]:
+        buf = io.BytesIO()
+        service.export_vics(ref, buf, categorised_only=not all)
+        return buf.getvalue(), service.get(ref).name
+
+    data, name = await run_in_threadpool(run)
+    return Response(data, media_type="application/json", headers=_attachment(name, "vics.json"))
+
+
+@router.get("/{ref}/report")
+async def report(ref: str, request: Request, user: ReviewerUser, format: str = "html") -> Response:
+    """The case report, HTML or PDF (the same audited call as ``ohsc case report``): counts,
+    hash lists and who categorised what; no pictures."""
+    service = _service(request, user)
+    data = await run_in_threadpool(service.report, ref, format)
+    name = await run_in_threadpool(lambda: service.get(ref).name)
+    media = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
+    return Response(data, media_type=media, headers=_attachment(name, f"report.{format}"))
+
+
+def _attachment(case_name: str, suffix: str) -> dict[str, str]:
+    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "_" for ch in case_name)[:80]
+    return {
+        "Content-Disposition": f'attachment; filename="case-{safe}-{suffix}"',
+        "Cache-Control": "no-store",
     }
 
 
@@ -194,8 +260,10 @@ async def media(ref: str, item_id: int, request: Request, user: ReviewerUser, gr
     data = await run_in_threadpool(
         lambda: _service(request, user).media(ref, item_id, user.id, grant, grants=services.review.grants)
     )
+    head = data[:SNIFF_BYTES]
+    fmt = image_format(head)
     return Response(
         data,
-        media_type=mime_type(image_format(data[:SNIFF_BYTES]), "image"),
+        media_type=mime_type(fmt, "image") if fmt else mime_type(video_format(head), "video"),
         headers={"Content-Disposition": "inline", "Cache-Control": "no-store, private"},
     )
