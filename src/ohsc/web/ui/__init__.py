@@ -21,6 +21,7 @@ from ohsc.web.ui import (
     report_stats,
     reports,
     review,
+    review_grid,
     review_media,
     trace,
 )
@@ -34,6 +35,7 @@ _MODULES = (
     account,
     review,
     review_media,
+    review_grid,
     cases,
     audit,
     report_stats,
