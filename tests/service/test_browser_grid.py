@@ -116,6 +116,8 @@ def _run(browser: Browser, live: Live, on_grid: list[int], elsewhere: int) -> No
     page.click("#select-all")
     page.keyboard.press("c")  # over the limit: every item refused, and said so
     expect(page.locator("#reveal-status")).to_contain_text("Revealed 0 of 3 in full colour. Refused: #")
+    page.locator(f'.rcell[data-item="{on_grid[0]}"] details.meta summary').click()  # the metadata panel
+    expect(page.locator(f'.rcell[data-item="{on_grid[0]}"] details.meta')).to_contain_text("entry from file")
     _shot(page, "review-grid.png")
 
     # an item that was never on this grid, smuggled into the form, is refused by the server

@@ -53,6 +53,9 @@ def test_decide_many_applies_single_rules_per_item(env: Env) -> None:
     grid = review.claim_many(alice, limit=3)
     mine = [i.id for i in grid]
     assert mine == ids[:3]  # queue order
+    [meta] = review.provenance([ids[0]]).values()  # the grid's metadata panel
+    assert meta["content_source"] == "signals"
+    assert [e["source"] for e in meta["entries"].values()] == ["api"]
     review.claim(ids[3], bob)  # on bob's screen, not alice's
     decided_before = review.claim_many(bob, limit=0)
     assert [i.id for i in decided_before] == [ids[3]]

@@ -12,16 +12,22 @@ exposure limits, so a limit reached midway refuses the rest. Each returns one
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
 
 from ohsc import audit
 from ohsc.banks.service import BankService
+from ohsc.content.models import ContentRow, MatchRecordRow
 from ohsc.errors import InvalidInputError, NotShownError, OhscError
 from ohsc.review.claims import ReviewClaims
 from ohsc.review.deciding import NOTE_CHARS, ReviewDeciding
 from ohsc.review.model import Choice, ItemOutcome, Reviewer, ReviewItem, Status
+from ohsc.review.models import ReviewItemRow
 from ohsc.review.queue import QueueFilter, try_claim
 from ohsc.review.reading import ReviewReading
 from ohsc.review.viewing import ReviewViewing
+from ohsc.store.models import EntryRow
 from ohsc.store.types import utcnow
 
 #: the most items one grid holds and one bulk call takes
@@ -45,6 +51,33 @@ class ReviewBulk(ReviewReading, ReviewClaims, ReviewViewing, ReviewDeciding):
         flt = QueueFilter(status="pending", claimed_by=reviewer.user_id)
         items = self.list_items(flt, after=0, limit=BULK_MAX, sort=sort)
         return [i for i in items if i.claim_expires_at is not None and i.status is not Status.DECIDED]
+
+    def provenance(self, item_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """For the grid's metadata panel: each item's content source (upload, signals, url) and,
+        per matched bank entry, where the entry came from and when it was added."""
+        if not item_ids:
+            return {}
+        with self.store.session() as s:
+            found = s.execute(
+                select(ReviewItemRow.id, ReviewItemRow.content_item_id, ContentRow.source)
+                .join(ContentRow, ContentRow.id == ReviewItemRow.content_item_id)
+                .where(ReviewItemRow.id.in_(list(item_ids)))
+            ).all()
+            out: dict[int, dict[str, Any]] = {}
+            for item_id, content_id, source in found:
+                entries = s.execute(
+                    select(EntryRow.id, EntryRow.source, EntryRow.source_ref, EntryRow.created_at)
+                    .join(MatchRecordRow, MatchRecordRow.entry_id == EntryRow.id)
+                    .where(MatchRecordRow.content_item_id == content_id)
+                ).all()
+                out[item_id] = {
+                    "content_source": source,
+                    "entries": {
+                        e.id: {"source": e.source, "source_ref": e.source_ref, "added_at": e.created_at}
+                        for e in entries
+                    },
+                }
+        return out
 
     def claim_many(
         self, reviewer: Reviewer, flt: QueueFilter | None = None, *, sort: str = "queue", limit: int = 12

@@ -34,21 +34,22 @@ def _sort(value: str | None) -> str:
     return value if value in SORTS else "queue"
 
 
-def _cell(services: Services, item: ReviewItem) -> dict[str, Any]:
+def _cell(services: Services, item: ReviewItem, provenance: dict[str, Any]) -> dict[str, Any]:
     detail = services.review.detail(item.id)
     matches = [m for m in detail.matches if m["kind"] == "match"]
     best = min(matches, key=lambda m: m["distance"], default=None)
     reference = next(
         (m for m in sorted(matches, key=lambda m: m["distance"]) if m["entry_id"] in detail.thumbnails), None
     )
-    return {"item": item, "matches": matches, "best": best, "reference": reference}
+    return {"item": item, "matches": matches, "best": best, "reference": reference, **provenance}
 
 
 def _grid_context(services: Services, reviewer: Reviewer, sort: str, user_id: int) -> dict[str, Any]:
     items = services.review.grid(reviewer, sort)
+    provenance = services.review.provenance([i.id for i in items])
     banks = sorted(b.name for b in services.banks("web").list_banks() if not b.is_allowlist)
     return {
-        "cells": [_cell(services, i) for i in items],
+        "cells": [_cell(services, i, provenance.get(i.id, {})) for i in items],
         "sort": sort,
         "sorts": SORTS,
         "banks": banks,
@@ -64,7 +65,7 @@ async def grid(request: Request, user: ReviewerUser) -> Response:
     services = get_services(request)
     sort = _sort(request.query_params.get("sort"))
     ctx = await run_in_threadpool(_grid_context, services, Reviewer.of_user(user), sort, user.id)
-    ctx["message"] = request.query_params.get("msg")
+    ctx["grid_message"] = request.query_params.get("msg")
     return render(request, "grid.html", ctx)
 
 
@@ -137,7 +138,7 @@ async def decide_many(
     def run() -> dict[str, Any]:
         outcomes = services.review.decide_many(item, reviewer, choice, note=note)
         ctx = _grid_context(services, reviewer, _sort(sort), user.id)
-        return {**ctx, "outcomes": outcomes, "message": _summary(outcomes)}
+        return {**ctx, "outcomes": outcomes, "grid_message": _summary(outcomes)}
 
     try:
         ctx = await run_in_threadpool(run)
