@@ -402,6 +402,12 @@ class ReviewItemNotFoundError(NotFoundError):
     code = "review_item_not_found"
 
 
+class NotShownError(PermissionDeniedError):
+    """A bulk decision named an item that is not on this reviewer's screen (not claimed by them)."""
+
+    code = "not_shown"
+
+
 class ReviewStateError(ConflictError):
     """The review item is not in a state that allows this (claimed by another, already decided)."""
 

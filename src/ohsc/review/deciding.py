@@ -19,7 +19,7 @@ from ohsc.errors import InvalidInputError
 from ohsc.review import bank_effects, transitions
 from ohsc.review.base import ReviewBase
 from ohsc.review.model import Choice, Reviewer, ReviewItem
-from ohsc.review.models import MediaRevealRow, ReviewDecisionRow, ReviewItemRow
+from ohsc.review.models import UNBLURRED, MediaRevealRow, ReviewDecisionRow, ReviewItemRow
 from ohsc.store.types import utcnow
 
 NOTE_CHARS = 5000
@@ -44,16 +44,32 @@ class ReviewDeciding(ReviewBase):
         now = utcnow()
         with self.store.session() as s:
             row, content = self._lock(s, item_id)
-            transitions.check_may_decide(row, reviewer, choice, self._claim_live(row, now))
-            prior = transitions.snapshot(row)
-            step = transitions.apply(row, choice, reviewer, now)
-            added_to = target.id if (target is not None and step.final) else None
-            decision = self._record(s, row, content, reviewer, choice, note, step, added_to, prior, now)
-            if added_to is not None:
-                decision.added_entry_ids = bank_effects.add_content(s, banks, added_to, content, item_id)
-            if step.announced:
-                self._announce(s, row, content, reviewer, decision, step)
+            self._decide_locked(s, row, content, reviewer, choice, note, banks, target, now)
         return self.get(item_id)
+
+    def _decide_locked(
+        self,
+        s: Session,
+        row: ReviewItemRow,
+        content: ContentRow,
+        reviewer: Reviewer,
+        choice: Choice,
+        note: str | None,
+        banks: BankService,
+        target: Bank | None,
+        now: datetime,
+    ) -> transitions.Step:
+        """The checks and effects of one decision on a locked item (single and bulk decisions)."""
+        transitions.check_may_decide(row, reviewer, choice, self._claim_live(row, now))
+        prior = transitions.snapshot(row)
+        step = transitions.apply(row, choice, reviewer, now)
+        added_to = target.id if (target is not None and step.final) else None
+        decision = self._record(s, row, content, reviewer, choice, note, step, added_to, prior, now)
+        if added_to is not None:
+            decision.added_entry_ids = bank_effects.add_content(s, banks, added_to, content, row.id)
+        if step.announced:
+            self._announce(s, row, content, reviewer, decision, step)
+        return step
 
     def _bank_target(self, banks: BankService, choice: Choice, ref: str | int | None) -> Bank | None:
         if ref is None or ref == "":
@@ -86,7 +102,7 @@ class ReviewDeciding(ReviewBase):
             .where(
                 MediaRevealRow.item_id == item_id,
                 MediaRevealRow.user_id == reviewer.user_id,
-                MediaRevealRow.target == "media",
+                MediaRevealRow.target.in_(UNBLURRED),
             )
         )
         return bool(seen)
@@ -168,7 +184,7 @@ class ReviewDeciding(ReviewBase):
         )
         viewers = s.execute(
             select(MediaRevealRow.user_id)
-            .where(MediaRevealRow.item_id == row.id, MediaRevealRow.target == "media")
+            .where(MediaRevealRow.item_id == row.id, MediaRevealRow.target.in_(UNBLURRED))
             .distinct()
         ).scalars()
         confirmers = [a for a in (row.first_confirmed_by, reviewer.actor) if a]

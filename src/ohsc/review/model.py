@@ -153,6 +153,23 @@ class DecisionRecord(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    """What a bulk step did to one item: ``ok`` with ``outcome`` (a decision's outcome, or
+    ``revealed``), or refused with ``outcome`` the error code and ``message`` why."""
+
+    item_id: int
+    ok: bool
+    outcome: str
+    message: str = ""
+    #: a reveal's unlocking URL
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"item_id": self.item_id, "ok": self.ok, "outcome": self.outcome, "message": self.message,
+                "url": self.url}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class Undoable:
     """A reviewer's latest decision while they may still take it back."""
 

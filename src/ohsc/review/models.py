@@ -81,6 +81,10 @@ class ReviewDecisionRow(Base):
     undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+#: reveal targets that show the item's own media sharp: greyscale first, then full colour
+UNBLURRED = ("grey", "media")
+
+
 class MediaRevealRow(Base):
     """A reviewer revealed unblurred media (exposure counters and reports read these)."""
 
@@ -93,7 +97,7 @@ class MediaRevealRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(BigInteger)
-    #: media | reference
+    #: media (full colour) | grey (sharp greyscale) | reference (a bank's thumbnail)
     target: Mapped[str] = mapped_column(String(16))
     #: click | hold
     mode: Mapped[str] = mapped_column(String(8))

@@ -48,6 +48,17 @@ def blurred_preview(data: bytes, *, max_pixels: int = _MAX_PIXELS) -> bytes | No
     return _jpeg(im.filter(ImageFilter.GaussianBlur(radius)), 60)
 
 
+def greyscale_sharp(data: bytes, *, max_pixels: int = _MAX_PIXELS) -> bytes | None:
+    """A sharp greyscale JPEG (at most 480 pixels): the step between the blurred preview and full
+    colour, shown only behind a recorded reveal; None when it is not a readable image."""
+    im = _open(data, max_pixels)
+    if im is None:
+        return None
+    im = im.convert("L")
+    im.thumbnail((PREVIEW_SIZE * 2, PREVIEW_SIZE * 2))
+    return _jpeg(im, 80)
+
+
 def thumbnail(data: bytes, *, max_pixels: int = _MAX_PIXELS) -> bytes | None:
     """A 256-pixel colour JPEG thumbnail (kept encrypted as a bank reference); None if unreadable."""
     im = _open(data, max_pixels)

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ohsc.actions.rules import Decision, Verdict
 from ohsc.content.models import ContentRow, MatchRecordRow
+from ohsc.review import search as finding
 from ohsc.review.model import Choice, Reviewer, ReviewItem, Status
 from ohsc.review.models import ReviewDecisionRow, ReviewItemRow
 from ohsc.store.types import utcnow
@@ -124,8 +125,12 @@ class QueueFilter:
     claimed_by: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    #: a search (:mod:`ohsc.review.search`): an item number, content id, hash or bank entry
+    text: str | None = None
 
     def apply(self, q: S) -> S:
+        if self.text:
+            q = q.where(finding.condition(finding.parse(self.text)))
         if self.status == "pending":
             q = q.where(ReviewItemRow.status != Status.DECIDED.value)
         elif self.status:
@@ -155,6 +160,42 @@ class QueueFilter:
         if self.until is not None:
             q = q.where(ReviewItemRow.created_at < self.until)
         return q
+
+
+def _first_match(column: Any) -> Any:
+    """The smallest value of a match column (bank name, category) for the item: a sort key."""
+    return (
+        select(func.min(column))
+        .where(
+            MatchRecordRow.content_item_id == ReviewItemRow.content_item_id, MatchRecordRow.kind == "match"
+        )
+        .scalar_subquery()
+    )
+
+
+#: queue orders by name: (label, order-by clauses); "queue" is the order "next" takes them in
+SORTS: dict[str, str] = {
+    "queue": "queue order",
+    "distance": "closest match first",
+    "age": "oldest first",
+    "newest": "newest first",
+    "bank": "bank",
+    "category": "category",
+}
+
+
+def sort_clauses(sort: str) -> list[Any]:
+    if sort == "distance":
+        return [ReviewItemRow.best_distance, ReviewItemRow.id]
+    if sort == "age":
+        return [ReviewItemRow.created_at, ReviewItemRow.id]
+    if sort == "newest":
+        return [ReviewItemRow.created_at.desc(), ReviewItemRow.id.desc()]
+    if sort == "bank":
+        return [_first_match(MatchRecordRow.bank_name), ReviewItemRow.id]
+    if sort == "category":
+        return [_first_match(MatchRecordRow.category), ReviewItemRow.id]
+    return [ReviewItemRow.priority.desc(), ReviewItemRow.id]
 
 
 def base_query() -> Select[ReviewItemRow, ContentRow]:

@@ -12,8 +12,8 @@ from ohsc.content.models import MatchRecordRow
 from ohsc.review import search as finding
 from ohsc.review.base import ReviewBase, to_decision
 from ohsc.review.model import ReviewDetail, Reviewer, ReviewItem, Status
-from ohsc.review.models import EntryThumbnailRow, MediaRevealRow, ReviewDecisionRow, ReviewItemRow
-from ohsc.review.queue import QueueFilter, base_query, claimable, offered_to, to_item
+from ohsc.review.models import UNBLURRED, EntryThumbnailRow, MediaRevealRow, ReviewDecisionRow, ReviewItemRow
+from ohsc.review.queue import SORTS, QueueFilter, base_query, claimable, offered_to, sort_clauses, to_item
 from ohsc.store.types import utcnow
 
 SEARCH_LIMIT = 50
@@ -28,14 +28,18 @@ class ReviewReading(ReviewBase):
         after: int | None = None,
         limit: int = 50,
         reviewer: Reviewer | None = None,
+        sort: str | None = None,
     ) -> list[ReviewItem]:
-        """Newest first with ``before``; oldest first (queue order) with ``after``. With a
-        ``reviewer``, "pending" lists only what they could take (not escalated items unless they
-        are an admin, not the items they confirmed first)."""
+        """Newest first with ``before``; oldest first (queue order) with ``after``; or in a named
+        ``sort`` (:data:`~ohsc.review.queue.SORTS`, one page: no cursor). With a ``reviewer``,
+        "pending" lists only what they could take (not escalated items unless they are an admin,
+        not the items they confirmed first)."""
         q = flt.apply(base_query())
         if reviewer is not None and flt.status == "pending":
             q = q.where(offered_to(reviewer))
-        if after is not None:
+        if sort is not None and sort in SORTS:
+            q = q.order_by(*sort_clauses(sort))
+        elif after is not None:
             q = q.where(ReviewItemRow.id > after).order_by(ReviewItemRow.id)
         else:
             if before is not None:
@@ -83,7 +87,7 @@ class ReviewReading(ReviewBase):
             viewed = s.scalar(
                 select(func.count())
                 .select_from(MediaRevealRow)
-                .where(MediaRevealRow.item_id == item_id, MediaRevealRow.target == "media")
+                .where(MediaRevealRow.item_id == item_id, MediaRevealRow.target.in_(UNBLURRED))
             )
             entry_ids = [r.entry_id for r in records]
             thumbs = (

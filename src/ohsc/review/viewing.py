@@ -16,7 +16,8 @@ from ohsc.content.models import ContentRow, MatchRecordRow
 from ohsc.errors import ExposureLimitError, InvalidInputError, NotFoundError, PermissionDeniedError
 from ohsc.review.base import ReviewBase
 from ohsc.review.model import DECISIONS, Exposure, Reviewer
-from ohsc.review.models import EntryThumbnailRow, MediaRevealRow, ReviewDecisionRow, ReviewItemRow
+from ohsc.review.models import UNBLURRED, EntryThumbnailRow, MediaRevealRow, ReviewDecisionRow, ReviewItemRow
+from ohsc.review.previews import greyscale_sharp
 from ohsc.store.types import utcnow
 
 
@@ -95,8 +96,8 @@ class ReviewViewing(ReviewBase):
         """Record that a reviewer is shown unblurred media; returns the grant that unlocks it."""
         if reviewer.user_id is None:
             raise InvalidInputError("only logged-in reviewers view media")
-        if target not in ("media", "reference"):
-            raise InvalidInputError("target is media or reference")
+        if target not in ("media", "grey", "reference"):
+            raise InvalidInputError("target is media, grey or reference")
         mode = "hold" if mode == "hold" else "click"
         if self.exposure(reviewer.user_id).limit_reached:
             raise ExposureLimitError(
@@ -104,7 +105,7 @@ class ReviewViewing(ReviewBase):
                 "media stays blurred until tomorrow"
             )
         with self.store.session() as s:
-            if target == "media":
+            if target in UNBLURRED:
                 row, _content = self._media_row(s, item_id)
             else:
                 self._reference(s, item_id, entry_id)
@@ -137,6 +138,18 @@ class ReviewViewing(ReviewBase):
         if reviewer.user_id is None or not self.grants.check(grant, item_id, "media", reviewer.user_id):
             raise PermissionDeniedError("reveal the media first")
         return self.preview_source(item_id)
+
+    def grey(self, item_id: int, reviewer: Reviewer, grant: str) -> bytes | None:
+        """The sharp greyscale picture (the step between blurred and full colour), only with a
+        valid ``grey`` (or full ``media``) reveal grant; None when the media is not a picture."""
+        if reviewer.user_id is None or not any(
+            self.grants.check(grant, item_id, target, reviewer.user_id) for target in UNBLURRED
+        ):
+            raise PermissionDeniedError("reveal the media first")
+        source = self.preview_source(item_id)
+        if source.media_kind != "image":
+            return None
+        return greyscale_sharp(source.data, max_pixels=self.settings.max_image_pixels)
 
     def preview_source(self, item_id: int) -> Media:
         """The media bytes for making a blurred preview (never sent as they are)."""

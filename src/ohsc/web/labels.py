@@ -33,6 +33,8 @@ ACTION_LABELS = {
     "review.undo": "Review decision undone",
     "review.reopen": "Review item reopened",
     "review.search": "Review items searched",
+    "review.claim_many": "Review items put on a grid",
+    "review.decide_many": "Review items decided together",
     "bank.entries.add": "Bank entries added",
     "entry.retract": "Bank entries withdrawn",
     "entry.restore": "Bank entries restored",

@@ -26,6 +26,7 @@ from ohsc.web.ui import (
     report_stats,
     reports,
     review,
+    review_grid,
     review_media,
     trace,
 )
@@ -39,6 +40,7 @@ _MODULES = (
     account,
     review,
     review_media,
+    review_grid,
     cases,
     audit,
     report_stats,

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from ohsc.accounts.model import User
 from ohsc.errors import OhscError
 from ohsc.review.model import Choice, Reviewer, ReviewItem
-from ohsc.review.queue import QueueFilter
+from ohsc.review.queue import SORTS, QueueFilter
 from ohsc.review.search import HELP as SEARCH_HELP
 from ohsc.web.auth import ReviewerUser, get_services
 from ohsc.web.paging import decode_cursor, encode_cursor
@@ -49,11 +49,19 @@ def _filter(params: dict[str, str]) -> QueueFilter:
         bank=params.get("bank") or None,
         category=params.get("category") or None,
         reason=reason if reason in ("rule", "flood") else None,
+        text=(params.get("q") or "").strip()[:300] or None,
     )
 
 
-def _query(flt: QueueFilter) -> str:
-    pairs = (("status", flt.status), ("bank", flt.bank), ("category", flt.category), ("reason", flt.reason))
+def _sort(params: dict[str, str]) -> str | None:
+    """A named order (:data:`~ohsc.review.queue.SORTS`) other than the queue's, else None."""
+    sort = params.get("sort") or ""
+    return sort if sort in SORTS and sort != "queue" else None
+
+
+def _query(flt: QueueFilter, sort: str | None = None) -> str:
+    pairs = (("status", flt.status), ("bank", flt.bank), ("category", flt.category), ("reason", flt.reason),
+             ("q", flt.text), ("sort", sort))  # fmt: skip
     return urlencode({k: v for k, v in pairs if v})
 
 
@@ -65,17 +73,27 @@ def _rows(services: Services, reviewer: Reviewer, items: list[ReviewItem]) -> di
     }
 
 
-def _queue_context(services: Services, user: User, flt: QueueFilter, cursor: str | None) -> dict[str, Any]:
+def _queue_context(
+    services: Services, user: User, flt: QueueFilter, cursor: str | None, sort: str | None = None
+) -> dict[str, Any]:
     reviewer = Reviewer.of_user(user)
-    items = services.review.list_items(
-        flt, after=decode_cursor(cursor) or 0, limit=PAGE + 1, reviewer=reviewer
-    )
+    message = None
+    try:
+        items = services.review.list_items(
+            flt, after=decode_cursor(cursor) or 0, limit=PAGE + 1, reviewer=reviewer, sort=sort
+        )
+    except OhscError as exc:  # a search that cannot be read
+        items, message = [], exc.message
     banks = sorted(b.name for b in services.banks("web").list_banks() if not b.is_allowlist)
     return {
         **_rows(services, reviewer, items[:PAGE]),
-        "next_cursor": encode_cursor(items[PAGE - 1].id) if len(items) > PAGE else None,
+        # a named sort shows one page (the cursor follows queue order)
+        "next_cursor": encode_cursor(items[PAGE - 1].id) if len(items) > PAGE and sort is None else None,
         "flt": flt,
-        "query": _query(flt),
+        "sort": sort or "queue",
+        "sorts": SORTS,
+        "filter_message": message,
+        "query": _query(flt, sort),
         "statuses": STATUSES,
         "banks": banks,
         "exposure": services.review.exposure(user.id),
@@ -88,16 +106,18 @@ def _queue_context(services: Services, user: User, flt: QueueFilter, cursor: str
 async def queue(request: Request, user: ReviewerUser) -> Response:
     services = get_services(request)
     params = dict(request.query_params)
-    ctx = await run_in_threadpool(_queue_context, services, user, _filter(params), params.get("cursor"))
-    ctx["message"] = params.get("msg")
+    ctx = await run_in_threadpool(
+        _queue_context, services, user, _filter(params), params.get("cursor"), _sort(params)
+    )
+    ctx["message"] = params.get("msg") or ctx["filter_message"]
     return render(request, "queue.html", ctx)
 
 
 @router.get("/rows")
 async def queue_rows(request: Request, user: ReviewerUser) -> Response:
     services = get_services(request)
-    flt = _filter(dict(request.query_params))
-    ctx = await run_in_threadpool(_queue_context, services, user, flt, None)
+    params = dict(request.query_params)
+    ctx = await run_in_threadpool(_queue_context, services, user, _filter(params), None, _sort(params))
     return render(request, "_queue_rows.html", ctx)
 
 

@@ -1,0 +1,137 @@
+"""The review grid in headless Chromium: a reviewer puts items on the grid, selects them, reveals
+them in sharp greyscale and then in colour (each step counted), decides them together and sees
+each item's outcome; an item smuggled into the form that was never on their grid is refused."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from svc_browser import Live, chromium, live_app, require_browser
+from svc_helpers import PASSWORD, image
+
+from ohsc.accounts.service import AccountService
+from ohsc.review.models import MediaRevealRow, ReviewDecisionRow
+from ohsc.settings import load_settings
+
+pytestmark = pytest.mark.slow
+
+require_browser()
+
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Live]:
+    settings = load_settings(
+        home=tmp_path / "home",
+        apikey_cache_seconds=0,
+        review_daily_reveal_limit=5,
+        review_break_after_reveals=100,
+    )
+    with live_app(settings) as running:
+        yield running
+
+
+def _seed(live: Live, n: int) -> list[int]:
+    from fastapi.testclient import TestClient
+
+    services = live.app.state.services
+    AccountService(live.store, services.settings).create_user("rita", "reviewer", PASSWORD)
+    key = services.accounts.create_api_key("t", ["match", "bank-admin"]).secret
+    headers = {"Authorization": f"Bearer {key}"}
+    with TestClient(live.app) as client:
+        client.post("/v1/banks", json={"name": "known"}, headers=headers)
+        client.put("/v1/banks/known/policy", json={"keep_thumbnails": True}, headers=headers)
+        for seed in range(n):
+            r = client.post(
+                "/v1/banks/known/entries", files={"file": ("x.jpg", image(300 + seed))}, headers=headers
+            )
+            assert r.status_code == 200, r.text
+        services.matcher.refresh()
+        return [
+            client.post("/v1/match", files={"file": ("u.jpg", image(300 + seed))}, headers=headers).json()[
+                "review_item_id"
+            ]
+            for seed in range(n)
+        ]
+
+
+def _shot(page: Page, name: str) -> None:
+    folder = os.environ.get("SCREENSHOTS_DIR")
+    if folder:
+        page.screenshot(path=str(Path(folder) / name), full_page=True)
+
+
+def test_grid_greyscale_then_colour_and_bulk_decision(live: Live) -> None:
+    items = _seed(live, 4)
+    on_grid, elsewhere = items[:3], items[3]
+    with chromium() as browser:
+        _run(browser, live, on_grid, elsewhere)
+    with live.store.session() as s:
+        decisions = {r.item_id: (r.decision, r.viewed_unblurred) for r in s.query(ReviewDecisionRow)}
+        reveals = sorted((r.item_id, r.target) for r in s.query(MediaRevealRow))
+    assert decisions == {i: ("not_abuse", True) for i in on_grid}  # the smuggled item is untouched
+    assert reveals == sorted([(i, "grey") for i in on_grid] + [(i, "media") for i in on_grid[:2]])
+
+
+def _run(browser: Browser, live: Live, on_grid: list[int], elsewhere: int) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(live.url + "/login")
+    page.fill("input[name=name]", "rita")
+    page.fill("input[name=password]", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda u: "/login" not in u)
+    page.click("#grid-mode")
+    expect(page.locator("#grid-empty")).to_be_visible()
+    page.fill("#take-form input[name=count]", "3")
+    page.select_option("#take-form select[name=sort]", "age")
+    page.click("#take")
+    cells = page.locator(".rcell")
+    expect(cells).to_have_count(3)
+    assert [int(c.get_attribute("data-item") or 0) for c in cells.all()] == on_grid
+    for cell in cells.all():  # blurred first, beside the bank's (blurred) reference thumbnail
+        expect(cell.locator("img.subject")).to_have_class("subject blurred")
+        expect(cell.locator("img.reference")).to_have_class("reference blurred")
+    expect(page.locator(".rcell details.meta").first).to_contain_text("known · entry")
+
+    page.click("#select-all")
+    expect(page.locator("#grid-selection")).to_have_text("3 selected.")
+    page.keyboard.press("g")  # sharp greyscale: one recorded view each
+    expect(page.locator("#reveal-status")).to_have_text("Revealed 3 of 3 in sharp greyscale.")
+    expect(page.locator("#exposure")).to_contain_text("Media views today: 3 of 5")
+    for cell in cells.all():
+        expect(cell).to_have_attribute("data-step", "greyscale")
+        assert "/grey?grant=" in (cell.locator("img.subject").get_attribute("src") or "")
+
+    page.check(f'.rcell[data-item="{on_grid[2]}"] input.pick')
+    page.uncheck(f'.rcell[data-item="{on_grid[2]}"] input.pick')
+    expect(page.locator("#grid-selection")).to_have_text("2 selected.")
+    page.click("#reveal-colour")
+    expect(page.locator("#reveal-status")).to_have_text("Revealed 2 of 2 in full colour.")
+    expect(page.locator("#exposure")).to_contain_text("Daily limit reached")
+    expect(page.locator(f'.rcell[data-item="{on_grid[2]}"]')).to_have_attribute("data-step", "greyscale")
+    page.click("#select-all")
+    page.keyboard.press("c")  # over the limit: every item refused, and said so
+    expect(page.locator("#reveal-status")).to_contain_text("Revealed 0 of 3 in full colour. Refused: #")
+    page.locator(f'.rcell[data-item="{on_grid[0]}"] details.meta summary').click()  # the metadata panel
+    expect(page.locator(f'.rcell[data-item="{on_grid[0]}"] details.meta')).to_contain_text("entry from file")
+    _shot(page, "review-grid.png")
+
+    # an item that was never on this grid, smuggled into the form, is refused by the server
+    page.evaluate(
+        """id => { const i = document.createElement('input'); i.type = 'hidden'; i.name = 'item';
+        i.value = String(id); document.getElementById('grid-form').appendChild(i); }""",
+        elsewhere,
+    )
+    page.click("button[name=decision][value=not_abuse]")
+    expect(page.locator("#grid-message")).to_contain_text("Decided 3 of 4.")
+    rows = page.locator("#outcomes tbody tr")
+    expect(rows).to_have_count(4)
+    expect(page.locator(f'#outcomes tr[data-item="{elsewhere}"]')).to_contain_text("refused (not shown)")
+    expect(page.locator(f'#outcomes tr[data-item="{on_grid[0]}"]')).to_contain_text("not abuse")
+    expect(page.locator("#grid-empty")).to_be_visible()
+    expect(page.locator("#exposure")).to_contain_text("Decisions today: 3")
+    page.close()
