@@ -139,22 +139,18 @@ def rooted(tmp_path: Path) -> Iterator[tuple[str, Store]]:
     pytest.importorskip("av", reason="videos need PyAV")
     from tests.videos import show
 
-    from ohsc.web.app import create_app
-
     root = tmp_path / "root"
     (root / "phone").mkdir(parents=True)
     (root / "phone" / "clip.mp4").write_bytes(show(40, count=2))
     (root / "phone" / "p.jpg").write_bytes(image(450))
     settings = load_settings(home=tmp_path / "home", apikey_cache_seconds=0, case_ingest_root=root, workers=1)
-    store = Store.from_settings(settings)
-    CaseService(store, settings, actor="cli:test").create("op")
-    AccountService(store, settings).create_user("boss", "admin", PASSWORD)
-    app = create_app(settings, store=store, load_in_thread=False)
-    try:
-        with serve(app) as url:
-            yield url, store
-    finally:
-        store.dispose()
+
+    def prepare(store: Store) -> None:
+        CaseService(store, settings, actor="cli:test").create("op")
+        AccountService(store, settings).create_user("boss", "admin", PASSWORD)
+
+    with live_app(settings, prepare) as live:
+        yield live.url, live.store
 
 
 def test_admin_starts_an_ingest_in_the_browser_and_sees_a_video_strip(
