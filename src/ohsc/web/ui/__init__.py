@@ -13,6 +13,7 @@ from ohsc.web.ui import (
     audit,
     cases,
     evidence,
+    figures,
     help,
     investigate,
     login,
@@ -46,6 +47,7 @@ _MODULES = (
     removal,
     admin,
     admin_banks,
+    figures,
 )
 for _module in _MODULES:  # report_stats before reports: /reports/stats before /reports/{id}
     router.include_router(_module.router)
