@@ -78,6 +78,19 @@ async def dashboard_page(request: Request, _user: AuditorUser, days: int = 28) -
     limit = services.settings.review_daily_reveal_limit
     figures = await run_in_threadpool(lambda: dashboard(services.store, days=days, daily_limit=limit))
     decisions_total = {who: sum(v) for who, v in figures.decisions.items()}
+    times = {
+        k: v
+        for k, v in (
+            ("match to decision", figures.median_match_to_decision_seconds),
+            ("decision to report", figures.median_decision_to_report_seconds),
+            ("match to report", figures.median_match_to_report_seconds),
+        )
+        if v is not None
+    }
+    longest = max(times.values(), default=0.0)
+    unit, scale = (
+        ("hours", 3600) if longest >= 7200 else ("minutes", 60) if longest >= 120 else ("seconds", 1)
+    )
     ctx: dict[str, Any] = {
         "f": figures,
         "days": days,
@@ -88,17 +101,8 @@ async def dashboard_page(request: Request, _user: AuditorUser, days: int = 28) -
         "exposure_chart": bar_chart({f"{r.reviewer} {r.week}": r.reveals for r in figures.exposure}),
         "matches_chart": line_chart(figures.days, figures.matches_per_day),
         "bank_chart": bar_chart(dict(figures.matches_by_bank)),
-        "times_chart": bar_chart(
-            {
-                k: round(v / 3600, 1)
-                for k, v in (
-                    ("match to decision", figures.median_match_to_decision_seconds),
-                    ("decision to report", figures.median_decision_to_report_seconds),
-                    ("match to report", figures.median_match_to_report_seconds),
-                )
-                if v is not None
-            }
-        ),
+        "times_chart": bar_chart({k: round(v / scale, 1) for k, v in times.items()}),
+        "times_unit": unit,
     }
     return render(request, "figures/dashboard.html", ctx)
 
