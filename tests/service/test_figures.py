@@ -210,3 +210,11 @@ def test_reviewer_reaches_no_figures(sqlite_env: Env) -> None:
     assert auditor.get("/matches").status_code == 403  # rows link to review items auditors cannot open
     nav = auditor.get("/audit").text
     assert 'href="/dashboard"' in nav and 'href="/matches"' not in nav
+
+
+def test_every_transparency_definition_is_in_the_docs() -> None:
+    from ohsc.figures.transparency import DEFINITIONS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "web.md").read_text(encoding="utf-8")
+    for metric, text in DEFINITIONS.items():
+        assert f"| `{metric}` | {text} |" in doc, metric

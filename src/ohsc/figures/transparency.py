@@ -25,11 +25,15 @@ from ohsc.store.db import Store
 
 #: metric -> what it counts (printed on the page, in the CSV's documentation and in docs/web.md)
 DEFINITIONS: dict[str, str] = {
+    "period_from": "The period's first moment (UTC), included; empty: from the beginning.",
+    "period_until": "The period's end (UTC), not included; empty: up to now. A date typed on the page "
+    "as 'until' includes that whole day.",
     "matches": "Matches recorded in the period: one per bank entry that matched one submitted item "
     "(allowlist hits and matches an allowlist suppressed are not counted).",
     "matched_items": "Distinct submitted items with at least one match in the period.",
     "matches_by_bank": "Matches in the period per bank (the bank's name when it matched).",
     "matches_by_category": "Matches in the period per category of the matching entry ('none' when unset).",
+    "matches_by_bank_and_category": "Matches in the period per bank and category, as 'bank:category'.",
     "decisions": "Final review decisions taken in the period and still standing (an undone decision "
     "is not counted): confirm (the content is abuse material) or not_abuse.",
     "escalations": "Escalations in the period that were not undone.",
