@@ -34,6 +34,8 @@ async def list_matches(
     category: str | None = None,
     entry_id: int | None = None,
     content_id: int | None = Query(default=None, description="OHSC content record id."),
+    client_content_id: str | None = Query(default=None, description="Your own content_id of the content."),
+    hash: str | None = Query(default=None, description="A bank entry's value (any signal type)."),
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> dict[str, Any]:
@@ -45,6 +47,8 @@ async def list_matches(
         category=category,
         entry_id=entry_id,
         content_id=content_id,
+        content_ref=client_content_id,
+        hash=hash,
         since=since,
         until=until,
     )
