@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from ohsc.content import matchlog
+from ohsc.figures.matches import match_log
 from ohsc.review.model import Choice, Reviewer
 from ohsc.review.queue import QueueFilter
 from ohsc.review.search import HELP as SEARCH_HELP
@@ -54,7 +55,7 @@ async def list_matches(
     )
     store = get_services(request).store
     rows = await run_in_threadpool(
-        lambda: matchlog.list_matches(store, query, before=decode_cursor(cursor), limit=size + 1)
+        lambda: match_log(store, query, before=decode_cursor(cursor), limit=size + 1)
     )
     return page(rows, size, lambda x: x["match_id"], lambda x: x)
 

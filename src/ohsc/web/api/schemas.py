@@ -306,6 +306,9 @@ class MatchRecordOut(BaseModel):
     verdict: str
     flood_controlled: bool
     created_at: str
+    #: the review item the content went to, and its status (lists only; None: not queued)
+    review_item_id: int | None = None
+    review_status: str | None = None
 
 
 class ReviewContentRef(BaseModel):
