@@ -178,8 +178,7 @@ def test_match_log_filters_and_links_review_items(sqlite_env: Env, tmp_path: Pat
     assert [r["review_item_id"] for r in json.loads(result.output)] == [hit["review_item_id"]]
 
 
-def test_audit_search_and_page(sqlite_env: Env, tmp_path: Path) -> None:
-    env = sqlite_env
+def test_audit_search_and_page(env: Env, tmp_path: Path) -> None:
     build(env, tmp_path)
     reveals = search_events(env.store, AuditQuery(action="media.reveal"))
     assert len(reveals) == 3 and {e.actor for e in reveals} == {"user:alice", "user:bob"}
