@@ -13,6 +13,7 @@ from sqlalchemy import Select, select
 from ohsc.content.models import ContentRow, MatchRecordRow
 from ohsc.errors import NotFoundError
 from ohsc.store.db import Store
+from ohsc.store.models import EntryRow
 from ohsc.store.types import IsoTime
 
 _Query = Select[MatchRecordRow, str | None]
@@ -60,6 +61,10 @@ class MatchRecord(BaseModel):
     verdict: str
     flood_controlled: bool
     created_at: IsoTime
+    #: the review item the content went to, and its status (the console's match log; None: not
+    #: queued, or not looked up)
+    review_item_id: int | None = None
+    review_status: str | None = None
 
 
 def _logged(r: MatchRecordRow, client_ref: str | None) -> MatchRecord:
@@ -73,7 +78,8 @@ def _logged(r: MatchRecordRow, client_ref: str | None) -> MatchRecord:
 
 @dataclass(frozen=True, slots=True)
 class MatchQuery:
-    """Filters of the match log; ``kind`` is match (default), allowlist or suppressed."""
+    """Filters of the match log; ``kind`` is match (default), allowlist or suppressed.
+    ``content_ref`` is the caller's own content id; ``hash`` a bank entry's value (any signal type)."""
 
     bank: str | None = None
     verdict: str | None = None
@@ -83,6 +89,8 @@ class MatchQuery:
     content_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    content_ref: str | None = None
+    hash: str | None = None
 
     def apply(self, q: _Query) -> _Query:
         q = q.where(MatchRecordRow.kind == (self.kind or "match"))
@@ -96,6 +104,11 @@ class MatchQuery:
             q = q.where(MatchRecordRow.entry_id == self.entry_id)
         if self.content_id is not None:
             q = q.where(MatchRecordRow.content_item_id == self.content_id)
+        if self.content_ref:
+            q = q.where(ContentRow.client_ref == self.content_ref)
+        if self.hash:
+            value = self.hash.strip().lower()
+            q = q.where(MatchRecordRow.entry_id.in_(select(EntryRow.id).where(EntryRow.value == value)))
         if self.since is not None:
             q = q.where(MatchRecordRow.created_at >= self.since)
         if self.until is not None:

@@ -41,6 +41,10 @@ ACTION_LABELS = {
     "audit.verify": "Audit chain checked",
     "report.stats": "Report statistics read",
     "retention.purge": "Retention run",
+    "transparency.read": "Transparency figures read",
+    "takedown.create": "Takedown opened",
+    "takedown.urllist": "Live URL list exported",
+    "review.claim": "Review item claimed",
 }
 
 
@@ -82,6 +86,15 @@ def stat_value(metric: str, value: str) -> str:
 
 def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, words(action).capitalize())
+
+
+def sentence(actor: str, action: str, object_type: str, object_id: str | None) -> str:
+    """An audit event in words: ``user:alice``, ``media.reveal``, ``review_item``, ``12`` ->
+    "alice (user): Media revealed — review item 12"."""
+    kind, _, name = actor.partition(":")
+    who = f"{name} ({kind.replace('apikey', 'API key')})" if name else actor
+    what = words(object_type) + (f" {object_id}" if object_id else "")
+    return f"{who}: {action_label(action)} — {what}"
 
 
 def _value(key: str, value: Any) -> str:

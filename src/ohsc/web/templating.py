@@ -39,6 +39,7 @@ _env.filters["duration"] = labels.duration
 _env.filters["stat_label"] = labels.stat_label
 _env.filters["action_label"] = labels.action_label
 _env.filters["audit_details"] = labels.details
+_env.globals["audit_sentence"] = labels.sentence
 _env.globals["stat_value"] = labels.stat_value
 
 
@@ -62,6 +63,9 @@ NAV_LINKS: list[NavLink] = [
     NavLink("Prevention", "/prevention", ("admin", "prevention_admin")),
     NavLink("Trace an Object", "/investigate", ("admin", "investigator")),
     NavLink("Removal", "/removal", ("admin", "reviewer", "reporter", "auditor")),
+    NavLink("Matches", "/matches", ("admin",)),
+    NavLink("Dashboard", "/dashboard", ("admin", "auditor")),
+    NavLink("Transparency", "/transparency", ("admin", "auditor")),
     NavLink("Admin", "/admin", ("admin",)),  # sections: ohsc.web.ui.admin.ADMIN_SECTIONS
 ]
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from ohsc.content import matchlog
+from ohsc.figures.matches import match_log
 from ohsc.review.model import Choice, Reviewer
 from ohsc.review.queue import QueueFilter
 from ohsc.review.search import HELP as SEARCH_HELP
@@ -34,6 +35,8 @@ async def list_matches(
     category: str | None = None,
     entry_id: int | None = None,
     content_id: int | None = Query(default=None, description="OHSC content record id."),
+    client_content_id: str | None = Query(default=None, description="Your own content_id of the content."),
+    hash: str | None = Query(default=None, description="A bank entry's value (any signal type)."),
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> dict[str, Any]:
@@ -45,12 +48,14 @@ async def list_matches(
         category=category,
         entry_id=entry_id,
         content_id=content_id,
+        content_ref=client_content_id,
+        hash=hash,
         since=since,
         until=until,
     )
     store = get_services(request).store
     rows = await run_in_threadpool(
-        lambda: matchlog.list_matches(store, query, before=decode_cursor(cursor), limit=size + 1)
+        lambda: match_log(store, query, before=decode_cursor(cursor), limit=size + 1)
     )
     return page(rows, size, lambda x: x.match_id, lambda x: x)
 

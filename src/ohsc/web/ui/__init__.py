@@ -18,6 +18,7 @@ from ohsc.web.ui import (
     audit,
     cases,
     evidence,
+    figures,
     help,
     investigate,
     login,
@@ -54,6 +55,7 @@ _MODULES = (
     admin,
     admin_banks,
     *(admin_users, admin_keys, admin_rules, admin_webhooks, admin_exchanges),
+    figures,
 )
 for _module in _MODULES:  # report_stats before reports: /reports/stats before /reports/{id}
     router.include_router(_module.router)

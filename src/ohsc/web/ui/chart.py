@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -51,3 +52,31 @@ def line_chart(
     step = max(1, len(days) // 6)
     ticks = tuple((x(i), d.strftime("%m-%d")) for i, d in enumerate(days) if i % step == 0)
     return Chart(width, height, left, bottom, top, peak, tuple(lines), ticks)
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    label: str
+    value: float
+    y: float
+    length: float
+
+
+@dataclass(frozen=True, slots=True)
+class Bars:
+    width: int
+    height: int
+    left: int
+    bar: int
+    peak: float
+    bars: tuple[Bar, ...]
+
+
+def bar_chart(values: Mapping[str, float], *, width: int = 480, left: int = 150, bar: int = 18) -> Bars:
+    """Horizontal bars, one per label (the labels drawn left of the bars)."""
+    peak = max([1.0, *values.values()])
+    room = width - left - 48
+    bars = tuple(
+        Bar(label, v, 8 + i * (bar + 8), room * v / peak) for i, (label, v) in enumerate(values.items())
+    )
+    return Bars(width, 16 + len(bars) * (bar + 8), left, bar, peak, bars)
