@@ -213,12 +213,13 @@ def test_a_record_listed_again_comes_back(svc: ExchangeService, store: Store, se
 def test_a_sync_whose_checkpoint_moved_stops(svc: ExchangeService, store: Store, settings: Settings) -> None:
     from ohsc.errors import ExchangeBusyError
     from ohsc.exchanges.model import FetchedPage
-    from ohsc.exchanges.service import SyncReport
+    from ohsc.exchanges.service import SyncReport, _Target
 
     svc.add("partner", "test-scripted", "incoming", {}, {"token": "t"})
     info = svc.get("partner")
     bank_id = svc.banks.get_bank("incoming").id
     page = FetchedPage([ExchangeRecord("a", (("md5", MD5[0]),))], {"page": 1})
+    target = _Target(info.id, bank_id, "partner", True)
     with pytest.raises(ExchangeBusyError):  # another process got further than this sync expects
-        svc._apply_page(info.id, bank_id, "partner", page, SyncReport("partner"), True, {"page": 7})
+        svc._apply_pages(target, iter([page]), {"page": 7}, SyncReport("partner"), None)
     assert _active(store, settings) == set() and svc.get("partner").checkpoint is None

@@ -136,6 +136,18 @@ class Store:
             self.engine.dispose()
 
     @contextmanager
+    def held_open(self) -> Iterator[None]:
+        """Keep one idle connection open for the block, for a writer that commits many units of
+        work in a row (an exchange's pages). With SQLite's WAL, closing the last connection
+        checkpoints the database (an fsync); the connection per unit of work of this store would
+        otherwise do that at every commit. The idle connection holds no lock."""
+        if self.dialect != "sqlite" or self._bind is not None:
+            yield
+            return
+        with self.engine.connect():
+            yield
+
+    @contextmanager
     def write_lock(self) -> Iterator[None]:
         """Held around a bulk writer's transaction; a no-op here (see ``ServerStore``)."""
         yield
