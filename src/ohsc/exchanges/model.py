@@ -62,6 +62,8 @@ class Feedback:
     signal_type: str
     value: str
     verdict: Verdict
+    #: the labels the exchange gave the record (NCMEC: the member that listed it)
+    labels: tuple[str, ...] = ()
 
 
 class Exchange(ABC):
