@@ -68,6 +68,26 @@ def _key_row(s: Session, ref: str) -> ApiKeyRow:
     return rows[0]
 
 
+@dataclass(frozen=True, slots=True)
+class EntryFeedback:
+    """What partners said about one entry of a published bank."""
+
+    entry_id: int
+    signal_type: str
+    value: str
+    confirmed: int
+    disputed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entry_id": self.entry_id,
+            "signal_type": self.signal_type,
+            "value": self.value,
+            "confirmed": self.confirmed,
+            "disputed": self.disputed,
+        }
+
+
 class FeedService:
     """Publish banks to partners and serve their signed pages."""
 
@@ -225,6 +245,28 @@ class FeedService:
                 details={"bank": bank_row.name, **counts, "unknown": len(ids) - len(known)},
             )
             return len(known)
+
+    def feedback(self, bank: str) -> list[EntryFeedback]:
+        """The entries of ``bank`` partners gave feedback on, the most disputed first (the list
+        owner's view: ``ohsc feed feedback BANK``)."""
+        counts = self.feedback_counts(bank)
+        if not counts:
+            return []
+        with self.store.session() as s:
+            rows = {
+                entry_id: (st, value)
+                for entry_id, st, value in s.execute(
+                    select(EntryRow.id, EntryRow.signal_type, EntryRow.value).where(
+                        EntryRow.id.in_(list(counts))
+                    )
+                )
+            }
+        out = [
+            EntryFeedback(entry_id, *rows[entry_id], c.get("confirmed", 0), c.get("disputed", 0))
+            for entry_id, c in counts.items()
+            if entry_id in rows
+        ]
+        return sorted(out, key=lambda f: (-f.disputed, -f.confirmed, f.entry_id))
 
     def feedback_counts(self, bank: str) -> dict[int, dict[str, int]]:
         """Entry id -> verdict -> how many partners said so (the list owner's view)."""
