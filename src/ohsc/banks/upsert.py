@@ -130,6 +130,10 @@ def insert_plain(s: Session, table: Table, rows: Sequence[Mapping[str, object]])
     conn.exec_driver_sql(sql, params)
 
 
+def _index_order(entry: Mapping[str, object]) -> tuple[str, str]:
+    return str(entry["signal_type"]), str(entry["value"])
+
+
 def _first_records(source: str, fresh: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
     return select(
         EntryRow.bank_id,
@@ -333,7 +337,7 @@ class _Batch:
             if self.pending or self.first_keys:
                 found = s.execute(select(EntryRow.seq, EntryRow.id).where(fresh))
                 id_by_seq = {seq: entry_id for seq, entry_id in found}
-                id_of = {h: id_by_seq[seq] for h, seq in zip(self.new_entries, seqs, strict=True)}
+                id_of = {_index_order(v): id_by_seq[seq] for v, seq in zip(values, seqs, strict=True)}
                 for hash_, record in self.pending:
                     record["entry_id"] = id_of[hash_]
                     self.new_records.append(record)
