@@ -62,7 +62,19 @@ def _settings(env: dict[str, str]) -> Settings:
         home=Path(env["OHSC_HOME"]),
         content_key=env["OHSC_CONTENT_KEY"],
         egress_allow=env["OHSC_EGRESS_ALLOW"],
+        database_url=env.get("OHSC_DATABASE_URL"),
     )
+
+
+def _fresh_pg_database(server: str, name: str) -> str:
+    """The URL of an empty database ``name`` on the PostgreSQL server at ``server`` (dropped and
+    created again)."""
+    import psycopg
+
+    with psycopg.connect(f"{server.rstrip('/')}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{server.rstrip('/')}/{name}"
 
 
 def _md5(i: int) -> str:
@@ -154,14 +166,24 @@ def main() -> None:
     ap.add_argument("--poll", type=int, default=5, help="the subscriber's sync interval (s)")
     ap.add_argument("--import-reference", action="store_true", help="also time a CSV import on B")
     ap.add_argument("--no-latency", action="store_true", help="skip the withdrawal latency part")
+    ap.add_argument(
+        "--pg",
+        metavar="SERVER_URL",
+        help="the subscriber and the reference on PostgreSQL (e.g. postgresql://postgres@127.0.0.1:5432): "
+        "databases bench_exchange_b and bench_exchange_ref are created there afresh",
+    )
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-exchange-"))
-    a_env, b_env, ref_env = _env(tmp / "a"), _env(tmp / "b"), _env(tmp / "ref")
+    b_db: dict[str, str] = {}
+    ref_db: dict[str, str] = {}
+    if args.pg:
+        b_db = {"OHSC_DATABASE_URL": _fresh_pg_database(args.pg, "bench_exchange_b")}
+        ref_db = {"OHSC_DATABASE_URL": _fresh_pg_database(args.pg, "bench_exchange_ref")}
+    a_env, b_env, ref_env = _env(tmp / "a"), _env(tmp / "b", **b_db), _env(tmp / "ref", **ref_db)
     a_settings, b_settings = _settings(a_env), _settings(b_env)
     load = os.getloadavg()[0]
-    print(
-        f"machine: {machine()}; load average {load:.1f} at the start; {args.entries} entries; SQLite stores"
-    )
+    stores = "subscriber and reference on PostgreSQL" if args.pg else "SQLite stores"
+    print(f"machine: {machine()}; load average {load:.1f} at the start; {args.entries} entries; {stores}")
 
     a_store = Store.from_settings(a_settings)
     a_banks = BankService(a_store, a_settings)

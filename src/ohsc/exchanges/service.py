@@ -1,8 +1,9 @@
 """Configured exchanges: add, list, remove, and sync (by hand or on the server's schedule).
 
-A sync fetches pages from the exchange's checkpoint; each page's records, its new checkpoint and
-an ``exchange.page`` audit event commit in one transaction, so the checkpoint never runs ahead of
-what was applied. A page that fails its check applies nothing and the sync stops there with
+A sync fetches pages from the exchange's checkpoint; a page's records, its new checkpoint and an
+``exchange.page`` audit event commit in the same transaction (a few pages share one), so the
+checkpoint never runs ahead of what was applied. A page that fails its check applies nothing and
+the sync stops there (the pages before it commit) with
 ``last_error`` set (and an ``exchange.sync.failed`` event); the next sync retries from the same
 checkpoint.
 """
