@@ -336,6 +336,7 @@ class ExchangeService:
         index page once for several. A page that fails to fetch or verify ends the sync after
         the pages before it commit."""
         group = _Group(self.store)
+        analyze_at = GROUP_RECORDS  # statistics refreshed as the bank grows: 20k, 40k, 80k ...
         try:
             for page in pages:  # a page that does not fetch or verify raises here
                 part = self._apply_page(group.session(), target, page, expected)
@@ -344,6 +345,9 @@ class ExchangeService:
                 done = max_pages is not None and report.pages + len(group.parts) >= max_pages
                 if done or group.full():
                     group.commit(report)
+                    if report.changes.added >= analyze_at:
+                        self.store.analyze("bank_entries", "entry_sources")
+                        analyze_at *= 2
                 if done:
                     break
         except (ExchangeError, ExchangeBusyError):
