@@ -222,7 +222,7 @@ def main() -> None:
     b_store = Store.from_settings(b_settings)
     BankService(b_store, b_settings).create_bank("from-a")
     exchanges = ExchangeService(b_store, b_settings)
-    with ohsc_server(a_env, tmp / "a.log") as a:
+    with ohsc_server(a_env, tmp / "a.log", timeout=600) as a:  # a 1M bank loads slowly on a busy machine
         exchanges.add(
             "a",
             "ohsc-feed",
@@ -276,7 +276,8 @@ def latency(
         r = httpx.post(f"{b.url}/v1/match", json={"signals": {"md5": target}}, headers=headers)
         return any(m["bank"] == "from-a" for m in r.json()["matches"])  # B's reference bank lists it too
 
-    with ohsc_server({**b_env, "OHSC_REFRESH_SECONDS": "0.5"}, Path(b_env["OHSC_HOME"]) / "b.log") as b:
+    b_log = Path(b_env["OHSC_HOME"]) / "b.log"
+    with ohsc_server({**b_env, "OHSC_REFRESH_SECONDS": "0.5"}, b_log, timeout=600) as b:
         for n in range(3):
             target = _md5(args.entries - 1 - n)
             assert in_from_a(target)
