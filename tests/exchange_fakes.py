@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, unquote, urlencode, urlparse
 from xml.sax.saxutils import escape
+
+from lxml import etree
 
 NS = "https://hashsharing.ncmec.org/hashsharing/v2"
 
@@ -53,6 +55,13 @@ class _Handler(BaseHTTPRequestHandler):
         data = self.rfile.read(length)
         self.fake.state.requests.append(self.path)
         status, body, ctype = self.fake.post(self, data)
+        self._send(status, body, ctype)
+
+    def do_PUT(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        data = self.rfile.read(length)
+        self.fake.state.requests.append(f"PUT {self.path}")
+        status, body, ctype = self.fake.put(self, data)
         self._send(status, body, ctype)
 
 
@@ -177,8 +186,30 @@ class NcmecEntry:
         return f"<{tag}>{''.join(parts)}</{tag}>"
 
 
+#: NCMEC's reasons for a negative vote, per fingerprint type (invented GUIDs and names)
+NCMEC_REASONS = {
+    "MD5": {"00000000-0000-4000-8000-00000000000a": "Placeholder reason A"},
+    "SHA1": {"00000000-0000-4000-8000-00000000000a": "Placeholder reason A"},
+    "PDQ": {
+        "00000000-0000-4000-8000-00000000000b": "Placeholder reason B",
+        "00000000-0000-4000-8000-00000000000c": "Placeholder reason C",
+    },
+}
+
+
+@dataclass
+class NcmecVote:
+    member: int
+    entry: str
+    fingerprint_type: str
+    vote: str  # affirmative | negative
+    reason: str | None = None
+
+
 class FakeNcmec:
-    """``GET /v2/status`` and ``GET /v2/entries`` (from/to windows, start/size/max paging)."""
+    """``GET /v2/status``, ``GET /v2/entries`` (from/to windows, start/size/max paging),
+    ``GET /v2/feedback/{type}/reasons`` and ``PUT /v2/entries/{member}/{entry}/{type}/feedback``
+    (a ``<feedbackSubmission>`` with ``<affirmative/>`` or ``<negative>`` and a reason GUID)."""
 
     def __init__(self, username: str, password: str, page_size: int = 2) -> None:
         self.auth = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
@@ -186,6 +217,8 @@ class FakeNcmec:
         self.entries: list[NcmecEntry] = []
         self.state = FakeState()
         self.windows: list[tuple[int, int]] = []
+        #: votes as NCMEC keeps them: one per (member, entry, fingerprint type), the last wins
+        self.votes: dict[tuple[int, str, str], NcmecVote] = {}
 
     def get(self, h: BaseHTTPRequestHandler) -> tuple[int, bytes, str]:
         if h.headers.get("authorization") != self.auth:
@@ -194,6 +227,16 @@ class FakeNcmec:
         xml_type = "application/xml"
         if url.path == "/v2/status":
             body = f'<status xmlns="{NS}"><username>u</username><member id="1">Tester</member></status>'
+            return 200, body.encode(), xml_type
+        parts = url.path.strip("/").split("/")
+        if len(parts) == 4 and parts[:2] == ["v2", "feedback"] and parts[3] == "reasons":
+            reasons = NCMEC_REASONS.get(parts[2])
+            if reasons is None:
+                return 404, b"", "text/plain"
+            inner = "".join(
+                f'<reason guid="{g}" name="{escape(n)}" type="{parts[2]}"/>' for g, n in reasons.items()
+            )
+            body = f'<feedbackReasons xmlns="{NS}"><availableFeedbackReasons>{inner}</availableFeedbackReasons></feedbackReasons>'
             return 200, body.encode(), xml_type
         if url.path != "/v2/entries":
             return 404, b"", "text/plain"
@@ -231,3 +274,39 @@ class FakeNcmec:
 
     def post(self, h: BaseHTTPRequestHandler, data: bytes) -> tuple[int, bytes, str]:
         return 405, b"", "text/plain"
+
+    def put(self, h: BaseHTTPRequestHandler, data: bytes) -> tuple[int, bytes, str]:
+        if h.headers.get("authorization") != self.auth:
+            return 401, b"", "text/plain"
+        parts = urlparse(h.path).path.strip("/").split("/")
+        if len(parts) != 6 or parts[:2] != ["v2", "entries"] or parts[5] != "feedback":
+            return 404, b"", "text/plain"
+        member, entry_id, fp_type = parts[2], unquote(parts[3]), parts[4]
+        if not (h.headers.get("content-type") or "").startswith("application/xml"):
+            return 415, b"", "text/plain"
+        entry = next((e for e in self.entries if e.id == entry_id and str(e.member) == member), None)
+        if entry is None or entry.deleted or fp_type.lower() not in entry.fingerprints:
+            return 404, b"", "text/plain"  # no such entry of that member, or no such fingerprint
+        vote = _read_vote(data, fp_type)
+        if vote is None:
+            return 400, b"", "text/plain"
+        kind, reason = vote
+        self.votes[(int(member), entry_id, fp_type)] = NcmecVote(int(member), entry_id, fp_type, kind, reason)
+        return 200, b"", "text/plain"
+
+
+def _read_vote(data: bytes, fp_type: str) -> tuple[str, str | None] | None:
+    """(vote, reason GUID) of a ``<feedbackSubmission>``; None when it is not one NCMEC takes."""
+    try:
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return None
+    if root.tag != f"{{{NS}}}feedbackSubmission" or len(root) != 1:
+        return None
+    vote = root[0]
+    if vote.tag == f"{{{NS}}}affirmative":
+        return "affirmative", None
+    guids = [g.text for g in vote.iter(f"{{{NS}}}guid")]
+    if vote.tag != f"{{{NS}}}negative" or len(guids) != 1 or guids[0] not in NCMEC_REASONS.get(fp_type, {}):
+        return None  # a negative vote names exactly one of the reasons offered for the type
+    return "negative", guids[0]

@@ -163,4 +163,6 @@ def test_exchange_commands_exit_statuses(cli: CliRunner) -> None:
     unreachable = run(cli, "exchange", "sync", "a")  # loopback is internal: the egress guard refuses it
     assert unreachable.exit_code == 8 and "OHSC_EGRESS_ALLOW" in unreachable.stderr, unreachable.stderr
     assert run(cli, "exchange", "add", "b", "--kind", "no-such-kind", "--into", "in").exit_code == 2
+    assert run(cli, "feed", "feedback", "no-such-bank").exit_code == 4
+    assert run(cli, "feed", "feedback", "in", "--json").stdout == ""  # no partner said anything yet
     assert run(cli, "feed", "publish", "in", "--to", "nobody").exit_code == 4

@@ -135,6 +135,49 @@ def test_ncmec_pages_deletions_and_an_interrupted_window(svc: ExchangeService) -
         assert ("md5", MD5[2]) not in _active(svc) and ("pdq", PDQ[0]) not in _active(svc)
 
 
+def test_ncmec_feedback_votes_on_the_fingerprint_that_matched(svc: ExchangeService) -> None:
+    fake = FakeNcmec("user", "pass", page_size=10)
+    fake.entries = _ncmec_entries()
+    with serve(fake) as url:
+        svc.add("ncmec", "ncmec", "incoming", {"url": url, "username": "user"}, {"password": "pass"})
+        svc.sync("ncmec")
+        labels = {e.external_id: tuple(e.labels) for e in svc.banks.iter_entries("incoming")}
+        client = svc.client("ncmec")
+        assert client.supports_feedback
+        sent = client.send_feedback(
+            [
+                Feedback("image1", "md5", MD5[1], Verdict.CONFIRMED, labels["image1"]),
+                Feedback("video1", "md5", MD5[3], Verdict.DISPUTED, labels["video1"]),  # one reason: taken
+                Feedback("image4", "sha256", "c" * 64, Verdict.CONFIRMED, labels["image4"]),  # no such vote
+                Feedback("image4", "md5", MD5[4], Verdict.CONFIRMED, ()),  # member unknown: left out
+            ]
+        )
+        assert sent == 2
+        assert sorted((k, v.vote, v.reason) for k, v in fake.votes.items()) == [
+            ((42, "image1", "MD5"), "affirmative", None),
+            ((43, "video1", "MD5"), "negative", "00000000-0000-4000-8000-00000000000a"),
+        ]
+        # NCMEC offers two reasons for PDQ: a disputed PDQ match needs the exchange to name one
+        disputed_pdq = Feedback("image2", "pdq", PDQ[0], Verdict.DISPUTED, labels["image2"])
+        with pytest.raises(ExchangeError, match="dispute_reason"):
+            client.send_feedback([disputed_pdq])
+        client.close()
+        svc.remove("ncmec")
+        svc.add(
+            "ncmec",
+            "ncmec",
+            "incoming",
+            {"url": url, "username": "user", "dispute_reason": "Placeholder reason C"},
+            {"password": "pass"},
+        )
+        client = svc.client("ncmec")
+        assert client.send_feedback([disputed_pdq]) == 1
+        client.close()
+        vote = fake.votes[(42, "image2", "PDQ")]
+        assert (vote.vote, vote.reason) == ("negative", "00000000-0000-4000-8000-00000000000c")
+        assert all(r.startswith("PUT /v2/entries/4") for r in fake.state.requests if r.startswith("PUT"))
+
+
 def test_ncmec_wrong_password(svc: ExchangeService) -> None:
     fake = FakeNcmec("user", "pass")
     with serve(fake) as url:

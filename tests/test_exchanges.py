@@ -213,12 +213,27 @@ def test_a_record_listed_again_comes_back(svc: ExchangeService, store: Store, se
 def test_a_sync_whose_checkpoint_moved_stops(svc: ExchangeService, store: Store, settings: Settings) -> None:
     from ohsc.errors import ExchangeBusyError
     from ohsc.exchanges.model import FetchedPage
-    from ohsc.exchanges.service import SyncReport
+    from ohsc.exchanges.service import SyncReport, _Target
 
     svc.add("partner", "test-scripted", "incoming", {}, {"token": "t"})
     info = svc.get("partner")
     bank_id = svc.banks.get_bank("incoming").id
     page = FetchedPage([ExchangeRecord("a", (("md5", MD5[0]),))], {"page": 1})
+    target = _Target(info.id, bank_id, "partner", True)
     with pytest.raises(ExchangeBusyError):  # another process got further than this sync expects
-        svc._apply_page(info.id, bank_id, "partner", page, SyncReport("partner"), True, {"page": 7})
+        svc._apply_pages(target, iter([page]), {"page": 7}, SyncReport("partner"), None)
     assert _active(store, settings) == set() and svc.get("partner").checkpoint is None
+
+
+def test_statistics_are_refreshed_as_a_sync_grows_a_bank(store: Store, settings: Settings) -> None:
+    """On PostgreSQL a bank filled by one long sync would keep the planner's idea of an empty
+    table (a page's lookup then filters the whole bank); ``Store.analyze`` refreshes it."""
+    from sqlalchemy import text
+
+    BankService(store, settings).create_bank("grown")
+    BankService(store, settings).add_entries("grown", [EntryInput("md5", v) for v in MD5])
+    store.analyze("bank_entries", "entry_sources")  # a no-op on SQLite
+    if store.dialect == "postgresql":
+        with store.session() as s:
+            tuples = s.scalar(text("SELECT reltuples FROM pg_class WHERE oid = 'bank_entries'::regclass"))
+        assert tuples is not None and tuples >= len(MD5)

@@ -48,6 +48,11 @@ def test_feed_pages_and_feedback(env: Env) -> None:
     assert r.status_code == 200 and r.json() == {"recorded": 2}
     counts = feeds.feedback_counts("shared")
     assert counts[int(first)] == {"confirmed": 1} and counts[int(second)] == {"disputed": 1}
+    misfires = feeds.feedback("shared")  # what `ohsc feed feedback shared` shows: most disputed first
+    assert [(f.entry_id, f.value, f.confirmed, f.disputed) for f in misfires] == [
+        (int(second), MD5[1], 0, 1),
+        (int(first), MD5[0], 1, 0),
+    ]
     with env.store.session() as s:
         actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.action.like("feed.%"))))
     assert actions.count("feed.page.serve") == 2 and "feed.feedback" in actions and "feed.publish" in actions

@@ -361,13 +361,19 @@ class BankService(ImportRuns):
         *,
         source: EntrySource | str,
         source_ref: str | None = None,
+        normalised: bool = False,
+        relist: bool = False,
     ) -> ImportReport:
         """:meth:`add_entries` in the caller's transaction: for a few entries that must commit,
-        or fail, together with the change that causes them (a review confirmation)."""
+        or fail, together with the change that causes them (a review confirmation), or a page
+        of an exchange. ``normalised``: the caller has validated every signal already (it is
+        not read twice). ``relist``: the source is the authority on its own records, so one it
+        withdrew and lists again comes back (see :func:`ohsc.banks.upsert.apply_batch`)."""
         report = ImportReport()
         bank = self._get_row(s, bank_ref)
-        valid = store_payloads(s, self._validated(items, report), report)
-        report.merge(apply_batch(s, bank.id, valid, str(source), source_ref))
+        checked = list(items) if normalised else self._validated(items, report)
+        valid = store_payloads(s, checked, report)
+        report.merge(apply_batch(s, bank.id, valid, str(source), source_ref, relist=relist))
         if report.changed:
             self._audit_added(s, bank.id, str(source), source_ref, report)
         return report

@@ -11,7 +11,7 @@ retracted when no live record lists it any more, and restored when one lists it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ohsc.banks.model import EntryInput, ImportReport, RowError
 from ohsc.banks.records import (
+    CHUNK,
     DEFAULT_WITHDRAWAL,
     record_key,
     records_of,
@@ -27,6 +28,7 @@ from ohsc.banks.records import (
     restore_rows,
     retract_rows,
     seq_range,
+    unwithdraw,
     withdraw,
 )
 from ohsc.errors import OhscError
@@ -34,7 +36,15 @@ from ohsc.signals import SIGNAL_TYPES
 from ohsc.store.models import EntryRow, EntrySourceRow
 from ohsc.store.types import utcnow
 
-__all__ = ["apply_batch", "entry_kind", "restore_rows", "retract_rows", "store_payloads", "withdraw_external"]
+__all__ = [
+    "apply_batch",
+    "entry_kind",
+    "insert_plain",
+    "restore_rows",
+    "retract_rows",
+    "store_payloads",
+    "withdraw_external",
+]
 
 #: Entry fields that are the entry's own (the rest summarise its records).
 ENTRY_FIELDS = ("note", "quality")
@@ -76,6 +86,52 @@ def _set_record_keys(s: Session, rows: list[tuple[str, int, str]]) -> None:
     integers: nothing for SQLAlchemy to convert, and converting 2,000 rows a batch showed)."""
     conn = s.connection()
     conn.exec_driver_sql(_SET_KEY_QMARK if conn.dialect.paramstyle == "qmark" else _SET_KEY_FORMAT, rows)
+
+
+def _memoised(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` computed once per distinct value (lists by their items)."""
+    seen: dict[object, Any] = {}
+
+    def once(value: Any) -> Any:
+        key = (type(value), tuple(value)) if isinstance(value, list) else (type(value), value)
+        try:
+            return seen[key]
+        except KeyError:
+            seen[key] = out = convert(value)
+            return out
+        except TypeError:  # unhashable items
+            return convert(value)
+
+    return once
+
+
+def insert_plain(s: Session, table: Table, rows: Sequence[Mapping[str, object]]) -> None:
+    """INSERT ``rows`` (dicts with the same keys) as one plain executemany of the driver, each
+    value converted by its column's type once per distinct value. A batch's rows share their
+    timestamps and mostly their labels; converting them row by row (SQLAlchemy's executemany)
+    was the larger part of writing a page of an exchange."""
+    if not rows:
+        return
+    conn = s.connection()
+    dialect = conn.dialect
+    names = list(rows[0])
+    converters = []
+    for name in names:
+        convert = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        converters.append(_memoised(convert) if convert is not None else None)
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (  # names from the table's metadata, quoted; values only as parameters
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608
+        f"VALUES ({', '.join(mark for _ in names)})"
+    )
+    pairs = list(zip(names, converters, strict=True))
+    params = [tuple(c(row[n]) if c is not None else row[n] for n, c in pairs) for row in rows]
+    conn.exec_driver_sql(sql, params)
+
+
+def _index_order(entry: Mapping[str, object]) -> tuple[str, str]:
+    return str(entry["signal_type"]), str(entry["value"])
 
 
 def _first_records(source: str, fresh: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
@@ -151,16 +207,33 @@ def _update_record(rec: EntrySourceRow, item: EntryInput, source_ref: str | None
     return changed
 
 
+def _existing_ids(s: Session, bank_id: int, st: str, values: Sequence[str]) -> list[int]:
+    """Ids of the bank's entries among these values of one signal type: a plain query of the
+    driver (an IN list of thousands of values costs SQLAlchemy more than the database, and a
+    page of new hashes finds none)."""
+    conn = s.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    found: list[int] = []
+    for start in range(0, len(values), CHUNK):
+        chunk = values[start : start + CHUNK]
+        sql = (  # noqa: S608 (only placeholders are formatted in)
+            "SELECT id FROM bank_entries WHERE bank_id = {m} AND signal_type = {m} AND value IN ({ms})"
+        ).format(m=mark, ms=", ".join(mark for _ in chunk))
+        found.extend(i for (i,) in conn.exec_driver_sql(sql, (bank_id, st, *chunk)))
+    return found
+
+
 def _existing(s: Session, bank_id: int, hashes: Iterable[Hash]) -> dict[Hash, EntryRow]:
     by_type: dict[str, list[str]] = {}
     for st, value in hashes:
         by_type.setdefault(st, []).append(value)
-    found: dict[Hash, EntryRow] = {}
+    s.flush()  # the plain query below does not flush the session
+    ids: list[int] = []
     for st, values in by_type.items():
-        query = select(EntryRow).where(
-            EntryRow.bank_id == bank_id, EntryRow.signal_type == st, EntryRow.value.in_(values)
-        )
-        for row in s.scalars(query):
+        ids.extend(_existing_ids(s, bank_id, st, values))
+    found: dict[Hash, EntryRow] = {}
+    for start in range(0, len(ids), CHUNK):
+        for row in s.scalars(select(EntryRow).where(EntryRow.id.in_(ids[start : start + CHUNK]))):
             found[(row.signal_type, row.value)] = row
     return found
 
@@ -168,8 +241,9 @@ def _existing(s: Session, bank_id: int, hashes: Iterable[Hash]) -> dict[Hash, En
 class _Batch:
     """One batch applied to one bank for one source."""
 
-    def __init__(self, s: Session, bank_id: int, source: str, source_ref: str | None) -> None:
+    def __init__(self, s: Session, bank_id: int, source: str, source_ref: str | None, relist: bool) -> None:
         self.s, self.bank_id, self.source, self.source_ref = s, bank_id, source, source_ref
+        self.relist = relist
         self.report = ImportReport()
         self.scope = withdrawal_scope(source)
         self.kind = entry_kind(source)
@@ -233,8 +307,14 @@ class _Batch:
             _update_entry(row, item)
             self.touched.add(row.id)
             report.updated += 1
-        elif rec.withdrawn_at is not None:
+        elif rec.withdrawn_at is not None and not (self.relist and rec.source == self.source):
             report.kept_retracted += 1  # withdrawn here: a re-import does not bring it back
+        elif rec.withdrawn_at is not None:  # listed again by the source that withdrew it
+            unwithdraw([rec])
+            _update_record(rec, item, self.source_ref, self.now)
+            _update_entry(row, item)
+            self.touched.add(row.id)
+            report.updated += 1
         elif _update_record(rec, item, self.source_ref, self.now) | _update_entry(row, item):
             self.touched.add(row.id)
             report.updated += 1
@@ -250,14 +330,14 @@ class _Batch:
                 entry["seq"] = seq
             # a plain executemany (RETURNING in parameter order goes row by row on SQLite); the
             # entries' fresh sequence numbers then find their ids in one indexed range query
-            s.execute(ENTRIES.insert(), values)
+            insert_plain(s, ENTRIES, values)
             # each new entry's first record is the entry's own metadata: copied in one statement
             fresh = EntryRow.seq.between(seqs[0], seqs[-1])
             s.execute(SOURCES.insert().from_select(_FIRST_RECORD_COLUMNS, _first_records(self.source, fresh)))
             if self.pending or self.first_keys:
                 found = s.execute(select(EntryRow.seq, EntryRow.id).where(fresh))
                 id_by_seq = {seq: entry_id for seq, entry_id in found}
-                id_of = {h: id_by_seq[seq] for h, seq in zip(self.new_entries, seqs, strict=True)}
+                id_of = {_index_order(v): id_by_seq[seq] for v, seq in zip(values, seqs, strict=True)}
                 for hash_, record in self.pending:
                     record["entry_id"] = id_of[hash_]
                     self.new_records.append(record)
@@ -266,7 +346,7 @@ class _Batch:
                     keys = [(k, id_of[h], self.source) for h, k in self.first_keys.items()]
                     _set_record_keys(s, keys)
         if self.new_records:
-            s.execute(SOURCES.insert(), self.new_records)
+            insert_plain(s, SOURCES, self.new_records)
 
     def withdraw_hashes(self, withdrawals: list[tuple[Key, EntryInput]]) -> None:
         rows = _existing(self.s, self.bank_id, {(st, v) for (st, v, _), _ in withdrawals})
@@ -296,9 +376,15 @@ def apply_batch(
     items: list[EntryInput],
     source: str,
     source_ref: str | None,
+    *,
+    relist: bool = False,
 ) -> ImportReport:
-    """Apply validated items of one source to one bank. Re-applying the same items changes nothing."""
-    batch = _Batch(s, bank_id, str(source), source_ref)
+    """Apply validated items of one source to one bank. Re-applying the same items changes nothing.
+
+    A record that was withdrawn stays withdrawn when a file lists it again (``kept_retracted``),
+    unless ``relist``: the source is the authority on its own records (an exchange: an entry
+    restored on the publisher, a StopNCII hash active again), so its record comes back."""
+    batch = _Batch(s, bank_id, str(source), source_ref, relist)
     report = batch.report
     by_key: dict[Key, EntryInput] = {}  # the last occurrence of a record's signal wins
     by_external: dict[str, EntryInput] = {}  # withdrawals by external id, applied last

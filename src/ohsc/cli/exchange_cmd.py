@@ -242,3 +242,21 @@ def feed_list(app: App, as_json: bool) -> None:
             e(g.bank), e(g.api_key), e(g.api_key_prefix), g.created_at.isoformat(timespec="seconds")
         )
     out.print(table)
+
+
+@feed.command("feedback")
+@click.argument("bank")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def feed_feedback(app: App, bank: str, as_json: bool) -> None:
+    """What partners' reviewers said about BANK's entries (confirmed or disputed matches), the
+    most disputed first: the entries that misfire."""
+    rows = _feeds(app).feedback(bank)
+    if as_json:
+        for row in rows:
+            print_json(row.to_dict())
+        return
+    table = Table("entry", "signal", "value", "confirmed", "disputed")
+    for r in rows:
+        table.add_row(str(r.entry_id), e(r.signal_type), e(r.value), str(r.confirmed), str(r.disputed))
+    out.print(table)

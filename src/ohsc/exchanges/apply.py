@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ohsc.banks.model import EntryInput, ImportReport
-from ohsc.banks.records import refresh_entries, unwithdraw, withdraw
+from ohsc.banks.records import refresh_entries, withdraw
 from ohsc.banks.service import BankService
 from ohsc.errors import OhscError
 from ohsc.exchanges.model import ExchangeRecord
@@ -108,26 +108,6 @@ def _drop_unlisted(s: Session, bank_id: int, source: str, records: Sequence[Exch
     return len(done)
 
 
-def _relist(s: Session, bank_id: int, source: str, records: Sequence[ExchangeRecord]) -> None:
-    """Bring back this exchange's withdrawn records that it lists again (the exchange is the
-    authority on its own records: an entry restored on a publisher, a StopNCII hash active again)."""
-    listed = {r.source_id: set(r.signals) for r in records if not r.withdrawn}
-    if not listed:
-        return
-    query = (
-        select(EntrySourceRow, EntryRow.signal_type, EntryRow.value)
-        .join(EntryRow, EntryRow.id == EntrySourceRow.entry_id)
-        .where(
-            EntrySourceRow.bank_id == bank_id,
-            EntrySourceRow.source == source,
-            EntrySourceRow.external_id.in_(list(listed)),
-            EntrySourceRow.withdrawn_at.is_not(None),
-        )
-    )
-    back = [rec for rec, st, value in s.execute(query) if (st, value) in listed[rec.external_id]]
-    refresh_entries(s, {r.entry_id for r in unwithdraw(back)})
-
-
 def apply_records(
     s: Session,
     banks: BankService,
@@ -137,11 +117,15 @@ def apply_records(
     *,
     replace_signals: bool = True,
 ) -> ImportReport:
-    """Apply checked records to bank ``bank_id`` as the source records of ``exchange`` (in ``s``):
-    another source listing the same hash keeps it matching when this exchange withdraws it."""
+    """Apply checked records (see :func:`check_records`) to bank ``bank_id`` as the source
+    records of ``exchange`` (in ``s``): another source listing the same hash keeps it matching
+    when this exchange withdraws it, and a record the exchange withdrew and lists again comes
+    back (the exchange is the authority on its own records: an entry restored on a publisher, a
+    StopNCII hash active again)."""
     source = source_name(exchange)
-    _relist(s, bank_id, source, records)
-    report = banks.add_entries_in(s, bank_id, to_inputs(records), source=source, source_ref=exchange)
+    report = banks.add_entries_in(
+        s, bank_id, to_inputs(records), source=source, source_ref=exchange, normalised=True, relist=True
+    )
     if replace_signals:
         report.retracted += _drop_unlisted(s, bank_id, source, records)
     return report

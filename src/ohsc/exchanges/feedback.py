@@ -50,9 +50,13 @@ def pending_feedback(s: Session, row: ExchangeRow, settings: Settings) -> tuple[
     if not wanted:
         return [], cursor
     feedback: dict[tuple[str, str, str], Feedback] = {}
-    for content_id, signal_type, external_id, value in s.execute(
+    for content_id, signal_type, external_id, value, labels in s.execute(
         select(
-            MatchRecordRow.content_item_id, EntryRow.signal_type, EntrySourceRow.external_id, EntryRow.value
+            MatchRecordRow.content_item_id,
+            EntryRow.signal_type,
+            EntrySourceRow.external_id,
+            EntryRow.value,
+            EntrySourceRow.labels,
         )
         .join(EntryRow, EntryRow.id == MatchRecordRow.entry_id)
         .join(EntrySourceRow, EntrySourceRow.entry_id == EntryRow.id)
@@ -64,5 +68,6 @@ def pending_feedback(s: Session, row: ExchangeRow, settings: Settings) -> tuple[
         )
     ):
         key = (str(external_id), signal_type, value)
-        feedback[key] = Feedback(str(external_id), signal_type, value, wanted[content_id])
+        verdict = wanted[content_id]
+        feedback[key] = Feedback(str(external_id), signal_type, value, verdict, tuple(labels or ()))
     return list(feedback.values()), cursor

@@ -68,6 +68,26 @@ def _key_row(s: Session, ref: str) -> ApiKeyRow:
     return rows[0]
 
 
+@dataclass(frozen=True, slots=True)
+class EntryFeedback:
+    """What partners said about one entry of a published bank."""
+
+    entry_id: int
+    signal_type: str
+    value: str
+    confirmed: int
+    disputed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entry_id": self.entry_id,
+            "signal_type": self.signal_type,
+            "value": self.value,
+            "confirmed": self.confirmed,
+            "disputed": self.disputed,
+        }
+
+
 class FeedService:
     """Publish banks to partners and serve their signed pages."""
 
@@ -159,9 +179,10 @@ class FeedService:
         size = min(limit or self.settings.feed_page_size, self.settings.feed_page_size)
         with self.store.session() as s:
             bank_row = self._granted_bank(s, bank, key_id)
+            # plain columns, not ORM objects: a page is thousands of rows, read once
             rows = list(
-                s.scalars(
-                    select(EntryRow)
+                s.execute(
+                    select(*_PAGE_COLUMNS)
                     .where(EntryRow.bank_id == bank_row.id, EntryRow.seq > after)
                     .order_by(EntryRow.seq)
                     .limit(size + 1)
@@ -225,6 +246,28 @@ class FeedService:
             )
             return len(known)
 
+    def feedback(self, bank: str) -> list[EntryFeedback]:
+        """The entries of ``bank`` partners gave feedback on, the most disputed first (the list
+        owner's view: ``ohsc feed feedback BANK``)."""
+        counts = self.feedback_counts(bank)
+        if not counts:
+            return []
+        with self.store.session() as s:
+            rows = {
+                entry_id: (st, value)
+                for entry_id, st, value in s.execute(
+                    select(EntryRow.id, EntryRow.signal_type, EntryRow.value).where(
+                        EntryRow.id.in_(list(counts))
+                    )
+                )
+            }
+        out = [
+            EntryFeedback(entry_id, *rows[entry_id], c.get("confirmed", 0), c.get("disputed", 0))
+            for entry_id, c in counts.items()
+            if entry_id in rows
+        ]
+        return sorted(out, key=lambda f: (-f.disputed, -f.confirmed, f.entry_id))
+
     def feedback_counts(self, bank: str) -> dict[int, dict[str, int]]:
         """Entry id -> verdict -> how many partners said so (the list owner's view)."""
         with self.store.session() as s:
@@ -240,29 +283,41 @@ class FeedService:
             return out
 
 
-def _items(s: Session, rows: Sequence[EntryRow]) -> list[dict[str, Any]]:
+#: what a page reads of an entry (``withdrawn``: retracted, without converting the timestamp)
+_PAGE_COLUMNS = (
+    EntryRow.id,
+    EntryRow.seq,
+    EntryRow.signal_type,
+    EntryRow.value,
+    EntryRow.category,
+    EntryRow.labels,
+    EntryRow.retracted_at.is_not(None).label("withdrawn"),
+)
+
+
+def _items(s: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
     """What leaves the node for each row: the hash, category and labels, or a withdrawal."""
     refs: dict[str, list[str]] = {}
     for row in rows:
-        if row.retracted_at is None and get_signal_type(row.signal_type).has_payload:
+        if not row.withdrawn and get_signal_type(row.signal_type).has_payload:
             refs.setdefault(row.signal_type, []).append(row.value)
     full: dict[tuple[str, str], str] = {}
     for st_name, values in refs.items():
         loaded = get_signal_type(st_name).load_payloads(s, values)
         full.update({(st_name, ref): value for ref, value in loaded.items()})
     items: list[dict[str, Any]] = []
-    for row in rows:
-        if row.retracted_at is not None:
-            items.append({"seq": row.seq, "id": str(row.id), "withdrawn": True})
+    for entry_id, seq, signal_type, value, category, labels, withdrawn in rows:
+        if withdrawn:
+            items.append({"seq": seq, "id": str(entry_id), "withdrawn": True})
             continue
         items.append(
             {
-                "seq": row.seq,
-                "id": str(row.id),
-                "signal_type": row.signal_type,
-                "value": full.get((row.signal_type, row.value), row.value),
-                "category": row.category,
-                "labels": list(row.labels or ()),
+                "seq": seq,
+                "id": str(entry_id),
+                "signal_type": signal_type,
+                "value": full.get((signal_type, value), value) if full else value,
+                "category": category,
+                "labels": list(labels or ()),
                 "withdrawn": False,
             }
         )

@@ -3,8 +3,9 @@
 In the spirit of python-threatexchange's ``SignalExchangeAPI``: an exchange is fetched from a
 *checkpoint* (a small JSON object only the exchange understands) and yields pages of
 :class:`ExchangeRecord`; each page carries the checkpoint that resumes after it. OHSC commits a
-page's records and its checkpoint in one transaction, so the checkpoint never runs ahead of what
-was applied: a fetch that dies mid-way resumes at the last committed page.
+page's records and its checkpoint in the same transaction (a few pages may share one), so the
+checkpoint never runs ahead of what was applied: a fetch that dies mid-way resumes at the last
+committed page.
 
 A record is one *source entry* of the exchange (an NCMEC entry, a StopNCII hash record, an entry
 of a published OHSC bank), named by ``source_id``: a later record with the same ``source_id``
@@ -62,6 +63,8 @@ class Feedback:
     signal_type: str
     value: str
     verdict: Verdict
+    #: the labels the exchange gave the record (NCMEC: the member that listed it)
+    labels: tuple[str, ...] = ()
 
 
 class Exchange(ABC):

@@ -1,8 +1,9 @@
 """Configured exchanges: add, list, remove, and sync (by hand or on the server's schedule).
 
-A sync fetches pages from the exchange's checkpoint; each page's records, its new checkpoint and
-an ``exchange.page`` audit event commit in one transaction, so the checkpoint never runs ahead of
-what was applied. A page that fails its check applies nothing and the sync stops there with
+A sync fetches pages from the exchange's checkpoint; a page's records, its new checkpoint and an
+``exchange.page`` audit event commit in the same transaction (a few pages share one), so the
+checkpoint never runs ahead of what was applied. A page that fails its check applies nothing and
+the sync stops there (the pages before it commit) with
 ``last_error`` set (and an ``exchange.sync.failed`` event); the next sync retries from the same
 checkpoint.
 """
@@ -10,7 +11,10 @@ checkpoint.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -97,6 +101,62 @@ class SyncReport:
             "notes": self.notes[:100],
             "error": self.error,
         }
+
+
+#: A sync commits after this many records (or ``GROUP_SECONDS``), whole pages at a time.
+GROUP_RECORDS = 20_000
+GROUP_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What a sync applies to: the exchange, its bank, and whether its records replace their
+    signals (see :attr:`Exchange.records_change_signals`)."""
+
+    exchange_id: int
+    bank_id: int
+    name: str
+    replace: bool
+
+
+class _Group:
+    """The open transaction of a sync and the pages applied in it (counted once it commits)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.parts: list[SyncReport] = []
+        self._stack: ExitStack | None = None
+        self._session: Session | None = None
+        self._started = 0.0
+
+    def session(self) -> Session:
+        if self._session is None:
+            self._stack = ExitStack()
+            self._session = self._stack.enter_context(self.store.session())
+            self._started = time.monotonic()
+        return self._session
+
+    def full(self) -> bool:
+        records = sum(p.records for p in self.parts)
+        return records >= GROUP_RECORDS or time.monotonic() - self._started >= GROUP_SECONDS
+
+    def commit(self, report: SyncReport) -> None:
+        stack, self._stack, self._session = self._stack, None, None
+        if stack is not None:
+            stack.close()  # the session's block ends without an exception: it commits
+        for part in self.parts:
+            report.pages += part.pages
+            report.records += part.records
+            report.skipped += part.skipped
+            report.changes.merge(part.changes)
+            report.notes.extend(part.notes)
+        self.parts = []
+
+    def rollback(self) -> None:
+        stack, self._stack, self._session = self._stack, None, None
+        self.parts = []
+        if stack is not None:
+            stack.__exit__(*sys.exc_info())  # the session rolls back
 
 
 class ExchangeService:
@@ -243,15 +303,11 @@ class ExchangeService:
             exchange_id, bank_id, checkpoint = row.id, row.bank_id, row.checkpoint
             client = self._client(row)
         report = SyncReport(name)
-        replace = client.records_change_signals
         pages = prefetched(client.fetch(checkpoint))
-        expected = checkpoint
+        target = _Target(exchange_id, bank_id, name, client.records_change_signals)
         try:
-            for page in pages:
-                self._apply_page(exchange_id, bank_id, name, page, report, replace, expected)
-                expected = page.checkpoint
-                if max_pages is not None and report.pages >= max_pages:
-                    break
+            with self.store.held_open():
+                self._apply_pages(target, pages, checkpoint, report, max_pages)
         except ExchangeError as exc:
             report.error = exc.message
             self._failed(exchange_id, name, exc, report)
@@ -265,47 +321,77 @@ class ExchangeService:
             row.last_error = None
         return report
 
-    def _apply_page(
+    def _apply_pages(
         self,
-        exchange_id: int,
-        bank_id: int,
-        name: str,
-        page: FetchedPage,
-        report: SyncReport,
-        replace: bool,
+        target: _Target,
+        pages: Iterator[FetchedPage],
         expected: dict[str, Any] | None,
+        report: SyncReport,
+        max_pages: int | None,
     ) -> None:
+        """Apply pages in transactions of a few pages (up to ``GROUP_RECORDS`` records or
+        ``GROUP_SECONDS``): each commits its pages' records with the checkpoint after the last of
+        them and one audit event per page. Committing every page of a long list rewrote the
+        bank's indexes into SQLite's log once per page; a few pages per transaction write each
+        index page once for several. A page that fails to fetch or verify ends the sync after
+        the pages before it commit."""
+        group = _Group(self.store)
+        analyze_at = GROUP_RECORDS  # statistics refreshed as the bank grows: 20k, 40k, 80k ...
+        try:
+            for page in pages:  # a page that does not fetch or verify raises here
+                part = self._apply_page(group.session(), target, page, expected)
+                group.parts.append(part)
+                expected = page.checkpoint
+                done = max_pages is not None and report.pages + len(group.parts) >= max_pages
+                if done or group.full():
+                    group.commit(report)
+                    if report.changes.added >= analyze_at:
+                        self.store.analyze("bank_entries", "entry_sources")
+                        analyze_at *= 2
+                if done:
+                    break
+        except (ExchangeError, ExchangeBusyError):
+            group.commit(report)  # the pages applied before it are whole and their checkpoint with them
+            raise
+        except BaseException:
+            group.rollback()
+            raise
+        group.commit(report)
+
+    def _apply_page(
+        self, s: Session, target: _Target, page: FetchedPage, expected: dict[str, Any] | None
+    ) -> SyncReport:
+        """Apply one page in ``s`` (with its checkpoint and audit event); what it did."""
+        name, exchange_id = target.name, target.exchange_id
         checked = check_records(page.records)
-        with self.store.session() as s:
-            row = s.get(ExchangeRow, exchange_id, with_for_update=True)  # one sync applies at a time
-            if row is None or row.bank_id != bank_id:
-                raise ExchangeError(f"exchange {name!r} was removed or changed during the sync")
-            if row.checkpoint != expected:
-                raise ExchangeBusyError(f"exchange {name!r} is being synced by another process")
-            changes = apply_records(s, self.banks, bank_id, name, checked.records, replace_signals=replace)
-            row.checkpoint = page.checkpoint
-            row.updated_at = utcnow()
-            notes = [*page.notes, *checked.notes]
-            audit.record(
-                s,
-                actor=self.actor,
-                action="exchange.page",
-                object_type="exchange",
-                object_id=exchange_id,
-                details={
-                    "name": name,
-                    "records": len(page.records),
-                    "skipped": len(page.records) - len(checked.records),
-                    "notes": notes[:20],
-                    **{k: v for k, v in changes.counts().items() if v},
-                    **page.facts,
-                },
-            )
-        report.pages += 1
-        report.records += len(page.records)
-        report.skipped += len(page.records) - len(checked.records)
-        report.changes.merge(changes)
-        report.notes.extend(notes)
+        row = s.get(ExchangeRow, exchange_id, with_for_update=True)  # one sync applies at a time
+        if row is None or row.bank_id != target.bank_id:
+            raise ExchangeError(f"exchange {name!r} was removed or changed during the sync")
+        if row.checkpoint != expected:
+            raise ExchangeBusyError(f"exchange {name!r} is being synced by another process")
+        changes = apply_records(
+            s, self.banks, target.bank_id, name, checked.records, replace_signals=target.replace
+        )
+        row.checkpoint = page.checkpoint
+        row.updated_at = utcnow()
+        notes = [*page.notes, *checked.notes]
+        audit.record(
+            s,
+            actor=self.actor,
+            action="exchange.page",
+            object_type="exchange",
+            object_id=exchange_id,
+            details={
+                "name": name,
+                "records": len(page.records),
+                "skipped": len(page.records) - len(checked.records),
+                "notes": notes[:20],
+                **{k: v for k, v in changes.counts().items() if v},
+                **page.facts,
+            },
+        )
+        skipped = len(page.records) - len(checked.records)
+        return SyncReport(name, 1, len(page.records), skipped, changes, notes)
 
     def _failed(self, exchange_id: int, name: str, exc: ExchangeError, report: SyncReport) -> None:
         with self.store.session() as s:

@@ -78,6 +78,7 @@ class EntryRow(Base):
         Index("ix_entry_signal_value", "signal_type", "value"),
         Index("ix_entry_bank_external", "bank_id", "external_id"),
         Index("ix_entry_seq", "seq"),
+        Index("ix_entry_bank_seq", "bank_id", "seq"),  # a feed page: one bank's changes in order
         {"sqlite_autoincrement": True},  # entry ids are index labels: never reuse one
     )
 
