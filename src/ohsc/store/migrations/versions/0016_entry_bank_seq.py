@@ -4,16 +4,16 @@ A feed page asks for one bank's entries with ``seq > cursor`` in ``seq`` order. 
 ``seq`` alone and one on ``bank_id`` first, SQLite took every entry of the bank and sorted them
 (1.4 s a page on a 1,000,000-entry bank, whatever the page's size); this index reads the page.
 
-Revision ID: 0014_entry_bank_seq
-Revises: 0012_exchanges
+Revision ID: 0016_entry_bank_seq
+Revises: 0015_case_video_progress
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0014_entry_bank_seq"
-down_revision = "0012_exchanges"  # re-chained at merge
+revision = "0016_entry_bank_seq"
+down_revision = "0015_case_video_progress"  # re-chained at merge (was 0012_exchanges)
 branch_labels = None
 depends_on = None
 
