@@ -18,13 +18,14 @@ from typing import Any
 
 from ohsc.errors import OhscError
 from ohsc.matching.matcher import Matcher
+from ohsc.matching.model import Match
 from ohsc.media.blobs import BlobStore
 from ohsc.removal.extract import extract, is_media_url
-from ohsc.removal.frontier import CrawlTask, Frontier
+from ohsc.removal.frontier import CrawlTask, Finished, Frontier
 from ohsc.removal.http import CrawlHttp, FetchFailed, Response
 from ohsc.removal.takedowns import TakedownService
 from ohsc.settings import Settings
-from ohsc.signals.files import hash_upload
+from ohsc.signals.files import FileSignals, hash_upload
 from ohsc.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class Outcome:
     created: bool = False
     media: list[str] = field(default_factory=list)
     pages: list[str] = field(default_factory=list)
+    #: matched media, until the writing thread has preserved them: signals, match, bytes
+    evidence: tuple[FileSignals, Match, bytes] | None = None
 
 
 class Crawler:
@@ -137,21 +140,35 @@ class Crawler:
         return self.stats
 
     def _write(self, outcomes: list[Outcome]) -> None:
-        with self.store.session() as s:
-            for o in outcomes:
-                if o.media:
-                    self.frontier.discover(s, o.task, o.media, kind="media")
-                if o.pages:
-                    self.frontier.discover(s, o.task, o.pages, kind="page")
-                self.frontier.finish(
-                    s,
-                    o.task,
-                    state=o.state,
-                    http_status=o.http_status,
-                    error=o.error,
-                    media_found=len(o.media),
-                    matched=o.matched,
+        """Store a group of outcomes: matched media first (evidence and takedown, idempotent per
+        URL), then in one transaction what was found on the pages and every URL's state.
+
+        Only this thread writes, so the fetching threads never wait on the database's lock."""
+        for o in outcomes:
+            if o.evidence is not None:
+                signals, match, data = o.evidence
+                _id, o.created = self.takedowns.record(
+                    url=o.task.url,
+                    page_url=o.task.parent_url,
+                    crawl_url_id=o.task.id,
+                    signals=signals,
+                    match=match,
+                    data=data,
                 )
+                o.evidence = None  # the bytes of matched media now live in the evidence store only
+        with self.store.session() as s:
+            self.frontier.discover_many(
+                s,
+                [(o.task, o.media, "media") for o in outcomes if o.media]
+                + [(o.task, o.pages, "page") for o in outcomes if o.pages],
+            )
+            self.frontier.finish_many(
+                s,
+                [
+                    Finished(o.task, o.state, o.http_status, o.error, len(o.media), o.matched)
+                    for o in outcomes
+                ],
+            )
         for o in outcomes:
             self.stats.pages += o.kind == "page"
             self.stats.media += o.kind == "media"
@@ -199,16 +216,9 @@ class Crawler:
         except OhscError as exc:
             return Outcome(task, "done", "media", http_status=200, error=f"not hashed: {exc.code}")
         outcome = self.matcher.match(signals.signals(), pdq_quality=signals.pdq_quality)
-        match = outcome.matches[0] if outcome.matches else None
-        created = False
-        if match is not None:
-            _id, created = self.takedowns.record(
-                url=task.url,
-                page_url=task.parent_url,
-                crawl_url_id=task.id,
-                signals=signals,
-                match=match,
-                data=data,
-            )
-        del data  # unmatched media end here: in memory only, never written
-        return Outcome(task, "done", "media", http_status=200, matched=match is not None, created=created)
+        if not outcome.matches:
+            del data  # unmatched media end here: in memory only, never written
+            return Outcome(task, "done", "media", http_status=200)
+        # matched: preserved by the writing thread (:meth:`_write`)
+        evidence = (signals, outcome.matches[0], data)
+        return Outcome(task, "done", "media", http_status=200, matched=True, evidence=evidence)
