@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +31,7 @@ import httpx
 
 from ohsc.banks.service import BankService
 from ohsc.demo import synth
-from ohsc.removal.crawler import Crawler
+from ohsc.removal.crawler import Crawler, CrawlStats
 from ohsc.removal.frontier import Frontier, url_key
 from ohsc.removal.hosts import HostDirectory
 from ohsc.removal.models import TakedownRow
@@ -50,6 +51,10 @@ def build(root: Path, pages: int, media: int, per_page: int) -> None:
         buf = io.BytesIO()
         synth.picture(10_000 + i, (256, 192)).save(buf, "JPEG", quality=85)
         (root / "m" / f"{i}.jpg").write_bytes(buf.getvalue())
+    write_pages(root, pages, media, per_page)
+
+
+def write_pages(root: Path, pages: int, media: int, per_page: int) -> None:
     for p in range(pages):
         links = "".join(f'<a href="p{q}.html">{q}</a>' for q in (2 * p + 1, 2 * p + 2) if q < pages)
         imgs = "".join(f'<img src="m/{(p * per_page + k) % media}.jpg">' for k in range(per_page))
@@ -77,6 +82,83 @@ def serve(root: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
+class PeakRss:
+    """The highest resident set size seen while the block runs (sampled every 0.2 s)."""
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak = max(self.peak, rss_mb())
+
+    def __enter__(self) -> PeakRss:
+        self.peak = rss_mb()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
+
+
+def memory(args: argparse.Namespace) -> None:
+    """Crawl a small site and then a large one in the same process: memory must not grow with
+    the site (the frontier is in the database), so the large crawl's peak stays near the small one's."""
+    small, large = args.memory
+    tmp = Path(tempfile.mkdtemp(prefix="ohsc-bench-crawl-mem-"))
+    build(tmp / "site" / "s", small, args.media, 1)
+    (tmp / "site" / "l").mkdir()
+    (tmp / "site" / "l" / "m").symlink_to(tmp / "site" / "s" / "m")
+    write_pages(tmp / "site" / "l", large, args.media, 1)
+    settings = load_settings(
+        home=tmp / "home",
+        crawl_allow_private_targets=True,
+        crawl_delay_seconds=0,
+        crawl_per_host=args.concurrency,
+        crawl_concurrency=args.concurrency,
+        crawl_max_depth=20,
+        crawl_max_pages_per_seed=large + 10,
+        rdap_url="http://127.0.0.1:9/rdap",
+    )
+    store = ServerStore.from_settings(settings)
+    banks = BankService(store, settings, actor="bench")
+    banks.create_bank("known")
+    banks.add_files("known", [tmp / "site" / "s" / "m" / f"{i}.jpg" for i in range(0, args.media, 10)])
+    proc, url = serve(tmp / "site")
+    try:
+        print(f"machine: {machine()}; load {os.getloadavg()[0]:.1f}")
+        with Crawler.open(store, settings, actor="bench") as crawler:
+            before = rss_mb()
+            print(f"RSS before crawling (store, bank index, HTTP client open): {before:.0f} MB")
+            peaks = []
+            for name, pages in (("s", small), ("l", large)):
+                Frontier(store, settings, actor="bench").add([f"{url}/{name}/p0.html"], source="analyst")
+                crawler.stats = CrawlStats()
+                t0 = time.perf_counter()
+                with PeakRss() as peak:
+                    stats = crawler.run(until_idle=True)
+                took = time.perf_counter() - t0
+                peaks.append(peak.peak)
+                print(
+                    f"{pages:,}-page site: {stats.pages} pages, {stats.media} media, {stats.takedowns} takedowns "
+                    f"in {took:.0f} s ({stats.pages / took:.0f} pages/s); peak RSS {peak.peak:.0f} MB "
+                    f"(+{peak.peak - before:.0f} MB); load {os.getloadavg()[0]:.1f}"
+                )
+        growth = (peaks[1] - before) / max(1.0, peaks[0] - before)
+        print(
+            f"peak RSS {large:,} pages / {small:,} pages: {peaks[1] / peaks[0]:.2f}x "
+            f"(growth over the open crawler: {growth:.2f}x)"
+        )
+    finally:
+        proc.terminate()
+        proc.wait()
+        store.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=500)
@@ -87,7 +169,17 @@ def main() -> None:
     ap.add_argument(
         "--store", choices=("pooled", "plain"), default="pooled", help="pooled: SQLite connections kept open"
     )
+    ap.add_argument(
+        "--memory",
+        type=int,
+        nargs=2,
+        metavar=("SMALL", "LARGE"),
+        help="memory mode: crawl a SMALL-page then a LARGE-page site (one picture a page) in this process",
+    )
     args = ap.parse_args()
+    if args.memory:
+        memory(args)
+        return
     tmp = Path(tempfile.mkdtemp(prefix="ohsc-bench-crawl-"))
     build(tmp / "site", args.pages, args.media, args.per_page)
     settings = load_settings(
