@@ -24,19 +24,23 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
 
 from ohsc.banks.service import BankService
 from ohsc.demo import synth
+from ohsc.matching.matcher import Matcher
 from ohsc.removal.crawler import Crawler, CrawlStats
 from ohsc.removal.frontier import Frontier, url_key
 from ohsc.removal.hosts import HostDirectory
 from ohsc.removal.models import TakedownRow
 from ohsc.removal.recheck import Rechecker
-from ohsc.settings import load_settings
+from ohsc.settings import Settings, load_settings
+from ohsc.signals.files import HashOptions, hash_path
 from ohsc.store.db import Store
 from ohsc.store.types import utcnow
 from ohsc.web.services import ServerStore
@@ -159,6 +163,36 @@ def memory(args: argparse.Namespace) -> None:
         store.dispose()
 
 
+def load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
+
+
+def scan_reference(
+    store: Store, settings: Settings, media_dir: Path, media: int
+) -> tuple[float, dict[str, tuple[str | None, str | None, str]]]:
+    """What ``ohsc scan`` does per file, in one thread: read, hash (its options), match.
+
+    Returns media/s and, per matched file name, (MD5, PDQ, bank): what the crawl must find."""
+    options = HashOptions.from_settings(settings)
+    matcher = Matcher.open(store, settings)
+    hash_path(media_dir / "0.jpg", options)  # the compiled kernels, loaded once as a scan worker does
+    expected = {}
+    t0 = time.perf_counter()
+    for i in range(media):
+        sig = hash_path(media_dir / f"{i}.jpg", options)
+        outcome = matcher.match(sig.signals(), pdq_quality=sig.pdq_quality)
+        if outcome.matches:
+            expected[f"{i}.jpg"] = (sig.md5, sig.pdq, outcome.matches[0].bank_name)
+    took = time.perf_counter() - t0
+    return media / took, expected
+
+
+def crawled_matches(store: Store) -> dict[str, tuple[str | None, str | None, str]]:
+    with store.session() as s:
+        rows = s.execute(select(TakedownRow.url, TakedownRow.md5, TakedownRow.pdq, TakedownRow.bank))
+        return {u.rsplit("/", 1)[1]: (md5, pdq, bank) for u, md5, pdq, bank in rows}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=500)
@@ -166,6 +200,7 @@ def main() -> None:
     ap.add_argument("--per-page", type=int, default=4)
     ap.add_argument("--rechecks", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--hash-workers", type=int, default=0, help="OHSC_CRAWL_HASH_WORKERS (0: in the threads)")
     ap.add_argument(
         "--store", choices=("pooled", "plain"), default="pooled", help="pooled: SQLite connections kept open"
     )
@@ -190,6 +225,7 @@ def main() -> None:
         crawl_concurrency=args.concurrency,
         crawl_max_depth=20,
         crawl_max_pages_per_seed=args.pages + 10,
+        crawl_hash_workers=args.hash_workers,
         rdap_url="http://127.0.0.1:9/rdap",  # no RDAP look-ups leave the machine (the contact is set below)
     )
     store = (ServerStore if args.store == "pooled" else Store).from_settings(settings)
@@ -206,20 +242,31 @@ def main() -> None:
             for i in range(args.media):
                 c.get(f"{url}/m/{i}.jpg")
         ref = time.perf_counter() - t0
-        print(f"reference (sequential GETs): {(args.pages + args.media) / ref:.0f} requests/s")
+        print(f"reference (sequential GETs): {(args.pages + args.media) / ref:.0f} requests/s; load {load()}")
+        scan_rate, expected = scan_reference(store, settings, tmp / "site" / "m", args.media)
+        print(
+            f"reference (ohsc scan's hashing and matching of the files, one thread): {scan_rate:.0f} media/s"
+        )
 
         Frontier(store, settings, actor="bench").add([f"{url}/p0.html"], source="analyst")
         with Crawler.open(store, settings, actor="bench") as crawler:
+            if args.hash_workers:  # started (kernels loaded), as a scan's workers are, before the clock
+                sample = (tmp / "site" / "m" / "0.jpg").read_bytes()
+                with ThreadPoolExecutor(args.hash_workers * 2) as warm:
+                    list(warm.map(crawler.hasher, [sample] * args.hash_workers * 2))
             t0 = time.perf_counter()
             stats = crawler.run(until_idle=True)
             took = time.perf_counter() - t0
         print(
-            f"crawl: {stats.pages} pages, {stats.media} media, {stats.takedowns} takedowns in {took:.1f} s: "
+            f"crawl ({args.hash_workers or 'no'} hashing processes): {stats.pages} pages, {stats.media} media, {stats.takedowns} takedowns in {took:.1f} s: "
             f"{stats.pages / took:.0f} pages/s, {stats.media / took:.0f} media/s, "
             f"{(stats.pages + stats.media) / took:.0f} requests/s "
-            f"({(stats.pages + stats.media) / took / ((args.pages + args.media) / ref):.2f}x the reference); "
-            f"RSS {rss_mb():.0f} MB"
+            f"({(stats.pages + stats.media) / took / ((args.pages + args.media) / ref):.2f}x the GETs; "
+            f"media {stats.media / took / scan_rate:.2f}x the scan's hashing); RSS {rss_mb():.0f} MB; load {load()}"
         )
+        found = crawled_matches(store)
+        same = "identical" if found == expected else f"DIFFERENT ({len(found)} vs {len(expected)})"
+        print(f"matches: crawl {len(found)}, scan of the files {len(expected)}: hashes and banks {same}")
 
         # re-check many open notices: conditional GETs answered 304
         modified = httpx.get(f"{url}/m/0.jpg").headers.get("last-modified")

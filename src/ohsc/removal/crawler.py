@@ -16,16 +16,16 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ohsc.errors import OhscError
 from ohsc.matching.matcher import Matcher
 from ohsc.matching.model import Match
 from ohsc.media.blobs import BlobStore
 from ohsc.removal.extract import extract, is_media_url
 from ohsc.removal.frontier import CrawlTask, Finished, Frontier
+from ohsc.removal.hashing import MediaHasher
 from ohsc.removal.http import CrawlHttp, FetchFailed, Response
 from ohsc.removal.takedowns import TakedownService
 from ohsc.settings import Settings
-from ohsc.signals.files import FileSignals, hash_upload
+from ohsc.signals.files import FileSignals
 from ohsc.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ class Crawler:
         self.takedowns = TakedownService(store, settings, actor=actor, blobs=blobs)
         self.http = http or CrawlHttp(settings, self.frontier.guard)
         self._own_http = http is None
+        self.hasher = MediaHasher(settings)
         self.stats = CrawlStats()
 
     @classmethod
@@ -92,6 +93,7 @@ class Crawler:
             crawler.close()
 
     def close(self) -> None:
+        self.hasher.close()
         if self._own_http:
             self.http.close()
 
@@ -211,10 +213,9 @@ class Crawler:
 
     def _media(self, task: CrawlTask, response: Response) -> Outcome:
         data = response.body
-        try:
-            signals = hash_upload(data, self.settings)
-        except OhscError as exc:
-            return Outcome(task, "done", "media", http_status=200, error=f"not hashed: {exc.code}")
+        signals = self.hasher(data)
+        if isinstance(signals, str):
+            return Outcome(task, "done", "media", http_status=200, error=f"not hashed: {signals}")
         outcome = self.matcher.match(signals.signals(), pdq_quality=signals.pdq_quality)
         if not outcome.matches:
             del data  # unmatched media end here: in memory only, never written
