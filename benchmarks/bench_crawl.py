@@ -46,12 +46,16 @@ from ohsc.store.types import utcnow
 from ohsc.web.services import ServerStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, rss_mb
+from common import machine, need_corpus, rss_mb
 
 
-def build(root: Path, pages: int, media: int, per_page: int) -> None:
+def build(root: Path, pages: int, media: int, per_page: int, corpus: bool = False) -> None:
     (root / "m").mkdir(parents=True)
+    photos = need_corpus() if corpus else []
     for i in range(media):
+        if corpus:  # the benign photo corpus (1-2 MP JPEGs), as found on real sites
+            (root / "m" / f"{i}.jpg").write_bytes(photos[i % len(photos)].read_bytes())
+            continue
         buf = io.BytesIO()
         synth.picture(10_000 + i, (256, 192)).save(buf, "JPEG", quality=85)
         (root / "m" / f"{i}.jpg").write_bytes(buf.getvalue())
@@ -200,6 +204,7 @@ def main() -> None:
     ap.add_argument("--per-page", type=int, default=4)
     ap.add_argument("--rechecks", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--corpus", action="store_true", help="media: the corpus photos (1-2 MP), not 256x192")
     ap.add_argument("--hash-workers", type=int, default=0, help="OHSC_CRAWL_HASH_WORKERS (0: in the threads)")
     ap.add_argument(
         "--store", choices=("pooled", "plain"), default="pooled", help="pooled: SQLite connections kept open"
@@ -216,7 +221,9 @@ def main() -> None:
         memory(args)
         return
     tmp = Path(tempfile.mkdtemp(prefix="ohsc-bench-crawl-"))
-    build(tmp / "site", args.pages, args.media, args.per_page)
+    if args.corpus:
+        args.media = min(args.media, len(need_corpus()))  # distinct pictures only
+    build(tmp / "site", args.pages, args.media, args.per_page, args.corpus)
     settings = load_settings(
         home=tmp / "home",
         crawl_allow_private_targets=True,
