@@ -9,6 +9,7 @@ frontier, their hashes are not). Matched media go to the encrypted evidence stor
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -81,6 +82,8 @@ class Crawler:
         self.http = http or CrawlHttp(settings, self.frontier.guard)
         self._own_http = http is None
         self.hasher = MediaHasher(settings)
+        #: held by whichever of this crawler's threads is writing to the store
+        self._db = threading.Lock()
         self.stats = CrawlStats()
 
     @classmethod
@@ -104,7 +107,9 @@ class Crawler:
 
         URLs are fetched and hashed in threads while the main thread keeps them fed from the
         frontier and writes what they found in one transaction per group of outcomes (a store
-        transaction per URL would cost more than the hashing)."""
+        transaction per URL would cost more than the hashing). Matched media are preserved by
+        one more thread, so the main thread goes on feeding the fetchers meanwhile; a lock
+        keeps the two writers from meeting in the database (SQLite's busy wait sleeps)."""
         started = time.monotonic()
         workers = self.settings.crawl_concurrency
         if not until_idle and max_urls is None:
@@ -114,12 +119,16 @@ class Crawler:
         found: list[Outcome] = []
         dry = False  # the frontier had nothing; new URLs come only with the next write
         last_write = time.monotonic()
-        with ThreadPoolExecutor(workers, thread_name_prefix="crawl") as pool:
+        with (
+            ThreadPoolExecutor(workers, thread_name_prefix="crawl") as pool,
+            ThreadPoolExecutor(1, thread_name_prefix="crawl-evidence") as keeper,
+        ):
             while True:
                 room = workers * 4 - len(inflight)
                 if not dry and room >= workers and (max_urls is None or taken < max_urls):
                     want = room if max_urls is None else min(room, max_urls - taken)
-                    tasks = self.frontier.take(want)
+                    with self._db:
+                        tasks = self.frontier.take(want)
                     taken += len(tasks)
                     dry = not tasks
                     inflight |= {pool.submit(self.process, t) for t in tasks}
@@ -134,31 +143,42 @@ class Crawler:
                         continue
                     break
                 done, inflight = wait(inflight, timeout=0.25, return_when=FIRST_COMPLETED)
-                found.extend(f.result() for f in done)
+                for f in done:
+                    o = f.result()
+                    if o.evidence is not None:  # its URL is finished once the evidence is kept
+                        inflight.add(keeper.submit(self._preserve, o))
+                    else:
+                        found.append(o)
                 if len(found) >= workers * 4 or (found and time.monotonic() - last_write > 0.5):
                     self._write(found)
                     found, dry, last_write = [], False, time.monotonic()
         self.stats.seconds = round(time.monotonic() - started, 3)
         return self.stats
 
-    def _write(self, outcomes: list[Outcome]) -> None:
-        """Store a group of outcomes: matched media first (evidence and takedown, idempotent per
-        URL), then in one transaction what was found on the pages and every URL's state.
+    def _preserve(self, o: Outcome) -> Outcome:
+        """Matched media: evidence and takedown (idempotent per URL); then the bytes live in the
+        evidence store only."""
+        assert o.evidence is not None
+        signals, match, data = o.evidence
+        with self._db:
+            _id, o.created = self.takedowns.record(
+                url=o.task.url,
+                page_url=o.task.parent_url,
+                crawl_url_id=o.task.id,
+                signals=signals,
+                match=match,
+                data=data,
+            )
+        o.evidence = None
+        return o
 
-        Only this thread writes, so the fetching threads never wait on the database's lock."""
+    def _write(self, outcomes: list[Outcome]) -> None:
+        """Store a group of outcomes in one transaction: what was found on the pages and every
+        URL's state (matched media were preserved before, :meth:`_preserve`)."""
         for o in outcomes:
-            if o.evidence is not None:
-                signals, match, data = o.evidence
-                _id, o.created = self.takedowns.record(
-                    url=o.task.url,
-                    page_url=o.task.parent_url,
-                    crawl_url_id=o.task.id,
-                    signals=signals,
-                    match=match,
-                    data=data,
-                )
-                o.evidence = None  # the bytes of matched media now live in the evidence store only
-        with self.store.session() as s:
+            if o.evidence is not None:  # not through run(): preserved here
+                self._preserve(o)
+        with self._db, self.store.session() as s:
             self.frontier.discover_many(
                 s,
                 [(o.task, o.media, "media") for o in outcomes if o.media]
