@@ -22,34 +22,47 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
 
 from ohsc.banks.service import BankService
 from ohsc.demo import synth
-from ohsc.removal.crawler import Crawler
+from ohsc.matching.matcher import Matcher
+from ohsc.removal.crawler import Crawler, CrawlStats
 from ohsc.removal.frontier import Frontier, url_key
 from ohsc.removal.hosts import HostDirectory
 from ohsc.removal.models import TakedownRow
 from ohsc.removal.recheck import Rechecker
-from ohsc.settings import load_settings
+from ohsc.settings import Settings, load_settings
+from ohsc.signals.files import HashOptions, hash_path
 from ohsc.store.db import Store
 from ohsc.store.types import utcnow
 from ohsc.web.services import ServerStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, rss_mb
+from common import machine, need_corpus, rss_mb
 
 
-def build(root: Path, pages: int, media: int, per_page: int) -> None:
+def build(root: Path, pages: int, media: int, per_page: int, corpus: bool = False) -> None:
     (root / "m").mkdir(parents=True)
+    photos = need_corpus() if corpus else []
     for i in range(media):
+        if corpus:  # the benign photo corpus (1-2 MP JPEGs), as found on real sites
+            (root / "m" / f"{i}.jpg").write_bytes(photos[i % len(photos)].read_bytes())
+            continue
         buf = io.BytesIO()
         synth.picture(10_000 + i, (256, 192)).save(buf, "JPEG", quality=85)
         (root / "m" / f"{i}.jpg").write_bytes(buf.getvalue())
+    write_pages(root, pages, media, per_page)
+
+
+def write_pages(root: Path, pages: int, media: int, per_page: int) -> None:
     for p in range(pages):
         links = "".join(f'<a href="p{q}.html">{q}</a>' for q in (2 * p + 1, 2 * p + 2) if q < pages)
         imgs = "".join(f'<img src="m/{(p * per_page + k) % media}.jpg">' for k in range(per_page))
@@ -77,6 +90,113 @@ def serve(root: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
+class PeakRss:
+    """The highest resident set size seen while the block runs (sampled every 0.2 s)."""
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak = max(self.peak, rss_mb())
+
+    def __enter__(self) -> PeakRss:
+        self.peak = rss_mb()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
+
+
+def memory(args: argparse.Namespace) -> None:
+    """Crawl a small site and then a large one in the same process: memory must not grow with
+    the site (the frontier is in the database), so the large crawl's peak stays near the small one's."""
+    small, large = args.memory
+    tmp = Path(tempfile.mkdtemp(prefix="ohsc-bench-crawl-mem-"))
+    build(tmp / "site" / "s", small, args.media, 1)
+    (tmp / "site" / "l").mkdir()
+    (tmp / "site" / "l" / "m").symlink_to(tmp / "site" / "s" / "m")
+    write_pages(tmp / "site" / "l", large, args.media, 1)
+    settings = load_settings(
+        home=tmp / "home",
+        crawl_allow_private_targets=True,
+        crawl_delay_seconds=0,
+        crawl_per_host=args.concurrency,
+        crawl_concurrency=args.concurrency,
+        crawl_max_depth=20,
+        crawl_max_pages_per_seed=large + 10,
+        rdap_url="http://127.0.0.1:9/rdap",
+    )
+    store = ServerStore.from_settings(settings)
+    banks = BankService(store, settings, actor="bench")
+    banks.create_bank("known")
+    banks.add_files("known", [tmp / "site" / "s" / "m" / f"{i}.jpg" for i in range(0, args.media, 10)])
+    proc, url = serve(tmp / "site")
+    try:
+        print(f"machine: {machine()}; load {os.getloadavg()[0]:.1f}")
+        with Crawler.open(store, settings, actor="bench") as crawler:
+            before = rss_mb()
+            print(f"RSS before crawling (store, bank index, HTTP client open): {before:.0f} MB")
+            peaks = []
+            for name, pages in (("s", small), ("l", large)):
+                Frontier(store, settings, actor="bench").add([f"{url}/{name}/p0.html"], source="analyst")
+                crawler.stats = CrawlStats()
+                t0 = time.perf_counter()
+                with PeakRss() as peak:
+                    stats = crawler.run(until_idle=True)
+                took = time.perf_counter() - t0
+                peaks.append(peak.peak)
+                print(
+                    f"{pages:,}-page site: {stats.pages} pages, {stats.media} media, {stats.takedowns} takedowns "
+                    f"in {took:.0f} s ({stats.pages / took:.0f} pages/s); peak RSS {peak.peak:.0f} MB "
+                    f"(+{peak.peak - before:.0f} MB); load {os.getloadavg()[0]:.1f}"
+                )
+        growth = (peaks[1] - before) / max(1.0, peaks[0] - before)
+        print(
+            f"peak RSS {large:,} pages / {small:,} pages: {peaks[1] / peaks[0]:.2f}x "
+            f"(growth over the open crawler: {growth:.2f}x)"
+        )
+    finally:
+        proc.terminate()
+        proc.wait()
+        store.dispose()
+
+
+def load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
+
+
+def scan_reference(
+    store: Store, settings: Settings, media_dir: Path, media: int
+) -> tuple[float, dict[str, tuple[str | None, str | None, str]]]:
+    """What ``ohsc scan`` does per file, in one thread: read, hash (its options), match.
+
+    Returns media/s and, per matched file name, (MD5, PDQ, bank): what the crawl must find."""
+    options = HashOptions.from_settings(settings)
+    matcher = Matcher.open(store, settings)
+    hash_path(media_dir / "0.jpg", options)  # the compiled kernels, loaded once as a scan worker does
+    expected = {}
+    t0 = time.perf_counter()
+    for i in range(media):
+        sig = hash_path(media_dir / f"{i}.jpg", options)
+        outcome = matcher.match(sig.signals(), pdq_quality=sig.pdq_quality)
+        if outcome.matches:
+            expected[f"{i}.jpg"] = (sig.md5, sig.pdq, outcome.matches[0].bank_name)
+    took = time.perf_counter() - t0
+    return media / took, expected
+
+
+def crawled_matches(store: Store) -> dict[str, tuple[str | None, str | None, str]]:
+    with store.session() as s:
+        rows = s.execute(select(TakedownRow.url, TakedownRow.md5, TakedownRow.pdq, TakedownRow.bank))
+        return {u.rsplit("/", 1)[1]: (md5, pdq, bank) for u, md5, pdq, bank in rows}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=500)
@@ -84,12 +204,26 @@ def main() -> None:
     ap.add_argument("--per-page", type=int, default=4)
     ap.add_argument("--rechecks", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--corpus", action="store_true", help="media: the corpus photos (1-2 MP), not 256x192")
+    ap.add_argument("--hash-workers", type=int, default=0, help="OHSC_CRAWL_HASH_WORKERS (0: in the threads)")
     ap.add_argument(
         "--store", choices=("pooled", "plain"), default="pooled", help="pooled: SQLite connections kept open"
     )
+    ap.add_argument(
+        "--memory",
+        type=int,
+        nargs=2,
+        metavar=("SMALL", "LARGE"),
+        help="memory mode: crawl a SMALL-page then a LARGE-page site (one picture a page) in this process",
+    )
     args = ap.parse_args()
+    if args.memory:
+        memory(args)
+        return
     tmp = Path(tempfile.mkdtemp(prefix="ohsc-bench-crawl-"))
-    build(tmp / "site", args.pages, args.media, args.per_page)
+    if args.corpus:
+        args.media = min(args.media, len(need_corpus()))  # distinct pictures only
+    build(tmp / "site", args.pages, args.media, args.per_page, args.corpus)
     settings = load_settings(
         home=tmp / "home",
         crawl_allow_private_targets=True,
@@ -98,6 +232,7 @@ def main() -> None:
         crawl_concurrency=args.concurrency,
         crawl_max_depth=20,
         crawl_max_pages_per_seed=args.pages + 10,
+        crawl_hash_workers=args.hash_workers,
         rdap_url="http://127.0.0.1:9/rdap",  # no RDAP look-ups leave the machine (the contact is set below)
     )
     store = (ServerStore if args.store == "pooled" else Store).from_settings(settings)
@@ -114,20 +249,31 @@ def main() -> None:
             for i in range(args.media):
                 c.get(f"{url}/m/{i}.jpg")
         ref = time.perf_counter() - t0
-        print(f"reference (sequential GETs): {(args.pages + args.media) / ref:.0f} requests/s")
+        print(f"reference (sequential GETs): {(args.pages + args.media) / ref:.0f} requests/s; load {load()}")
+        scan_rate, expected = scan_reference(store, settings, tmp / "site" / "m", args.media)
+        print(
+            f"reference (ohsc scan's hashing and matching of the files, one thread): {scan_rate:.0f} media/s"
+        )
 
         Frontier(store, settings, actor="bench").add([f"{url}/p0.html"], source="analyst")
         with Crawler.open(store, settings, actor="bench") as crawler:
+            if args.hash_workers:  # started (kernels loaded), as a scan's workers are, before the clock
+                sample = (tmp / "site" / "m" / "0.jpg").read_bytes()
+                with ThreadPoolExecutor(args.hash_workers * 2) as warm:
+                    list(warm.map(crawler.hasher, [sample] * args.hash_workers * 2))
             t0 = time.perf_counter()
             stats = crawler.run(until_idle=True)
             took = time.perf_counter() - t0
         print(
-            f"crawl: {stats.pages} pages, {stats.media} media, {stats.takedowns} takedowns in {took:.1f} s: "
+            f"crawl ({args.hash_workers or 'no'} hashing processes): {stats.pages} pages, {stats.media} media, {stats.takedowns} takedowns in {took:.1f} s: "
             f"{stats.pages / took:.0f} pages/s, {stats.media / took:.0f} media/s, "
             f"{(stats.pages + stats.media) / took:.0f} requests/s "
-            f"({(stats.pages + stats.media) / took / ((args.pages + args.media) / ref):.2f}x the reference); "
-            f"RSS {rss_mb():.0f} MB"
+            f"({(stats.pages + stats.media) / took / ((args.pages + args.media) / ref):.2f}x the GETs; "
+            f"media {stats.media / took / scan_rate:.2f}x the scan's hashing); RSS {rss_mb():.0f} MB; load {load()}"
         )
+        found = crawled_matches(store)
+        same = "identical" if found == expected else f"DIFFERENT ({len(found)} vs {len(expected)})"
+        print(f"matches: crawl {len(found)}, scan of the files {len(expected)}: hashes and banks {same}")
 
         # re-check many open notices: conditional GETs answered 304
         modified = httpx.get(f"{url}/m/0.jpg").headers.get("last-modified")

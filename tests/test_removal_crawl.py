@@ -80,8 +80,9 @@ def test_internal_targets_are_refused_unless_allowed(store: Store, settings: Set
     assert Frontier(store, allowed).add(["http://127.0.0.1:8080/"], source="analyst")[0].new
 
 
-def test_crawl_finds_known_pictures_and_forgets_the_rest(tmp_path: Path) -> None:
-    settings = crawl_settings(tmp_path / "home")
+@pytest.mark.parametrize("hash_workers", [0, 1], ids=["hashed-in-threads", "hashing-process"])
+def test_crawl_finds_known_pictures_and_forgets_the_rest(tmp_path: Path, hash_workers: int) -> None:
+    settings = crawl_settings(tmp_path / "home", crawl_hash_workers=hash_workers)
     store = Store.from_settings(settings)
     root = tmp_path / "site"
     build_site(root)
@@ -197,3 +198,27 @@ def test_crawl_killed_with_sigkill_resumes_and_loses_nothing(tmp_path: Path) -> 
         with store.session() as s:
             assert not list(s.scalars(select(TakedownRow)))
         store.dispose()
+
+
+@pytest.mark.parametrize(("cap", "depth", "expected"), [(12, 20, 12), (100, 3, 10), (100, 20, 40)])
+def test_crawl_keeps_to_the_page_cap_and_depth_of_its_seed(
+    tmp_path: Path, cap: int, depth: int, expected: int
+) -> None:
+    """Links found on many pages are queued in one batch per group of outcomes: the seed's page
+    cap and the depth limit still hold, and every page is queued once."""
+    root = tmp_path / "site"
+    _chain_site(root, 40)  # page i links to i+1, i+2, i+3: p0-p9 are at most 3 links from p0
+    settings = crawl_settings(tmp_path / "home", crawl_max_pages_per_seed=cap, crawl_max_depth=depth)
+    store = Store.from_settings(settings)
+    with serve_site(root) as site:
+        Frontier(store, settings, actor="cli:test").add([site.url + "/p0.html"], source="analyst")
+        with Crawler.open(store, settings) as crawler:
+            stats = crawler.run(until_idle=True)
+    with store.session() as s:
+        rows = list(s.scalars(select(CrawlUrlRow)))
+    assert stats.pages == len(rows) == expected
+    assert {r.state for r in rows} == {"done"}
+    assert max(r.depth for r in rows) <= depth
+    if depth == 3:
+        assert sorted(r.url.rsplit("/", 1)[1] for r in rows) == sorted(f"p{i}.html" for i in range(10))
+    store.dispose()

@@ -245,3 +245,48 @@ def test_recheck_with_a_conditional_request_answered_304_is_still_up(tmp_path: P
         row = s.get(TakedownRow, t.id)
         assert row is not None and row.last_check_status == 304
     store.dispose()
+
+
+def test_done_when_through_the_command_line(tmp_path: Path, rdap: str, smtp: tuple[str, _Inbox]) -> None:
+    """The issue's "done when", as an operator runs it: ``ohsc crawl add`` and ``crawl run
+    --until-idle`` find the known pictures, the notice reaches the host's contact over SMTP, the
+    host removes them, and ``ohsc takedown recheck`` marks them removed with a removal time."""
+    from click.testing import CliRunner
+
+    from ohsc.cli import main
+
+    smtp_url, inbox = smtp
+    env = {
+        "OHSC_HOME": str(tmp_path / "home"),
+        "OHSC_CRAWL_ALLOW_PRIVATE_TARGETS": "true",
+        "OHSC_CRAWL_DELAY_SECONDS": "0",
+        "OHSC_RDAP_URL": rdap,
+        "OHSC_SMTP_URL": smtp_url,
+    }
+    cli = CliRunner(env=env)
+    root = tmp_path / "site"
+    build_site(root)
+
+    def ok(*args: str) -> str:
+        result = cli.invoke(main, list(args))
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    ok("bank", "create", "known")
+    ok("bank", "add", "known", *map(str, sorted((root / "media").glob("k*.jpg"))))
+    ok("takedown", "contact", "add", "127.0.0.1", "abuse@site.example")  # the operator's contact wins
+    with serve_site(root) as site:
+        ok("crawl", "add", site.url + "/index.html")
+        stats = json.loads(ok("crawl", "run", "--until-idle", "--json"))
+        assert (stats["takedowns"], stats["notices"]) == (len(KNOWN), 1)
+        assert [m[0] for m in inbox.messages] == [["abuse@site.example"]]
+        listed = [json.loads(line) for line in ok("takedown", "list", "--json").splitlines()]
+        assert sorted(t["url"].rsplit("/", 1)[1] for t in listed) == ["k101.jpg", "k102.jpg", "k103.jpg"]
+        for path in site.known_files():
+            path.unlink()
+        checked = json.loads(ok("takedown", "recheck", "--all", "--json"))
+        assert (checked["checked"], checked["removed"], checked["notices"]) == (len(KNOWN), len(KNOWN), 0)
+    for t in listed:
+        shown = json.loads(ok("takedown", "show", str(t["id"]), "--json"))
+        assert shown["status"] == "removed" and shown["removal_seconds"] is not None
+    assert len(inbox.messages) == 1

@@ -348,6 +348,12 @@ class Settings(BaseModel):
     )
     crawl_timeout_seconds: float = Field(default=20.0, gt=0, description="Whole-request time limit.")
     crawl_max_redirects: int = Field(default=3, ge=0, le=10, description="Redirects followed per request.")
+    crawl_hash_workers: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Processes that hash the crawler's media (0: hash in the fetching threads).",
+    )
     crawl_proxy: str = Field(
         default="",
         description="HTTP or SOCKS proxy for every crawler request (http://host:port, socks5://host:9050 "

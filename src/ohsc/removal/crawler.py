@@ -9,6 +9,7 @@ frontier, their hashes are not). Matched media go to the encrypted evidence stor
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -16,15 +17,16 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ohsc.errors import OhscError
 from ohsc.matching.matcher import Matcher
+from ohsc.matching.model import Match
 from ohsc.media.blobs import BlobStore
 from ohsc.removal.extract import extract, is_media_url
-from ohsc.removal.frontier import CrawlTask, Frontier
+from ohsc.removal.frontier import CrawlTask, Finished, Frontier
+from ohsc.removal.hashing import MediaHasher
 from ohsc.removal.http import CrawlHttp, FetchFailed, Response
 from ohsc.removal.takedowns import TakedownService
 from ohsc.settings import Settings
-from ohsc.signals.files import hash_upload
+from ohsc.signals.files import FileSignals
 from ohsc.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,8 @@ class Outcome:
     created: bool = False
     media: list[str] = field(default_factory=list)
     pages: list[str] = field(default_factory=list)
+    #: matched media, until the writing thread has preserved them: signals, match, bytes
+    evidence: tuple[FileSignals, Match, bytes] | None = None
 
 
 class Crawler:
@@ -77,6 +81,9 @@ class Crawler:
         self.takedowns = TakedownService(store, settings, actor=actor, blobs=blobs)
         self.http = http or CrawlHttp(settings, self.frontier.guard)
         self._own_http = http is None
+        self.hasher = MediaHasher(settings)
+        #: held by whichever of this crawler's threads is writing to the store
+        self._db = threading.Lock()
         self.stats = CrawlStats()
 
     @classmethod
@@ -89,6 +96,7 @@ class Crawler:
             crawler.close()
 
     def close(self) -> None:
+        self.hasher.close()
         if self._own_http:
             self.http.close()
 
@@ -99,7 +107,9 @@ class Crawler:
 
         URLs are fetched and hashed in threads while the main thread keeps them fed from the
         frontier and writes what they found in one transaction per group of outcomes (a store
-        transaction per URL would cost more than the hashing)."""
+        transaction per URL would cost more than the hashing). Matched media are preserved by
+        one more thread, so the main thread goes on feeding the fetchers meanwhile; a lock
+        keeps the two writers from meeting in the database (SQLite's busy wait sleeps)."""
         started = time.monotonic()
         workers = self.settings.crawl_concurrency
         if not until_idle and max_urls is None:
@@ -109,12 +119,16 @@ class Crawler:
         found: list[Outcome] = []
         dry = False  # the frontier had nothing; new URLs come only with the next write
         last_write = time.monotonic()
-        with ThreadPoolExecutor(workers, thread_name_prefix="crawl") as pool:
+        with (
+            ThreadPoolExecutor(workers, thread_name_prefix="crawl") as pool,
+            ThreadPoolExecutor(1, thread_name_prefix="crawl-evidence") as keeper,
+        ):
             while True:
                 room = workers * 4 - len(inflight)
                 if not dry and room >= workers and (max_urls is None or taken < max_urls):
                     want = room if max_urls is None else min(room, max_urls - taken)
-                    tasks = self.frontier.take(want)
+                    with self._db:
+                        tasks = self.frontier.take(want)
                     taken += len(tasks)
                     dry = not tasks
                     inflight |= {pool.submit(self.process, t) for t in tasks}
@@ -129,29 +143,54 @@ class Crawler:
                         continue
                     break
                 done, inflight = wait(inflight, timeout=0.25, return_when=FIRST_COMPLETED)
-                found.extend(f.result() for f in done)
+                for f in done:
+                    o = f.result()
+                    if o.evidence is not None:  # its URL is finished once the evidence is kept
+                        inflight.add(keeper.submit(self._preserve, o))
+                    else:
+                        found.append(o)
                 if len(found) >= workers * 4 or (found and time.monotonic() - last_write > 0.5):
                     self._write(found)
                     found, dry, last_write = [], False, time.monotonic()
         self.stats.seconds = round(time.monotonic() - started, 3)
         return self.stats
 
+    def _preserve(self, o: Outcome) -> Outcome:
+        """Matched media: evidence and takedown (idempotent per URL); then the bytes live in the
+        evidence store only."""
+        assert o.evidence is not None
+        signals, match, data = o.evidence
+        with self._db:
+            _id, o.created = self.takedowns.record(
+                url=o.task.url,
+                page_url=o.task.parent_url,
+                crawl_url_id=o.task.id,
+                signals=signals,
+                match=match,
+                data=data,
+            )
+        o.evidence = None
+        return o
+
     def _write(self, outcomes: list[Outcome]) -> None:
-        with self.store.session() as s:
-            for o in outcomes:
-                if o.media:
-                    self.frontier.discover(s, o.task, o.media, kind="media")
-                if o.pages:
-                    self.frontier.discover(s, o.task, o.pages, kind="page")
-                self.frontier.finish(
-                    s,
-                    o.task,
-                    state=o.state,
-                    http_status=o.http_status,
-                    error=o.error,
-                    media_found=len(o.media),
-                    matched=o.matched,
-                )
+        """Store a group of outcomes in one transaction: what was found on the pages and every
+        URL's state (matched media were preserved before, :meth:`_preserve`)."""
+        for o in outcomes:
+            if o.evidence is not None:  # not through run(): preserved here
+                self._preserve(o)
+        with self._db, self.store.session() as s:
+            self.frontier.discover_many(
+                s,
+                [(o.task, o.media, "media") for o in outcomes if o.media]
+                + [(o.task, o.pages, "page") for o in outcomes if o.pages],
+            )
+            self.frontier.finish_many(
+                s,
+                [
+                    Finished(o.task, o.state, o.http_status, o.error, len(o.media), o.matched)
+                    for o in outcomes
+                ],
+            )
         for o in outcomes:
             self.stats.pages += o.kind == "page"
             self.stats.media += o.kind == "media"
@@ -194,21 +233,13 @@ class Crawler:
 
     def _media(self, task: CrawlTask, response: Response) -> Outcome:
         data = response.body
-        try:
-            signals = hash_upload(data, self.settings)
-        except OhscError as exc:
-            return Outcome(task, "done", "media", http_status=200, error=f"not hashed: {exc.code}")
+        signals = self.hasher(data)
+        if isinstance(signals, str):
+            return Outcome(task, "done", "media", http_status=200, error=f"not hashed: {signals}")
         outcome = self.matcher.match(signals.signals(), pdq_quality=signals.pdq_quality)
-        match = outcome.matches[0] if outcome.matches else None
-        created = False
-        if match is not None:
-            _id, created = self.takedowns.record(
-                url=task.url,
-                page_url=task.parent_url,
-                crawl_url_id=task.id,
-                signals=signals,
-                match=match,
-                data=data,
-            )
-        del data  # unmatched media end here: in memory only, never written
-        return Outcome(task, "done", "media", http_status=200, matched=match is not None, created=created)
+        if not outcome.matches:
+            del data  # unmatched media end here: in memory only, never written
+            return Outcome(task, "done", "media", http_status=200)
+        # matched: preserved by the writing thread (:meth:`_write`)
+        evidence = (signals, outcome.matches[0], data)
+        return Outcome(task, "done", "media", http_status=200, matched=True, evidence=evidence)

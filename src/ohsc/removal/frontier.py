@@ -33,6 +33,8 @@ SOURCES = ("analyst", "api", "public")
 MAX_URL_CHARS = 4000
 #: URLs one call may add
 MAX_ADD = 10_000
+#: rows per statement (SQLite allows 32,766 bound values in one)
+CHUNK = 500
 
 
 def normalise_url(raw: str) -> str:
@@ -89,6 +91,18 @@ class CrawlTask:
     parent_url: str
 
 
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """What fetching a taken URL gave (:meth:`Frontier.finish_many`)."""
+
+    task: CrawlTask
+    state: str
+    http_status: int | None = None
+    error: str | None = None
+    media_found: int = 0
+    matched: bool = False
+
+
 class CrawlUrl(BaseModel):
     """A URL in the frontier and its crawl state (the library's, the CLI's ``--json`` and
     ``GET /v1/urls/{id}``'s shape)."""
@@ -118,6 +132,8 @@ class Frontier:
         self.settings = settings
         self.actor = actor
         self.guard = EgressGuard.from_settings(settings, allow_internal=settings.crawl_allow_private_targets)
+        #: pages each seed has in the frontier, as last counted plus what this object added
+        self._seed_pages: dict[int, int] = {}
 
     # --- intake ------------------------------------------------------------------------------
 
@@ -234,70 +250,128 @@ class Frontier:
         matched: bool = False,
     ) -> None:
         """Record a URL's outcome in the caller's transaction (with what was found on it)."""
-        s.execute(
-            update(CrawlUrlRow)
-            .where(CrawlUrlRow.id == task.id)
-            .values(
-                state=state,
-                lease_until=None,
-                http_status=http_status,
-                error=(error or None) and error[:300],
-                media_found=media_found,
-                matched=matched,
-                fetched_at=utcnow(),
-            )
-        )
+        self.finish_many(s, [Finished(task, state, http_status, error, media_found, matched)])
+
+    def finish_many(self, s: Session, outcomes: Sequence[Finished]) -> None:
+        """Record many URLs' outcomes in the caller's transaction: one statement run for all."""
+        if not outcomes:
+            return
+        now = utcnow()
+        rows = [
+            {
+                "id": o.task.id,
+                "state": o.state,
+                "lease_until": None,
+                "http_status": o.http_status,
+                "error": (o.error or None) and o.error[:300],
+                "media_found": o.media_found,
+                "matched": o.matched,
+                "fetched_at": now,
+            }
+            for o in outcomes
+        ]
+        s.execute(update(CrawlUrlRow), rows)  # an UPDATE by primary key, executed for every row
 
     def discover(self, s: Session, parent: CrawlTask, urls: Iterable[str], *, kind: str) -> int:
         """Queue URLs found on ``parent`` (pages: same host, within depth and the per-seed cap)."""
-        depth = parent.depth + 1
-        if kind == "page" and depth > self.settings.crawl_max_depth:
-            return 0
-        wanted: dict[str, str] = {}
-        for raw in urls:
-            try:
-                url = normalise_url(raw)
-            except InvalidInputError:
+        return self.discover_many(s, [(parent, list(urls), kind)])
+
+    def discover_many(self, s: Session, found: Sequence[tuple[CrawlTask, Sequence[str], str]]) -> int:
+        """Queue the URLs found on several pages (``(parent, urls, kind)``, in order) at once.
+
+        The first page that names a URL is its parent. Pages stay on their parent's host, within
+        ``OHSC_CRAWL_MAX_DEPTH`` and ``OHSC_CRAWL_MAX_PAGES_PER_SEED``. One query looks up which
+        URLs are known and one statement adds the rest, whatever the number of pages."""
+        wanted: dict[str, tuple[str, CrawlTask, str]] = {}
+        for parent, urls, kind in found:
+            if kind == "page" and parent.depth + 1 > self.settings.crawl_max_depth:
                 continue
-            if kind == "page" and host_of(url) != host_of(parent.url):
-                continue  # scope: pages of the reported host only; media may be anywhere
-            wanted.setdefault(url_key(url), url)
+            parent_host = host_of(parent.url)
+            for raw in urls:
+                try:
+                    url = normalise_url(raw)
+                except InvalidInputError:
+                    continue
+                if kind == "page" and host_of(url) != parent_host:
+                    continue  # scope: pages of the reported host only; media may be anywhere
+                wanted.setdefault(url_key(url), (url, parent, kind))
         if not wanted:
             return 0
-        known = set(s.scalars(select(CrawlUrlRow.url_key).where(CrawlUrlRow.url_key.in_(list(wanted)))))
-        fresh = [(k, u) for k, u in wanted.items() if k not in known]
-        if kind == "page" and fresh:
-            have = s.scalar(
-                select(func.count()).where(CrawlUrlRow.seed_id == parent.seed_id, CrawlUrlRow.kind == "page")
+        known: set[str] = set()
+        keys = list(wanted)
+        for i in range(0, len(keys), CHUNK):
+            known.update(
+                s.scalars(select(CrawlUrlRow.url_key).where(CrawlUrlRow.url_key.in_(keys[i : i + CHUNK])))
             )
-            fresh = fresh[: max(0, self.settings.crawl_max_pages_per_seed - int(have or 0))]
+        fresh = [(k, *v) for k, v in wanted.items() if k not in known]
+        fresh = self._within_seed_caps(s, fresh)
         if not fresh:
             return 0
+        now = utcnow()
         values = [
             {
                 "url_key": key,
                 "url": url,
                 "host": host_of(url),
                 "kind": kind,
-                "depth": depth,
+                "depth": parent.depth + 1,
                 "seed_id": parent.seed_id,
                 "parent_id": parent.id,
                 "state": "queued",
                 "attempts": 0,
                 "media_found": 0,
                 "matched": False,
-                "created_at": utcnow(),
+                "created_at": now,
             }
-            for key, url in fresh
+            for key, url, parent, kind in fresh
         ]
-        # another crawler thread may add the same URL at the same moment: the first one wins
+        # another crawler may add the same URL at the same moment: the first one wins
         table = CrawlUrlRow.__table__
         assert isinstance(table, Table)
-        if s.get_bind().dialect.name == "postgresql":
-            s.execute(pg_insert(table).values(values).on_conflict_do_nothing(index_elements=["url_key"]))
-        else:
-            s.execute(sqlite_insert(table).values(values).on_conflict_do_nothing(index_elements=["url_key"]))
+        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        for i in range(0, len(values), CHUNK):
+            s.execute(
+                insert(table).values(values[i : i + CHUNK]).on_conflict_do_nothing(index_elements=["url_key"])
+            )
         return len(fresh)
+
+    def _within_seed_caps(
+        self, s: Session, fresh: list[tuple[str, str, CrawlTask, str]]
+    ) -> list[tuple[str, str, CrawlTask, str]]:
+        """Drop new pages past their seed's ``OHSC_CRAWL_MAX_PAGES_PER_SEED``.
+
+        A seed's page count is counted in the database once and then kept up here as pages are
+        added (counting on every page would read every page of a large site each time); it is
+        counted again when a seed comes near its cap, so pages other crawlers added are seen."""
+        cap = self.settings.crawl_max_pages_per_seed
+        adding: dict[int, int] = {}
+        for _key, _url, parent, kind in fresh:
+            if kind == "page":
+                adding[parent.seed_id] = adding.get(parent.seed_id, 0) + 1
+        recount = [
+            seed
+            for seed, n in adding.items()
+            if seed not in self._seed_pages or self._seed_pages[seed] + n > cap
+        ]
+        for i in range(0, len(recount), CHUNK):
+            chunk = recount[i : i + CHUNK]
+            counted = dict.fromkeys(chunk, 0)
+            query = (
+                select(CrawlUrlRow.seed_id, func.count())
+                .where(CrawlUrlRow.seed_id.in_(chunk), CrawlUrlRow.kind == "page")
+                .group_by(CrawlUrlRow.seed_id)
+            )
+            counted.update({int(seed or 0): int(n) for seed, n in s.execute(query)})
+            self._seed_pages.update(counted)
+        kept = []
+        for item in fresh:
+            seed = item[2].seed_id
+            if item[3] == "page":
+                if self._seed_pages[seed] >= cap:
+                    continue
+                self._seed_pages[seed] += 1
+            kept.append(item)
+        return kept
 
     # --- reading -----------------------------------------------------------------------------
 

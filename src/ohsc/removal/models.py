@@ -51,7 +51,11 @@ class CrawlUrlRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    __table_args__ = (Index("ix_crawl_urls_state", "state", "lease_until"),)
+    __table_args__ = (
+        Index("ix_crawl_urls_state", "state", "lease_until"),
+        # the order crawlers take URLs in (Frontier.take): walked, not sorted
+        Index("ix_crawl_urls_take", "state", "depth", "id"),
+    )
 
 
 class CrawlUrlSourceRow(Base):

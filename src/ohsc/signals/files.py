@@ -311,6 +311,12 @@ def hash_upload(data: bytes, settings: Settings, **overrides: Any) -> FileSignal
     ``OHSC_VIDEO_UPLOAD_MAX_BYTES`` and other files above ``OHSC_UPLOAD_MAX_BYTES`` are refused;
     videos longer than ``OHSC_VIDEO_UPLOAD_MAX_SECONDS`` come back with a ``video_too_long``
     error (and no vPDQ)."""
+    check_upload(data, settings)
+    return hash_bytes(data, HashOptions.for_upload(settings, **overrides))
+
+
+def check_upload(data: bytes, settings: Settings) -> None:
+    """:func:`hash_upload`'s size checks, for callers that hash elsewhere (another process)."""
     if not data:
         raise InvalidInputError("the upload is empty")
     kind = sniff(data[:SNIFF_BYTES])
@@ -323,7 +329,6 @@ def hash_upload(data: bytes, settings: Settings, **overrides: Any) -> FileSignal
             f"{kind} upload of {len(data)} bytes is above the limit of {limit} bytes",
             detail={"size": len(data), "limit": limit},
         )
-    return hash_bytes(data, HashOptions.for_upload(settings, **overrides))
 
 
 def _os_reason(exc: OSError) -> str:
