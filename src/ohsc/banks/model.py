@@ -8,6 +8,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from ohsc.store.types import IsoTime
+
 
 class EntrySource(StrEnum):
     """Where an entry came from. Values are storage keys."""
@@ -21,8 +25,11 @@ class EntrySource(StrEnum):
     CASE = "case"  # confirmed in a triage case (``ohsc case push``)
 
 
-@dataclass(frozen=True, slots=True)
-class Bank:
+class Bank(BaseModel):
+    """A bank, as the library, the CLI (``--json``) and the API (``/v1/banks``) show it."""
+
+    model_config = ConfigDict(frozen=True, serialize_by_alias=True)
+
     id: int
     name: str
     description: str
@@ -30,64 +37,38 @@ class Bank:
     threshold: int
     #: Whether the bank set its own threshold.
     threshold_is_default: bool
-    is_allowlist: bool
+    is_allowlist: bool = Field(serialization_alias="allowlist")
     enabled: bool
-    created_at: datetime
-    updated_at: datetime
-    active_entries: int = 0
-    retracted_entries: int = 0
     #: Robust matching (crops, borders, captions, small rotations): :mod:`ohsc.robust`.
     robust: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "threshold": self.threshold,
-            "threshold_is_default": self.threshold_is_default,
-            "allowlist": self.is_allowlist,
-            "enabled": self.enabled,
-            "robust": self.robust,
-            "active_entries": self.active_entries,
-            "retracted_entries": self.retracted_entries,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-        }
+    active_entries: int
+    retracted_entries: int
+    created_at: IsoTime
+    updated_at: IsoTime
 
 
-@dataclass(frozen=True, slots=True)
-class SourceRecord:
+class SourceRecord(BaseModel):
     """One source record listing an entry (see :class:`ohsc.store.models.EntrySourceRow`)."""
 
-    source: str
-    external_id: str | None
+    model_config = ConfigDict(frozen=True)
+
+    source: str = Field(
+        description="import, file, manual, api, review, exchange:<name>, or an import's --source."
+    )
+    external_id: str | None = Field(description="The source's own id for the record.")
     category: str | None
     labels: tuple[str, ...]
     source_ref: str | None
-    first_seen: datetime
-    last_seen: datetime
-    withdrawn_at: datetime | None = None
-    withdrawal_reason: str | None = None
+    first_seen: IsoTime
+    last_seen: IsoTime = Field(description="When the source last changed or withdrew the record.")
+    withdrawn_at: IsoTime | None
+    withdrawal_reason: str | None
     #: Which of the source's records with this external id listed the signal (VICS: its first hash).
-    record_key: str | None = None
+    record_key: str | None = Field(default=None, exclude=True)
 
     @property
     def live(self) -> bool:
         return self.withdrawn_at is None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "external_id": self.external_id,
-            "category": self.category,
-            "labels": list(self.labels),
-            "source_ref": self.source_ref,
-            "first_seen": self.first_seen.isoformat(),
-            "last_seen": self.last_seen.isoformat(),
-            "withdrawn_at": self.withdrawn_at.isoformat() if self.withdrawn_at else None,
-            "withdrawal_reason": self.withdrawal_reason,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +84,15 @@ class RecordInput:
     reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class BankEntry:
+class BankEntry(BaseModel):
+    """A bank entry, as the library, the CLI (``--json``) and the API (``/v1/banks/{bank}/entries``)
+    show it."""
+
+    model_config = ConfigDict(frozen=True, serialize_by_alias=True)
+
     id: int
-    bank_id: int
-    bank_name: str
+    bank_id: int = Field(exclude=True)
+    bank_name: str = Field(serialization_alias="bank")
     signal_type: str
     value: str
     quality: int | None
@@ -117,41 +102,20 @@ class BankEntry:
     source_ref: str | None
     external_id: str | None
     note: str | None
-    created_at: datetime
-    updated_at: datetime
-    retracted_at: datetime | None
+    created_at: IsoTime
+    updated_at: IsoTime
+    #: withdrawn (``retracted_at`` is set)
+    retracted: bool
+    retracted_at: IsoTime | None
     retraction_reason: str | None
     #: Every source record listing the entry, live and withdrawn (loaded where asked for).
-    sources: tuple[SourceRecord, ...] = ()
-
-    @property
-    def retracted(self) -> bool:
-        return self.retracted_at is not None
+    sources: tuple[SourceRecord, ...] = Field(
+        default_factory=tuple, description="The source records listing the entry, live and withdrawn."
+    )
 
     @property
     def live_sources(self) -> tuple[SourceRecord, ...]:
         return tuple(r for r in self.sources if r.live)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "bank": self.bank_name,
-            "signal_type": self.signal_type,
-            "value": self.value,
-            "quality": self.quality,
-            "category": self.category,
-            "labels": list(self.labels),
-            "source": self.source,
-            "source_ref": self.source_ref,
-            "external_id": self.external_id,
-            "note": self.note,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-            "retracted": self.retracted,
-            "retracted_at": self.retracted_at.isoformat() if self.retracted_at else None,
-            "retraction_reason": self.retraction_reason,
-            "sources": [r.to_dict() for r in self.sources],
-        }
 
 
 @dataclass(slots=True)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
 from itertools import islice
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -45,6 +44,7 @@ def to_entry(row: EntryRow, bank_name: str, recs: Sequence[EntrySourceRow] = ())
         note=row.note,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        retracted=row.retracted_at is not None,
         retracted_at=row.retracted_at,
         retraction_reason=row.retraction_reason,
         sources=tuple(to_record(r) for r in recs),
@@ -144,7 +144,7 @@ class EntryReading:
                         full.update({(st_name, ref): value for ref, value in loaded.items()})
             for entry in chunk:
                 value = full.get((entry.signal_type, entry.value))
-                yield entry if value is None else replace(entry, value=value)
+                yield entry if value is None else entry.model_copy(update={"value": value})
 
     def export(self, bank_ref: str | int, fh: BinaryIO, fmt: str, *, include_retracted: bool = False) -> int:
         writer = get_format(fmt)

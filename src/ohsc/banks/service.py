@@ -26,7 +26,8 @@ from ohsc.banks.records import (
     record_key,
 )
 from ohsc.banks.retraction import Retraction
-from ohsc.banks.source_records import BATCH, SourceRecords
+from ohsc.banks.source_records import BATCH as BATCH
+from ohsc.banks.source_records import SourceRecords
 from ohsc.banks.upsert import apply_batch, store_payloads
 from ohsc.errors import (
     BankExistsError,
