@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -206,9 +205,11 @@ class ImportReport:
         self.notes.extend(other.notes)
 
 
-@dataclass(frozen=True, slots=True)
-class ImportRun:
-    """One import of a file into a bank: ``running``, ``finished`` or ``failed``."""
+class ImportRun(BaseModel):
+    """One import of a file into a bank: ``running``, ``finished`` or ``failed`` (as the library
+    and ``ohsc bank imports --json`` show it)."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     bank: str
@@ -216,8 +217,8 @@ class ImportRun:
     source_name: str
     sha256: str
     status: str
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: IsoTime
+    finished_at: IsoTime | None
     counts: dict[str, Any]
     errors: int
     #: the file's size and how much of it committed batches came from (None: not known)
@@ -232,22 +233,6 @@ class ImportRun:
         if not self.bytes_total or self.bytes_read is None:
             return None
         return min(100, self.bytes_read * 100 // self.bytes_total)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "bank": self.bank,
-            "format": self.format,
-            "source_name": self.source_name,
-            "sha256": self.sha256,
-            "status": self.status,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "counts": self.counts,
-            "errors": self.errors,
-            "bytes_total": self.bytes_total,
-            "bytes_read": self.bytes_read,
-        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -331,7 +331,7 @@ def imports(app: App, name: str | None, limit: int, as_json: bool) -> None:
     runs = app.banks.import_runs(name, limit=limit)
     if as_json:
         for run in runs:
-            print_json(run.to_dict())
+            print_json(run.model_dump(mode="json"))
         return
     if not runs:
         out.print("no imports")
