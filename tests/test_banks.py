@@ -81,7 +81,7 @@ def test_import_reports_bad_rows_with_line_numbers_and_loads_the_rest(banks: Ban
 def test_reimporting_the_same_file_changes_nothing(banks: BankService) -> None:
     banks.create_bank("known")
     _import(banks, "known", CSV)
-    before = [e.to_dict() for e in banks.iter_entries("known")]
+    before = [e.model_dump(mode="json") for e in banks.iter_entries("known")]
     again = _import(banks, "known", CSV)
     assert again.counts() == {  # type: ignore[attr-defined]
         "added": 0,
@@ -92,7 +92,7 @@ def test_reimporting_the_same_file_changes_nothing(banks: BankService) -> None:
         "unknown_withdrawals": 0,
         "invalid": 3,
     }
-    assert [e.to_dict() for e in banks.iter_entries("known")] == before
+    assert [e.model_dump(mode="json") for e in banks.iter_entries("known")] == before
 
 
 def test_changed_metadata_updates_without_duplicates(banks: BankService) -> None:

@@ -130,11 +130,11 @@ def test_reimporting_the_same_file_changes_nothing(banks: BankService) -> None:
     )
     first = _import(banks, doc)
     assert (first.added, first.invalid, first.unknown_withdrawals) == (3, 1, 1)
-    before = [e.to_dict() for e in banks.iter_entries("known", include_retracted=True)]
+    before = [e.model_dump(mode="json") for e in banks.iter_entries("known", include_retracted=True)]
     second = _import(banks, doc)
     assert (second.added, second.updated, second.unchanged, second.invalid) == (0, 0, 3, 1)
     assert not second.changed
-    assert [e.to_dict() for e in banks.iter_entries("known", include_retracted=True)] == before
+    assert [e.model_dump(mode="json") for e in banks.iter_entries("known", include_retracted=True)] == before
 
 
 def test_bad_entries_are_reported_with_their_line_and_good_ones_load(banks: BankService) -> None:

@@ -312,11 +312,11 @@ def test_reimporting_the_same_file_changes_nothing(banks: BankService, shape: st
     doc = vics(records) if shape == "hash set" else vics([{"CaseID": "c", "Media": records}], VICS_2_0_CASES)
     first = _import(banks, doc)
     assert (first.added, first.invalid) == (5, 1)
-    before = [e.to_dict() for e in banks.iter_entries("known", include_retracted=True)]
+    before = [e.model_dump(mode="json") for e in banks.iter_entries("known", include_retracted=True)]
     second = _import(banks, doc)
     assert (second.added, second.updated, second.unchanged, second.invalid) == (0, 0, 5, 1)
     assert not second.changed
-    assert [e.to_dict() for e in banks.iter_entries("known", include_retracted=True)] == before
+    assert [e.model_dump(mode="json") for e in banks.iter_entries("known", include_retracted=True)] == before
 
 
 def test_export_then_import_gives_the_same_bank(banks: BankService) -> None:

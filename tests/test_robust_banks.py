@@ -40,7 +40,7 @@ def test_robust_bank_finds_crops_and_borders_that_pdq_misses(
     report, failed = banks.add_files("robust", [photo], external_id="pic-41")
     assert not failed and report.added == 4
     banks.add_files("plain", [photo])
-    assert banks.get_bank("robust").to_dict()["robust"] is True
+    assert banks.get_bank("robust").model_dump(mode="json")["robust"] is True
     matcher = Matcher(store, settings, IndexSet.open(store, settings.index_dir))
     assert matcher.robust_active
     bordered = write(tmp_path / "bordered.jpg", synth.bordered(original, 0.1))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ohsc.store.types import IsoTime
 
 
 class EntrySource(StrEnum):
@@ -21,8 +24,11 @@ class EntrySource(StrEnum):
     CASE = "case"  # confirmed in a triage case (``ohsc case push``)
 
 
-@dataclass(frozen=True, slots=True)
-class Bank:
+class Bank(BaseModel):
+    """A bank, as the library, the CLI (``--json``) and the API (``/v1/banks``) show it."""
+
+    model_config = ConfigDict(frozen=True, serialize_by_alias=True)
+
     id: int
     name: str
     description: str
@@ -30,64 +36,38 @@ class Bank:
     threshold: int
     #: Whether the bank set its own threshold.
     threshold_is_default: bool
-    is_allowlist: bool
+    is_allowlist: bool = Field(serialization_alias="allowlist")
     enabled: bool
-    created_at: datetime
-    updated_at: datetime
-    active_entries: int = 0
-    retracted_entries: int = 0
     #: Robust matching (crops, borders, captions, small rotations): :mod:`ohsc.robust`.
     robust: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "threshold": self.threshold,
-            "threshold_is_default": self.threshold_is_default,
-            "allowlist": self.is_allowlist,
-            "enabled": self.enabled,
-            "robust": self.robust,
-            "active_entries": self.active_entries,
-            "retracted_entries": self.retracted_entries,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-        }
+    active_entries: int
+    retracted_entries: int
+    created_at: IsoTime
+    updated_at: IsoTime
 
 
-@dataclass(frozen=True, slots=True)
-class SourceRecord:
+class SourceRecord(BaseModel):
     """One source record listing an entry (see :class:`ohsc.store.models.EntrySourceRow`)."""
 
-    source: str
-    external_id: str | None
+    model_config = ConfigDict(frozen=True)
+
+    source: str = Field(
+        description="import, file, manual, api, review, exchange:<name>, or an import's --source."
+    )
+    external_id: str | None = Field(description="The source's own id for the record.")
     category: str | None
     labels: tuple[str, ...]
     source_ref: str | None
-    first_seen: datetime
-    last_seen: datetime
-    withdrawn_at: datetime | None = None
-    withdrawal_reason: str | None = None
+    first_seen: IsoTime
+    last_seen: IsoTime = Field(description="When the source last changed or withdrew the record.")
+    withdrawn_at: IsoTime | None
+    withdrawal_reason: str | None
     #: Which of the source's records with this external id listed the signal (VICS: its first hash).
-    record_key: str | None = None
+    record_key: str | None = Field(default=None, exclude=True)
 
     @property
     def live(self) -> bool:
         return self.withdrawn_at is None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "external_id": self.external_id,
-            "category": self.category,
-            "labels": list(self.labels),
-            "source_ref": self.source_ref,
-            "first_seen": self.first_seen.isoformat(),
-            "last_seen": self.last_seen.isoformat(),
-            "withdrawn_at": self.withdrawn_at.isoformat() if self.withdrawn_at else None,
-            "withdrawal_reason": self.withdrawal_reason,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +83,15 @@ class RecordInput:
     reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class BankEntry:
+class BankEntry(BaseModel):
+    """A bank entry, as the library, the CLI (``--json``) and the API (``/v1/banks/{bank}/entries``)
+    show it."""
+
+    model_config = ConfigDict(frozen=True, serialize_by_alias=True)
+
     id: int
-    bank_id: int
-    bank_name: str
+    bank_id: int = Field(exclude=True)
+    bank_name: str = Field(serialization_alias="bank")
     signal_type: str
     value: str
     quality: int | None
@@ -117,41 +101,20 @@ class BankEntry:
     source_ref: str | None
     external_id: str | None
     note: str | None
-    created_at: datetime
-    updated_at: datetime
-    retracted_at: datetime | None
+    created_at: IsoTime
+    updated_at: IsoTime
+    #: withdrawn (``retracted_at`` is set)
+    retracted: bool
+    retracted_at: IsoTime | None
     retraction_reason: str | None
     #: Every source record listing the entry, live and withdrawn (loaded where asked for).
-    sources: tuple[SourceRecord, ...] = ()
-
-    @property
-    def retracted(self) -> bool:
-        return self.retracted_at is not None
+    sources: tuple[SourceRecord, ...] = Field(
+        default_factory=tuple, description="The source records listing the entry, live and withdrawn."
+    )
 
     @property
     def live_sources(self) -> tuple[SourceRecord, ...]:
         return tuple(r for r in self.sources if r.live)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "bank": self.bank_name,
-            "signal_type": self.signal_type,
-            "value": self.value,
-            "quality": self.quality,
-            "category": self.category,
-            "labels": list(self.labels),
-            "source": self.source,
-            "source_ref": self.source_ref,
-            "external_id": self.external_id,
-            "note": self.note,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-            "retracted": self.retracted,
-            "retracted_at": self.retracted_at.isoformat() if self.retracted_at else None,
-            "retraction_reason": self.retraction_reason,
-            "sources": [r.to_dict() for r in self.sources],
-        }
 
 
 @dataclass(slots=True)
@@ -242,9 +205,11 @@ class ImportReport:
         self.notes.extend(other.notes)
 
 
-@dataclass(frozen=True, slots=True)
-class ImportRun:
-    """One import of a file into a bank: ``running``, ``finished`` or ``failed``."""
+class ImportRun(BaseModel):
+    """One import of a file into a bank: ``running``, ``finished`` or ``failed`` (as the library
+    and ``ohsc bank imports --json`` show it)."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     bank: str
@@ -252,8 +217,8 @@ class ImportRun:
     source_name: str
     sha256: str
     status: str
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: IsoTime
+    finished_at: IsoTime | None
     counts: dict[str, Any]
     errors: int
     #: the file's size and how much of it committed batches came from (None: not known)
@@ -268,22 +233,6 @@ class ImportRun:
         if not self.bytes_total or self.bytes_read is None:
             return None
         return min(100, self.bytes_read * 100 // self.bytes_total)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "bank": self.bank,
-            "format": self.format,
-            "source_name": self.source_name,
-            "sha256": self.sha256,
-            "status": self.status,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "counts": self.counts,
-            "errors": self.errors,
-            "bytes_total": self.bytes_total,
-            "bytes_read": self.bytes_read,
-        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,7 +76,7 @@ def list_(app: App, as_json: bool) -> None:
     banks = app.banks.list_banks()
     if as_json:
         for b in banks:
-            print_json(b.to_dict())
+            print_json(b.model_dump(mode="json"))
         return
     if not banks:
         out.print("no banks yet: ohsc bank create NAME")
@@ -109,7 +109,7 @@ def show(app: App, name: str, limit: int, as_json: bool) -> None:
             break
         entries.append(entry)
     if as_json:
-        print_json({**b.to_dict(), "entries": [x.to_dict() for x in entries]})
+        print_json({**b.model_dump(mode="json"), "entries": [x.model_dump(mode="json") for x in entries]})
         return
     out.print(
         f"[bold]{e(b.name)}[/] id {b.id}, {'allowlist' if b.is_allowlist else 'match'} bank, threshold {b.threshold}, "
@@ -331,7 +331,7 @@ def imports(app: App, name: str | None, limit: int, as_json: bool) -> None:
     runs = app.banks.import_runs(name, limit=limit)
     if as_json:
         for run in runs:
-            print_json(run.to_dict())
+            print_json(run.model_dump(mode="json"))
         return
     if not runs:
         out.print("no imports")

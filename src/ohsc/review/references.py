@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ohsc.actions.service import ActionService
+from ohsc.banks.media_adding import MediaAdded
 from ohsc.banks.model import MediaUpload
-from ohsc.banks.service import BankService, MediaAdded
+from ohsc.banks.service import BankService
 from ohsc.review.thumbnails import keep_reference_thumbnail
 from ohsc.settings import Settings
 from ohsc.store.db import Store

@@ -12,18 +12,16 @@ from starlette.concurrency import run_in_threadpool
 
 from ohsc.actions.rules import Policy
 from ohsc.banks.formats import FORMATS, download_type, get_format
-from ohsc.banks.model import EntryInput, EntrySource, ImportReport, MediaUpload
+from ohsc.banks.model import Bank, BankEntry, EntryInput, EntrySource, ImportReport, MediaUpload
 from ohsc.banks.service import BankService
 from ohsc.errors import InvalidInputError
 from ohsc.review.references import add_bank_media
 from ohsc.web.api.common import PROBLEMS, is_upload, read_json, read_upload
 from ohsc.web.api.schemas import (
     BankIn,
-    BankOut,
     BankPatch,
     EntriesChanged,
     EntriesIn,
-    EntryOut,
     ImportReportOut,
     Page,
     PolicyIn,
@@ -45,7 +43,7 @@ def _report(report: ImportReport, failed: list[tuple[str, str]] | None = None) -
     }
 
 
-@router.get("", response_model=Page[BankOut], summary="List banks")
+@router.get("", response_model=Page[Bank], summary="List banks")
 async def list_banks(
     request: Request,
     client: BankAdminClient,
@@ -56,11 +54,11 @@ async def list_banks(
     after = decode_cursor(cursor) or 0
     banks = await run_in_threadpool(get_services(request).banks(client.actor).list_banks)
     ordered = sorted((b for b in banks if b.id > after), key=lambda b: b.id)
-    return page(ordered[: size + 1], size, lambda b: b.id, lambda b: b.to_dict())
+    return page(ordered[: size + 1], size, lambda b: b.id, lambda b: b)
 
 
-@router.post("", response_model=BankOut, status_code=201, summary="Create a bank")
-async def create_bank(body: BankIn, request: Request, client: BankAdminClient) -> dict[str, Any]:
+@router.post("", response_model=Bank, status_code=201, summary="Create a bank")
+async def create_bank(body: BankIn, request: Request, client: BankAdminClient) -> Bank:
     svc = get_services(request).banks(client.actor)
     bank = await run_in_threadpool(
         lambda: svc.create_bank(
@@ -71,19 +69,17 @@ async def create_bank(body: BankIn, request: Request, client: BankAdminClient) -
             robust=body.robust,
         )
     )
-    return bank.to_dict()
+    return bank
 
 
-@router.get("/{bank}", response_model=BankOut, summary="A bank (by name or id)")
-async def get_bank(bank: str, request: Request, client: BankAdminClient) -> dict[str, Any]:
+@router.get("/{bank}", response_model=Bank, summary="A bank (by name or id)")
+async def get_bank(bank: str, request: Request, client: BankAdminClient) -> Bank:
     found = await run_in_threadpool(get_services(request).banks(client.actor).get_bank, bank)
-    return found.to_dict()
+    return found
 
 
-@router.patch("/{bank}", response_model=BankOut, summary="Change a bank")
-async def update_bank(
-    bank: str, body: BankPatch, request: Request, client: BankAdminClient
-) -> dict[str, Any]:
+@router.patch("/{bank}", response_model=Bank, summary="Change a bank")
+async def update_bank(bank: str, body: BankPatch, request: Request, client: BankAdminClient) -> Bank:
     svc = get_services(request).banks(client.actor)
     changed = await run_in_threadpool(
         lambda: svc.update_bank(
@@ -97,7 +93,7 @@ async def update_bank(
             robust=body.robust,
         )
     )
-    return changed.to_dict()
+    return changed
 
 
 @router.delete("/{bank}", status_code=204, summary="Delete a bank and its entries")
@@ -106,7 +102,7 @@ async def delete_bank(bank: str, request: Request, client: BankAdminClient) -> R
     return Response(status_code=204)
 
 
-@router.get("/{bank}/entries", response_model=Page[EntryOut], summary="List a bank's entries")
+@router.get("/{bank}/entries", response_model=Page[BankEntry], summary="List a bank's entries")
 async def list_entries(
     bank: str,
     request: Request,
@@ -123,7 +119,7 @@ async def list_entries(
         return svc.page_entries(bank, after=after, limit=size + 1, include_retracted=include_retracted)
 
     entries = await run_in_threadpool(fetch)
-    return page(entries, size, lambda e: e.id, lambda e: e.to_dict())
+    return page(entries, size, lambda e: e.id, lambda e: e)
 
 
 def _add_hashes(svc: BankService, bank: str, body: EntriesIn) -> ImportReport:
@@ -208,14 +204,14 @@ async def retract(
     """Withdraw the entries named by ``ref``: an entry id, an external id (all its signals) or a hash."""
     svc = get_services(request).banks(client.actor)
     entries = await run_in_threadpool(svc.retract, bank, ref, body.reason)
-    return {"entries": [e.to_dict() for e in entries]}
+    return {"entries": entries}
 
 
 @router.post("/{bank}/entries/{ref}/restore", response_model=EntriesChanged, summary="Restore entries")
 async def restore(bank: str, ref: str, request: Request, client: BankAdminClient) -> dict[str, Any]:
     svc = get_services(request).banks(client.actor)
     entries = await run_in_threadpool(svc.restore, bank, ref)
-    return {"entries": [e.to_dict() for e in entries]}
+    return {"entries": entries}
 
 
 @router.post(

@@ -7,6 +7,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ohsc.actions.webhooks import Webhook
+from ohsc.banks.model import BankEntry
 from ohsc.review.model import DecisionRecord
 
 T = TypeVar("T")
@@ -72,14 +73,6 @@ class MatchSourceOut(BaseModel):
     external_id: str | None = Field(description="The source's own id for the record.")
     category: str | None
     labels: list[str]
-
-
-class EntrySourceOut(MatchSourceOut):
-    source_ref: str | None
-    first_seen: str
-    last_seen: str = Field(description="When the source last changed or withdrew the record.")
-    withdrawn_at: str | None
-    withdrawal_reason: str | None
 
 
 class MatchOut(BaseModel):
@@ -157,21 +150,6 @@ class BankPatch(BaseModel):
     )
 
 
-class BankOut(BaseModel):
-    id: int
-    name: str
-    description: str
-    threshold: int
-    threshold_is_default: bool
-    allowlist: bool
-    enabled: bool
-    robust: bool = False
-    active_entries: int
-    retracted_entries: int
-    created_at: str
-    updated_at: str
-
-
 class EntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -188,28 +166,6 @@ class EntriesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     entries: list[EntryIn] = Field(min_length=1, max_length=10_000)
-
-
-class EntryOut(BaseModel):
-    id: int
-    bank: str
-    signal_type: str
-    value: str
-    quality: int | None
-    category: str | None
-    labels: list[str]
-    source: str
-    source_ref: str | None
-    external_id: str | None
-    note: str | None
-    created_at: str
-    updated_at: str
-    retracted: bool
-    retracted_at: str | None
-    retraction_reason: str | None
-    sources: list[EntrySourceOut] = Field(
-        default_factory=list, description="The source records listing the entry, live and withdrawn."
-    )
 
 
 class RowErrorOut(BaseModel):
@@ -237,7 +193,7 @@ class RetractIn(BaseModel):
 
 
 class EntriesChanged(BaseModel):
-    entries: list[EntryOut]
+    entries: list[BankEntry]
 
 
 class PolicyIn(BaseModel):
