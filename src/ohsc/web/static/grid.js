@@ -25,11 +25,11 @@
   }
   // reveals on screen now (unlocking URL -> what it showed): each end goes to the server as a
   // beacon, for the time revealed; a cell's next step ends its previous one
-  const shown = new Map();
+  const onScreen = new Map();
   function ended(url) {
-    const open = shown.get(url);
+    const open = onScreen.get(url);
     if (!open) return;
-    shown.delete(url);
+    onScreen.delete(url);
     const body = new URLSearchParams({
       csrf_token: csrf,
       grant: new URL(url, window.location.href).searchParams.get("grant") || "",
@@ -90,7 +90,7 @@
       }
       const img = cell.querySelector("img.subject");
       if (cell.dataset.shown) ended(cell.dataset.shown);
-      shown.set(r.url, { item: r.item_id, target: target });
+      onScreen.set(r.url, { item: r.item_id, target: target });
       cell.dataset.shown = r.url;
       img.onload = () => img.classList.remove("blurred");
       img.src = r.url;
@@ -114,14 +114,14 @@
       cell.querySelector(".step").textContent = "blurred";
     });
     grid.querySelectorAll("img.reference").forEach((img) => img.classList.add("blurred"));
-    Array.from(shown.keys()).forEach(ended);
+    Array.from(onScreen.keys()).forEach(ended);
     say("Blurred again.");
   }
   // leaving or hiding the page blurs everything again and ends every reveal on screen
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "hidden" && shown.size) reblur();
+    if (document.visibilityState === "hidden" && onScreen.size) reblur();
   });
-  window.addEventListener("pagehide", () => { if (shown.size) reblur(); });
+  window.addEventListener("pagehide", () => { if (onScreen.size) reblur(); });
 
   grid.addEventListener("change", refresh);
   grid.querySelectorAll("img.reference").forEach((img) => {
@@ -131,7 +131,7 @@
       const data = await post("/review/items/" + cell.dataset.item + "/reveal", params);
       exposureChanged();
       if (!data) return;
-      shown.set(data.url, { item: cell.dataset.item, target: "reference", entry: img.dataset.entry });
+      onScreen.set(data.url, { item: cell.dataset.item, target: "reference", entry: img.dataset.entry });
       img.onload = () => img.classList.remove("blurred");
       img.src = data.url;
     });
