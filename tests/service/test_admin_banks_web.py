@@ -88,9 +88,12 @@ def test_delete_a_bank_after_the_confirmation_step(env: Env) -> None:
     page = client.get(f"/admin/banks/{bank_id}").text
     assert f'href="/admin/banks/{bank_id}/delete"' in page
     assert f'href="/admin/rules#policy-{bank_id}"' in page  # the bank's policy
+    current = '<a href="/admin/banks" aria-current="page">Banks</a>'  # the admin sub-navigation
+    assert current in page and current in client.get("/admin/banks").text
     assert f'id="policy-{bank_id}"' in client.get("/admin/rules").text  # where the link lands
     confirm = client.get(f"/admin/banks/{bank_id}/delete")
     assert confirm.status_code == 200 and '<strong id="delete-count">3</strong>' in confirm.text
+    assert current in confirm.text
     # the name typed wrong (or not at all): nothing deleted, the confirmation page says why
     for typed in ("placeholder-keep", ""):
         r = client.post(

@@ -28,9 +28,12 @@ from ohsc.errors import FileTooLargeError, InvalidInputError, NotFoundError, Ohs
 from ohsc.store.types import ascii_int
 from ohsc.web.auth import AdminUser, get_services
 from ohsc.web.templating import render
+from ohsc.web.ui.admin_common import admin_page
 
 router = APIRouter(prefix="/admin/banks", include_in_schema=False)
 PAGE = 50
+#: the sub-navigation marks Banks on every bank page
+HERE = "/admin/banks"
 CHUNK = 1 << 20
 Text = Annotated[str, Form(max_length=2000)]
 
@@ -65,7 +68,7 @@ def _threshold(value: str) -> int | None:
 @router.get("")
 async def banks(request: Request, user: AdminUser) -> Response:
     listed = await run_in_threadpool(_svc(request, user).list_banks)
-    return render(request, "admin/banks.html", {"banks": listed, **_notice(request)})
+    return admin_page(request, "admin/banks.html", HERE, {"banks": listed, **_notice(request)})
 
 
 @router.post("")
@@ -112,7 +115,7 @@ async def bank_page(request: Request, user: AdminUser, bank_id: int, q: str = ""
     formats = sorted(FORMATS)
     writers = sorted(n for n, f in FORMATS.items() if f.can_write)
     more = {"q": query, "after": after, "formats": formats, "writers": writers, **_notice(request)}
-    return render(request, "admin/bank.html", {**ctx, **more})
+    return admin_page(request, "admin/bank.html", HERE, {**ctx, **more})
 
 
 @router.post("/{bank_id}/settings")
@@ -213,7 +216,7 @@ async def _run_context(request: Request, user: AdminUser, bank_id: int, run_id: 
 
 @router.get("/{bank_id}/imports/{run_id}")
 async def import_page(request: Request, user: AdminUser, bank_id: int, run_id: int) -> Response:
-    return render(request, "admin/import.html", await _run_context(request, user, bank_id, run_id))
+    return admin_page(request, "admin/import.html", HERE, await _run_context(request, user, bank_id, run_id))
 
 
 @router.get("/{bank_id}/imports/{run_id}/progress")
@@ -283,7 +286,7 @@ async def restore(
 async def delete_page(request: Request, user: AdminUser, bank_id: int) -> Response:
     """The confirmation step: what deleting removes, and the bank's name to type again."""
     bank = await run_in_threadpool(_svc(request, user).get_bank, bank_id)
-    return render(request, "admin/bank_delete.html", {"bank": bank, **_notice(request)})
+    return admin_page(request, "admin/bank_delete.html", HERE, {"bank": bank, **_notice(request)})
 
 
 @router.post("/{bank_id}/delete")
