@@ -17,7 +17,7 @@ from ohsc.matching.model import Match
 from ohsc.removal.takedowns import TakedownService
 from ohsc.reports.from_review import review_ref
 from ohsc.review.model import Choice, Reviewer
-from ohsc.review.models import ReviewDecisionRow
+from ohsc.review.models import MediaRevealRow, ReviewDecisionRow
 from ohsc.signals.files import FileSignals
 
 #: bank -> (category, invented md5 values)
@@ -36,6 +36,8 @@ class Inputs:
     decisions: list[tuple[str, int, str]] = field(default_factory=list)
     #: (reviewer, item, mode)
     reveals: list[tuple[str, int, str]] = field(default_factory=list)
+    #: reviewer -> (revealed at, end reported at or None) of each reveal, read back after it
+    shown: dict[str, list[tuple[datetime, datetime | None]]] = field(default_factory=dict)
     #: item -> (created_at, decided_at) read back after deciding
     times: dict[int, tuple[datetime, datetime | None]] = field(default_factory=dict)
     #: the report: (matched_at, filed_at, decision time)
@@ -62,8 +64,14 @@ def _decide(
     review = env.services.review
     review.claim(item, who)
     for mode in reveal:
-        review.reveal(item, who, mode=mode)
+        grant = review.reveal(item, who, mode=mode)
         inputs.reveals.append((who.name, item, mode))
+        if mode == "click":  # the browser reports its end; a held one's end never arrives here
+            assert review.hidden(item, who, grant)
+        with env.store.session() as s:
+            row = s.query(MediaRevealRow).order_by(MediaRevealRow.id.desc()).first()
+            assert row is not None
+            inputs.shown.setdefault(who.name, []).append((row.at, row.hidden_at))
     review.decide(item, who, choice)
     inputs.decisions.append((who.name, item, choice.value))
 

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from svc_helpers import PASSWORD, Env
 
 from ohsc.accounts.roles import Role
+from ohsc.store.models import AuditEvent
 
 
 def _admin(env: Env) -> tuple[TestClient, str]:
@@ -73,3 +74,53 @@ def test_addresses_that_name_nothing(env: Env) -> None:
         follow_redirects=False,
     )
     assert "error=" in r.headers["location"]
+
+
+def test_delete_a_bank_after_the_confirmation_step(env: Env) -> None:
+    client, token = _admin(env)
+    keep = env.bank("placeholder-keep")["id"]
+    bank_id = env.bank("placeholder-gone")["id"]
+    env.client.post(
+        "/v1/banks/placeholder-gone/entries",
+        json={"entries": [{"signal_type": "md5", "value": f"{i:032x}"} for i in range(3)]},
+        headers=env.key(),
+    )
+    page = client.get(f"/admin/banks/{bank_id}").text
+    assert f'href="/admin/banks/{bank_id}/delete"' in page
+    assert f'href="/admin/rules#policy-{bank_id}"' in page  # the bank's policy
+    current = '<a href="/admin/banks" aria-current="page">Banks</a>'  # the admin sub-navigation
+    assert current in page and current in client.get("/admin/banks").text
+    assert f'id="policy-{bank_id}"' in client.get("/admin/rules").text  # where the link lands
+    confirm = client.get(f"/admin/banks/{bank_id}/delete")
+    assert confirm.status_code == 200 and '<strong id="delete-count">3</strong>' in confirm.text
+    assert current in confirm.text
+    # the name typed wrong (or not at all): nothing deleted, the confirmation page says why
+    for typed in ("placeholder-keep", ""):
+        r = client.post(
+            f"/admin/banks/{bank_id}/delete",
+            data={"csrf_token": token, "confirm_name": typed},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303 and r.headers["location"].startswith(f"/admin/banks/{bank_id}/delete?")
+        assert "Type the bank" in client.get(r.headers["location"]).text
+    assert (
+        client.post(f"/admin/banks/{bank_id}/delete", data={"confirm_name": "placeholder-gone"}).status_code
+        == 403
+    )
+    assert {b.id for b in env.services.banks("t").list_banks()} == {keep, bank_id}
+    r = client.post(
+        f"/admin/banks/{bank_id}/delete",
+        data={"csrf_token": token, "confirm_name": "placeholder-gone"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert "Bank placeholder-gone deleted with its 3 entries." in client.get(r.headers["location"]).text
+    assert {b.id for b in env.services.banks("t").list_banks()} == {keep}
+    assert client.get(f"/admin/banks/{bank_id}/delete").status_code == 404
+    with env.store.session() as s:
+        [event] = s.query(AuditEvent).filter_by(action="bank.delete").all()
+        assert (event.actor, event.object_id, event.details) == (
+            "user:ada",
+            str(bank_id),
+            {"name": "placeholder-gone", "entries": 3},
+        )

@@ -16,7 +16,7 @@ from svc_helpers import PASSWORD, image
 
 from ohsc.accounts.models import WebSessionRow
 from ohsc.accounts.service import AccountService
-from ohsc.review.models import ReviewDecisionRow
+from ohsc.review.models import MediaRevealRow, ReviewDecisionRow
 from ohsc.settings import load_settings
 from ohsc.store.db import Store
 
@@ -155,6 +155,11 @@ def test_review_with_the_keyboard_blurred_until_revealed(live: Live, browser: Br
         items[2]: ("escalate", False),
         items[3]: ("skip", False),
     }
+    with live.store.session() as s:  # "B" and letting go of "H" each reported the reveal's end
+        ends = [
+            (r.mode, r.hidden_at is not None) for r in s.query(MediaRevealRow).order_by(MediaRevealRow.id)
+        ]
+    assert ends == [("click", True), ("hold", True)]
 
 
 def test_no_decision_before_the_item_is_on_screen(live: Live, browser: Browser) -> None:

@@ -13,7 +13,7 @@ from svc_browser import Live, chromium, live_app, require_browser
 from svc_helpers import PASSWORD, image
 
 from ohsc.accounts.service import AccountService
-from ohsc.review.models import MediaRevealRow, ReviewDecisionRow
+from ohsc.review.models import MediaRevealRow, RevealRefusalRow, ReviewDecisionRow
 from ohsc.settings import load_settings
 
 pytestmark = pytest.mark.slow
@@ -73,6 +73,11 @@ def test_grid_greyscale_then_colour_and_bulk_decision(live: Live) -> None:
     with live.store.session() as s:
         decisions = {r.item_id: (r.decision, r.viewed_unblurred) for r in s.query(ReviewDecisionRow)}
         reveals = sorted((r.item_id, r.target) for r in s.query(MediaRevealRow))
+        ends = [r.hidden_at for r in s.query(MediaRevealRow)]
+        refused = s.query(RevealRefusalRow).count()
+    # the browser reported each reveal's end (the next step, or leaving the page when deciding)
+    assert ends and all(end is not None for end in ends)
+    assert refused == 3  # "c" over the limit: three reveals refused, recorded
     assert decisions == {i: ("not_abuse", True) for i in on_grid}  # the smuggled item is untouched
     assert reveals == sorted([(i, "grey") for i in on_grid] + [(i, "media") for i in on_grid[:2]])
 

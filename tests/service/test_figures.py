@@ -78,7 +78,10 @@ def _check_dashboard(html: str, inputs: Inputs) -> None:
         at_limit = int(inputs.daily_limit > 0 and len(mine) >= inputs.daily_limit)
         expected = [f"{week[0]}-W{week[1]:02d}", str(len(mine)), str(sum(m == "hold" for _, m in mine)),
                     str(len({i for i, _ in mine})), str(at_limit)]  # fmt: skip
-        assert exposure[who] == expected
+        assert exposure[who][:5] == expected
+        # time revealed: to each reported end, or 5 minutes (a grant's lifetime) with none; no refusals
+        seconds = sum((end - at).total_seconds() if end else 300.0 for at, end in inputs.shown[who])
+        assert exposure[who][5:] == [duration(seconds), "0"]
     times = {r[0]: r[1:] for r in _cells(html, '//table[@id="times-table"]/tbody/tr')}
     to_decision, to_report, match_to_report = _medians(inputs)
     finals = sum(choice != "escalate" for _, _, choice in inputs.decisions)

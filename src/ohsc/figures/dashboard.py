@@ -5,7 +5,10 @@
 * decisions per reviewer per day (a decision is a confirm, not-abuse, escalate or skip that was
   not undone; corrections are not decisions)
 * exposure per reviewer and ISO week: reveals of unblurred media, held (press-and-hold) reveals,
-  distinct items revealed, and days on which the reviewer reached the daily reveal limit
+  distinct items revealed, days on which the reviewer reached the daily reveal limit (as many
+  reveals as the limit, or a reveal refused at it), time revealed (from each reveal to the end the
+  browser reported; a reveal with no reported end counts as the grant's lifetime, 5 minutes), and
+  reveals refused at the limit
 * median times: match to final decision, final decision to filed report, match to filed report
 * matches per bank (and per bank per day)
 
@@ -25,8 +28,10 @@ from ohsc.content.models import MatchRecordRow
 from ohsc.figures.common import days_back, median, week_of
 from ohsc.reports.from_review import REVIEW_REF_PREFIX
 from ohsc.reports.tables import ReportFileRow, ReportRow
+from ohsc.review.grants import GRANT_SECONDS
 from ohsc.review.model import DECISIONS
-from ohsc.review.models import MediaRevealRow, ReviewDecisionRow, ReviewItemRow
+from ohsc.review.models import MediaRevealRow, RevealRefusalRow, ReviewDecisionRow, ReviewItemRow
+from ohsc.review.viewing import REVEAL_MAX_SECONDS
 from ohsc.store.db import Store
 from ohsc.store.types import utcnow
 
@@ -48,6 +53,10 @@ class ExposureRow:
     held: int
     items: int
     days_at_limit: int
+    #: seconds unblurred media stayed visible (see :func:`revealed_seconds`)
+    seconds_revealed: float = 0.0
+    #: reveals refused because the daily limit was reached
+    refused: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,23 +101,44 @@ def _per_day(days: tuple[date, ...], rows: list[tuple[str, datetime]]) -> dict[s
     return {k: tuple(v) for k, v in sorted(counts.items())}
 
 
+def revealed_seconds(at: datetime, hidden_at: datetime | None) -> float:
+    """How long one reveal showed media: to its reported end (recorded at most an hour after),
+    or, when no end arrived, the lifetime of the grant that unlocked the media."""
+    if hidden_at is None:
+        return float(GRANT_SECONDS)
+    return max(0.0, min((hidden_at - at).total_seconds(), float(REVEAL_MAX_SECONDS)))
+
+
 def _exposure(
-    rows: list[tuple[int, int, str, datetime]], names: dict[int, str], limit: int
+    rows: list[tuple[int, int, str, datetime, datetime | None]],
+    refusals: list[tuple[int, datetime]],
+    names: dict[int, str],
+    limit: int,
 ) -> list[ExposureRow]:
-    weeks: dict[tuple[str, str], list[tuple[int, str, datetime]]] = defaultdict(list)
-    for user_id, item_id, mode, at in rows:
-        weeks[(names.get(user_id, f"user {user_id}"), week_of(at.date()))].append((item_id, mode, at))
+    def key(user_id: int, at: datetime) -> tuple[str, str]:
+        return names.get(user_id, f"user {user_id}"), week_of(at.date())
+
+    weeks: dict[tuple[str, str], list[tuple[int, str, datetime, datetime | None]]] = defaultdict(list)
+    for user_id, item_id, mode, at, hidden_at in rows:
+        weeks[key(user_id, at)].append((item_id, mode, at, hidden_at))
+    refused: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+    for user_id, at in refusals:
+        refused[key(user_id, at)].append(at)
     out = []
-    for (who, week), reveals in sorted(weeks.items()):
-        per_day = Counter(at.date() for _, _, at in reveals)
+    for who, week in sorted(set(weeks) | set(refused)):
+        reveals = weeks.get((who, week), [])
+        per_day = Counter(at.date() for _, _, at, _ in reveals)
+        full = {d for d, n in per_day.items() if limit > 0 and n >= limit}
         out.append(
             ExposureRow(
                 reviewer=who,
                 week=week,
                 reveals=len(reveals),
-                held=sum(mode == "hold" for _, mode, _ in reveals),
-                items=len({item for item, _, _ in reveals}),
-                days_at_limit=sum(n >= limit for n in per_day.values()) if limit > 0 else 0,
+                held=sum(mode == "hold" for _, mode, _, _ in reveals),
+                items=len({item for item, _, _, _ in reveals}),
+                days_at_limit=len(full | {at.date() for at in refused.get((who, week), [])}),
+                seconds_revealed=sum(revealed_seconds(at, end) for _, _, at, end in reveals),
+                refused=len(refused.get((who, week), [])),
             )
         )
     return out
@@ -180,8 +210,15 @@ def dashboard(
         ).all()
         reveals = s.execute(
             select(
-                MediaRevealRow.user_id, MediaRevealRow.item_id, MediaRevealRow.mode, MediaRevealRow.at
+                MediaRevealRow.user_id,
+                MediaRevealRow.item_id,
+                MediaRevealRow.mode,
+                MediaRevealRow.at,
+                MediaRevealRow.hidden_at,
             ).where(MediaRevealRow.at >= since)
+        ).all()
+        refusals = s.execute(
+            select(RevealRefusalRow.user_id, RevealRefusalRow.at).where(RevealRefusalRow.at >= since)
         ).all()
         names = {i: n for i, n in s.execute(select(UserRow.id, UserRow.name))}
         matches = s.execute(
@@ -199,7 +236,14 @@ def dashboard(
         oldest_age_seconds=ages[-1] if ages else None,
         median_age_seconds=median(ages),
         decisions=_per_day(window, [(a.removeprefix("user:"), at) for a, at in decisions]),
-        exposure=tuple(_exposure([(u, i, m, at) for u, i, m, at in reveals], names, daily_limit)),
+        exposure=tuple(
+            _exposure(
+                [(u, i, m, at, end) for u, i, m, at, end in reveals],
+                [(u, at) for u, at in refusals],
+                names,
+                daily_limit,
+            )
+        ),
         daily_limit=daily_limit,
         median_match_to_decision_seconds=median(to_decision),
         median_decision_to_report_seconds=median(to_report),
@@ -214,4 +258,4 @@ def dashboard(
     )
 
 
-__all__ = ["AGE_BUCKETS", "Dashboard", "ExposureRow", "dashboard"]
+__all__ = ["AGE_BUCKETS", "Dashboard", "ExposureRow", "dashboard", "revealed_seconds"]

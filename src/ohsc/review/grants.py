@@ -28,6 +28,16 @@ class GrantSigner:
         text = f"{item_id}:{target}:{user_id}:{expiry}"
         return f"{expiry}.{self._mac(text)}"
 
+    def signed_expiry(self, grant: str, item_id: int, target: str, user_id: int) -> int | None:
+        """The grant's expiry when it is genuine for this item, target and user, expired or not
+        (a reveal's end is reported after the grant may have run out); None for a forged one."""
+        expiry_text, _, mac = grant.partition(".")
+        expiry = ascii_int(expiry_text)
+        if expiry is None or not mac:
+            return None
+        good = hmac.compare_digest(mac, self._mac(f"{item_id}:{target}:{user_id}:{expiry_text}"))
+        return expiry if good else None
+
     def check(self, grant: str, item_id: int, target: str, user_id: int, now: float | None = None) -> bool:
         expiry_text, _, mac = grant.partition(".")
         expiry = ascii_int(expiry_text)

@@ -102,6 +102,21 @@ class MediaRevealRow(Base):
     #: click | hold
     mode: Mapped[str] = mapped_column(String(8))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: when the browser reported the media blurred again or the page left (None: no end arrived)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RevealRefusalRow(Base):
+    """A reveal refused because the reviewer's daily exposure limit was reached."""
+
+    __tablename__ = "reveal_refusals"
+    __table_args__ = (Index("ix_refusal_user_time", "user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    target: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class EntryThumbnailRow(Base):

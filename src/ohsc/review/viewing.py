@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,8 +15,16 @@ from ohsc.content.media import REFERENCE, REVIEW
 from ohsc.content.models import ContentRow, MatchRecordRow
 from ohsc.errors import ExposureLimitError, InvalidInputError, NotFoundError, PermissionDeniedError
 from ohsc.review.base import ReviewBase
+from ohsc.review.grants import GRANT_SECONDS
 from ohsc.review.model import DECISIONS, Exposure, Reviewer
-from ohsc.review.models import UNBLURRED, EntryThumbnailRow, MediaRevealRow, ReviewDecisionRow, ReviewItemRow
+from ohsc.review.models import (
+    UNBLURRED,
+    EntryThumbnailRow,
+    MediaRevealRow,
+    RevealRefusalRow,
+    ReviewDecisionRow,
+    ReviewItemRow,
+)
 from ohsc.review.previews import greyscale_sharp
 from ohsc.store.types import utcnow
 
@@ -36,6 +44,12 @@ REVEAL_COUNTERS: list[Callable[[Session, int, datetime], int]] = []
 def register_reveal_counter(counter: Callable[[Session, int, datetime], int]) -> None:
     if counter not in REVEAL_COUNTERS:
         REVEAL_COUNTERS.append(counter)
+
+
+#: a reveal's recorded row and its grant's expiry are a moment apart; this much slack finds it
+GRANT_MATCH_SECONDS = 5
+#: a reported end counts at most this long after the reveal (a page left open overnight)
+REVEAL_MAX_SECONDS = 3600
 
 
 def _start_of_day(now: datetime) -> datetime:
@@ -100,6 +114,7 @@ class ReviewViewing(ReviewBase):
             raise InvalidInputError("target is media, grey or reference")
         mode = "hold" if mode == "hold" else "click"
         if self.exposure(reviewer.user_id).limit_reached:
+            self._refused(item_id, reviewer.user_id, reviewer.actor, target)
             raise ExposureLimitError(
                 f"daily limit of {self.settings.review_daily_reveal_limit} media views reached; "
                 "media stays blurred until tomorrow"
@@ -132,6 +147,58 @@ class ReviewViewing(ReviewBase):
             )
         key = target if entry_id is None else f"{target}-{entry_id}"
         return self.grants.make(item_id, key, reviewer.user_id)
+
+    def _refused(self, item_id: int, user_id: int, actor: str, target: str) -> None:
+        """Record a reveal refused at the daily limit (the dashboard's "limits reached")."""
+        with self.store.session() as s:
+            s.add(RevealRefusalRow(item_id=item_id, user_id=user_id, target=target, at=utcnow()))
+            audit.record(
+                s,
+                actor=actor,
+                action="media.reveal_refused",
+                object_type="review_item",
+                object_id=item_id,
+                details={"target": target, "reason": "exposure_limit"},
+            )
+
+    def hidden(
+        self,
+        item_id: int,
+        reviewer: Reviewer,
+        grant: str,
+        *,
+        target: str = "media",
+        entry_id: int | None = None,
+    ) -> bool:
+        """Record that media revealed with ``grant`` is blurred again (or its page was left):
+        the end of that reveal, for the time revealed. The grant names the reveal (its expiry is
+        the reveal's time plus the grant's lifetime) and may have expired. Only the first end
+        counts; returns whether one was recorded. Not audited: it only closes a reveal on record."""
+        if reviewer.user_id is None:
+            raise InvalidInputError("only logged-in reviewers view media")
+        key = target if entry_id is None else f"{target}-{entry_id}"
+        expiry = self.grants.signed_expiry(grant, item_id, key, reviewer.user_id)
+        if expiry is None:
+            raise PermissionDeniedError("not a grant of yours for this item")
+        made = datetime.fromtimestamp(expiry - GRANT_SECONDS, tz=UTC)
+        now = utcnow()
+        with self.store.session() as s:
+            row = s.scalar(
+                select(MediaRevealRow)
+                .where(
+                    MediaRevealRow.item_id == item_id,
+                    MediaRevealRow.user_id == reviewer.user_id,
+                    MediaRevealRow.target == target,
+                    MediaRevealRow.at > made - timedelta(seconds=GRANT_MATCH_SECONDS),
+                    MediaRevealRow.at <= made + timedelta(seconds=GRANT_MATCH_SECONDS),
+                )
+                .order_by(MediaRevealRow.at.desc(), MediaRevealRow.id.desc())
+                .limit(1)
+            )
+            if row is None or row.hidden_at is not None:
+                return False
+            row.hidden_at = min(now, row.at + timedelta(seconds=REVEAL_MAX_SECONDS))
+        return True
 
     def media(self, item_id: int, reviewer: Reviewer, grant: str) -> Media:
         """The unblurred media, only with a valid reveal grant for this reviewer and item."""

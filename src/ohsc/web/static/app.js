@@ -33,6 +33,30 @@
   const reblurButton = document.getElementById("reblur");
   let holding = false;
   let revealedUrl = null;
+  // reveals on screen now: their end goes to the server (time revealed), sent as a beacon so it
+  // arrives even when the page is being left. Key: the unlocking URL (it carries the grant).
+  const shown = new Map();
+
+  function ended(url) {
+    const open = shown.get(url);
+    if (!open) return;
+    shown.delete(url);
+    const body = new URLSearchParams({
+      csrf_token: csrf,
+      grant: new URL(url, window.location.href).searchParams.get("grant") || "",
+      target: open.target,
+    });
+    if (open.entry) body.append("entry_id", open.entry);
+    const address = "/review/items/" + open.item + "/hidden";
+    if (!(navigator.sendBeacon && navigator.sendBeacon(address, body))) {
+      fetch(address, { method: "POST", credentials: "same-origin", keepalive: true, body: body });
+    }
+  }
+
+  function itemId() {
+    const section = document.getElementById("item");
+    return section ? section.dataset.item : "";
+  }
 
   function say(text) {
     if (statusLine) statusLine.textContent = text;
@@ -83,13 +107,18 @@
     const url = await recordReveal(media.dataset.revealUrl, { mode: mode, target: "media" });
     if (!url) return;
     revealedUrl = url;
+    shown.set(url, { item: itemId(), target: "media" });
     document.body.dispatchEvent(new Event("ohsc-exposure")); // the counters on the page catch up
     const ok = await loaded(media, url);
     if (!ok) {
       say("The media could not be loaded.");
+      ended(url);
       return;
     }
-    if (mode === "hold" && !holding) return; // released before it arrived
+    if (mode === "hold" && !holding) {
+      ended(url); // released before it arrived
+      return;
+    }
     media.classList.remove("blurred");
     media.dataset.revealed = "1";
     if (mode === "click" && reblurButton) reblurButton.hidden = false;
@@ -101,8 +130,20 @@
     media.classList.add("blurred");
     media.dataset.revealed = "0";
     if (reblurButton) reblurButton.hidden = true;
+    if (revealedUrl) ended(revealedUrl);
     say("Blurred again.");
   }
+
+  // leaving or hiding the page blurs everything again and ends every reveal on screen
+  function hideAll() {
+    if (media && media.dataset.revealed === "1") reblur();
+    document.querySelectorAll("img.ref").forEach((img) => img.classList.add("blurred"));
+    Array.from(shown.keys()).forEach(ended);
+  }
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") hideAll();
+  });
+  window.addEventListener("pagehide", hideAll);
 
   function holdStart() {
     if (!media || holding) return;
@@ -135,6 +176,7 @@
         mode: "click", target: "reference", entry_id: entry,
       });
       if (!url) return;
+      shown.set(url, { item: item.dataset.item, target: "reference", entry: entry });
       const img = document.querySelector('img.ref[data-entry="' + entry + '"]');
       if (img && (await loaded(img, url))) img.classList.remove("blurred");
     });
@@ -245,4 +287,5 @@
   });
   window.addEventListener("blur", holdEnd);
   window.ohscRevealedUrl = () => revealedUrl;
+  window.ohscHideAll = hideAll;
 })();

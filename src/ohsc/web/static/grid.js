@@ -23,6 +23,24 @@
     const n = chosen().length;
     if (selection) selection.textContent = n ? n + " selected." : "Nothing selected.";
   }
+  // reveals on screen now (unlocking URL -> what it showed): each end goes to the server as a
+  // beacon, for the time revealed; a cell's next step ends its previous one
+  const onScreen = new Map();
+  function ended(url) {
+    const open = onScreen.get(url);
+    if (!open) return;
+    onScreen.delete(url);
+    const body = new URLSearchParams({
+      csrf_token: csrf,
+      grant: new URL(url, window.location.href).searchParams.get("grant") || "",
+      target: open.target,
+    });
+    if (open.entry) body.append("entry_id", open.entry);
+    const address = "/review/items/" + open.item + "/hidden";
+    if (!(navigator.sendBeacon && navigator.sendBeacon(address, body))) {
+      fetch(address, { method: "POST", credentials: "same-origin", keepalive: true, body: body });
+    }
+  }
   function exposureChanged() {
     document.body.dispatchEvent(new Event("ohsc-exposure"));
   }
@@ -71,6 +89,9 @@
         return;
       }
       const img = cell.querySelector("img.subject");
+      if (cell.dataset.shown) ended(cell.dataset.shown);
+      onScreen.set(r.url, { item: r.item_id, target: target });
+      cell.dataset.shown = r.url;
       img.onload = () => img.classList.remove("blurred");
       img.src = r.url;
       const step = target === "grey" ? "greyscale" : "colour";
@@ -87,11 +108,20 @@
       const img = cell.querySelector("img.subject");
       img.classList.add("blurred");
       img.src = "/review/items/" + cell.dataset.item + "/preview";
+      if (cell.dataset.shown) ended(cell.dataset.shown);
+      delete cell.dataset.shown;
       cell.dataset.step = "blurred";
       cell.querySelector(".step").textContent = "blurred";
     });
+    grid.querySelectorAll("img.reference").forEach((img) => img.classList.add("blurred"));
+    Array.from(onScreen.keys()).forEach(ended);
     say("Blurred again.");
   }
+  // leaving or hiding the page blurs everything again and ends every reveal on screen
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden" && onScreen.size) reblur();
+  });
+  window.addEventListener("pagehide", () => { if (onScreen.size) reblur(); });
 
   grid.addEventListener("change", refresh);
   grid.querySelectorAll("img.reference").forEach((img) => {
@@ -101,6 +131,7 @@
       const data = await post("/review/items/" + cell.dataset.item + "/reveal", params);
       exposureChanged();
       if (!data) return;
+      onScreen.set(data.url, { item: cell.dataset.item, target: "reference", entry: img.dataset.entry });
       img.onload = () => img.classList.remove("blurred");
       img.src = data.url;
     });

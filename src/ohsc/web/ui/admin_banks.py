@@ -1,7 +1,8 @@
 """Bank administration (``/admin/banks``, admins only): list and create banks; a bank's settings
 (threshold, allowlist, robust matching, enabled, description); import an uploaded hash list as
 a background job whose progress the page shows; export downloads; browse and search entries by
-id, hash or external id (paged); retract and restore entries with a reason.
+id, hash or external id (paged); retract and restore entries with a reason; delete a bank after
+a confirmation page (the bank's name typed again).
 
 Every action is the :class:`~ohsc.banks.service.BankService` call that ``ohsc bank`` makes, with
 the user as the actor, so each writes the same audit event as the CLI."""
@@ -27,9 +28,12 @@ from ohsc.errors import FileTooLargeError, InvalidInputError, NotFoundError, Ohs
 from ohsc.store.types import ascii_int
 from ohsc.web.auth import AdminUser, get_services
 from ohsc.web.templating import render
+from ohsc.web.ui.admin_common import admin_page
 
 router = APIRouter(prefix="/admin/banks", include_in_schema=False)
 PAGE = 50
+#: the sub-navigation marks Banks on every bank page
+HERE = "/admin/banks"
 CHUNK = 1 << 20
 Text = Annotated[str, Form(max_length=2000)]
 
@@ -64,7 +68,7 @@ def _threshold(value: str) -> int | None:
 @router.get("")
 async def banks(request: Request, user: AdminUser) -> Response:
     listed = await run_in_threadpool(_svc(request, user).list_banks)
-    return render(request, "admin/banks.html", {"banks": listed, **_notice(request)})
+    return admin_page(request, "admin/banks.html", HERE, {"banks": listed, **_notice(request)})
 
 
 @router.post("")
@@ -111,7 +115,7 @@ async def bank_page(request: Request, user: AdminUser, bank_id: int, q: str = ""
     formats = sorted(FORMATS)
     writers = sorted(n for n, f in FORMATS.items() if f.can_write)
     more = {"q": query, "after": after, "formats": formats, "writers": writers, **_notice(request)}
-    return render(request, "admin/bank.html", {**ctx, **more})
+    return admin_page(request, "admin/bank.html", HERE, {**ctx, **more})
 
 
 @router.post("/{bank_id}/settings")
@@ -212,7 +216,7 @@ async def _run_context(request: Request, user: AdminUser, bank_id: int, run_id: 
 
 @router.get("/{bank_id}/imports/{run_id}")
 async def import_page(request: Request, user: AdminUser, bank_id: int, run_id: int) -> Response:
-    return render(request, "admin/import.html", await _run_context(request, user, bank_id, run_id))
+    return admin_page(request, "admin/import.html", HERE, await _run_context(request, user, bank_id, run_id))
 
 
 @router.get("/{bank_id}/imports/{run_id}/progress")
@@ -275,4 +279,28 @@ async def restore(
         return _back(bank_id, error=exc.message, anchor="#entries")
     return _back(
         bank_id, msg=f"Restored {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}.", anchor="#entries"
+    )
+
+
+@router.get("/{bank_id}/delete")
+async def delete_page(request: Request, user: AdminUser, bank_id: int) -> Response:
+    """The confirmation step: what deleting removes, and the bank's name to type again."""
+    bank = await run_in_threadpool(_svc(request, user).get_bank, bank_id)
+    return admin_page(request, "admin/bank_delete.html", HERE, {"bank": bank, **_notice(request)})
+
+
+@router.post("/{bank_id}/delete")
+async def delete(
+    request: Request, user: AdminUser, bank_id: int, confirm_name: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    """Delete the bank and its entries (``ohsc bank delete``'s call, audited as ``bank.delete``),
+    only when the name typed matches."""
+    svc = _svc(request, user)
+    bank = await run_in_threadpool(svc.get_bank, bank_id)
+    if confirm_name.strip() != bank.name:
+        query = urlencode({"error": f"Type the bank's name, {bank.name}, to delete it."})
+        return RedirectResponse(f"/admin/banks/{bank_id}/delete?{query}", status_code=303)
+    await run_in_threadpool(svc.delete_bank, bank_id)
+    return _back(
+        None, msg=f"Bank {bank.name} deleted with its {bank.active_entries + bank.retracted_entries} entries."
     )

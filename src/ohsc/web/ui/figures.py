@@ -99,6 +99,9 @@ async def dashboard_page(request: Request, _user: AuditorUser, days: int = 28) -
         "decisions_chart": line_chart(figures.days, figures.decisions),
         "decisions_total": decisions_total,
         "exposure_chart": bar_chart({f"{r.reviewer} {r.week}": r.reveals for r in figures.exposure}),
+        "revealed_chart": bar_chart(
+            {f"{r.reviewer} {r.week}": round(r.seconds_revealed / 60, 1) for r in figures.exposure}
+        ),
         "matches_chart": line_chart(figures.days, figures.matches_per_day),
         "bank_chart": bar_chart(dict(figures.matches_by_bank)),
         "times_chart": bar_chart({k: round(v / scale, 1) for k, v in times.items()}),

@@ -62,6 +62,26 @@ async def reveal(
     return JSONResponse({"url": url})
 
 
+@router.post("/items/{item_id}/hidden", status_code=204)
+async def hidden(
+    item_id: int,
+    request: Request,
+    user: ReviewerUser,
+    grant: Annotated[str, Form(max_length=80)],
+    target: Annotated[str, Form(max_length=16)] = "media",
+    entry_id: Annotated[int | None, Form()] = None,
+) -> Response:
+    """The browser blurred revealed media again or left the page (sent as a beacon with the
+    form's CSRF token): the end of the reveal its grant names, for the time revealed."""
+    services = get_services(request)
+    await run_in_threadpool(
+        lambda: services.review.hidden(
+            item_id, Reviewer.of_user(user), grant, target=target, entry_id=entry_id
+        )
+    )
+    return Response(status_code=204)
+
+
 @router.get("/items/{item_id}/media")
 async def media(item_id: int, request: Request, user: ReviewerUser, grant: str = "") -> Response:
     """The unblurred media: only with the grant of a recorded reveal by this user."""
