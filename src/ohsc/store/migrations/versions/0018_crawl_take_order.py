@@ -3,16 +3,16 @@
 Taking the next URLs sorted every queued URL first (a temporary B-tree per take): on a large
 site, each take read the whole queue. With this index the database walks queued URLs in order.
 
-Revision ID: 0015_crawl_take_order
-Revises: 0014_import_progress
+Revision ID: 0018_crawl_take_order
+Revises: 0017_reveal_time
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0015_crawl_take_order"
-down_revision = "0014_import_progress"
+revision = "0018_crawl_take_order"
+down_revision = "0017_reveal_time"  # re-chained at merge (was 0014_import_progress)
 branch_labels = None
 depends_on = None
 
