@@ -188,6 +188,33 @@ def retract_and_restore(live: Live, page: Page) -> None:
     assert (restore.actor, details(restore)["reason"]) == ("user:ada", "checked again: listed correctly")
 
 
+def policy_then_delete(live: Live, page: Page, bank_id: str) -> None:
+    """From the bank's page: its policy on Rules and policies, then the deletion (confirmed twice:
+    the bank's name typed again, then the browser's dialog)."""
+    page.goto(f"{live.url}/admin/banks/{bank_id}")
+    page.click("#bank-policy")
+    policy = page.locator(f"#policy-{bank_id}")
+    policy.locator("input[name=two_person_review]").check()
+    policy.get_by_role("button", name="Save").click()
+    expect(page.locator(f"#policy-{bank_id} input[name=two_person_review]")).to_be_checked()
+    [policy_event] = events(live, "bank.policy")
+    assert policy_event.actor == "user:ada"
+    page.goto(f"{live.url}/admin/banks/{bank_id}")
+    page.click("#delete-bank")
+    page.fill("#delete-form input[name=confirm_name]", "not-this-bank")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete-form button[type=submit]")
+    expect(page.locator("#confirm-delete .error")).to_be_visible()
+    assert events(live, "bank.delete") == []
+    page.fill("#delete-form input[name=confirm_name]", "placeholder-list")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete-form button[type=submit]")
+    page.wait_for_url(lambda u: u.rstrip("/").endswith("/admin/banks") or "/admin/banks?" in u)
+    expect(page.locator(f'#banks tr[data-bank="{bank_id}"]')).to_have_count(0)
+    [deleted] = events(live, "bank.delete")
+    assert deleted.actor == "user:ada"
+
+
 def test_an_admin_runs_a_bank_from_the_browser(live: Live, browser: Browser) -> None:
     page = login(live, browser, "ada", "admin")
     bank_id = create_and_configure(live, page)
@@ -197,6 +224,7 @@ def test_an_admin_runs_a_bank_from_the_browser(live: Live, browser: Browser) -> 
     page.goto(live.url + "/admin/banks")
     expect(page.locator(f'#banks tr[data-bank="{bank_id}"]')).to_contain_text("placeholder-list")
     shot(page, "admin-banks.png")
+    policy_then_delete(live, page, bank_id)
 
 
 def test_a_reviewer_cannot_reach_bank_administration(live: Live, browser: Browser) -> None:
