@@ -212,7 +212,9 @@ def video_strips(count: int) -> None:
         for n in range(count):
             pics = [Image.open(p).convert("RGB") for p in photos[6 * n : 6 * n + 6]]
             path = Path(tmp) / f"v{n}.mp4"
-            slideshow(pics, path, size=(640, 480), seconds_per_picture=5.0, encoding=Encoding(fps=25, gop=125))
+            slideshow(
+                pics, path, size=(640, 480), seconds_per_picture=5.0, encoding=Encoding(fps=25, gop=125)
+            )
             paths.append(path)
         start = time.process_time()
         for path in paths:
