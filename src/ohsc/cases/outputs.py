@@ -157,6 +157,13 @@ def report_html(
 
 
 def html_to_pdf(document: str) -> bytes:
+    """The report as PDF (WeasyPrint). Importing WeasyPrint sets Pillow's process-wide
+    ``LOAD_TRUNCATED_IMAGES``, which would make every later truncated picture in this process
+    decode as grey and hash as zeros instead of failing: the flag is put back as it was (the
+    report holds no pictures, so WeasyPrint never needs it)."""
+    from PIL import ImageFile
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
     try:
         from weasyprint import HTML
     except (ImportError, OSError):
@@ -165,5 +172,7 @@ def html_to_pdf(document: str) -> bytes:
         raise ConfigError(
             "PDF reports need WeasyPrint: pip install weasyprint (HTML reports work without)"
         ) from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
     pdf: bytes = HTML(string=document).write_pdf()
     return pdf
