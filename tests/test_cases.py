@@ -154,6 +154,35 @@ def test_running_an_ingest_again_counts_failed_files_once(service: CaseService, 
     assert (stats.errors, stats.files, stats.unique) == (1, len(files), 5)
 
 
+def test_the_counting_thread_never_uses_the_database(service: CaseService, tmp_path: Path) -> None:
+    """The file count runs in a thread of its own while the ingest writes; a store bound to one
+    connection (PostgreSQL in these tests, a unit of work in a caller's transaction) cannot take
+    statements from two threads at once ("savepoint does not exist"). Progress reaches the source
+    row from the ingest's own thread only."""
+    import threading
+
+    from sqlalchemy import event
+
+    _collection(tmp_path / "seized")
+    threads: set[str] = set()
+
+    def seen(*_args: object) -> None:
+        threads.add(threading.current_thread().name)
+
+    event.listen(service.store.engine, "before_cursor_execute", seen)
+    try:
+        service.create("counted")
+        service.ingest("counted", tmp_path / "seized", workers=0)
+    finally:
+        event.remove(service.store.engine, "before_cursor_execute", seen)
+    assert "ohsc-count" not in threads
+    with service.store.session() as s:
+        from ohsc.cases.models import CaseSourceRow
+
+        row = s.query(CaseSourceRow).one()
+        assert row.total == row.done > 0
+
+
 def test_known_items_take_the_bank_category(store: Store, settings: Settings, tmp_path: Path) -> None:
     files = _collection(tmp_path / "seized")
     banks = BankService(store, settings, actor="test")

@@ -67,17 +67,19 @@ class SourceProgress:
         self.done = 0
         self.last = 0.0
 
+    # The totals come from the scan's counting thread: they are kept here and reach the row with
+    # the next write from the ingest's own thread (a store bound to one connection cannot take
+    # statements from two threads at once).
+
     def add_total(self, n: int) -> None:
         self.total += n
         if self.inner is not None:
             self.inner.add_total(n)
-        self._write()
 
     def set_total(self, n: int) -> None:
         self.total = n
         if self.inner is not None:
             self.inner.set_total(n)
-        self._write()
 
     def advance(self, record: dict[str, Any]) -> None:
         self.done += 1
