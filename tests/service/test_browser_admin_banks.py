@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from svc_browser import Live, chromium, live_app, require_browser
+from svc_browser import Live, live_app, require_browser, signed_in
 from svc_helpers import PASSWORD
 
 from ohsc.accounts.service import AccountService
@@ -51,21 +51,9 @@ def live(tmp_path: Path) -> Iterator[Live]:
         yield live
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
 def login(live: Live, browser: Browser, name: str, role: str) -> Page:
     AccountService(live.store, live.app.state.services.settings).create_user(name, role, PASSWORD)
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(live.url + "/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda u: "/login" not in u)
-    return page
+    return signed_in(browser, live, name, viewport={"width": 1280, "height": 900})
 
 
 def shot(page: Page, name: str) -> None:

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from svc_browser import Live, chromium, live_app, require_browser
-from svc_helpers import PASSWORD, image
+from svc_browser import Live, live_app, require_browser, seed_review_items, signed_in
+from svc_helpers import PASSWORD
 
 from ohsc.accounts.service import AccountService
 from ohsc.review.models import MediaRevealRow, RevealRefusalRow, ReviewDecisionRow
@@ -36,27 +36,8 @@ def live(tmp_path: Path) -> Iterator[Live]:
 
 
 def _seed(live: Live, n: int) -> list[int]:
-    from fastapi.testclient import TestClient
-
-    services = live.app.state.services
-    AccountService(live.store, services.settings).create_user("rita", "reviewer", PASSWORD)
-    key = services.accounts.create_api_key("t", ["match", "bank-admin"]).secret
-    headers = {"Authorization": f"Bearer {key}"}
-    with TestClient(live.app) as client:
-        client.post("/v1/banks", json={"name": "known"}, headers=headers)
-        client.put("/v1/banks/known/policy", json={"keep_thumbnails": True}, headers=headers)
-        for seed in range(n):
-            r = client.post(
-                "/v1/banks/known/entries", files={"file": ("x.jpg", image(300 + seed))}, headers=headers
-            )
-            assert r.status_code == 200, r.text
-        services.matcher.refresh()
-        return [
-            client.post("/v1/match", files={"file": ("u.jpg", image(300 + seed))}, headers=headers).json()[
-                "review_item_id"
-            ]
-            for seed in range(n)
-        ]
+    AccountService(live.store, live.app.state.services.settings).create_user("rita", "reviewer", PASSWORD)
+    return seed_review_items(live, [300 + seed for seed in range(n)], policy={"keep_thumbnails": True})
 
 
 def _shot(page: Page, name: str) -> None:
@@ -65,11 +46,10 @@ def _shot(page: Page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / name), full_page=True)
 
 
-def test_grid_greyscale_then_colour_and_bulk_decision(live: Live) -> None:
+def test_grid_greyscale_then_colour_and_bulk_decision(live: Live, browser: Browser) -> None:
     items = _seed(live, 4)
     on_grid, elsewhere = items[:3], items[3]
-    with chromium() as browser:
-        _run(browser, live, on_grid, elsewhere)
+    _run(browser, live, on_grid, elsewhere)
     with live.store.session() as s:
         decisions = {r.item_id: (r.decision, r.viewed_unblurred) for r in s.query(ReviewDecisionRow)}
         reveals = sorted((r.item_id, r.target) for r in s.query(MediaRevealRow))
@@ -83,12 +63,7 @@ def test_grid_greyscale_then_colour_and_bulk_decision(live: Live) -> None:
 
 
 def _run(browser: Browser, live: Live, on_grid: list[int], elsewhere: int) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.goto(live.url + "/login")
-    page.fill("input[name=name]", "rita")
-    page.fill("input[name=password]", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda u: "/login" not in u)
+    page = signed_in(browser, live, "rita", viewport={"width": 1280, "height": 1000})
     page.click("#grid-mode")
     expect(page.locator("#grid-empty")).to_be_visible()
     page.fill("#take-form input[name=count]", "3")
