@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -167,3 +168,17 @@ def seed_review_items(live: Live, seeds: list[int], policy: dict[str, Any] | Non
             )
             for seed in seeds
         ]
+
+
+def new_user_page(live: Live, browser: Browser, name: str, role: str) -> Page:
+    """A user ``name`` with ``role``, logged in on a desktop-sized page of their own."""
+    live.app.state.services.accounts.create_user(name, role, PASSWORD)
+    return signed_in(browser, live, name, viewport={"width": 1280, "height": 900})
+
+
+def screenshot(page: Page, name: str) -> None:
+    """With ``SCREENSHOTS_DIR`` set, the whole page as ``name`` there (docs/img holds the ones the
+    docs show)."""
+    folder = os.environ.get("SCREENSHOTS_DIR")
+    if folder:
+        page.screenshot(path=str(Path(folder) / name), full_page=True)

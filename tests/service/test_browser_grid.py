@@ -4,12 +4,11 @@ each item's outcome; an item smuggled into the form that was never on their grid
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from svc_browser import Live, live_app, require_browser, seed_review_items, signed_in
+from svc_browser import Live, live_app, require_browser, screenshot, seed_review_items, signed_in
 from svc_helpers import PASSWORD
 
 from ohsc.accounts.service import AccountService
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 require_browser()
 
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, expect  # noqa: E402
 
 
 @pytest.fixture
@@ -38,12 +37,6 @@ def live(tmp_path: Path) -> Iterator[Live]:
 def _seed(live: Live, n: int) -> list[int]:
     AccountService(live.store, live.app.state.services.settings).create_user("rita", "reviewer", PASSWORD)
     return seed_review_items(live, [300 + seed for seed in range(n)], policy={"keep_thumbnails": True})
-
-
-def _shot(page: Page, name: str) -> None:
-    folder = os.environ.get("SCREENSHOTS_DIR")
-    if folder:
-        page.screenshot(path=str(Path(folder) / name), full_page=True)
 
 
 def test_grid_greyscale_then_colour_and_bulk_decision(live: Live, browser: Browser) -> None:
@@ -98,7 +91,7 @@ def _run(browser: Browser, live: Live, on_grid: list[int], elsewhere: int) -> No
     expect(page.locator("#reveal-status")).to_contain_text("Revealed 0 of 3 in full colour. Refused: #")
     page.locator(f'.rcell[data-item="{on_grid[0]}"] details.meta summary').click()  # the metadata panel
     expect(page.locator(f'.rcell[data-item="{on_grid[0]}"] details.meta')).to_contain_text("entry from file")
-    _shot(page, "review-grid.png")
+    screenshot(page, "review-grid.png")
 
     # an item that was never on this grid, smuggled into the form, is refused by the server
     page.evaluate(
