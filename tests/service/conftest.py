@@ -7,13 +7,18 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
+from svc_browser import close_shared_browser, require_browser, shared_browser
 from svc_helpers import Env, empty_tables, make_env
 
 from ohsc.settings import Settings, load_settings
 from ohsc.store.db import Store, normalise_url
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 PG_URL = os.environ.get("OHSC_TEST_DATABASE_URL", "")
 
@@ -61,3 +66,24 @@ def env(svc_settings: Settings) -> Iterator[Env]:
 def sqlite_env(tmp_path: Path) -> Iterator[Env]:
     settings = load_settings(home=tmp_path / "home", apikey_cache_seconds=0)
     yield from make_env(settings)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Headless chromium shared by consecutive browser tests; what a test opened in it (contexts,
+    pages) is closed after the test, so the next one starts without cookies or storage."""
+    require_browser()
+    shared = shared_browser()
+    yield shared
+    for context in shared.contexts:
+        context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After the fixtures' teardown: close the shared chromium unless the next test uses it."""
+    try:
+        return (yield)
+    finally:
+        if nextitem is None or "browser" not in getattr(nextitem, "fixturenames", ()):
+            close_shared_browser()

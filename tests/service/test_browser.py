@@ -5,20 +5,17 @@ the item is on screen, queue and item keys never collide, undo, CSRF, session ex
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from svc_browser import chromium, require_browser, serve
-from svc_helpers import PASSWORD, image
+from svc_browser import Live, live_app, require_browser, seed_review_items, sign_in
+from svc_helpers import PASSWORD
 
 from ohsc.accounts.models import WebSessionRow
 from ohsc.accounts.service import AccountService
 from ohsc.review.models import MediaRevealRow, ReviewDecisionRow
 from ohsc.settings import load_settings
-from ohsc.store.db import Store
 
 pytestmark = pytest.mark.slow
 
@@ -26,67 +23,37 @@ require_browser()
 
 from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
-
-@dataclass
-class Live:
-    url: str
-    app: Any
-    store: Store
+#: the arming time of the test that presses keys while an item arms: long enough to press them
+SLOW_ARM_MS = 2500
+#: the least arming time there is: the other tests only wait for it
+ARM_MS = 300
 
 
-ARM_MS = 2500
+def _served(tmp_path: Path, arm_ms: int) -> Iterator[Live]:
+    settings = load_settings(
+        home=tmp_path / "home", apikey_cache_seconds=0, review_break_after_reveals=100, review_arm_ms=arm_ms
+    )
+    with live_app(settings) as live:
+        yield live
 
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
-    from ohsc.web.app import create_app
-
-    settings = load_settings(
-        home=tmp_path / "home", apikey_cache_seconds=0, review_break_after_reveals=100, review_arm_ms=ARM_MS
-    )
-    store = Store.from_settings(settings)
-    app = create_app(settings, store=store, load_in_thread=False)
-    try:
-        with serve(app) as url:
-            yield Live(url, app, store)
-    finally:
-        store.dispose()
+    yield from _served(tmp_path, ARM_MS)
 
 
 @pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
+def slow_arming(tmp_path: Path) -> Iterator[Live]:
+    yield from _served(tmp_path, SLOW_ARM_MS)
 
 
 def _seed(live: Live, n: int) -> list[int]:
-    from fastapi.testclient import TestClient
-
-    services = live.app.state.services
-    AccountService(live.store, services.settings).create_user("rita", "reviewer", PASSWORD)
-    key = services.accounts.create_api_key("t", ["match", "bank-admin"]).secret
-    headers = {"Authorization": f"Bearer {key}"}
-    with TestClient(live.app) as client:  # same app and store, without going over the network
-        client.post("/v1/banks", json={"name": "known"}, headers=headers)
-        for seed in range(n):
-            client.post(
-                "/v1/banks/known/entries", files={"file": ("x.jpg", image(100 + seed))}, headers=headers
-            )
-        services.matcher.refresh()
-        return [
-            client.post("/v1/match", files={"file": ("u.jpg", image(100 + seed))}, headers=headers).json()[
-                "review_item_id"
-            ]
-            for seed in range(n)
-        ]
+    AccountService(live.store, live.app.state.services.settings).create_user("rita", "reviewer", PASSWORD)
+    return seed_review_items(live, [100 + seed for seed in range(n)])
 
 
 def _login(page: Page, live: Live) -> None:
-    page.goto(live.url + "/review")
-    page.wait_for_url(lambda u: "/login" in u)
-    page.fill("input[name=name]", "rita")
-    page.fill("input[name=password]", PASSWORD)
-    page.keyboard.press("Enter")
+    sign_in(page, "rita", live.url + "/review")
     expect(page.locator("h1")).to_have_text("Review queue")
 
 
@@ -97,7 +64,7 @@ def _filter(page: Page) -> str:
 def _ready(page: Page, item_id: int) -> None:
     """The item is on screen and its decision keys are armed (the address bar names it)."""
     expect(page.locator("#item")).to_have_attribute("data-item", str(item_id))
-    expect(page.locator("#arming")).to_have_attribute("data-state", "ready", timeout=ARM_MS + 10_000)
+    expect(page.locator("#arming")).to_have_attribute("data-state", "ready", timeout=SLOW_ARM_MS + 10_000)
     assert page.url.endswith(f"/review/items/{item_id}")
 
 
@@ -162,8 +129,9 @@ def test_review_with_the_keyboard_blurred_until_revealed(live: Live, browser: Br
     assert ends == [("click", True), ("hold", True)]
 
 
-def test_no_decision_before_the_item_is_on_screen(live: Live, browser: Browser) -> None:
+def test_no_decision_before_the_item_is_on_screen(slow_arming: Live, browser: Browser) -> None:
     """The old trap: N on the queue opened an item and a second N decided it "not abuse" unseen."""
+    live = slow_arming
     items = _seed(live, 2)
     page = browser.new_page()
     _login(page, live)

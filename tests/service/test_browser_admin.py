@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from svc_browser import Live, chromium, live_app, require_browser
+from svc_browser import Live, live_app, require_browser, signed_in
 from svc_helpers import PASSWORD
 from svc_loopback import loopback_server
 
@@ -31,9 +31,11 @@ from playwright.sync_api import Browser, Page, expect  # noqa: E402
 SHOTS = os.environ.get("OHSC_SCREENSHOTS")
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
-    settings = load_settings(home=tmp_path / "home", apikey_cache_seconds=60, egress_allow="127.0.0.1/32")
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """One server for the module: its tests touch different users, keys and banks."""
+    home = tmp_path_factory.mktemp("admin") / "home"
+    settings = load_settings(home=home, apikey_cache_seconds=60, egress_allow="127.0.0.1/32")
     with live_app(settings) as live:
         services: Services = live.app.state.services
         services.accounts.create_user("root", Role.ADMIN, PASSWORD)
@@ -41,20 +43,9 @@ def live(tmp_path: Path) -> Iterator[Live]:
         yield live
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
 def _login(browser: Browser, live: Live, name: str) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page = signed_in(browser, live, name, viewport={"width": 1280, "height": 900})
     page.on("dialog", lambda d: d.accept())  # the data-confirm questions
-    page.goto(live.url + "/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
     return page
 
 

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from svc_browser import Live, chromium, live_app, require_browser
-from svc_helpers import PASSWORD
+from svc_browser import Live, live_app, new_user_page, require_browser, screenshot
 
-from ohsc.accounts.service import AccountService
 from ohsc.banks.service import BankService
 from ohsc.settings import load_settings
 from ohsc.store.models import AuditEvent
@@ -49,29 +46,6 @@ def hash_list() -> bytes:
 def live(tmp_path: Path) -> Iterator[Live]:
     with live_app(load_settings(home=tmp_path / "home", apikey_cache_seconds=0)) as live:
         yield live
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-def login(live: Live, browser: Browser, name: str, role: str) -> Page:
-    AccountService(live.store, live.app.state.services.settings).create_user(name, role, PASSWORD)
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(live.url + "/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda u: "/login" not in u)
-    return page
-
-
-def shot(page: Page, name: str) -> None:
-    folder = os.environ.get("SCREENSHOTS_DIR")
-    if folder:
-        page.screenshot(path=str(Path(folder) / name), full_page=True)
 
 
 def events(live: Live, action: str) -> list[AuditEvent]:
@@ -127,7 +101,7 @@ def import_with_progress(live: Live, page: Page, bank_id: str) -> None:
     expect(progress.locator(".percent")).to_have_text("100 %")
     expect(progress.locator('[data-count="added"]')).to_have_text(str(ROWS))
     expect(progress.locator('[data-count="invalid"]')).to_have_text("1")
-    shot(page, "admin-bank-import.png")
+    screenshot(page, "admin-bank-import.png")
     (run,) = BankService(live.store, live.app.state.services.settings).import_runs(int(bank_id))
     assert (run.status, run.counts["added"], run.bytes_read, run.source_name) == (
         "finished", ROWS, run.bytes_total, "placeholder-list.csv"
@@ -176,7 +150,7 @@ def retract_and_restore(live: Live, page: Page) -> None:
     search(page, "ext-8")
     expect(row).to_have_attribute("data-state", "retracted")
     expect(row.locator(".state")).to_have_text("retracted: listed in error")
-    shot(page, "admin-bank.png")
+    screenshot(page, "admin-bank.png")
     row.locator("input[name=reason]").fill("checked again: listed correctly")
     row.get_by_role("button", name="Restore").click()
     expect(page.locator(".flash")).to_have_text("Restored 1 entry.")
@@ -216,20 +190,20 @@ def policy_then_delete(live: Live, page: Page, bank_id: str) -> None:
 
 
 def test_an_admin_runs_a_bank_from_the_browser(live: Live, browser: Browser) -> None:
-    page = login(live, browser, "ada", "admin")
+    page = new_user_page(live, browser, "ada", "admin")
     bank_id = create_and_configure(live, page)
     import_with_progress(live, page, bank_id)
     export_download(live, page)
     retract_and_restore(live, page)
     page.goto(live.url + "/admin/banks")
     expect(page.locator(f'#banks tr[data-bank="{bank_id}"]')).to_contain_text("placeholder-list")
-    shot(page, "admin-banks.png")
+    screenshot(page, "admin-banks.png")
     policy_then_delete(live, page, bank_id)
 
 
 def test_a_reviewer_cannot_reach_bank_administration(live: Live, browser: Browser) -> None:
     bank = BankService(live.store, live.app.state.services.settings).create_bank("placeholder-list")
-    page = login(live, browser, "rita", "reviewer")
+    page = new_user_page(live, browser, "rita", "reviewer")
     expect(page.locator("header.top nav")).to_be_visible()
     expect(page.locator("header.top nav").get_by_role("link", name="Admin")).to_have_count(0)
     for path in (

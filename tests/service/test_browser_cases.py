@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from svc_browser import chromium, live_app, require_browser
+from svc_browser import live_app, require_browser, sign_in
 from svc_helpers import PASSWORD, image
 
 from ohsc.accounts.service import AccountService
@@ -52,19 +52,8 @@ def live(tmp_path: Path) -> Iterator[tuple[str, Store]]:
         yield live.url, live.store
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
 def _login(page: Page, url: str, name: str) -> None:
-    page.goto(url + "/cases/1/grid")
-    page.wait_for_url(lambda u: "/login" in u)
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda u: "/login" not in u)
+    sign_in(page, name, url + "/cases/1/grid")
     if "/cases/1/grid" not in page.url:
         page.goto(url + "/cases/1/grid")
     expect(page.locator("#grid .tile").first).to_be_visible()
@@ -157,13 +146,7 @@ def test_admin_starts_an_ingest_in_the_browser_and_sees_a_video_strip(
     rooted: tuple[str, Store], browser: Browser
 ) -> None:
     url, store = rooted
-    page = browser.new_context().new_page()
-    page.goto(url + "/cases/1")
-    page.wait_for_url(lambda u: "/login" in u)
-    page.fill("input[name=name]", "boss")
-    page.fill("input[name=password]", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda u: "/login" not in u)
+    page = sign_in(browser.new_context().new_page(), "boss", url + "/cases/1")
     if not page.url.endswith("/cases/1"):
         page.goto(url + "/cases/1")
     page.fill("#ingest-form input[name=path]", "../")

@@ -4,13 +4,12 @@ each item's outcome; an item smuggled into the form that was never on their grid
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from svc_browser import Live, chromium, live_app, require_browser
-from svc_helpers import PASSWORD, image
+from svc_browser import Live, live_app, require_browser, screenshot, seed_review_items, signed_in
+from svc_helpers import PASSWORD
 
 from ohsc.accounts.service import AccountService
 from ohsc.review.models import MediaRevealRow, RevealRefusalRow, ReviewDecisionRow
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 require_browser()
 
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, expect  # noqa: E402
 
 
 @pytest.fixture
@@ -36,40 +35,14 @@ def live(tmp_path: Path) -> Iterator[Live]:
 
 
 def _seed(live: Live, n: int) -> list[int]:
-    from fastapi.testclient import TestClient
-
-    services = live.app.state.services
-    AccountService(live.store, services.settings).create_user("rita", "reviewer", PASSWORD)
-    key = services.accounts.create_api_key("t", ["match", "bank-admin"]).secret
-    headers = {"Authorization": f"Bearer {key}"}
-    with TestClient(live.app) as client:
-        client.post("/v1/banks", json={"name": "known"}, headers=headers)
-        client.put("/v1/banks/known/policy", json={"keep_thumbnails": True}, headers=headers)
-        for seed in range(n):
-            r = client.post(
-                "/v1/banks/known/entries", files={"file": ("x.jpg", image(300 + seed))}, headers=headers
-            )
-            assert r.status_code == 200, r.text
-        services.matcher.refresh()
-        return [
-            client.post("/v1/match", files={"file": ("u.jpg", image(300 + seed))}, headers=headers).json()[
-                "review_item_id"
-            ]
-            for seed in range(n)
-        ]
+    AccountService(live.store, live.app.state.services.settings).create_user("rita", "reviewer", PASSWORD)
+    return seed_review_items(live, [300 + seed for seed in range(n)], policy={"keep_thumbnails": True})
 
 
-def _shot(page: Page, name: str) -> None:
-    folder = os.environ.get("SCREENSHOTS_DIR")
-    if folder:
-        page.screenshot(path=str(Path(folder) / name), full_page=True)
-
-
-def test_grid_greyscale_then_colour_and_bulk_decision(live: Live) -> None:
+def test_grid_greyscale_then_colour_and_bulk_decision(live: Live, browser: Browser) -> None:
     items = _seed(live, 4)
     on_grid, elsewhere = items[:3], items[3]
-    with chromium() as browser:
-        _run(browser, live, on_grid, elsewhere)
+    _run(browser, live, on_grid, elsewhere)
     with live.store.session() as s:
         decisions = {r.item_id: (r.decision, r.viewed_unblurred) for r in s.query(ReviewDecisionRow)}
         reveals = sorted((r.item_id, r.target) for r in s.query(MediaRevealRow))
@@ -83,12 +56,7 @@ def test_grid_greyscale_then_colour_and_bulk_decision(live: Live) -> None:
 
 
 def _run(browser: Browser, live: Live, on_grid: list[int], elsewhere: int) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.goto(live.url + "/login")
-    page.fill("input[name=name]", "rita")
-    page.fill("input[name=password]", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda u: "/login" not in u)
+    page = signed_in(browser, live, "rita", viewport={"width": 1280, "height": 1000})
     page.click("#grid-mode")
     expect(page.locator("#grid-empty")).to_be_visible()
     page.fill("#take-form input[name=count]", "3")
@@ -123,7 +91,7 @@ def _run(browser: Browser, live: Live, on_grid: list[int], elsewhere: int) -> No
     expect(page.locator("#reveal-status")).to_contain_text("Revealed 0 of 3 in full colour. Refused: #")
     page.locator(f'.rcell[data-item="{on_grid[0]}"] details.meta summary').click()  # the metadata panel
     expect(page.locator(f'.rcell[data-item="{on_grid[0]}"] details.meta')).to_contain_text("entry from file")
-    _shot(page, "review-grid.png")
+    screenshot(page, "review-grid.png")
 
     # an item that was never on this grid, smuggled into the form, is refused by the server
     page.evaluate(

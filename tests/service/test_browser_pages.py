@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import ViewportSize
-from svc_browser import Live, chromium, live_app, require_browser
+from svc_browser import Live, live_app, require_browser, sign_in, signed_in
 from svc_helpers import PASSWORD, image
 
 from ohsc.accounts.roles import Role
@@ -43,22 +43,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         yield live
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-def _login(browser: Browser, live: Live, name: str, **context: Any) -> Page:
-    page = browser.new_context(**context).new_page()
-    page.goto(live.url + "/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
-    return page
-
-
 def _object(live: Live, *, publish: bool) -> tuple[int, str]:
     p = prevention(live.app.state.services)
     ann = LocalActor("user:u-investigator", frozenset({"investigator"}))
@@ -85,12 +69,7 @@ def test_each_role_lands_on_its_home_after_login(live: Live, browser: Browser, r
     page.on(
         "response", lambda r: statuses.append(r.status) if r.request.resource_type == "document" else None
     )
-    page.goto(live.url + "/login")
-    page.fill("input[name=name]", f"u-{role.value}")
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    sign_in(page, f"u-{role.value}", live.url + "/login")
     assert page.url == live.url + HOMES[role]
     assert statuses[-1] == 200, f"{role.value} landed on {page.url} with {statuses[-1]}"
     expect(page.locator("h1").first).to_be_visible()
@@ -192,7 +171,7 @@ def _low_contrast(page: Page) -> list[dict[str, Any]]:
 def test_text_and_link_styled_controls_meet_aa_contrast(live: Live, browser: Browser) -> None:
     """WCAG 2.1 AA (1.4.3): 4.5:1 for text, 3:1 for large text, from the computed colours."""
     report_id = _draft(live)
-    page = _login(browser, live, "u-reporter")
+    page = signed_in(browser, live, "u-reporter")
     page.goto(f"{live.url}/reports/{report_id}")
     discard = page.get_by_role("button", name="Discard this draft")
     expect(discard).to_be_visible()
@@ -209,7 +188,7 @@ def test_text_and_link_styled_controls_meet_aa_contrast(live: Live, browser: Bro
         public.goto(live.url + path)
         if low := _low_contrast(public):
             failures[path] = low
-    auditor = _login(browser, live, "u-auditor")
+    auditor = signed_in(browser, live, "u-auditor")
     if low := _low_contrast(auditor):
         failures["/audit"] = low
     assert failures == {}
@@ -231,7 +210,7 @@ def _dialogs(page: Page, accept: list[bool]) -> list[str]:
 
 def test_confirmations_before_what_cannot_be_undone(live: Live, browser: Browser) -> None:
     # removing a help service
-    page = _login(browser, live, "u-prevention_admin")
+    page = signed_in(browser, live, "u-prevention_admin")
     page.goto(live.url + "/prevention/directory")
     rows = page.locator("button", has_text="Remove")
     before = rows.count()
@@ -246,7 +225,7 @@ def test_confirmations_before_what_cannot_be_undone(live: Live, browser: Browser
     assert page.locator("button", has_text="Remove").count() == before - 1
     # retiring an object
     object_id, _ = _object(live, publish=True)
-    page = _login(browser, live, "u-investigator")
+    page = signed_in(browser, live, "u-investigator")
     page.goto(f"{live.url}/investigate/objects/{object_id}")
     seen = _dialogs(page, [False, True])
     page.get_by_role("button", name="Retire").click()
@@ -258,7 +237,7 @@ def test_confirmations_before_what_cannot_be_undone(live: Live, browser: Browser
     expect(page.locator("h1")).to_contain_text("retired")
     # discarding a report draft
     report_id = _draft(live)
-    page = _login(browser, live, "u-reporter")
+    page = signed_in(browser, live, "u-reporter")
     page.goto(f"{live.url}/reports/{report_id}")
     seen = _dialogs(page, [False])
     page.get_by_role("button", name="Discard this draft").click()
@@ -283,7 +262,7 @@ def test_go_back_only_where_there_is_a_page_to_go_back_to(live: Live, browser: B
 
 def test_reports_list_filter_works_under_the_csp(live: Live, browser: Browser) -> None:
     _draft(live)
-    page = _login(browser, live, "u-reporter")
+    page = signed_in(browser, live, "u-reporter")
     blocked: list[str] = []
     page.on("console", lambda m: blocked.append(m.text) if m.type == "error" else None)
     page.goto(live.url + "/reports")
@@ -295,7 +274,7 @@ def test_reports_list_filter_works_under_the_csp(live: Live, browser: Browser) -
 
 def test_a_refused_self_approval_leaves_an_address_that_reloads(live: Live, browser: Browser) -> None:
     object_id, _ = _object(live, publish=False)
-    page = _login(browser, live, "u-investigator")  # created and submitted it: may not approve it
+    page = signed_in(browser, live, "u-investigator")  # created and submitted it: may not approve it
     page.goto(f"{live.url}/investigate/objects/{object_id}")
     with page.expect_navigation():
         page.get_by_role("button", name="Approve and publish").click()

@@ -5,11 +5,10 @@ tip form (proof of work in the page's script, rate limiting, script injection sh
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from svc_browser import Live, chromium, live_app, require_browser
+from svc_browser import Live, live_app, require_browser, sign_in
 from svc_helpers import PASSWORD, image
 
 from ohsc.accounts.service import AccountService
@@ -24,10 +23,11 @@ require_browser()
 from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """One server for the module: only the last test sends tips (and meets the rate limit)."""
     settings = load_settings(
-        home=tmp_path / "home",
+        home=tmp_path_factory.mktemp("prevention") / "home",
         apikey_cache_seconds=0,
         trace_tip_min_seconds=1,
         trace_pow_bits=16,
@@ -35,12 +35,6 @@ def live(tmp_path: Path) -> Iterator[Live]:
     )
     with live_app(settings) as live:
         yield live
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 def _dialogs(page: Page) -> list[str]:
@@ -140,11 +134,8 @@ def test_gallery_tip_injection_and_rate_limit(live: Live, browser: Browser) -> N
     AccountService(live.store, live.app.state.services.settings).create_user("ivy", "investigator", PASSWORD)
     inbox = browser.new_page()
     dialogs_inbox = _dialogs(inbox)
-    inbox.goto(live.url + "/investigate/tips")
-    inbox.fill("input[name=name]", "ivy")
-    inbox.fill("input[name=password]", PASSWORD)
-    inbox.keyboard.press("Enter")
-    inbox.wait_for_url(lambda u: u.endswith("/investigate/tips"))
+    sign_in(inbox, "ivy", live.url + "/investigate/tips")
+    assert inbox.url.endswith("/investigate/tips")
     expect(inbox.locator("td.tip-body").first).to_have_text("Sold at the corner shop. " + attack)
     expect(inbox.locator("td.tip-body img")).to_have_count(0)
     inbox.wait_for_timeout(300)

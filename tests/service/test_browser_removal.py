@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from svc_browser import Live, chromium, live_app, require_browser
+from svc_browser import Live, live_app, require_browser, sign_in
 from svc_helpers import PASSWORD
 
 from ohsc.accounts.service import AccountService
@@ -24,19 +24,17 @@ require_browser()
 from playwright.sync_api import Browser, expect  # noqa: E402
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """One server for the module: one test reports a URL, the other reads removal times."""
     settings = load_settings(
-        home=tmp_path / "home", apikey_cache_seconds=0, trace_tip_min_seconds=1, trace_pow_bits=16
+        home=tmp_path_factory.mktemp("removal") / "home",
+        apikey_cache_seconds=0,
+        trace_tip_min_seconds=1,
+        trace_pow_bits=16,
     )
     with live_app(settings) as live:
         yield live
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 def test_public_report_form(live: Live, browser: Browser) -> None:
@@ -68,13 +66,8 @@ def test_dashboard(live: Live, browser: Browser) -> None:
                 )
             )  # fmt: skip
     AccountService(live.store, live.app.state.services.settings).create_user("rita", "reviewer", PASSWORD)
-    page = browser.new_page()
-    page.goto(live.url + "/removal")
-    page.wait_for_url(lambda u: "/login" in u)
-    page.fill("input[name=name]", "rita")
-    page.fill("input[name=password]", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda u: "/removal" in u)
+    page = sign_in(browser.new_page(), "rita", live.url + "/removal")
+    assert "/removal" in page.url
     expect(page.locator("h1")).to_have_text("Removal times")
     row = page.locator('tr[data-group="a.example"] td')
     expect(row.nth(1)).to_have_text("2")

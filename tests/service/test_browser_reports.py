@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from svc_browser import Live as Served
-from svc_browser import chromium, live_app, require_browser
-from svc_helpers import PASSWORD, image
+from svc_browser import live_app, require_browser, seed_review_items, sign_in
+from svc_helpers import PASSWORD
 from tests.reporting_support import ncmec_schema
 
 from ohsc.actor import LocalActor
@@ -50,25 +50,10 @@ def live(tmp_path: Path) -> Iterator[Live]:
             yield Live(live.url, live.app, live.store, fake)
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
 def _seed(live: Live) -> int:
-    from fastapi.testclient import TestClient
-
-    services = live.app.state.services
-    services.accounts.create_user("remy", "reporter", PASSWORD)
-    key = services.accounts.create_api_key("t", ["match", "bank-admin"]).secret
-    headers = {"Authorization": f"Bearer {key}"}
-    with TestClient(live.app) as client:
-        client.post("/v1/banks", json={"name": "known"}, headers=headers)
-        client.post("/v1/banks/known/entries", files={"file": ("x.jpg", image(300))}, headers=headers)
-        services.matcher.refresh()
-        r = client.post("/v1/match", files={"file": ("u.jpg", image(300))}, headers=headers)
-        return int(r.json()["review_item_id"])
+    live.app.state.services.accounts.create_user("remy", "reporter", PASSWORD)
+    [item] = seed_review_items(live, [300])
+    return item
 
 
 def _saved(page: Page) -> None:
@@ -77,12 +62,7 @@ def _saved(page: Page) -> None:
 
 def test_confirm_report_submit_to_the_fake_cybertipline(live: Live, browser: Browser) -> None:
     item = _seed(live)
-    page = browser.new_page()
-    page.goto(live.url + "/review")
-    page.wait_for_url(lambda u: "/login" in u)
-    page.fill("input[name=name]", "remy")
-    page.fill("input[name=password]", PASSWORD)
-    page.keyboard.press("Enter")
+    page = sign_in(browser.new_page(), "remy", live.url + "/review")
     expect(page.locator("h1")).to_have_text("Review queue")
     page.keyboard.press("n")  # the next item in the queue
     expect(page).to_have_url(f"{live.url}/review/items/{item}")

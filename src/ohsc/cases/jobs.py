@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -124,12 +125,9 @@ class IngestJobs:
     store: Store
     settings: Settings
     actor: str
-
-    def _row(self, s: Any, ref: str | int) -> CaseRow:  # pragma: no cover - CaseService's
-        raise NotImplementedError
-
-    def ingest(self, ref: str | int, source: Path, *, matcher: Any = None) -> Any:  # pragma: no cover
-        raise NotImplementedError
+    # CaseService's (declared for the type checker only: nothing here to call by mistake)
+    _row: Callable[[Any, str | int], CaseRow]
+    ingest: Callable[..., Any]
 
     def server_source(self, path: str) -> Path:
         """A server-side source named over HTTP: a path inside ``OHSC_CASE_INGEST_ROOT``

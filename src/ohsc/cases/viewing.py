@@ -4,6 +4,7 @@ videos, recorded reveals and the revealed media. A part of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -18,9 +19,8 @@ class CaseViewing:
     store: Store
     settings: Settings
     actor: str
-
-    def _row(self, s: Any, ref: str | int) -> CaseRow:  # pragma: no cover - CaseService's
-        raise NotImplementedError
+    # CaseService's (declared for the type checker only: nothing here to call by mistake)
+    _row: Callable[[Any, str | int], CaseRow]
 
     def preview(self, ref: str | int, item_id: int) -> bytes | None:
         """A small, greyscale, heavily blurred JPEG of a picture item, or a video item's keyframe

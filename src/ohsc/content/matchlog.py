@@ -39,14 +39,11 @@ def match_record(r: MatchRecordRow) -> dict[str, Any]:
     }
 
 
-class MatchRecord(BaseModel):
-    """A match in the log, as ``GET /v1/matches`` and ``ohsc matches --json`` show it."""
-
-    model_config = ConfigDict(frozen=True)
+class MatchFields(BaseModel):
+    """What every showing of a match says (the keys of :func:`match_record`): the match log's
+    records and a review item's matches (``ReviewMatchOut`` of the API) add to it."""
 
     match_id: int
-    content_id: int
-    client_content_id: str | None
     bank: str
     bank_id: int
     entry_id: int
@@ -60,6 +57,15 @@ class MatchRecord(BaseModel):
     kind: str
     verdict: str
     flood_controlled: bool
+
+
+class MatchRecord(MatchFields):
+    """A match in the log, as ``GET /v1/matches`` and ``ohsc matches --json`` show it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    content_id: int
+    client_content_id: str | None
     created_at: IsoTime
     #: the review item the content went to, and its status (the console's match log; None: not
     #: queued, or not looked up)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ohsc.actions.webhooks import Webhook
 from ohsc.banks.model import BankEntry
+from ohsc.content.matchlog import MatchFields
 from ohsc.review.model import DecisionRecord
 
 T = TypeVar("T")
@@ -271,21 +272,7 @@ class ReviewItemOut(BaseModel):
     media: MediaState
 
 
-class ReviewMatchOut(BaseModel):
-    match_id: int
-    bank: str
-    bank_id: int
-    entry_id: int
-    external_id: str | None
-    signal_type: str
-    distance: int
-    threshold: int
-    category: str | None
-    labels: list[str]
-    source: str
-    kind: str
-    verdict: str
-    flood_controlled: bool
+class ReviewMatchOut(MatchFields):
     reference_thumbnail: bool
 
 

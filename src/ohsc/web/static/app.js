@@ -4,7 +4,6 @@
 // (1 confirm, 2 not abuse, 3 escalate, 4 skip) on the item; no key means two things.
 (function () {
   "use strict";
-  const csrf = document.body.dataset.csrf || "";
 
   // --- every page: a confirmation before what cannot be undone; filters that apply on change -----
   // (CSP forbids inline handlers: forms say data-confirm="question", selects data-autosubmit)
@@ -33,25 +32,8 @@
   const reblurButton = document.getElementById("reblur");
   let holding = false;
   let revealedUrl = null;
-  // reveals on screen now: their end goes to the server (time revealed), sent as a beacon so it
-  // arrives even when the page is being left. Key: the unlocking URL (it carries the grant).
-  const shown = new Map();
-
-  function ended(url) {
-    const open = shown.get(url);
-    if (!open) return;
-    shown.delete(url);
-    const body = new URLSearchParams({
-      csrf_token: csrf,
-      grant: new URL(url, window.location.href).searchParams.get("grant") || "",
-      target: open.target,
-    });
-    if (open.entry) body.append("entry_id", open.entry);
-    const address = "/review/items/" + open.item + "/hidden";
-    if (!(navigator.sendBeacon && navigator.sendBeacon(address, body))) {
-      fetch(address, { method: "POST", credentials: "same-origin", keepalive: true, body: body });
-    }
-  }
+  // reveals on screen now: each one's end goes to the server (reveal.js)
+  const onScreen = window.ohscReveal.onScreen();
 
   function itemId() {
     const section = document.getElementById("item");
@@ -63,26 +45,9 @@
   }
 
   async function recordReveal(url, body) {
-    const response = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {
-        "X-CSRF-Token": csrf,
-        "Accept": "application/json",
-        "Content-Type": "application/x-www-form-urlencoded",
-      },
-      body: new URLSearchParams(body).toString(),
-    });
-    if (response.status === 401) {
-      window.location.href = "/login?expired=1&next=" + encodeURIComponent(window.location.pathname);
-      return null;
-    }
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      say(data.detail || "The media could not be revealed.");
-      return null;
-    }
-    return data.url;
+    const params = new URLSearchParams(body);
+    const data = await window.ohscReveal.record(url, params, say, "The media could not be revealed.");
+    return data ? data.url : null;
   }
 
   function loaded(el, url) {
@@ -107,16 +72,16 @@
     const url = await recordReveal(media.dataset.revealUrl, { mode: mode, target: "media" });
     if (!url) return;
     revealedUrl = url;
-    shown.set(url, { item: itemId(), target: "media" });
+    onScreen.shown(url, { item: itemId(), target: "media" });
     document.body.dispatchEvent(new Event("ohsc-exposure")); // the counters on the page catch up
     const ok = await loaded(media, url);
     if (!ok) {
       say("The media could not be loaded.");
-      ended(url);
+      onScreen.ended(url);
       return;
     }
     if (mode === "hold" && !holding) {
-      ended(url); // released before it arrived
+      onScreen.ended(url); // released before it arrived
       return;
     }
     media.classList.remove("blurred");
@@ -130,7 +95,7 @@
     media.classList.add("blurred");
     media.dataset.revealed = "0";
     if (reblurButton) reblurButton.hidden = true;
-    if (revealedUrl) ended(revealedUrl);
+    if (revealedUrl) onScreen.ended(revealedUrl);
     say("Blurred again.");
   }
 
@@ -138,7 +103,7 @@
   function hideAll() {
     if (media && media.dataset.revealed === "1") reblur();
     document.querySelectorAll("img.ref").forEach((img) => img.classList.add("blurred"));
-    Array.from(shown.keys()).forEach(ended);
+    onScreen.endAll();
   }
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "hidden") hideAll();
@@ -176,7 +141,7 @@
         mode: "click", target: "reference", entry_id: entry,
       });
       if (!url) return;
-      shown.set(url, { item: item.dataset.item, target: "reference", entry: entry });
+      onScreen.shown(url, { item: item.dataset.item, target: "reference", entry: entry });
       const img = document.querySelector('img.ref[data-entry="' + entry + '"]');
       if (img && (await loaded(img, url))) img.classList.remove("blurred");
     });

@@ -5,7 +5,6 @@
   "use strict";
   const grid = document.getElementById("grid");
   if (!grid) return;
-  const csrf = document.body.dataset.csrf || "";
   const statusLine = document.getElementById("reveal-status");
   const selection = document.getElementById("grid-selection");
 
@@ -23,49 +22,15 @@
     const n = chosen().length;
     if (selection) selection.textContent = n ? n + " selected." : "Nothing selected.";
   }
-  // reveals on screen now (unlocking URL -> what it showed): each end goes to the server as a
-  // beacon, for the time revealed; a cell's next step ends its previous one
-  const onScreen = new Map();
-  function ended(url) {
-    const open = onScreen.get(url);
-    if (!open) return;
-    onScreen.delete(url);
-    const body = new URLSearchParams({
-      csrf_token: csrf,
-      grant: new URL(url, window.location.href).searchParams.get("grant") || "",
-      target: open.target,
-    });
-    if (open.entry) body.append("entry_id", open.entry);
-    const address = "/review/items/" + open.item + "/hidden";
-    if (!(navigator.sendBeacon && navigator.sendBeacon(address, body))) {
-      fetch(address, { method: "POST", credentials: "same-origin", keepalive: true, body: body });
-    }
-  }
+  // reveals on screen now: each one's end goes to the server (reveal.js); a cell's next step
+  // ends its previous one
+  const onScreen = window.ohscReveal.onScreen();
   function exposureChanged() {
     document.body.dispatchEvent(new Event("ohsc-exposure"));
   }
 
-  async function post(url, params) {
-    const response = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {
-        "X-CSRF-Token": csrf,
-        "Accept": "application/json",
-        "Content-Type": "application/x-www-form-urlencoded",
-      },
-      body: params.toString(),
-    });
-    if (response.status === 401) {
-      window.location.href = "/login?expired=1&next=" + encodeURIComponent(window.location.pathname);
-      return null;
-    }
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      say(data.detail || "Nothing was revealed.");
-      return null;
-    }
-    return data;
+  function post(url, params) {
+    return window.ohscReveal.record(url, params, say, "Nothing was revealed.");
   }
 
   async function revealSelected(target) {
@@ -89,8 +54,8 @@
         return;
       }
       const img = cell.querySelector("img.subject");
-      if (cell.dataset.shown) ended(cell.dataset.shown);
-      onScreen.set(r.url, { item: r.item_id, target: target });
+      if (cell.dataset.shown) onScreen.ended(cell.dataset.shown);
+      onScreen.shown(r.url, { item: r.item_id, target: target });
       cell.dataset.shown = r.url;
       img.onload = () => img.classList.remove("blurred");
       img.src = r.url;
@@ -108,20 +73,20 @@
       const img = cell.querySelector("img.subject");
       img.classList.add("blurred");
       img.src = "/review/items/" + cell.dataset.item + "/preview";
-      if (cell.dataset.shown) ended(cell.dataset.shown);
+      if (cell.dataset.shown) onScreen.ended(cell.dataset.shown);
       delete cell.dataset.shown;
       cell.dataset.step = "blurred";
       cell.querySelector(".step").textContent = "blurred";
     });
     grid.querySelectorAll("img.reference").forEach((img) => img.classList.add("blurred"));
-    Array.from(onScreen.keys()).forEach(ended);
+    onScreen.endAll();
     say("Blurred again.");
   }
   // leaving or hiding the page blurs everything again and ends every reveal on screen
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "hidden" && onScreen.size) reblur();
+    if (document.visibilityState === "hidden" && onScreen.count()) reblur();
   });
-  window.addEventListener("pagehide", () => { if (onScreen.size) reblur(); });
+  window.addEventListener("pagehide", () => { if (onScreen.count()) reblur(); });
 
   grid.addEventListener("change", refresh);
   grid.querySelectorAll("img.reference").forEach((img) => {
@@ -131,7 +96,7 @@
       const data = await post("/review/items/" + cell.dataset.item + "/reveal", params);
       exposureChanged();
       if (!data) return;
-      onScreen.set(data.url, { item: cell.dataset.item, target: "reference", entry: img.dataset.entry });
+      onScreen.shown(data.url, { item: cell.dataset.item, target: "reference", entry: img.dataset.entry });
       img.onload = () => img.classList.remove("blurred");
       img.src = data.url;
     });
