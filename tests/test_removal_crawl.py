@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -221,4 +222,32 @@ def test_crawl_keeps_to_the_page_cap_and_depth_of_its_seed(
     assert max(r.depth for r in rows) <= depth
     if depth == 3:
         assert sorted(r.url.rsplit("/", 1)[1] for r in rows) == sorted(f"p{i}.html" for i in range(10))
+    store.dispose()
+
+
+def test_crawlers_sharing_a_frontier_never_take_the_same_url(tmp_path: Path) -> None:
+    """Several crawlers (each its own store and connections, as separate processes have) take
+    from one frontier at once: every URL is taken by exactly one of them. Taking is one
+    statement that reads and leases (before, a read and then an update: two crawlers could
+    read the same queued rows before either leased them, and both fetched them)."""
+    settings = crawl_settings(tmp_path / "home")
+    store = Store.from_settings(settings)
+    urls = [f"http://example.org/p{i}.html" for i in range(400)]
+    Frontier(store, settings, actor="test").add(urls, source="analyst")
+    taken: list[list[int]] = [[] for _ in range(6)]
+
+    def crawler(n: int) -> None:
+        own = Store.from_settings(settings)
+        frontier = Frontier(own, settings, actor="test")
+        while tasks := frontier.take(3):
+            taken[n].extend(t.id for t in tasks)
+        own.dispose()
+
+    threads = [threading.Thread(target=crawler, args=(n,)) for n in range(len(taken))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [i for ids in taken for i in ids]
+    assert len(every) == len(set(every)) == len(urls)
     store.dispose()

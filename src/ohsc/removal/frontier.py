@@ -203,12 +203,16 @@ class Frontier:
     # --- the crawler's side ------------------------------------------------------------------
 
     def take(self, limit: int, *, now: datetime | None = None) -> list[CrawlTask]:
-        """Lease up to ``limit`` URLs: queued ones, and ones whose crawler died (lease ran out)."""
+        """Lease up to ``limit`` URLs: queued ones, and ones whose crawler died (lease ran out).
+
+        One statement picks and leases them (``UPDATE ... WHERE id IN (SELECT ... LIMIT n)
+        RETURNING``; on PostgreSQL the pick skips rows another crawler is leasing), so crawlers
+        in several processes sharing the frontier never take the same URL."""
         now = now or utcnow()
         lease = now + timedelta(seconds=self.settings.crawl_lease_seconds)
-        with self.store.session() as s:
-            q = (
-                select(CrawlUrlRow)
+        with self.store.write_lock(), self.store.session() as s:
+            pick = (
+                select(CrawlUrlRow.id)
                 .where(
                     CrawlUrlRow.state == "queued",
                     or_(CrawlUrlRow.lease_until.is_(None), CrawlUrlRow.lease_until < now),
@@ -217,19 +221,23 @@ class Frontier:
                 .limit(limit)
             )
             if s.get_bind().dialect.name == "postgresql":
-                q = q.with_for_update(skip_locked=True)
-            rows = list(s.scalars(q))
-            parents = self._urls(s, {r.parent_id for r in rows if r.parent_id})
-            tasks = []
-            for r in rows:
-                r.lease_until = lease
-                r.attempts += 1
-                tasks.append(
-                    CrawlTask(
-                        r.id, r.url, r.kind, r.depth, r.seed_id or r.id, parents.get(r.parent_id or 0, "")
-                    )
+                pick = pick.with_for_update(skip_locked=True)
+            table = CrawlUrlRow.__table__
+            assert isinstance(table, Table)
+            leased = s.execute(
+                update(table)
+                .where(table.c.id.in_(pick.scalar_subquery()))
+                .values(lease_until=lease, attempts=table.c.attempts + 1)
+                .returning(
+                    table.c.id, table.c.url, table.c.kind, table.c.depth, table.c.seed_id, table.c.parent_id
                 )
-            return tasks
+            ).all()
+            rows = sorted(leased, key=lambda r: (r.depth, r.id))
+            parents = self._urls(s, {r.parent_id for r in rows if r.parent_id})
+            return [
+                CrawlTask(r.id, r.url, r.kind, r.depth, r.seed_id or r.id, parents.get(r.parent_id or 0, ""))
+                for r in rows
+            ]
 
     @staticmethod
     def _urls(s: Session, ids: set[int]) -> dict[int, str]:
