@@ -19,11 +19,12 @@ from sqlalchemy import select
 
 from ohsc.banks.service import BankService
 from ohsc.cli import main
-from ohsc.errors import EgressRefusedError, InvalidInputError
+from ohsc.errors import ConfigError, EgressRefusedError, InvalidInputError
 from ohsc.evidence.tables import EvidenceItemRow
 from ohsc.removal.crawler import Crawler
 from ohsc.removal.frontier import Frontier, normalise_url
 from ohsc.removal.models import CrawlUrlRow, TakedownRow
+from ohsc.removal.processes import crawl_in_processes, process_settings
 from ohsc.removal.takedowns import TakedownService
 from ohsc.settings import Settings, load_settings
 from ohsc.store.db import Store
@@ -250,4 +251,38 @@ def test_crawlers_sharing_a_frontier_never_take_the_same_url(tmp_path: Path) -> 
         t.join()
     every = [i for ids in taken for i in ids]
     assert len(every) == len(set(every)) == len(urls)
+    store.dispose()
+
+
+def test_crawl_processes_share_the_per_host_limits() -> None:
+    settings = load_settings(crawl_per_host=4, crawl_delay_seconds=0.5, crawl_concurrency=8)
+    assert process_settings(settings, 1) is settings
+    two = process_settings(settings, 2)
+    assert (two.crawl_per_host, two.crawl_delay_seconds, two.crawl_concurrency) == (2, 1.0, 4)
+    with pytest.raises(ConfigError, match="OHSC_CRAWL_PER_HOST"):
+        process_settings(settings, 5)  # each process keeps one request per host: 5 > 4
+
+
+@pytest.mark.slow
+def test_crawl_in_two_processes_takes_every_url_once(tmp_path: Path) -> None:
+    """Two crawler processes on one frontier: the known pictures become one takedown each, and
+    every URL was taken once (one attempt) by one of the processes."""
+    settings = crawl_settings(tmp_path / "home", crawl_per_host=2, crawl_max_depth=20)
+    store = Store.from_settings(settings)
+    root = tmp_path / "site"
+    build_site(root)
+    _chain_site(root / "chain", 30)
+    index = (root / "index.html").read_text()
+    (root / "index.html").write_text(index.replace("</body>", '<a href="chain/p0.html">c</a></body>'))
+    bank_known(store, settings, root)
+    with serve_site(root) as site:
+        Frontier(store, settings, actor="cli:test").add([site.url + "/index.html"], source="analyst")
+        stats = crawl_in_processes(store, settings, 2, until_idle=True, actor="cli:test")
+    with store.session() as s:
+        rows = list(s.scalars(select(CrawlUrlRow)))
+    assert stats.takedowns == len(KNOWN) == len(TakedownService(store, settings).list_takedowns())
+    assert stats.pages + stats.media + stats.failed == len(rows)
+    assert {r.attempts for r in rows} == {1}
+    assert "queued" not in {r.state for r in rows}
+    assert len([r for r in rows if "/chain/" in r.url]) == 30
     store.dispose()
