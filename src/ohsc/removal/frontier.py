@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -267,9 +267,8 @@ class Frontier:
         now = utcnow()
         rows = [
             {
-                "id": o.task.id,
+                "b_id": o.task.id,
                 "state": o.state,
-                "lease_until": None,
                 "http_status": o.http_status,
                 "error": (o.error or None) and o.error[:300],
                 "media_found": o.media_found,
@@ -278,7 +277,10 @@ class Frontier:
             }
             for o in outcomes
         ]
-        s.execute(update(CrawlUrlRow), rows)  # an UPDATE by primary key, executed for every row
+        table = CrawlUrlRow.__table__
+        assert isinstance(table, Table)
+        # one UPDATE by primary key, executed for every row (Core: no ORM bookkeeping per row)
+        s.execute(update(table).where(table.c.id == bindparam("b_id")).values(lease_until=None), rows)
 
     def discover(self, s: Session, parent: CrawlTask, urls: Iterable[str], *, kind: str) -> int:
         """Queue URLs found on ``parent`` (pages: same host, within depth and the per-seed cap)."""
@@ -333,14 +335,13 @@ class Frontier:
             }
             for key, url, parent, kind in fresh
         ]
-        # another crawler may add the same URL at the same moment: the first one wins
+        # another crawler may add the same URL at the same moment: the first one wins. One
+        # statement for any number of rows (executemany: compiled once and cached, where a
+        # multi-row VALUES is compiled again for every new row count)
         table = CrawlUrlRow.__table__
         assert isinstance(table, Table)
         insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-        for i in range(0, len(values), CHUNK):
-            s.execute(
-                insert(table).values(values[i : i + CHUNK]).on_conflict_do_nothing(index_elements=["url_key"])
-            )
+        s.execute(insert(table).on_conflict_do_nothing(index_elements=["url_key"]), values)
         return len(fresh)
 
     def _within_seed_caps(
