@@ -38,6 +38,7 @@ from ohsc.removal.crawler import Crawler, CrawlStats
 from ohsc.removal.frontier import Frontier, url_key
 from ohsc.removal.hosts import HostDirectory
 from ohsc.removal.models import TakedownRow
+from ohsc.removal.processes import crawl_in_processes
 from ohsc.removal.recheck import Rechecker
 from ohsc.settings import Settings, load_settings
 from ohsc.signals.files import HashOptions, hash_path
@@ -191,6 +192,20 @@ def scan_reference(
     return media / took, expected
 
 
+def crawl_here(
+    store: Store, settings: Settings, tmp: Path, args: argparse.Namespace
+) -> tuple[CrawlStats, float]:
+    """The crawl in this process (the library call behind ``ohsc crawl run --until-idle``)."""
+    with store.held_open(), Crawler.open(store, settings, actor="bench") as crawler:
+        if args.hash_workers:  # started (kernels loaded), as a scan's workers are, before the clock
+            sample = (tmp / "site" / "m" / "0.jpg").read_bytes()
+            with ThreadPoolExecutor(args.hash_workers * 2) as warm:
+                list(warm.map(crawler.hasher, [sample] * args.hash_workers * 2))
+        t0 = time.perf_counter()
+        stats = crawler.run(until_idle=True)
+        return stats, time.perf_counter() - t0
+
+
 def crawled_matches(store: Store) -> dict[str, tuple[str | None, str | None, str]]:
     with store.session() as s:
         rows = s.execute(select(TakedownRow.url, TakedownRow.md5, TakedownRow.pdq, TakedownRow.bank))
@@ -206,6 +221,12 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--corpus", action="store_true", help="media: the corpus photos (1-2 MP), not 256x192")
     ap.add_argument("--hash-workers", type=int, default=0, help="OHSC_CRAWL_HASH_WORKERS (0: in the threads)")
+    ap.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="OHSC_CRAWL_PROCESSES: crawler processes sharing the frontier",
+    )
     ap.add_argument(
         "--store", choices=("pooled", "plain"), default="pooled", help="pooled: SQLite connections kept open"
     )
@@ -242,13 +263,13 @@ def main() -> None:
     proc, url = serve(tmp / "site")
     try:
         print(f"machine: {machine()}")
-        t0 = time.perf_counter()
+        t0, ref_cpu = time.perf_counter(), time.process_time()
         with httpx.Client() as c:
             for p in range(args.pages):
                 c.get(f"{url}/p{p}.html")
             for i in range(args.media):
                 c.get(f"{url}/m/{i}.jpg")
-        ref = time.perf_counter() - t0
+        ref, ref_cpu = time.perf_counter() - t0, time.process_time() - ref_cpu
         print(f"reference (sequential GETs): {(args.pages + args.media) / ref:.0f} requests/s; load {load()}")
         scan_rate, expected = scan_reference(store, settings, tmp / "site" / "m", args.media)
         print(
@@ -256,20 +277,25 @@ def main() -> None:
         )
 
         Frontier(store, settings, actor="bench").add([f"{url}/p0.html"], source="analyst")
-        with Crawler.open(store, settings, actor="bench") as crawler:
-            if args.hash_workers:  # started (kernels loaded), as a scan's workers are, before the clock
-                sample = (tmp / "site" / "m" / "0.jpg").read_bytes()
-                with ThreadPoolExecutor(args.hash_workers * 2) as warm:
-                    list(warm.map(crawler.hasher, [sample] * args.hash_workers * 2))
+        cpu0 = os.times()
+        if args.processes > 1:  # the processes' start (store, bank index, kernels) is in the time
             t0 = time.perf_counter()
-            stats = crawler.run(until_idle=True)
+            stats = crawl_in_processes(store, settings, args.processes, until_idle=True, actor="bench")
             took = time.perf_counter() - t0
+        else:
+            stats, took = crawl_here(store, settings, tmp, args)
+        cpu1 = os.times()
+        cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+        cpu += (cpu1.children_user - cpu0.children_user) + (cpu1.children_system - cpu0.children_system)
         print(
-            f"crawl ({args.hash_workers or 'no'} hashing processes): {stats.pages} pages, {stats.media} media, {stats.takedowns} takedowns in {took:.1f} s: "
+            f"crawl ({args.processes} process(es), {args.hash_workers or 'no'} hashing processes): "
+            f"{stats.pages} pages, {stats.media} media, {stats.takedowns} takedowns in {took:.1f} s: "
             f"{stats.pages / took:.0f} pages/s, {stats.media / took:.0f} media/s, "
             f"{(stats.pages + stats.media) / took:.0f} requests/s "
             f"({(stats.pages + stats.media) / took / ((args.pages + args.media) / ref):.2f}x the GETs; "
-            f"media {stats.media / took / scan_rate:.2f}x the scan's hashing); RSS {rss_mb():.0f} MB; load {load()}"
+            f"media {stats.media / took / scan_rate:.2f}x the scan's hashing); "
+            f"crawl CPU {1000 * cpu / (stats.pages + stats.media):.2f} ms per URL (all its processes; the GETs "
+            f"{1000 * ref_cpu / (args.pages + args.media):.2f} ms per request); RSS {rss_mb():.0f} MB; load {load()}"
         )
         found = crawled_matches(store)
         same = "identical" if found == expected else f"DIFFERENT ({len(found)} vs {len(expected)})"

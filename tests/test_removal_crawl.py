@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,11 +19,12 @@ from sqlalchemy import select
 
 from ohsc.banks.service import BankService
 from ohsc.cli import main
-from ohsc.errors import EgressRefusedError, InvalidInputError
+from ohsc.errors import ConfigError, EgressRefusedError, InvalidInputError
 from ohsc.evidence.tables import EvidenceItemRow
 from ohsc.removal.crawler import Crawler
 from ohsc.removal.frontier import Frontier, normalise_url
 from ohsc.removal.models import CrawlUrlRow, TakedownRow
+from ohsc.removal.processes import crawl_in_processes, process_settings
 from ohsc.removal.takedowns import TakedownService
 from ohsc.settings import Settings, load_settings
 from ohsc.store.db import Store
@@ -221,4 +223,66 @@ def test_crawl_keeps_to_the_page_cap_and_depth_of_its_seed(
     assert max(r.depth for r in rows) <= depth
     if depth == 3:
         assert sorted(r.url.rsplit("/", 1)[1] for r in rows) == sorted(f"p{i}.html" for i in range(10))
+    store.dispose()
+
+
+def test_crawlers_sharing_a_frontier_never_take_the_same_url(tmp_path: Path) -> None:
+    """Several crawlers (each its own store and connections, as separate processes have) take
+    from one frontier at once: every URL is taken by exactly one of them. Taking is one
+    statement that reads and leases (before, a read and then an update: two crawlers could
+    read the same queued rows before either leased them, and both fetched them)."""
+    settings = crawl_settings(tmp_path / "home")
+    store = Store.from_settings(settings)
+    urls = [f"http://example.org/p{i}.html" for i in range(400)]
+    Frontier(store, settings, actor="test").add(urls, source="analyst")
+    taken: list[list[int]] = [[] for _ in range(6)]
+
+    def crawler(n: int) -> None:
+        own = Store.from_settings(settings)
+        frontier = Frontier(own, settings, actor="test")
+        while tasks := frontier.take(3):
+            taken[n].extend(t.id for t in tasks)
+        own.dispose()
+
+    threads = [threading.Thread(target=crawler, args=(n,)) for n in range(len(taken))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [i for ids in taken for i in ids]
+    assert len(every) == len(set(every)) == len(urls)
+    store.dispose()
+
+
+def test_crawl_processes_share_the_per_host_limits() -> None:
+    settings = load_settings(crawl_per_host=4, crawl_delay_seconds=0.5, crawl_concurrency=8)
+    assert process_settings(settings, 1) is settings
+    two = process_settings(settings, 2)
+    assert (two.crawl_per_host, two.crawl_delay_seconds, two.crawl_concurrency) == (2, 1.0, 4)
+    with pytest.raises(ConfigError, match="OHSC_CRAWL_PER_HOST"):
+        process_settings(settings, 5)  # each process keeps one request per host: 5 > 4
+
+
+@pytest.mark.slow
+def test_crawl_in_two_processes_takes_every_url_once(tmp_path: Path) -> None:
+    """Two crawler processes on one frontier: the known pictures become one takedown each, and
+    every URL was taken once (one attempt) by one of the processes."""
+    settings = crawl_settings(tmp_path / "home", crawl_per_host=2, crawl_max_depth=20)
+    store = Store.from_settings(settings)
+    root = tmp_path / "site"
+    build_site(root)
+    _chain_site(root / "chain", 30)
+    index = (root / "index.html").read_text()
+    (root / "index.html").write_text(index.replace("</body>", '<a href="chain/p0.html">c</a></body>'))
+    bank_known(store, settings, root)
+    with serve_site(root) as site:
+        Frontier(store, settings, actor="cli:test").add([site.url + "/index.html"], source="analyst")
+        stats = crawl_in_processes(store, settings, 2, until_idle=True, actor="cli:test")
+    with store.session() as s:
+        rows = list(s.scalars(select(CrawlUrlRow)))
+    assert stats.takedowns == len(KNOWN) == len(TakedownService(store, settings).list_takedowns())
+    assert stats.pages + stats.media + stats.failed == len(rows)
+    assert {r.attempts for r in rows} == {1}
+    assert "queued" not in {r.state for r in rows}
+    assert len([r for r in rows if "/chain/" in r.url]) == 30
     store.dispose()

@@ -354,6 +354,13 @@ class Settings(BaseModel):
         le=64,
         description="Processes that hash the crawler's media (0: hash in the fetching threads).",
     )
+    crawl_processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Crawler processes sharing the frontier in ohsc crawl run (at most OHSC_CRAWL_PER_HOST: "
+        "the per-host limits are divided among them).",
+    )
     crawl_proxy: str = Field(
         default="",
         description="HTTP or SOCKS proxy for every crawler request (http://host:port, socks5://host:9050 "

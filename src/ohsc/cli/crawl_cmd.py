@@ -85,17 +85,31 @@ def crawl_status(app: App, as_json: bool) -> None:
 @click.option("--until-idle", is_flag=True, help="Stop when the frontier is empty (default: one batch).")
 @click.option("--max-urls", type=click.IntRange(1), default=None, help="Stop after this many URLs.")
 @click.option("--no-notify", is_flag=True, help="Send no notices (ohsc takedown notify sends them later).")
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Crawler processes sharing the frontier (default OHSC_CRAWL_PROCESSES).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def crawl_run(app: App, until_idle: bool, max_urls: int | None, no_notify: bool, as_json: bool) -> None:
+def crawl_run(
+    app: App, until_idle: bool, max_urls: int | None, no_notify: bool, processes: int | None, as_json: bool
+) -> None:
     """Crawl: fetch pages and media, hash media in memory and match them; matches become takedowns.
 
     Unmatched media are never written anywhere. A crawl killed at any point resumes where it was.
     """
-    from ohsc.removal.crawler import Crawler
+    from ohsc.removal.processes import crawl_in_processes
 
-    with Crawler.open(app.store, app.settings, actor=app.actor) as crawler:
-        stats = crawler.run(until_idle=until_idle, max_urls=max_urls)
+    stats = crawl_in_processes(
+        app.store,
+        app.settings,
+        processes or app.settings.crawl_processes,
+        until_idle=until_idle,
+        max_urls=max_urls,
+        actor=app.actor,
+    )
     notices = 0
     if not no_notify:
         from ohsc.removal.notices import NoticeService

@@ -160,7 +160,7 @@ class Crawler:
         evidence store only."""
         assert o.evidence is not None
         signals, match, data = o.evidence
-        with self._db:
+        with self._db, self.store.write_lock():
             _id, o.created = self.takedowns.record(
                 url=o.task.url,
                 page_url=o.task.parent_url,
@@ -178,7 +178,7 @@ class Crawler:
         for o in outcomes:
             if o.evidence is not None:  # not through run(): preserved here
                 self._preserve(o)
-        with self._db, self.store.session() as s:
+        with self._db, self.store.write_lock(), self.store.session() as s:
             self.frontier.discover_many(
                 s,
                 [(o.task, o.media, "media") for o in outcomes if o.media]

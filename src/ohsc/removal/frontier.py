@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -203,12 +203,16 @@ class Frontier:
     # --- the crawler's side ------------------------------------------------------------------
 
     def take(self, limit: int, *, now: datetime | None = None) -> list[CrawlTask]:
-        """Lease up to ``limit`` URLs: queued ones, and ones whose crawler died (lease ran out)."""
+        """Lease up to ``limit`` URLs: queued ones, and ones whose crawler died (lease ran out).
+
+        One statement picks and leases them (``UPDATE ... WHERE id IN (SELECT ... LIMIT n)
+        RETURNING``; on PostgreSQL the pick skips rows another crawler is leasing), so crawlers
+        in several processes sharing the frontier never take the same URL."""
         now = now or utcnow()
         lease = now + timedelta(seconds=self.settings.crawl_lease_seconds)
-        with self.store.session() as s:
-            q = (
-                select(CrawlUrlRow)
+        with self.store.write_lock(), self.store.session() as s:
+            pick = (
+                select(CrawlUrlRow.id)
                 .where(
                     CrawlUrlRow.state == "queued",
                     or_(CrawlUrlRow.lease_until.is_(None), CrawlUrlRow.lease_until < now),
@@ -217,19 +221,23 @@ class Frontier:
                 .limit(limit)
             )
             if s.get_bind().dialect.name == "postgresql":
-                q = q.with_for_update(skip_locked=True)
-            rows = list(s.scalars(q))
-            parents = self._urls(s, {r.parent_id for r in rows if r.parent_id})
-            tasks = []
-            for r in rows:
-                r.lease_until = lease
-                r.attempts += 1
-                tasks.append(
-                    CrawlTask(
-                        r.id, r.url, r.kind, r.depth, r.seed_id or r.id, parents.get(r.parent_id or 0, "")
-                    )
+                pick = pick.with_for_update(skip_locked=True)
+            table = CrawlUrlRow.__table__
+            assert isinstance(table, Table)
+            leased = s.execute(
+                update(table)
+                .where(table.c.id.in_(pick.scalar_subquery()))
+                .values(lease_until=lease, attempts=table.c.attempts + 1)
+                .returning(
+                    table.c.id, table.c.url, table.c.kind, table.c.depth, table.c.seed_id, table.c.parent_id
                 )
-            return tasks
+            ).all()
+            rows = sorted(leased, key=lambda r: (r.depth, r.id))
+            parents = self._urls(s, {r.parent_id for r in rows if r.parent_id})
+            return [
+                CrawlTask(r.id, r.url, r.kind, r.depth, r.seed_id or r.id, parents.get(r.parent_id or 0, ""))
+                for r in rows
+            ]
 
     @staticmethod
     def _urls(s: Session, ids: set[int]) -> dict[int, str]:
@@ -259,9 +267,8 @@ class Frontier:
         now = utcnow()
         rows = [
             {
-                "id": o.task.id,
+                "b_id": o.task.id,
                 "state": o.state,
-                "lease_until": None,
                 "http_status": o.http_status,
                 "error": (o.error or None) and o.error[:300],
                 "media_found": o.media_found,
@@ -270,7 +277,10 @@ class Frontier:
             }
             for o in outcomes
         ]
-        s.execute(update(CrawlUrlRow), rows)  # an UPDATE by primary key, executed for every row
+        table = CrawlUrlRow.__table__
+        assert isinstance(table, Table)
+        # one UPDATE by primary key, executed for every row (Core: no ORM bookkeeping per row)
+        s.execute(update(table).where(table.c.id == bindparam("b_id")).values(lease_until=None), rows)
 
     def discover(self, s: Session, parent: CrawlTask, urls: Iterable[str], *, kind: str) -> int:
         """Queue URLs found on ``parent`` (pages: same host, within depth and the per-seed cap)."""
@@ -325,14 +335,13 @@ class Frontier:
             }
             for key, url, parent, kind in fresh
         ]
-        # another crawler may add the same URL at the same moment: the first one wins
+        # another crawler may add the same URL at the same moment: the first one wins. One
+        # statement for any number of rows (executemany: compiled once and cached, where a
+        # multi-row VALUES is compiled again for every new row count)
         table = CrawlUrlRow.__table__
         assert isinstance(table, Table)
         insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-        for i in range(0, len(values), CHUNK):
-            s.execute(
-                insert(table).values(values[i : i + CHUNK]).on_conflict_do_nothing(index_elements=["url_key"])
-            )
+        s.execute(insert(table).on_conflict_do_nothing(index_elements=["url_key"]), values)
         return len(fresh)
 
     def _within_seed_caps(

@@ -15,6 +15,10 @@ target rates (the work per URL is hashing, not waiting).
 * **Caps**: pages ``OHSC_CRAWL_MAX_PAGE_BYTES``, media ``OHSC_CRAWL_MAX_MEDIA_BYTES`` (the
   declared length is checked first, then the bytes read), ``OHSC_CRAWL_TIMEOUT_SECONDS`` for the
   whole request, ``OHSC_CRAWL_MAX_REDIRECTS`` redirects, each hop checked by the guard.
+* **Names resolved once a minute**: the guard resolves a host's name before every request (and
+  connects to the address it checked); the crawler keeps each name's answers for
+  :data:`RESOLVE_TTL` seconds (:class:`CachedResolver`), so a site's pages and pictures cost one
+  look-up, not one each. Every request still checks the answers against the policy.
 * **Proxy**: ``OHSC_CRAWL_PROXY`` (``http://``, ``socks5://``; onion services through Tor's SOCKS
   port). The proxy resolves names, so with a proxy only the URL's form and literal addresses are
   checked here.
@@ -22,9 +26,10 @@ target rates (the work per URL is hashing, not waiting).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,12 +39,42 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from ohsc.errors import EgressRefusedError, EgressResolveError, InvalidInputError
-from ohsc.net import EgressGuard, GuardedTransport
+from ohsc.net import EgressGuard, GuardedTransport, Resolver
 from ohsc.settings import Settings
 from ohsc.store.types import ascii_int
 
 #: statuses followed as redirects (httpx's ``is_redirect`` also counts 304 Not Modified)
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+#: seconds a crawler keeps a name's resolved addresses
+RESOLVE_TTL = 60.0
+#: names kept at most (the oldest go first)
+RESOLVE_CACHE = 4096
+
+
+class CachedResolver:
+    """A resolver that keeps each (name, port)'s answers for ``ttl`` seconds (failures are not
+    kept). Thread-safe. The guard checks the answers on every request, cached or not."""
+
+    def __init__(self, resolver: Resolver, ttl: float = RESOLVE_TTL, size: int = RESOLVE_CACHE) -> None:
+        self.resolver = resolver
+        self.ttl = ttl
+        self.size = size
+        self._lock = threading.Lock()
+        self._answers: OrderedDict[tuple[str, int], tuple[float, list[str]]] = OrderedDict()
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        now = time.monotonic()
+        with self._lock:
+            kept = self._answers.get((host, port))
+        if kept is not None and kept[0] > now:
+            return list(kept[1])
+        answers = self.resolver(host, port)
+        with self._lock:
+            self._answers[(host, port)] = (now + self.ttl, list(answers))
+            self._answers.move_to_end((host, port))
+            while len(self._answers) > self.size:
+                self._answers.popitem(last=False)
+        return answers
 
 
 class FetchFailed(Exception):  # noqa: N818 - an outcome, not a programming error
@@ -116,9 +151,10 @@ class CrawlHttp:
 
     def __init__(self, settings: Settings, guard: EgressGuard | None = None) -> None:
         self.settings = settings
-        self.guard = guard or EgressGuard.from_settings(
+        guard = guard or EgressGuard.from_settings(
             settings, allow_internal=settings.crawl_allow_private_targets
         )
+        self.guard = dataclasses.replace(guard, resolver=CachedResolver(guard.resolver))
         transport: httpx.BaseTransport
         if settings.crawl_proxy:
             transport = _ProxiedTransport(self.guard, settings.crawl_proxy)
