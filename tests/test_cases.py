@@ -180,7 +180,7 @@ def test_the_counting_thread_never_uses_the_database(service: CaseService, tmp_p
         from ohsc.cases.models import CaseSourceRow
 
         row = s.query(CaseSourceRow).one()
-        assert row.total == row.done > 0
+        assert row.done is not None and row.total == row.done > 0
 
 
 def test_known_items_take_the_bank_category(store: Store, settings: Settings, tmp_path: Path) -> None:
