@@ -15,6 +15,7 @@ from sqlalchemy import event, func, select
 
 from ohsc.cases.ingest import Applier, FileTimes
 from ohsc.cases.models import CaseItemRow, CaseLocationRow, CaseRow, CaseSourceRow
+from ohsc.cases.series import regroup
 from ohsc.cases.service import CaseService
 from ohsc.settings import Settings
 from ohsc.store.db import Store
@@ -92,3 +93,38 @@ def test_a_batch_is_a_handful_of_statements_with_the_same_outcome(store: Store, 
             assert items[f"{300 + i:032x}"].stack_id == items[f"{i:032x}"].id
         assert all(r.stack_id == r.id for m, r in items.items() if int(m, 16) < 300)
         assert items[f"{0:032x}"].camera == "Bench M1" and items[f"{0:032x}"].exif["Model"] == "M1"
+
+
+def test_series_regrouping_is_a_few_statements_whatever_the_number_of_series(
+    store: Store, settings: Settings
+) -> None:
+    CaseService(store, settings, actor="test").create("series")
+    with store.session() as s:
+        case = s.scalars(select(CaseRow).where(CaseRow.name == "series")).one()
+        source = CaseSourceRow(case_id=case.id, kind="folder", path="/seized")
+        s.add(source)
+        s.flush()
+        s.expunge_all()
+    applier = Applier(store, settings, case, source.id, Path("/seized"))
+    records = []
+    for g in range(40):  # 40 series: two pictures a minute apart, and a copy of one elsewhere
+        for k in range(2):
+            record = _record(10 * g + k)
+            record["path"] = f"f{g:02d}/p{k}.jpg"
+            record["extra"]["exif"]["DateTimeOriginal"] = f"2024:01:{1 + g % 28:02d} {g % 24:02d}:0{k}:00"
+            records.append(record)
+        near = _record(10 * g + 5, near=10 * g)
+        near["path"], near["extra"] = f"elsewhere/n{g:02d}.jpg", {}
+        records.append(near)
+    applier.apply(records, lambda _r: FileTimes())
+    with _statements(store) as statements, store.session() as s:
+        assert regroup(s, case.id, 3600) == 40
+    assert len(statements) <= 6, statements  # was one UPDATE per stack in a series: 81
+    with store.session() as s:
+        series = {r.md5: r.series_id for r in s.scalars(select(CaseItemRow))}
+        ids = {r.md5: r.id for r in s.scalars(select(CaseItemRow))}
+    for g in range(40):
+        first = f"{10 * g:032x}"
+        assert series[first] == ids[first]
+        assert series[f"{10 * g + 1:032x}"] == ids[first]
+        assert series[f"{10 * g + 5:032x}"] == ids[first]  # in the stack of a series member
