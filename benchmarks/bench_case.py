@@ -150,7 +150,7 @@ def stacking(items: int) -> None:
         for start in range(0, len(hexes), 256):  # as ingest applies its batches
             stacker.place_many([(i + 1, hexes[i], 100) for i in range(start, min(start + 256, len(hexes)))])
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    stacks = len(set(stacker.stack_of.values()))
+    stacks = len(set(stacker.stacks))
     print(
         f"stacking: {len(hexes)} items in {wall:.2f} s wall, {cpu:.2f} s CPU ({len(hexes) / wall:.0f} items/s); "
         f"{stacks} stacks (expected {items // 4}); load average {os.getloadavg()[0]:.1f}"

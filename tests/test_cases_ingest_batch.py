@@ -6,6 +6,7 @@ stack, a batch applied again adds nothing."""
 from __future__ import annotations
 
 import random
+import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import event, func, select
 
-from ohsc.cases.ingest import Applier, FileTimes
+from ohsc.cases.ingest import Applier, FileTimes, journal_errors, read_journal
 from ohsc.cases.models import CaseItemRow, CaseLocationRow, CaseRow, CaseSourceRow
 from ohsc.cases.series import regroup
 from ohsc.cases.service import CaseService
@@ -128,3 +129,21 @@ def test_series_regrouping_is_a_few_statements_whatever_the_number_of_series(
         assert series[first] == ids[first]
         assert series[f"{10 * g + 1:032x}"] == ids[first]
         assert series[f"{10 * g + 5:032x}"] == ids[first]  # in the stack of a series member
+
+
+def test_the_journal_is_read_a_line_at_a_time_and_a_torn_line_cut_off(tmp_path: Path) -> None:
+    path = tmp_path / "source-1.jsonl"
+    with path.open("w") as fh:
+        for i in range(20_000):
+            error = ',"error":"unreadable"' if i % 1000 == 0 else ""
+            fh.write(f'{{"path":"folder/sub/picture-{i:06d}.jpg","md5":"{i:032x}"{error}}}\n')
+        fh.write('{"path":"folder/torn')  # killed mid-write
+    tracemalloc.start()
+    try:
+        assert journal_errors(path) == 20
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 512 * 1024, peak  # was a set of every path first: about 2.5 MB here
+    assert path.read_bytes().endswith(b"}\n")
+    assert sum(1 for _r in read_journal(path)) == 20_000

@@ -29,7 +29,7 @@ from ohsc.cases.models import CaseItemRow, CaseLocationRow, CaseRow, CaseSourceR
 from ohsc.cases.series import camera_of, regroup, taken_at
 from ohsc.cases.stacking import Stacker, one_faiss_thread
 from ohsc.scanning.items import MEMBER_SEP
-from ohsc.scanning.journal import Journal, finished_ids
+from ohsc.scanning.journal import Journal
 from ohsc.scanning.runner import ProgressSink, Scanner, ScanOptions
 from ohsc.settings import Settings
 from ohsc.signals.files import HashOptions
@@ -71,13 +71,25 @@ def journal_path(settings: Settings, case_id: int, source_id: int) -> Path:
 
 
 def read_journal(path: Path) -> Iterator[dict[str, Any]]:
-    """The journal's records (a torn last line is cut off first)."""
-    finished_ids(path)
+    """The journal's records, one at a time (nothing kept: a journal of a million files reads in
+    the memory of one line). A torn last line (killed mid-write) is cut off when reached."""
     if not path.exists():
         return
+    good_end = 0
     with path.open("rb") as fh:
         for line in fh:
-            yield json.loads(line)
+            try:
+                record = json.loads(line) if line.endswith(b"\n") else None
+            except ValueError:
+                record = None
+            if record is None:
+                break
+            good_end += len(line)
+            if isinstance(record, dict) and isinstance(record.get("path"), str):
+                yield record
+    if good_end != path.stat().st_size:
+        with path.open("r+b") as fh:
+            fh.truncate(good_end)
 
 
 @dataclass(frozen=True, slots=True)
