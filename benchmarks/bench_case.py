@@ -9,10 +9,16 @@ through the PDQ index, and a grid page of a 100,000-item case.
    away) placed one by one by :class:`ohsc.cases.stacking.Stacker`, as ingest does.
 3. Grid: a SQLite case of 100,000 items (written directly); the first page, a page 50,000 items
    deep (keyset cursor), and filtered pages (uncategorised, stacks of 2 or more), median of 5.
-4. Videos (``--videos N``): what the keyframe strip adds to a video's hashing at ingest: vPDQ of
+4. Memory (``--memory N``): the ingest's own process at N items, in a fresh process: synthetic
+   scan records (random digests, PDQ codes with near-duplicates, EXIF camera and time, one in ten
+   an exact copy) go through what ingest does with each hashed file (journal line, batches
+   applied to a SQLite case, stacking) and the series regrouping at the end; no pictures are
+   decoded, so this is the per-item store and stacking side. Resident memory (VmRSS) sampled
+   every N/10 items, peak (VmHWM) at the end, and the main process's CPU time per item.
+5. Videos (``--videos N``): what the keyframe strip adds to a video's hashing at ingest: vPDQ of
    N 640x480 slideshows (scan options) against the strip of the same files, in one process.
 
-    .venv/bin/python benchmarks/bench_case.py [--photos 600] [--items 100000] [--videos 0]
+    .venv/bin/python benchmarks/bench_case.py [--photos 600] [--items 100000] [--memory 0] [--videos 0]
 
 A part given 0 is skipped.
 """
@@ -31,10 +37,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import CORPUS, machine, need_corpus
@@ -141,7 +150,7 @@ def stacking(items: int) -> None:
         for start in range(0, len(hexes), 256):  # as ingest applies its batches
             stacker.place_many([(i + 1, hexes[i], 100) for i in range(start, min(start + 256, len(hexes)))])
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    stacks = len(set(stacker.stack_of.values()))
+    stacks = len(set(stacker.stacks))
     print(
         f"stacking: {len(hexes)} items in {wall:.2f} s wall, {cpu:.2f} s CPU ({len(hexes) / wall:.0f} items/s); "
         f"{stacks} stacks (expected {items // 4}); load average {os.getloadavg()[0]:.1f}"
@@ -194,9 +203,124 @@ def grid(items: int) -> None:
         middle = median_ms(lambda: service.grid("big", GridFilter(), cursor=deep, limit=100))
         uncategorised = median_ms(lambda: service.grid("big", GridFilter(category="none"), limit=100))
         stacked = median_ms(lambda: service.grid("big", GridFilter(min_stack=2), limit=100))
+        # no stack has 4 items: the page looks at the whole case (a filter's worst case)
+        none = median_ms(lambda: service.grid("big", GridFilter(min_stack=4), limit=100))
         print(f"grid of {items} items, 100 per page (median of 5): first {first:.1f} ms, 50,000 deep {middle:.1f} ms, "
-              f"uncategorised {uncategorised:.1f} ms, stacks of 2+ {stacked:.1f} ms")  # fmt: skip
+              f"uncategorised {uncategorised:.1f} ms, stacks of 2+ {stacked:.1f} ms, of 4+ (none) {none:.1f} ms; "
+              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
         store.dispose()
+
+
+def _vm(field: str) -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def synthetic_records(items: int) -> Iterator[dict[str, object]]:
+    """Scan records as a case's hashing workers return them: groups of four near-duplicate PDQ
+    codes (1-9 bits apart), one file in ten an exact copy of the one before, EXIF from 20
+    cameras a minute apart in folders of 500."""
+    rng = np.random.default_rng(11)
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    code = rng.integers(0, 256, size=32, dtype=np.uint8)
+    previous: dict[str, object] = {}
+    for i in range(items):
+        if i % 10 == 9:
+            yield {**previous, "path": f"copies/c{i:06d}.jpg"}
+            continue
+        if i % 4 == 0:
+            code = rng.integers(0, 256, size=32, dtype=np.uint8)
+        digest = rng.bytes(32).hex()
+        when = base + timedelta(minutes=i)
+        previous = {
+            "path": f"d{i // 500:04d}/p{i:06d}.jpg",
+            "size": 150_000 + i % 1000,
+            "md5": digest[:32],
+            "sha1": digest[:40],
+            "sha256": digest,
+            "kind": "image",
+            "format": "jpeg",
+            "pdq": (code if i % 4 == 0 else near(code, rng, 1 + i % 9)).tobytes().hex(),
+            "pdq_quality": 100,
+            "extra": {"exif": {"Make": "Bench", "Model": f"M{i % 20}", "Width": "1600", "Height": "1200",
+                               "DateTimeOriginal": when.strftime("%Y:%m:%d %H:%M:%S")}},
+        }  # fmt: skip
+        yield previous
+
+
+def memory_child(items: int) -> None:
+    """The ingest's main-process side for ``items`` synthetic records (see the module's doc)."""
+    from ohsc.cases import ingest
+    from ohsc.cases.model import IngestSummary
+    from ohsc.cases.models import CaseRow, CaseSourceRow
+    from ohsc.cases.service import CaseService
+    from ohsc.scanning.journal import Journal
+    from ohsc.settings import load_settings
+    from ohsc.store.db import Store
+
+    with tempfile.TemporaryDirectory(prefix="ohsc-bench-memory-") as tmp:
+        settings = load_settings(home=Path(tmp))
+        store = Store.from_settings(settings)
+        CaseService(store, settings, actor="bench").create("memory")
+        with store.session() as s:
+            case = s.scalars(select(CaseRow)).one()
+            source = CaseSourceRow(case_id=case.id, kind="folder", path="/seized")
+            s.add(source)
+            s.flush()
+            s.expunge_all()
+        summary = IngestSummary(source="/seized", kind="folder")
+        applier = ingest.Applier(store, settings, case, source.id, Path("/seized"))
+
+        def count(c: dict[str, int]) -> None:
+            summary.files += c["files"]
+            summary.new_items += c["new"]
+            summary.duplicates += c["duplicates"]
+
+        batcher = ingest._Batcher(applier, lambda _r: ingest.FileTimes(), count)
+        journal = Journal(ingest.journal_path(settings, case.id, source.id), append=True)
+        step = max(1, items // 10)
+        samples = [(0, _vm("VmRSS"))]
+        setup_peak = _vm("VmHWM")  # imports, migrations
+        cpu0 = time.process_time()
+        with ingest.one_faiss_thread():
+            for n, record in enumerate(synthetic_records(items), 1):
+                slim = ingest._slim(record)  # as ingest's on_record does
+                journal.write(slim)
+                batcher.add(slim)
+                if n % step == 0:
+                    batcher.flush()
+                    samples.append((n, _vm("VmRSS")))
+            batcher.flush()
+        journal.close()
+        cpu = time.process_time() - cpu0
+        regroup0 = time.process_time()
+        ingest_peak = _vm("VmHWM")
+        ingest.finish_source(store, settings, case, source.id, "bench", summary)
+        regroup = time.process_time() - regroup0
+        samples.append((-1, _vm("VmRSS")))
+        store.dispose()
+    print(json.dumps({"samples": samples, "peak": _vm("VmHWM"), "setup_peak": setup_peak, "ingest_peak": ingest_peak, "cpu": cpu, "finish_cpu": regroup,
+                      "items": summary.new_items, "duplicates": summary.duplicates, "series": summary.series}))  # fmt: skip
+
+
+def memory(items: int) -> None:
+    done = subprocess.run(
+        [sys.executable, __file__, "--memory-child", str(items)],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    at = {n: mb for n, mb in got["samples"]}
+    shown = ", ".join(f"{n:,}: {at[n]:.0f} MB" for n, _mb in got["samples"] if n >= 0)
+    print(f"memory: {items:,} synthetic records ({got['items']:,} items, {got['duplicates']:,} exact copies, "
+          f"{got['series']:,} series); RSS at {shown}; after finishing (series) {at[-1]:.0f} MB; "
+          f"peak {got['peak']:.0f} MB (after setting up {got['setup_peak']:.0f} MB, after the records "
+          f"{got['ingest_peak']:.0f} MB); main-process CPU {1000 * got['cpu'] / items:.2f} ms a record, "
+          f"finishing {got['finish_cpu']:.1f} s; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
 def video_strips(count: int) -> None:
@@ -234,13 +358,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--photos", type=int, default=600)
     parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--memory", type=int, default=0)
+    parser.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--videos", type=int, default=0)
     args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child)
+        return
     need_corpus()
     print(machine())
     if args.items:
         stacking(args.items)
         grid(args.items)
+    if args.memory:
+        memory(args.memory)
     if args.photos:
         ingest_vs_scan(args.photos)
     if args.videos:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ohsc import audit
@@ -29,13 +29,16 @@ from ohsc.cases.models import CaseItemRow, CaseLocationRow, CaseRow, CaseSourceR
 from ohsc.cases.series import camera_of, regroup, taken_at
 from ohsc.cases.stacking import Stacker, one_faiss_thread
 from ohsc.scanning.items import MEMBER_SEP
-from ohsc.scanning.journal import Journal, finished_ids
+from ohsc.scanning.journal import Journal
 from ohsc.scanning.runner import ProgressSink, Scanner, ScanOptions
 from ohsc.settings import Settings
 from ohsc.signals.files import HashOptions
 from ohsc.signals.sniff import SNIFF_BYTES, MediaKind, archive_kind, sniff
 from ohsc.store.db import Store
 from ohsc.store.types import utcnow
+
+ITEMS: Table = CaseItemRow.__table__  # type: ignore[assignment]
+LOCATIONS: Table = CaseLocationRow.__table__  # type: ignore[assignment]
 
 #: records applied to the store in one transaction
 BATCH = 256
@@ -68,13 +71,25 @@ def journal_path(settings: Settings, case_id: int, source_id: int) -> Path:
 
 
 def read_journal(path: Path) -> Iterator[dict[str, Any]]:
-    """The journal's records (a torn last line is cut off first)."""
-    finished_ids(path)
+    """The journal's records, one at a time (nothing kept: a journal of a million files reads in
+    the memory of one line). A torn last line (killed mid-write) is cut off when reached."""
     if not path.exists():
         return
+    good_end = 0
     with path.open("rb") as fh:
         for line in fh:
-            yield json.loads(line)
+            try:
+                record = json.loads(line) if line.endswith(b"\n") else None
+            except ValueError:
+                record = None
+            if record is None:
+                break
+            good_end += len(line)
+            if isinstance(record, dict) and isinstance(record.get("path"), str):
+                yield record
+    if good_end != path.stat().st_size:
+        with path.open("r+b") as fh:
+            fh.truncate(good_end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,24 +156,23 @@ class Applier:
     def apply(
         self, records: list[dict[str, Any]], times: Callable[[dict[str, Any]], FileTimes]
     ) -> dict[str, int]:
+        """One transaction, a handful of statements for the whole batch (never one per file):
+        the paths and digests already there, the new items (ids returned), their locations,
+        their stacks and the location counts of items seen before."""
         counts = {"new": 0, "duplicates": 0, "known": 0, "errors": 0, "files": 0}
         with self.store.session() as s:
-            paths = [r["path"] for r in records]
-            seen = set(
-                s.scalars(
-                    select(CaseLocationRow.path).where(
-                        CaseLocationRow.source_id == self.source_id, CaseLocationRow.path.in_(paths)
-                    )
-                )
-            )
+            seen = self._seen_paths(s, [r["path"] for r in records])
             md5s = {r["md5"] for r in records if r.get("md5")}
-            items = {
-                row.md5: row
-                for row in s.scalars(
-                    select(CaseItemRow).where(CaseItemRow.case_id == self.case_id, CaseItemRow.md5.in_(md5s))
-                )
-            }
-            fresh: list[CaseItemRow] = []
+            before: dict[str, int] = dict(
+                s.execute(
+                    select(CaseItemRow.md5, CaseItemRow.id).where(
+                        CaseItemRow.case_id == self.case_id, CaseItemRow.md5.in_(md5s)
+                    )
+                ).all()
+            )
+            fresh: dict[str, dict[str, Any]] = {}  # md5 -> the new item's values, in order
+            more: dict[int, int] = {}  # items seen before: id -> locations added
+            placed: list[dict[str, Any]] = []  # (md5, record) of each new location
             for record in records:
                 if record["path"] in seen or record.get("kind") == "archive":
                     continue  # done already; an archive counts by its members
@@ -166,66 +180,116 @@ class Applier:
                 counts["files"] += 1
                 if record.get("error"):
                     counts["errors"] += 1
-                if not record.get("md5"):
+                md5 = record.get("md5")
+                if not md5:
                     continue
-                item = items.get(record["md5"])
-                if item is None:
-                    item = self._new_item(s, record)
-                    items[item.md5] = item
-                    fresh.append(item)
-                    counts["new"] += 1
-                    counts["known"] += item.known
-                else:
+                if md5 in before:
+                    more[before[md5]] = more.get(before[md5], 0) + 1
                     counts["duplicates"] += 1
-                item.locations += 1
-                when = times(record)
-                s.add(
-                    CaseLocationRow(
-                        item_id=item.id,
-                        source_id=self.source_id,
-                        path=record["path"],
-                        folder=folder_of(record["path"]),
-                        modified_at=when.modified,
-                        accessed_at=when.accessed,
-                        changed_at=when.changed,
-                        deleted=when.deleted,
-                    )
-                )
-            s.flush()  # ids for the new items, then their stacks in one batch
-            stacks = self.stacker.place_many([(i.id, i.pdq, i.pdq_quality) for i in fresh])
-            for i in fresh:
-                i.stack_id = stacks[i.id]
+                elif md5 in fresh:
+                    fresh[md5]["locations"] += 1
+                    counts["duplicates"] += 1
+                else:
+                    fresh[md5] = self._item_values(record)
+                    counts["new"] += 1
+                    counts["known"] += fresh[md5]["known"]
+                placed.append(record)
+            ids = self._insert_items(s, list(fresh.values()))
+            self._insert_locations(s, placed, {**before, **ids}, times)
+            self._update_counts(s, more)
         return counts
 
-    def _new_item(self, s: Session, record: dict[str, Any]) -> CaseItemRow:
+    def _seen_paths(self, s: Session, paths: list[str]) -> set[str]:
+        return set(
+            s.scalars(
+                select(CaseLocationRow.path).where(
+                    CaseLocationRow.source_id == self.source_id, CaseLocationRow.path.in_(paths)
+                )
+            )
+        )
+
+    def _insert_items(self, s: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+        """Insert the new items with their stacks; md5 -> id."""
+        if not rows:
+            return {}
+        table = ITEMS
+        got = s.connection().execute(insert(table).returning(table.c.id, table.c.md5), rows)
+        ids: dict[str, int] = {md5: item_id for item_id, md5 in got}
+        stacks = self.stacker.place_many([(ids[r["md5"]], r["pdq"], r["pdq_quality"]) for r in rows])
+        s.connection().execute(
+            update(table).where(table.c.id == bindparam("item")).values(stack_id=bindparam("stack")),
+            [{"item": item_id, "stack": stacks[item_id]} for item_id in ids.values()],
+        )
+        return ids
+
+    def _insert_locations(
+        self,
+        s: Session,
+        records: list[dict[str, Any]],
+        ids: dict[str, int],
+        times: Callable[[dict[str, Any]], FileTimes],
+    ) -> None:
+        rows = []
+        for record in records:
+            when = times(record)
+            rows.append(
+                {
+                    "item_id": ids[record["md5"]],
+                    "source_id": self.source_id,
+                    "path": record["path"],
+                    "folder": folder_of(record["path"]),
+                    "modified_at": when.modified,
+                    "accessed_at": when.accessed,
+                    "changed_at": when.changed,
+                    "deleted": when.deleted,
+                }
+            )
+        if rows:
+            s.connection().execute(insert(LOCATIONS), rows)
+
+    @staticmethod
+    def _update_counts(s: Session, more: dict[int, int]) -> None:
+        """Items found again (exact duplicates across batches): their location counts."""
+        if not more:
+            return
+        table = ITEMS
+        s.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("item"))
+            .values(locations=table.c.locations + bindparam("added")),
+            [{"item": item_id, "added": n} for item_id, n in more.items()],
+        )
+
+    def _item_values(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The column values of a new item (one location so far)."""
         exif: dict[str, str] = (record.get("extra") or {}).get("exif") or {}
         bank, code = _known(record)
-        item = CaseItemRow(
-            case_id=self.case_id,
-            md5=record["md5"],
-            sha1=record.get("sha1"),
-            sha256=record.get("sha256"),
-            pdq=record.get("pdq"),
-            pdq_quality=record.get("pdq_quality"),
-            vpdq=record.get("vpdq"),
-            media_kind=str(record.get("kind") or "other"),
-            media_format=record.get("format"),
-            size=record.get("size"),
-            known=bank is not None,
-            known_bank=bank,
-            known_category=code,
-            category=code,
-            category_source="known" if code is not None else None,
-            disputed=False,
-            camera=camera_of(exif),
-            taken_at=taken_at(exif),
-            exif=exif,
-            locations=0,
-            error=record.get("error"),
-        )
-        s.add(item)
-        s.flush()  # its id, for its locations
-        return item
+        return {
+            "case_id": self.case_id,
+            "md5": record["md5"],
+            "sha1": record.get("sha1"),
+            "sha256": record.get("sha256"),
+            "pdq": record.get("pdq"),
+            "pdq_quality": record.get("pdq_quality"),
+            "vpdq": record.get("vpdq"),
+            "media_kind": str(record.get("kind") or "other"),
+            "media_format": record.get("format"),
+            "size": record.get("size"),
+            "known": bank is not None,
+            "known_bank": bank,
+            "known_category": code,
+            "category": code,
+            "category_source": "known" if code is not None else None,
+            "disputed": False,
+            "stack_id": None,
+            "series_id": None,
+            "camera": camera_of(exif),
+            "taken_at": taken_at(exif),
+            "exif": exif,
+            "locations": 1,
+            "error": record.get("error"),
+            "created_at": utcnow(),
+        }
 
 
 class _Batcher:

@@ -1,17 +1,19 @@
 """Series: stacks that share a camera (EXIF make, model and serial), a folder and close times.
 
 Recomputed for the whole case after each ingest: one pass over its items sorted by camera,
-folder and time, so the cost grows with the case, never with pairs of items.
+folder and time, so the cost grows with the case, never with pairs of items; the items are
+streamed, not held.
 """
 
 from __future__ import annotations
 
+from array import array
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from ohsc.cases.models import CaseItemRow, CaseLocationRow
+from ohsc.cases.models import CaseItemRow, CaseLocationRow, CaseSourceRow
 
 
 def camera_of(exif: dict[str, str]) -> str | None:
@@ -36,13 +38,79 @@ def taken_at(exif: dict[str, str]) -> datetime | None:
 
 
 def regroup(session: Session, case_id: int, window_seconds: int) -> int:
-    """Set ``series_id`` of the case's items; returns how many series (of two stacks or more)."""
+    """Set ``series_id`` of the case's items; returns how many series (of two stacks or more).
+
+    The items are read as a stream, one run of camera and folder at a time; what is kept is two
+    integers for each item placed in a series. The database then gives every item the series of
+    the first (lowest id) item of its stack that is in one: items of a stack in a series belong
+    to it too. A few statements in all, whatever the number of series."""
+    members = array("q")  # item id, series, item id, series, ...
+    groups = 0
+    current: list[tuple[int, int]] = []
+    last_key: tuple[str, str] | None = None
+    last_time: datetime | None = None
+
+    def close() -> None:
+        nonlocal groups
+        if len({stack for _i, stack in current}) >= 2:
+            groups += 1
+            series = min(i for i, _s in current)
+            for item_id, _stack in current:
+                members.extend((item_id, series))
+        current.clear()
+
+    for item_id, stack_id, camera, when, folder in session.execute(
+        _camera_items(case_id).execution_options(yield_per=2000)
+    ):
+        key = (folder or "", camera)
+        if key != last_key or last_time is None or (when - last_time).total_seconds() > window_seconds:
+            close()
+        current.append((item_id, stack_id if stack_id is not None else item_id))
+        last_key, last_time = key, when
+    close()
+    table: Table = CaseItemRow.__table__  # type: ignore[assignment]
+    conn = session.connection()
+    conn.execute(update(table).where(table.c.case_id == case_id).values(series_id=None))
+    for start in range(0, len(members), 2 * _CHUNK):
+        chunk = members[start : start + 2 * _CHUNK]
+        conn.execute(
+            update(table).where(table.c.id == bindparam("item")).values(series_id=bindparam("series")),
+            [{"item": chunk[k], "series": chunk[k + 1]} for k in range(0, len(chunk), 2)],
+        )
+    if members:
+        first = table.alias("earliest")
+        conn.execute(
+            update(table)
+            .where(table.c.case_id == case_id, table.c.stack_id.is_not(None))
+            .values(
+                series_id=select(first.c.series_id)
+                .where(
+                    first.c.case_id == case_id,
+                    first.c.stack_id == table.c.stack_id,
+                    first.c.series_id.is_not(None),
+                )
+                .order_by(first.c.id)
+                .limit(1)
+                .scalar_subquery()
+            )
+        )
+    return groups
+
+
+#: rows of one executemany
+_CHUNK = 5000
+
+
+def _camera_items(case_id: int) -> Select[int, int | None, str, datetime, str]:
+    """The case's items with a camera and a time, with their first folder, in series order."""
+    sources = select(CaseSourceRow.id).where(CaseSourceRow.case_id == case_id)
     first_folder = (
         select(CaseLocationRow.item_id, func.min(CaseLocationRow.folder).label("folder"))
+        .where(CaseLocationRow.source_id.in_(sources))
         .group_by(CaseLocationRow.item_id)
         .subquery()
     )
-    rows = session.execute(
+    return (
         select(
             CaseItemRow.id,
             CaseItemRow.stack_id,
@@ -55,40 +123,4 @@ def regroup(session: Session, case_id: int, window_seconds: int) -> int:
             CaseItemRow.case_id == case_id, CaseItemRow.camera.is_not(None), CaseItemRow.taken_at.is_not(None)
         )
         .order_by(first_folder.c.folder, CaseItemRow.camera, CaseItemRow.taken_at, CaseItemRow.id)
-    ).all()
-    assignments: dict[int, int] = {}
-    groups = 0
-    current: list[tuple[int, int]] = []
-    last_key: tuple[str, str] | None = None
-    last_time: datetime | None = None
-
-    def close() -> None:
-        nonlocal groups
-        stacks = {stack for _i, stack in current}
-        if len(stacks) >= 2:
-            groups += 1
-            series = min(i for i, _s in current)
-            for item_id, _stack in current:
-                assignments[item_id] = series
-        current.clear()
-
-    for item_id, stack_id, camera, when, folder in rows:
-        key = (folder or "", camera)
-        if key != last_key or last_time is None or (when - last_time).total_seconds() > window_seconds:
-            close()
-        current.append((item_id, stack_id if stack_id is not None else item_id))
-        last_key, last_time = key, when
-    close()
-    # items of a stack in a series belong to the series too
-    stack_series: dict[int, int] = {}
-    stack_by_item = {item_id: (stack_id or item_id) for item_id, stack_id, *_rest in rows}
-    for item_id, series in sorted(assignments.items()):
-        stack_series.setdefault(stack_by_item[item_id], series)
-    session.execute(update(CaseItemRow).where(CaseItemRow.case_id == case_id).values(series_id=None))
-    for stack, series in stack_series.items():
-        session.execute(
-            update(CaseItemRow)
-            .where(CaseItemRow.case_id == case_id, CaseItemRow.stack_id == stack)
-            .values(series_id=series)
-        )
-    return groups
+    )

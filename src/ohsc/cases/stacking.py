@@ -9,6 +9,7 @@ the case's threshold, or starts a stack of its own. Items whose PDQ quality is b
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -47,33 +48,39 @@ def _range(index: faiss.IndexBinaryFlat, queries: np.ndarray, radius: int) -> li
 
 
 class Stacker:
+    """The case's stackable items: their PDQ codes in a flat index and, position for position,
+    the stack of each (8 bytes an item; no dictionary of Python integers)."""
+
     def __init__(self, threshold: int, quality_min: int) -> None:
         self.threshold = threshold
         self.quality_min = quality_min
         self.segment = FlatSegment()
-        self.stack_of: dict[int, int] = {}
+        #: the stack of the item at each position of ``segment``
+        self.stacks = array("q")
 
     @classmethod
     def load(cls, session: Session, case_id: int, threshold: int, quality_min: int) -> Stacker:
-        """A stacker holding the case's stacked items (to go on where an ingest stopped)."""
+        """A stacker holding the case's stacked items (to go on where an ingest stopped); read a
+        chunk at a time."""
         stacker = cls(threshold, quality_min)
-        labels: list[int] = []
-        values: list[str] = []
         rows = session.execute(
-            select(CaseItemRow.id, CaseItemRow.stack_id, CaseItemRow.pdq).where(
+            select(CaseItemRow.id, CaseItemRow.stack_id, CaseItemRow.pdq)
+            .where(
                 CaseItemRow.case_id == case_id,
                 CaseItemRow.pdq.is_not(None),
                 CaseItemRow.pdq_quality >= quality_min,
             )
+            .order_by(CaseItemRow.id)
+            .execution_options(yield_per=_CHUNK)
         )
-        for item_id, stack_id, pdq in rows:
-            if pdq is None:
-                continue
-            labels.append(item_id)
-            values.append(pdq)
-            stacker.stack_of[item_id] = stack_id if stack_id is not None else item_id
-        if labels:
-            stacker.segment.add(hex_to_bytes(values), np.array(labels, dtype=np.int64))
+        for chunk in rows.partitions():
+            kept = [(i, st, p) for i, st, p in chunk if p is not None]
+            if kept:
+                stacker.segment.add(
+                    hex_to_bytes([p for _i, _s, p in kept]),
+                    np.array([i for i, _s, _p in kept], dtype=np.int64),
+                )
+                stacker.stacks.extend(st if st is not None else i for i, st, _p in kept)
         return stacker
 
     def place(self, item_id: int, pdq: str | None, quality: int | None) -> int:
@@ -91,18 +98,24 @@ class Stacker:
         batch = faiss.IndexBinaryFlat(256)
         batch.add(codes)
         among = _range(batch, codes, self.threshold)
-        labels = self.segment.labels
+        labels, stacks = self.segment.labels, self.stacks
+        placed: list[int] = []
         for q, item_id in enumerate(ids.tolist()):
-            best: tuple[int, int] | None = None
+            best: tuple[int, int, int] | None = None  # distance, item, its stack
             for dist, pos in known[q]:
-                cand = (dist, int(labels[pos]))
+                cand = (dist, int(labels[pos]), stacks[pos])
                 best = cand if best is None or cand < best else best
             for dist, pos in among[q]:
                 if pos < q:  # earlier in this batch
-                    cand = (dist, int(ids[pos]))
+                    cand = (dist, int(ids[pos]), placed[pos])
                     best = cand if best is None or cand < best else best
-            stack = item_id if best is None else self.stack_of.get(best[1], best[1])
-            self.stack_of[item_id] = stack
+            stack = item_id if best is None else best[2]
+            placed.append(stack)
             out[item_id] = stack
         self.segment.add(codes, ids)
+        self.stacks.extend(placed)
         return out
+
+
+#: rows read at a time when loading a case's stacks
+_CHUNK = 10_000
