@@ -77,6 +77,12 @@ def _fresh_pg_database(server: str, name: str) -> str:
     return f"{server.rstrip('/')}/{name}"
 
 
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _md5(i: int) -> str:
     """Distinct hashes spread like real ones (a list of counting numbers would fill the bank's
     indexes in order, which real lists never do)."""
@@ -200,11 +206,11 @@ def main() -> None:
     ref_store = Store.from_settings(ref_settings)
     BankService(ref_store, ref_settings).create_bank("reference")
     with PeakRss() as mem_ref:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         bulk_insert(ref_store, "reference", args.entries, source="exchange:a")
-        reference = time.perf_counter() - t0
+        reference, ref_cpu = time.perf_counter() - t0, time.process_time() - c0
     print(
-        f"reference: plain bulk insert of the same rows: {reference:.1f} s "
+        f"reference: plain bulk insert of the same rows: {reference:.1f} s, CPU {ref_cpu:.1f} s "
         f"({args.entries / reference:,.0f} entries/s; peak RSS +{mem_ref.peak - mem_ref.start:.0f} MB)"
     )
     imported = None
@@ -232,9 +238,13 @@ def main() -> None:
             interval_seconds=args.poll,
         )
         with PeakRss() as mem:
-            t0 = time.perf_counter()
+            t0, c0, a0 = time.perf_counter(), time.process_time(), cpu_of(a.process.pid)
             report = exchanges.sync("a")
-            full = time.perf_counter() - t0
+            full, b_cpu, a_cpu = (
+                time.perf_counter() - t0,
+                time.process_time() - c0,
+                cpu_of(a.process.pid) - a0,
+            )
         assert report.changes.added == args.entries, report.to_dict()
         vs_import = f", {full / imported:.2f}x the CSV import" if imported else ""
         print(
@@ -243,6 +253,10 @@ def main() -> None:
             f"bulk insert{vs_import}; peak RSS +{mem.peak - mem.start:.0f} MB; "
             f"load average {os.getloadavg()[0]:.1f} at the end"
         )
+        print(
+            f"feed CPU: subscriber {b_cpu:.1f} s ({b_cpu / ref_cpu:.2f}x the bulk insert's CPU), "
+            f"publisher {a_cpu:.1f} s, together {a_cpu + b_cpu:.1f} s"
+        )
 
         half = args.changes // 2
         retract = [EntryInput("", "", external_id=f"r{i}", retract=True) for i in range(half)]
@@ -250,12 +264,12 @@ def main() -> None:
         a_banks.add_entries(
             "shared", [EntryInput("md5", _md5(args.entries + i)) for i in range(args.changes - half)]
         )
-        t0 = time.perf_counter()
+        t0, c0, a0 = time.perf_counter(), time.process_time(), cpu_of(a.process.pid)
         report = exchanges.sync("a")
-        small = time.perf_counter() - t0
+        small, b_cpu, a_cpu = time.perf_counter() - t0, time.process_time() - c0, cpu_of(a.process.pid) - a0
         print(
             f"feed: {args.changes} changes ({half} withdrawals, {args.changes - half} additions) synced in "
-            f"{small:.3f} s ({report.pages} page(s); retracted {report.changes.retracted}, added {report.changes.added})"
+            f"{small:.3f} s (CPU: subscriber {b_cpu:.3f} s, publisher {a_cpu:.3f} s) ({report.pages} page(s); retracted {report.changes.retracted}, added {report.changes.added})"
         )
         if not args.no_latency:
             latency(a_env, b_env, a_banks, args)
