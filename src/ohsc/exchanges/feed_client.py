@@ -47,13 +47,13 @@ def check_page(page: Any, *, bank: str, after: int) -> str | None:
 def _record(item: dict[str, Any]) -> ExchangeRecord:
     if item["withdrawn"]:
         return ExchangeRecord(item["id"], withdrawn=True)
-    labels = item.get("labels") or []
+    labels = item.get("labels")
     category = item.get("category")
     return ExchangeRecord(
         item["id"],
         ((str(item.get("signal_type") or ""), str(item.get("value") or "")),),
-        category=category if isinstance(category, str) else None,
-        labels=tuple(str(x) for x in labels) if isinstance(labels, list) else (),
+        category if isinstance(category, str) else None,
+        tuple(map(str, labels)) if labels and isinstance(labels, list) else (),
     )
 
 
