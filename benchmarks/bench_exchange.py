@@ -165,43 +165,11 @@ class PeakRss:
         self._thread.join()
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--entries", type=int, default=100_000)
-    ap.add_argument("--changes", type=int, default=100)
-    ap.add_argument("--poll", type=int, default=5, help="the subscriber's sync interval (s)")
-    ap.add_argument("--import-reference", action="store_true", help="also time a CSV import on B")
-    ap.add_argument("--no-latency", action="store_true", help="skip the withdrawal latency part")
-    ap.add_argument(
-        "--pg",
-        metavar="SERVER_URL",
-        help="the subscriber and the reference on PostgreSQL (e.g. postgresql://postgres@127.0.0.1:5432): "
-        "databases bench_exchange_b and bench_exchange_ref are created there afresh",
-    )
-    args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-exchange-"))
-    b_db: dict[str, str] = {}
-    ref_db: dict[str, str] = {}
-    if args.pg:
-        b_db = {"OHSC_DATABASE_URL": _fresh_pg_database(args.pg, "bench_exchange_b")}
-        ref_db = {"OHSC_DATABASE_URL": _fresh_pg_database(args.pg, "bench_exchange_ref")}
-    a_env, b_env, ref_env = _env(tmp / "a"), _env(tmp / "b", **b_db), _env(tmp / "ref", **ref_db)
-    a_settings, b_settings = _settings(a_env), _settings(b_env)
-    load = os.getloadavg()[0]
-    stores = "subscriber and reference on PostgreSQL" if args.pg else "SQLite stores"
-    print(f"machine: {machine()}; load average {load:.1f} at the start; {args.entries} entries; {stores}")
-
-    a_store = Store.from_settings(a_settings)
-    a_banks = BankService(a_store, a_settings)
-    a_banks.create_bank("shared")
-    t0 = time.perf_counter()
-    bulk_insert(a_store, "shared", args.entries)
-    print(f"publisher: {args.entries} entries written in {time.perf_counter() - t0:.1f} s (setup)")
-    partner = AccountService(a_store, a_settings).create_api_key("node-b", ["feed"]).secret
-    feeds = FeedService(a_store, a_settings)
-    feeds.publish("shared", "node-b")
-    public_key = feeds.public_key()
-
+def references(
+    ref_env: dict[str, str], args: argparse.Namespace, tmp: Path
+) -> tuple[float, float, float | None]:
+    """The plain bulk insert of the same rows into a fresh store (wall and CPU seconds), and the
+    CSV import's wall seconds with ``--import-reference``."""
     ref_settings = _settings(ref_env)
     ref_store = Store.from_settings(ref_settings)
     BankService(ref_store, ref_settings).create_bank("reference")
@@ -224,6 +192,64 @@ def main() -> None:
             f"reference: CSV import (ohsc bank import): {imported:.1f} s ({args.entries / imported:,.0f} entries/s)"
         )
     ref_store.dispose()
+
+    return reference, ref_cpu, imported
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--entries", type=int, default=100_000)
+    ap.add_argument("--changes", type=int, default=100)
+    ap.add_argument("--poll", type=int, default=5, help="the subscriber's sync interval (s)")
+    ap.add_argument("--import-reference", action="store_true", help="also time a CSV import on B")
+    ap.add_argument("--no-latency", action="store_true", help="skip the withdrawal latency part")
+    ap.add_argument(
+        "--setup-reference",
+        action="store_true",
+        help="the publisher's setup (the same rows written the same way into A's fresh SQLite store) is "
+        "the reference: a 1M run on a loaded machine writes a million rows once less",
+    )
+    ap.add_argument(
+        "--pg",
+        metavar="SERVER_URL",
+        help="the subscriber and the reference on PostgreSQL (e.g. postgresql://postgres@127.0.0.1:5432): "
+        "databases bench_exchange_b and bench_exchange_ref are created there afresh",
+    )
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-exchange-"))
+    b_db: dict[str, str] = {}
+    ref_db: dict[str, str] = {}
+    if args.pg:
+        b_db = {"OHSC_DATABASE_URL": _fresh_pg_database(args.pg, "bench_exchange_b")}
+        ref_db = {"OHSC_DATABASE_URL": _fresh_pg_database(args.pg, "bench_exchange_ref")}
+    a_env, b_env, ref_env = _env(tmp / "a"), _env(tmp / "b", **b_db), _env(tmp / "ref", **ref_db)
+    a_settings, b_settings = _settings(a_env), _settings(b_env)
+    load = os.getloadavg()[0]
+    stores = "subscriber and reference on PostgreSQL" if args.pg else "SQLite stores"
+    print(f"machine: {machine()}; load average {load:.1f} at the start; {args.entries} entries; {stores}")
+
+    a_store = Store.from_settings(a_settings)
+    a_banks = BankService(a_store, a_settings)
+    a_banks.create_bank("shared")
+    with PeakRss() as mem_ref:
+        t0, c0 = time.perf_counter(), time.process_time()
+        bulk_insert(a_store, "shared", args.entries)
+        setup, setup_cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(
+        f"publisher: {args.entries} entries written in {setup:.1f} s, CPU {setup_cpu:.1f} s (setup; "
+        f"peak RSS +{mem_ref.peak - mem_ref.start:.0f} MB)"
+    )
+    partner = AccountService(a_store, a_settings).create_api_key("node-b", ["feed"]).secret
+    feeds = FeedService(a_store, a_settings)
+    feeds.publish("shared", "node-b")
+    public_key = feeds.public_key()
+
+    if args.setup_reference and not args.pg:
+        reference, ref_cpu = setup, setup_cpu
+        print("reference: the publisher's setup above (plain bulk insert of the same rows)")
+        imported = None
+    else:
+        reference, ref_cpu, imported = references(ref_env, args, tmp)
 
     b_store = Store.from_settings(b_settings)
     BankService(b_store, b_settings).create_bank("from-a")
