@@ -77,6 +77,12 @@ def _fresh_pg_database(server: str, name: str) -> str:
     return f"{server.rstrip('/')}/{name}"
 
 
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _md5(i: int) -> str:
     """Distinct hashes spread like real ones (a list of counting numbers would fill the bank's
     indexes in order, which real lists never do)."""
@@ -159,6 +165,37 @@ class PeakRss:
         self._thread.join()
 
 
+def references(
+    ref_env: dict[str, str], args: argparse.Namespace, tmp: Path
+) -> tuple[float, float, float | None]:
+    """The plain bulk insert of the same rows into a fresh store (wall and CPU seconds), and the
+    CSV import's wall seconds with ``--import-reference``."""
+    ref_settings = _settings(ref_env)
+    ref_store = Store.from_settings(ref_settings)
+    BankService(ref_store, ref_settings).create_bank("reference")
+    with PeakRss() as mem_ref:
+        t0, c0 = time.perf_counter(), time.process_time()
+        bulk_insert(ref_store, "reference", args.entries, source="exchange:a")
+        reference, ref_cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(
+        f"reference: plain bulk insert of the same rows: {reference:.1f} s, CPU {ref_cpu:.1f} s "
+        f"({args.entries / reference:,.0f} entries/s; peak RSS +{mem_ref.peak - mem_ref.start:.0f} MB)"
+    )
+    imported = None
+    if args.import_reference:
+        _csv(tmp / "list.csv", args.entries)
+        BankService(ref_store, ref_settings).create_bank("imported")
+        t0 = time.perf_counter()
+        BankService(ref_store, ref_settings).import_file("imported", tmp / "list.csv", "csv")
+        imported = time.perf_counter() - t0
+        print(
+            f"reference: CSV import (ohsc bank import): {imported:.1f} s ({args.entries / imported:,.0f} entries/s)"
+        )
+    ref_store.dispose()
+
+    return reference, ref_cpu, imported
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--entries", type=int, default=100_000)
@@ -166,6 +203,12 @@ def main() -> None:
     ap.add_argument("--poll", type=int, default=5, help="the subscriber's sync interval (s)")
     ap.add_argument("--import-reference", action="store_true", help="also time a CSV import on B")
     ap.add_argument("--no-latency", action="store_true", help="skip the withdrawal latency part")
+    ap.add_argument(
+        "--setup-reference",
+        action="store_true",
+        help="the publisher's setup (the same rows written the same way into A's fresh SQLite store) is "
+        "the reference: a 1M run on a loaded machine writes a million rows once less",
+    )
     ap.add_argument(
         "--pg",
         metavar="SERVER_URL",
@@ -188,36 +231,25 @@ def main() -> None:
     a_store = Store.from_settings(a_settings)
     a_banks = BankService(a_store, a_settings)
     a_banks.create_bank("shared")
-    t0 = time.perf_counter()
-    bulk_insert(a_store, "shared", args.entries)
-    print(f"publisher: {args.entries} entries written in {time.perf_counter() - t0:.1f} s (setup)")
+    with PeakRss() as mem_ref:
+        t0, c0 = time.perf_counter(), time.process_time()
+        bulk_insert(a_store, "shared", args.entries)
+        setup, setup_cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(
+        f"publisher: {args.entries} entries written in {setup:.1f} s, CPU {setup_cpu:.1f} s (setup; "
+        f"peak RSS +{mem_ref.peak - mem_ref.start:.0f} MB)"
+    )
     partner = AccountService(a_store, a_settings).create_api_key("node-b", ["feed"]).secret
     feeds = FeedService(a_store, a_settings)
     feeds.publish("shared", "node-b")
     public_key = feeds.public_key()
 
-    ref_settings = _settings(ref_env)
-    ref_store = Store.from_settings(ref_settings)
-    BankService(ref_store, ref_settings).create_bank("reference")
-    with PeakRss() as mem_ref:
-        t0 = time.perf_counter()
-        bulk_insert(ref_store, "reference", args.entries, source="exchange:a")
-        reference = time.perf_counter() - t0
-    print(
-        f"reference: plain bulk insert of the same rows: {reference:.1f} s "
-        f"({args.entries / reference:,.0f} entries/s; peak RSS +{mem_ref.peak - mem_ref.start:.0f} MB)"
-    )
-    imported = None
-    if args.import_reference:
-        _csv(tmp / "list.csv", args.entries)
-        BankService(ref_store, ref_settings).create_bank("imported")
-        t0 = time.perf_counter()
-        BankService(ref_store, ref_settings).import_file("imported", tmp / "list.csv", "csv")
-        imported = time.perf_counter() - t0
-        print(
-            f"reference: CSV import (ohsc bank import): {imported:.1f} s ({args.entries / imported:,.0f} entries/s)"
-        )
-    ref_store.dispose()
+    if args.setup_reference and not args.pg:
+        reference, ref_cpu = setup, setup_cpu
+        print("reference: the publisher's setup above (plain bulk insert of the same rows)")
+        imported = None
+    else:
+        reference, ref_cpu, imported = references(ref_env, args, tmp)
 
     b_store = Store.from_settings(b_settings)
     BankService(b_store, b_settings).create_bank("from-a")
@@ -232,9 +264,13 @@ def main() -> None:
             interval_seconds=args.poll,
         )
         with PeakRss() as mem:
-            t0 = time.perf_counter()
+            t0, c0, a0 = time.perf_counter(), time.process_time(), cpu_of(a.process.pid)
             report = exchanges.sync("a")
-            full = time.perf_counter() - t0
+            full, b_cpu, a_cpu = (
+                time.perf_counter() - t0,
+                time.process_time() - c0,
+                cpu_of(a.process.pid) - a0,
+            )
         assert report.changes.added == args.entries, report.to_dict()
         vs_import = f", {full / imported:.2f}x the CSV import" if imported else ""
         print(
@@ -243,6 +279,10 @@ def main() -> None:
             f"bulk insert{vs_import}; peak RSS +{mem.peak - mem.start:.0f} MB; "
             f"load average {os.getloadavg()[0]:.1f} at the end"
         )
+        print(
+            f"feed CPU: subscriber {b_cpu:.1f} s ({b_cpu / ref_cpu:.2f}x the bulk insert's CPU), "
+            f"publisher {a_cpu:.1f} s, together {a_cpu + b_cpu:.1f} s"
+        )
 
         half = args.changes // 2
         retract = [EntryInput("", "", external_id=f"r{i}", retract=True) for i in range(half)]
@@ -250,12 +290,12 @@ def main() -> None:
         a_banks.add_entries(
             "shared", [EntryInput("md5", _md5(args.entries + i)) for i in range(args.changes - half)]
         )
-        t0 = time.perf_counter()
+        t0, c0, a0 = time.perf_counter(), time.process_time(), cpu_of(a.process.pid)
         report = exchanges.sync("a")
-        small = time.perf_counter() - t0
+        small, b_cpu, a_cpu = time.perf_counter() - t0, time.process_time() - c0, cpu_of(a.process.pid) - a0
         print(
             f"feed: {args.changes} changes ({half} withdrawals, {args.changes - half} additions) synced in "
-            f"{small:.3f} s ({report.pages} page(s); retracted {report.changes.retracted}, added {report.changes.added})"
+            f"{small:.3f} s (CPU: subscriber {b_cpu:.3f} s, publisher {a_cpu:.3f} s) ({report.pages} page(s); retracted {report.changes.retracted}, added {report.changes.added})"
         )
         if not args.no_latency:
             latency(a_env, b_env, a_banks, args)

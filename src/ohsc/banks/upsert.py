@@ -88,46 +88,57 @@ def _set_record_keys(s: Session, rows: list[tuple[str, int, str]]) -> None:
     conn.exec_driver_sql(_SET_KEY_QMARK if conn.dialect.paramstyle == "qmark" else _SET_KEY_FORMAT, rows)
 
 
-def _memoised(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``convert`` computed once per distinct value (lists by their items)."""
+def _converted(values: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
+    """``convert`` of each value, computed once per run of equal values and once per distinct
+    value (lists by their items). A batch's rows share their timestamps (one object) and mostly
+    their labels, so nearly every value is the previous one."""
     seen: dict[object, Any] = {}
-
-    def once(value: Any) -> Any:
-        key = (type(value), tuple(value)) if isinstance(value, list) else (type(value), value)
+    out: list[Any] = []
+    append = out.append
+    last: Any = _NOTHING
+    last_out: Any = None
+    for value in values:
+        if value is last or (value.__class__ is last.__class__ and value == last):
+            append(last_out)
+            continue
+        key = (value.__class__, tuple(value) if value.__class__ is list else value)
         try:
-            return seen[key]
+            last_out = seen[key]
         except KeyError:
-            seen[key] = out = convert(value)
-            return out
+            seen[key] = last_out = convert(value)
         except TypeError:  # unhashable items
-            return convert(value)
+            last_out = convert(value)
+        last = value
+        append(last_out)
+    return out
 
-    return once
+
+_NOTHING = object()
 
 
 def insert_plain(s: Session, table: Table, rows: Sequence[Mapping[str, object]]) -> None:
     """INSERT ``rows`` (dicts with the same keys) as one plain executemany of the driver, each
     value converted by its column's type once per distinct value. A batch's rows share their
     timestamps and mostly their labels; converting them row by row (SQLAlchemy's executemany)
-    was the larger part of writing a page of an exchange."""
+    was the larger part of writing a page of an exchange. The parameters are built a column at
+    a time (a column without a converter is taken as it is), then zipped into rows."""
     if not rows:
         return
     conn = s.connection()
     dialect = conn.dialect
     names = list(rows[0])
-    converters = []
+    columns: list[list[Any]] = []
     for name in names:
+        values = [row[name] for row in rows]
         convert = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        converters.append(_memoised(convert) if convert is not None else None)
+        columns.append(_converted(values, convert) if convert is not None else values)
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (  # names from the table's metadata, quoted; values only as parameters
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608
         f"VALUES ({', '.join(mark for _ in names)})"
     )
-    pairs = list(zip(names, converters, strict=True))
-    params = [tuple(c(row[n]) if c is not None else row[n] for n, c in pairs) for row in rows]
-    conn.exec_driver_sql(sql, params)
+    conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
 
 
 def _index_order(entry: Mapping[str, object]) -> tuple[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -27,29 +27,42 @@ class Checked:
 
 def check_records(records: Sequence[ExchangeRecord]) -> Checked:
     """Normalise every signal; a record with one that does not read is skipped with a note (the
-    fetch goes on: one bad record never stops an exchange)."""
+    fetch goes on: one bad record never stops an exchange). A record whose signals are already
+    normal is kept as it is."""
     out = Checked()
+    normalise = _Normaliser()
     for record in records:
         if record.withdrawn:
             out.records.append(record)
             continue
         try:
-            signals = tuple(_normalised(name, value) for name, value in record.signals)
+            signals = tuple(normalise(name, value) for name, value in record.signals)
         except OhscError as exc:
             out.notes.append(f"record {record.source_id!r} skipped: {exc.message}")
             continue
         if not signals:
             out.notes.append(f"record {record.source_id!r} skipped: no signal OHSC can match")
-            continue
-        out.records.append(
-            ExchangeRecord(record.source_id, signals, record.category, record.labels, withdrawn=False)
-        )
+        elif signals == record.signals:
+            out.records.append(record)
+        else:
+            out.records.append(
+                ExchangeRecord(record.source_id, signals, record.category, record.labels, withdrawn=False)
+            )
     return out
 
 
-def _normalised(signal_type: str, value: str) -> tuple[str, str]:
-    st = get_signal_type(signal_type)
-    return st.name, st.validate(value)
+class _Normaliser:
+    """A signal's type name and normal value (the signal type found once per name)."""
+
+    def __init__(self) -> None:
+        self.types: dict[str, tuple[str, Callable[[str], str]]] = {}
+
+    def __call__(self, signal_type: str, value: str) -> tuple[str, str]:
+        found = self.types.get(signal_type)
+        if found is None:
+            st = get_signal_type(signal_type)
+            found = self.types[signal_type] = (st.name, st.validate)
+        return found[0], found[1](value)
 
 
 def source_name(exchange: str) -> str:

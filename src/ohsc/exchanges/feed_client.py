@@ -17,7 +17,7 @@ import httpx
 from ohsc.errors import ExchangeError, ExchangeVerificationError, InvalidInputError
 from ohsc.exchanges.http import fetch, http_client
 from ohsc.exchanges.model import Exchange, ExchangeRecord, Feedback, FetchedPage
-from ohsc.exchanges.signing import parse_public_key, signature_problem
+from ohsc.exchanges.signing import parse_public_key, verified_page
 
 
 def check_page(page: Any, *, bank: str, after: int) -> str | None:
@@ -47,13 +47,13 @@ def check_page(page: Any, *, bank: str, after: int) -> str | None:
 def _record(item: dict[str, Any]) -> ExchangeRecord:
     if item["withdrawn"]:
         return ExchangeRecord(item["id"], withdrawn=True)
-    labels = item.get("labels") or []
+    labels = item.get("labels")
     category = item.get("category")
     return ExchangeRecord(
         item["id"],
         ((str(item.get("signal_type") or ""), str(item.get("value") or "")),),
-        category=category if isinstance(category, str) else None,
-        labels=tuple(str(x) for x in labels) if isinstance(labels, list) else (),
+        category if isinstance(category, str) else None,
+        tuple(map(str, labels)) if labels and isinstance(labels, list) else (),
     )
 
 
@@ -84,14 +84,9 @@ class OhscFeedExchange(Exchange):
         status, body = fetch(self.http, "GET", url, what, params={"after": str(after)})
         if status != 200:
             raise ExchangeError(f"{what}: the publisher answered HTTP {status}")
-        try:
-            page = json.loads(body)
-        except ValueError:
-            raise ExchangeVerificationError(f"{what}: the page is not JSON") from None
-        if not isinstance(page, dict):
-            raise ExchangeVerificationError(f"{what}: the page is not a JSON object")
-        problem = signature_problem(page, self.trusted) or check_page(page, bank=self.bank, after=after)
-        if problem:
+        page, problem = verified_page(body, self.trusted)
+        problem = problem or check_page(page, bank=self.bank, after=after)
+        if problem or page is None:
             raise ExchangeVerificationError(f"feed {self.name!r} page after {after} refused: {problem}")
         return page
 

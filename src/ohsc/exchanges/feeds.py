@@ -9,12 +9,13 @@ keeps the last ``next`` it applied resumes exactly there. Every page served is a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ohsc import audit
@@ -27,7 +28,7 @@ from ohsc.errors import (
     InvalidInputError,
 )
 from ohsc.exchanges.model import Verdict
-from ohsc.exchanges.signing import node_key, public_key_b64, sign_page
+from ohsc.exchanges.signing import node_key, public_key_b64, sign_page, signed_page_bytes
 from ohsc.exchanges.tables import FeedFeedbackRow, FeedGrantRow
 from ohsc.settings import Settings
 from ohsc.signals import get_signal_type
@@ -174,6 +175,13 @@ class FeedService:
 
     def page(self, bank: str, key_id: int, *, after: int = 0, limit: int | None = None) -> dict[str, Any]:
         """The signed page of ``bank``'s changes after cursor ``after`` (for API key ``key_id``)."""
+        return sign_page(node_key(self.settings), self._unsigned_page(bank, key_id, after, limit))
+
+    def page_json(self, bank: str, key_id: int, *, after: int = 0, limit: int | None = None) -> bytes:
+        """:meth:`page` as the bytes served: its canonical JSON, signed, encoded once."""
+        return signed_page_bytes(node_key(self.settings), self._unsigned_page(bank, key_id, after, limit))
+
+    def _unsigned_page(self, bank: str, key_id: int, after: int, limit: int | None) -> dict[str, Any]:
         if after < 0:
             raise InvalidInputError("after must be a cursor a previous page returned (0 to start)")
         size = min(limit or self.settings.feed_page_size, self.settings.feed_page_size)
@@ -200,7 +208,7 @@ class FeedService:
                 object_id=bank_row.id,
                 details={"bank": bank_row.name, "after": after, "next": next_cursor, "items": len(items)},
             )
-        page = {
+        return {
             "bank": bank,
             "after": after,
             "next": next_cursor,
@@ -208,7 +216,6 @@ class FeedService:
             "issued_at": utcnow().isoformat(),
             "items": items,
         }
-        return sign_page(node_key(self.settings), page)
 
     # --- feedback ----------------------------------------------------------------------------
 
@@ -290,22 +297,49 @@ _PAGE_COLUMNS = (
     EntryRow.signal_type,
     EntryRow.value,
     EntryRow.category,
-    EntryRow.labels,
+    type_coerce(EntryRow.labels, Text).label(
+        "labels"
+    ),  # SQLite: the JSON text, decoded once per distinct value
     EntryRow.retracted_at.is_not(None).label("withdrawn"),
 )
+
+
+class _Labels:
+    """Labels as read for a page: JSON text (SQLite) decoded once per distinct text, or the list
+    the driver decoded (PostgreSQL). Items share the decoded list: a page is only encoded."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, list[str]] = {}
+
+    def __call__(self, raw: Any) -> list[str]:
+        if raw is None:
+            return []
+        if not isinstance(raw, str):
+            return list(raw)
+        labels = self.seen.get(raw)
+        if labels is None:
+            labels = self.seen[raw] = [str(x) for x in json.loads(raw) or ()]
+        return labels
 
 
 def _items(s: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
     """What leaves the node for each row: the hash, category and labels, or a withdrawal."""
     refs: dict[str, list[str]] = {}
+    payload: dict[str, bool] = {}  # signal type name -> values are references to payloads
     for row in rows:
-        if not row.withdrawn and get_signal_type(row.signal_type).has_payload:
+        if row.withdrawn:
+            continue
+        has = payload.get(row.signal_type)
+        if has is None:
+            has = payload[row.signal_type] = get_signal_type(row.signal_type).has_payload
+        if has:
             refs.setdefault(row.signal_type, []).append(row.value)
     full: dict[tuple[str, str], str] = {}
     for st_name, values in refs.items():
         loaded = get_signal_type(st_name).load_payloads(s, values)
         full.update({(st_name, ref): value for ref, value in loaded.items()})
     items: list[dict[str, Any]] = []
+    labels_of = _Labels()
     for entry_id, seq, signal_type, value, category, labels, withdrawn in rows:
         if withdrawn:
             items.append({"seq": seq, "id": str(entry_id), "withdrawn": True})
@@ -317,7 +351,7 @@ def _items(s: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
                 "signal_type": signal_type,
                 "value": full.get((signal_type, value), value) if full else value,
                 "category": category,
-                "labels": list(labels or ()),
+                "labels": labels_of(labels),
                 "withdrawn": False,
             }
         )

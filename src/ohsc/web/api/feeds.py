@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -29,7 +29,7 @@ def _feeds(request: Request, client: ApiClient) -> FeedService:
 
 
 @router.get("/{bank}", summary="A page of a published feed")
-async def feed_page(request: Request, bank: str, client: FeedClient, after: str = "0") -> JSONResponse:
+async def feed_page(request: Request, bank: str, client: FeedClient, after: str = "0") -> Response:
     """The bank's entries and withdrawals after cursor ``after`` (0: from the start), in sequence
     order, at most ``OHSC_FEED_PAGE_SIZE`` of them, signed with this node's Ed25519 key
     (``ohsc feed key``). Continue with ``after=<next>`` while ``more`` is true. Only banks
@@ -37,8 +37,8 @@ async def feed_page(request: Request, bank: str, client: FeedClient, after: str 
     cursor = ascii_int(after)
     if cursor is None:
         raise InvalidInputError("after must be a cursor a previous page returned (0 to start)")
-    page = await run_in_threadpool(_feeds(request, client).page, bank, client.key_id, after=cursor)
-    return JSONResponse(page)
+    page = await run_in_threadpool(_feeds(request, client).page_json, bank, client.key_id, after=cursor)
+    return Response(page, media_type="application/json")  # signed canonical JSON, encoded once
 
 
 class FeedbackItem(BaseModel):
