@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 import click
@@ -86,15 +87,36 @@ def crawl_status(app: App, as_json: bool) -> None:
 @click.option("--max-urls", type=click.IntRange(1), default=None, help="Stop after this many URLs.")
 @click.option("--no-notify", is_flag=True, help="Send no notices (ohsc takedown notify sends them later).")
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    help="Hash fetched media on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786), "
+    "in batched tasks; default: OHSC_DASK_SCHEDULER. Fetching and matching stay here.",
+)
 @pass_app
-def crawl_run(app: App, until_idle: bool, max_urls: int | None, no_notify: bool, as_json: bool) -> None:
+def crawl_run(
+    app: App, until_idle: bool, max_urls: int | None, no_notify: bool, as_json: bool, cluster: str | None
+) -> None:
     """Crawl: fetch pages and media, hash media in memory and match them; matches become takedowns.
 
     Unmatched media are never written anywhere. A crawl killed at any point resumes where it was.
     """
     from ohsc.removal.crawler import Crawler
 
-    with Crawler.open(app.store, app.settings, actor=app.actor) as crawler:
+    address = cluster or app.settings.dask_scheduler
+    with contextlib.ExitStack() as stack:
+        hash_pool = None
+        if address:  # connect first: an unreachable scheduler fails before any URL is taken
+            from ohsc.cluster.pool import cluster_pool
+
+            hint = "the crawl resumes where it was when run again (URLs it held are taken again)"
+            pool = stack.enter_context(
+                cluster_pool(address, batch_items=app.settings.cluster_batch_files, lost_hint=hint)
+            )
+            hash_pool = pool.executor
+        crawler = stack.enter_context(
+            Crawler.open(app.store, app.settings, actor=app.actor, hash_pool=hash_pool)
+        )
         stats = crawler.run(until_idle=until_idle, max_urls=max_urls)
     notices = 0
     if not no_notify:
