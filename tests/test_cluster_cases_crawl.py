@@ -7,6 +7,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -285,3 +289,63 @@ def test_a_crawl_that_loses_its_scheduler_stops_and_the_next_run_finishes(
         assert _frontier_state(store) == here["frontier"]
     finally:
         store.dispose()
+
+
+OHSC = str(Path(sys.executable).with_name("ohsc"))
+
+
+@pytest.mark.slow
+def test_a_case_ingest_that_loses_its_scheduler_finishes_when_run_again(cluster: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    for i in range(60):
+        (folder / f"p{i:03d}.jpg").write_bytes(jpeg(100 + i, (96, 72)))
+    home = tmp_path / "home"
+    cli = CliRunner(env={"OHSC_HOME": str(home), "OHSC_CLUSTER_BATCH_FILES": "2"})
+    for name in ("local", "remote"):
+        assert cli.invoke(main, ["case", "create", name]).exit_code == 0
+    assert (
+        cli.invoke(main, ["case", "ingest", "local", str(folder), "--workers", "0", "--quiet"]).exit_code == 0
+    )
+    port = free_port()
+    doomed = subprocess.Popen(
+        [OHSC, "cluster", "local", "--workers", "1", "--port", str(port)],
+        env={**os.environ, "OHSC_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert doomed.stdout is not None
+        address = doomed.stdout.readline().strip()  # `ohsc cluster local` prints the address first
+
+        def journal_lines() -> int:
+            return sum(len(p.read_bytes().splitlines()) for p in (home / "cases").glob("2/source-*.jsonl"))
+
+        def kill_when_started() -> None:
+            deadline = time.monotonic() + 240
+            while journal_lines() < 6 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            doomed.kill()  # scheduler and its worker, without a goodbye
+
+        killer = threading.Thread(target=kill_when_started, daemon=True)
+        killer.start()
+        lost = cli.invoke(main, ["case", "ingest", "remote", str(folder), "--quiet", "--cluster", address])
+        killer.join()
+    finally:
+        doomed.kill()
+        doomed.wait()
+        if doomed.stdout is not None:
+            doomed.stdout.close()
+    assert lost.exit_code == ClusterUnavailableError.exit_code, lost.output
+    assert "lost the Dask scheduler" in lost.output and "run the same ingest again" in lost.output
+    assert 0 < journal_lines() < 60
+    again = cli.invoke(
+        main, ["case", "ingest", "remote", str(folder), "--quiet", "--cluster", cluster.scheduler_address]
+    )
+    assert again.exit_code == 0, again.output
+    stats = {
+        n: json.loads(cli.invoke(main, ["case", "stats", n, "--json"]).output) for n in ("local", "remote")
+    }
+    assert stats["remote"] | {"case": "local"} == stats["local"]
+    assert stats["local"]["files"] == 60
