@@ -230,7 +230,7 @@ class BatchExecutor(Executor):
 
 def _lost(exc: BaseException | None, hint: str) -> ClusterUnavailableError:
     why = f" ({exc.__class__.__name__})" if exc is not None else ""
-    return ClusterUnavailableError(f"lost the Dask scheduler during the scan{why}; {hint}")
+    return ClusterUnavailableError(f"lost the Dask scheduler while hashing{why}; {hint}")
 
 
 def _settle_one(fut: Future[Any], res: object) -> None:
