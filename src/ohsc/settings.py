@@ -109,10 +109,10 @@ class Settings(BaseModel):
     workers: int | None = Field(default=None, ge=1, description="Hashing processes; default: all cores.")
     dask_scheduler: str | None = Field(
         default=None,
-        description="Dask scheduler address (tcp://host:8786): scans hash on that cluster (ohsc scan --cluster).",
+        description="Dask scheduler address (tcp://host:8786): scans, case ingests and crawls hash on that cluster (--cluster).",
     )
     cluster_batch_files: int = Field(
-        default=16, ge=1, le=10_000, description="Files per Dask task when a scan runs on a cluster."
+        default=16, ge=1, le=10_000, description="Media files per Dask task when hashing runs on a cluster."
     )
 
     # --- content at rest ---------------------------------------------------------------------

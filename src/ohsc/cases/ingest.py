@@ -30,6 +30,7 @@ from ohsc.cases.series import camera_of, regroup, taken_at
 from ohsc.cases.stacking import Stacker, one_faiss_thread
 from ohsc.scanning.items import MEMBER_SEP
 from ohsc.scanning.journal import Journal
+from ohsc.scanning.pools import HashPool
 from ohsc.scanning.runner import ProgressSink, Scanner, ScanOptions
 from ohsc.settings import Settings
 from ohsc.signals.files import HashOptions
@@ -362,6 +363,7 @@ def run_ingest(
     progress: ProgressSink | None,
     summary: Any,
     disk: bool = False,
+    pool: HashPool | None = None,
 ) -> None:
     """Ingest a folder, an archive, a single file or a disk image (resuming from its journal)."""
     jpath = journal_path(settings, case.id, source.id)
@@ -412,15 +414,14 @@ def run_ingest(
         hash=HashOptions.from_settings(settings),
         skip=frozenset(done),
         job=_case_job(),
-        inline=workers <= 0,
+        inline=workers <= 0,  # a pool, when given, takes precedence
+        pool=pool,
     )
-    scanner: Scanner
+    scanner = Scanner(settings, matcher)
     if disk:
         from ohsc.cases.disk import DiskScanner
 
         scanner = DiskScanner(settings, matcher, fs_times)
-    else:
-        scanner = Scanner(settings, matcher)
     with one_faiss_thread():
         try:
             scanned = scanner.run(root, options, on_record, progress)

@@ -20,6 +20,7 @@ from ohsc.cases.viewing import CaseViewing
 from ohsc.errors import CaseExistsError, InvalidInputError
 
 if TYPE_CHECKING:
+    from ohsc.scanning.pools import HashPool
     from ohsc.scanning.runner import ProgressSink
 
 
@@ -92,8 +93,11 @@ class CaseService(CaseReading, IngestJobs, CaseViewing):
         matcher: Any = None,
         workers: int | None = None,
         progress: ProgressSink | None = None,
+        pool: HashPool | None = None,
     ) -> IngestSummary:
-        """Ingest a folder, zip or tar archive, disk image or VICS export; run it again to resume."""
+        """Ingest a folder, zip or tar archive, disk image or VICS export; run it again to resume.
+        ``pool``: hash somewhere else (a Dask cluster, :class:`ohsc.cluster.DaskPool`; then
+        ``workers`` only sizes the queue of items waiting to be hashed)."""
         from ohsc.cases import ingest
 
         if not source.exists():
@@ -138,6 +142,7 @@ class CaseService(CaseReading, IngestJobs, CaseViewing):
                     progress=tracked,
                     summary=summary,
                     disk=kind == "disk",
+                    pool=pool,
                 )
             tracked.finish()
         finally:

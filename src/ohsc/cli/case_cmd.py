@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,12 @@ def list_(app: App, as_json: bool) -> None:
 @click.option("--no-match", is_flag=True, help="Do not match against the banks (nothing is known).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON summary per source.")
+@click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    help="Hash on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786); "
+    "default: OHSC_DASK_SCHEDULER. The case gets the same items as from a local ingest.",
+)
 @pass_app
 def ingest(
     app: App,
@@ -98,35 +105,58 @@ def ingest(
     no_match: bool,
     quiet: bool,
     as_json: bool,
+    cluster: str | None,
 ) -> None:
     """Ingest folders, zip and tar archives, disk images or VICS exports into a case.
 
     Files are recognised by content and never modified. Run the same command again to resume an
     interrupted ingest: what was done is kept, nothing is counted twice.
     """
-    from ohsc.cli.progress import ScanProgress
-
     service = _service(app)
     service.get(name)  # a missing case fails before the banks load
-    matcher = None if no_match else app.matcher()
-    for source in sources:
-        with ScanProgress(
-            f"ingesting {source.name or source}", enabled=not quiet and not as_json
-        ) as progress:
-            summary = service.ingest(name, source, matcher=matcher, workers=workers, progress=progress)
-        if as_json:
-            print_json(summary.to_dict())
-            continue
-        err.print(
-            f"{e(source)} ({summary.kind}): {summary.files} files, {summary.new_items} new items, "
-            f"{summary.duplicates} duplicates, {summary.known} known, {summary.errors} errors"
-            + (f", {summary.resumed_skipped} already done" if summary.resumed_skipped else "")
-            + f" in {summary.elapsed:.1f} s"
-        )
-        for note in summary.notes:
-            err.print(f"note: {e(note)}")
-        if summary.interrupted:
-            raise SystemExit(130)
+    address = cluster or app.settings.dask_scheduler
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if address:  # connect first: an unreachable scheduler fails before anything is written
+            from ohsc.cluster.pool import cluster_pool
+
+            hint = "what was done is kept: run the same ingest again to finish it"
+            pool = stack.enter_context(
+                cluster_pool(address, batch_items=app.settings.cluster_batch_files, lost_hint=hint)
+            )
+            workers = pool.threads()
+        matcher = None if no_match else app.matcher()
+        for source in sources:
+            _ingest_one(service, name, source, matcher, workers, pool, quiet, as_json)
+
+
+def _ingest_one(
+    service: Any,
+    name: str,
+    source: Path,
+    matcher: Any,
+    workers: int | None,
+    pool: Any,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    from ohsc.cli.progress import ScanProgress
+
+    with ScanProgress(f"ingesting {source.name or source}", enabled=not quiet and not as_json) as progress:
+        summary = service.ingest(name, source, matcher=matcher, workers=workers, progress=progress, pool=pool)
+    if as_json:
+        print_json(summary.to_dict())
+        return
+    err.print(
+        f"{e(source)} ({summary.kind}): {summary.files} files, {summary.new_items} new items, "
+        f"{summary.duplicates} duplicates, {summary.known} known, {summary.errors} errors"
+        + (f", {summary.resumed_skipped} already done" if summary.resumed_skipped else "")
+        + f" in {summary.elapsed:.1f} s"
+    )
+    for note in summary.notes:
+        err.print(f"note: {e(note)}")
+    if summary.interrupted:
+        raise SystemExit(130)
 
 
 @case.command("stats")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 import click
@@ -92,9 +93,21 @@ def crawl_status(app: App, as_json: bool) -> None:
     help="Crawler processes sharing the frontier (default OHSC_CRAWL_PROCESSES).",
 )
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    help="Hash fetched media on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786), "
+    "in batched tasks; default: OHSC_DASK_SCHEDULER. Fetching and matching stay here.",
+)
 @pass_app
 def crawl_run(
-    app: App, until_idle: bool, max_urls: int | None, no_notify: bool, processes: int | None, as_json: bool
+    app: App,
+    until_idle: bool,
+    max_urls: int | None,
+    no_notify: bool,
+    processes: int | None,
+    as_json: bool,
+    cluster: str | None,
 ) -> None:
     """Crawl: fetch pages and media, hash media in memory and match them; matches become takedowns.
 
@@ -102,14 +115,29 @@ def crawl_run(
     """
     from ohsc.removal.processes import crawl_in_processes
 
-    stats = crawl_in_processes(
-        app.store,
-        app.settings,
-        processes or app.settings.crawl_processes,
-        until_idle=until_idle,
-        max_urls=max_urls,
-        actor=app.actor,
-    )
+    address = cluster or app.settings.dask_scheduler
+    count = processes or app.settings.crawl_processes
+    if address and count > 1:
+        raise click.UsageError("--cluster hashes for one crawl process: use --processes 1 with it")
+    with contextlib.ExitStack() as stack:
+        hash_pool = None
+        if address:  # connect first: an unreachable scheduler fails before any URL is taken
+            from ohsc.cluster.pool import cluster_pool
+
+            hint = "the crawl resumes where it was when run again (URLs it held are taken again)"
+            pool = stack.enter_context(
+                cluster_pool(address, batch_items=app.settings.cluster_batch_files, lost_hint=hint)
+            )
+            hash_pool = pool.executor
+        stats = crawl_in_processes(
+            app.store,
+            app.settings,
+            count,
+            until_idle=until_idle,
+            max_urls=max_urls,
+            actor=app.actor,
+            hash_pool=hash_pool,
+        )
     notices = 0
     if not no_notify:
         from ohsc.removal.notices import NoticeService

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ohsc.cluster.tasks import hash_batch
 from ohsc.errors import ClusterSupportMissingError, ClusterUnavailableError
 from ohsc.scanning.pools import WorkerLostError
-from ohsc.signals.files import FileSignals, HashOptions
+from ohsc.signals.files import HashOptions
 
 if TYPE_CHECKING:
     from ohsc.scanning.runner import ScanOptions
@@ -38,7 +38,10 @@ if TYPE_CHECKING:
 Client = Any
 DaskFuture = Any
 
-_Call = tuple[str | None, bytes | None, "Future[FileSignals]"]
+#: what a scan that lost its scheduler says to do
+SCAN_HINT = "the records so far are kept: run again with --resume"
+
+_Call = tuple[str | None, bytes | None, "Future[Any]"]
 
 
 def _distributed() -> Any:
@@ -82,6 +85,9 @@ class DaskPool:
     linger: float = 0.02
     #: remote workers do not see the scanning machine's temporary files
     shares_temp_dir: bool = False
+    #: what the error says to do when the scheduler goes away (a case ingest or a crawl resumes
+    #: by running the same command again)
+    lost_hint: str = SCAN_HINT
 
     def threads(self) -> int:
         """Worker threads on the cluster now (at least 1, so a scan waits for workers to join)."""
@@ -91,7 +97,15 @@ class DaskPool:
             raise ClusterUnavailableError(f"the Dask scheduler did not answer: {exc}") from exc
 
     def open(self, options: ScanOptions) -> Executor:
-        return BatchExecutor(self.client, options.hash, self.batch_items, self.batch_bytes, self.linger)
+        return self.executor(options.hash)
+
+    def executor(self, options: HashOptions) -> BatchExecutor:
+        """An executor of ``submit(job, path, data)`` calls in batches, each run on a worker after
+        :func:`ohsc.scanning.worker.set_options` (``options``): a scan's, a case ingest's, or the
+        crawler's (its job hashes media bytes, :func:`ohsc.removal.hashing.media_job`)."""
+        return BatchExecutor(
+            self.client, options, self.batch_items, self.batch_bytes, self.linger, self.lost_hint
+        )
 
     def in_flight(self, options: ScanOptions) -> int:
         # two batches per worker thread (one running, one queued on the worker) plus one forming
@@ -100,7 +114,7 @@ class DaskPool:
 
 @dataclass(slots=True)
 class _Batch:
-    job: Callable[[str | None, bytes | None], FileSignals] | None = None
+    job: Callable[[str | None, bytes | None], object] | None = None
     calls: list[_Call] = field(default_factory=list)
     size: int = 0
 
@@ -109,9 +123,16 @@ class BatchExecutor(Executor):
     """Collects ``submit(job, path, data)`` calls into Dask tasks of many files each."""
 
     def __init__(
-        self, client: Client, options: HashOptions, batch_items: int, batch_bytes: int, linger: float
+        self,
+        client: Client,
+        options: HashOptions,
+        batch_items: int,
+        batch_bytes: int,
+        linger: float,
+        lost_hint: str = SCAN_HINT,
     ) -> None:
         self._client = client
+        self._hint = lost_hint
         self._options = options
         self._batch_items = max(1, batch_items)
         self._batch_bytes = batch_bytes
@@ -124,7 +145,7 @@ class BatchExecutor(Executor):
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         path, data = args
-        fut: Future[FileSignals] = Future()
+        fut: Future[Any] = Future()
         if path is not None and "://" not in path:
             path = os.path.abspath(path)  # workers start elsewhere; a shared store has one path
         with self._lock:
@@ -161,18 +182,18 @@ class BatchExecutor(Executor):
                 hash_batch, batch.job, self._options, [(p, d) for p, d, _ in batch.calls], pure=False
             )
         except Exception as exc:  # the client is closed or lost its scheduler
-            _fail(futures, _lost(exc))
+            _fail(futures, _lost(exc, self._hint))
             return
         self._tasks.add(task)
         task.add_done_callback(lambda t: self._settle(t, futures))
 
-    def _settle(self, task: DaskFuture, futures: list[Future[FileSignals]]) -> None:
+    def _settle(self, task: DaskFuture, futures: list[Future[Any]]) -> None:
         self._tasks.discard(task)
         if task.status == "finished":
             try:
                 results = task.result()
             except Exception as exc:  # lost between the status and the result
-                _fail(futures, _lost(exc))
+                _fail(futures, _lost(exc, self._hint))
                 return
             for fut, res in zip(futures, results, strict=True):
                 _settle_one(fut, res)
@@ -184,7 +205,7 @@ class BatchExecutor(Executor):
             else:
                 _fail(futures, error if isinstance(error, BaseException) else RuntimeError(str(error)))
             return
-        _fail(futures, _lost(None))  # cancelled or lost: the scheduler went away
+        _fail(futures, _lost(None, self._hint))  # cancelled or lost: the scheduler went away
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
@@ -207,14 +228,12 @@ class BatchExecutor(Executor):
                 self._client.cancel(tasks)
 
 
-def _lost(exc: BaseException | None) -> ClusterUnavailableError:
+def _lost(exc: BaseException | None, hint: str) -> ClusterUnavailableError:
     why = f" ({exc.__class__.__name__})" if exc is not None else ""
-    return ClusterUnavailableError(
-        f"lost the Dask scheduler during the scan{why}; the records so far are kept: run again with --resume"
-    )
+    return ClusterUnavailableError(f"lost the Dask scheduler while hashing{why}; {hint}")
 
 
-def _settle_one(fut: Future[FileSignals], res: FileSignals | BaseException) -> None:
+def _settle_one(fut: Future[Any], res: object) -> None:
     try:
         if isinstance(res, BaseException):
             fut.set_exception(res)
@@ -224,7 +243,7 @@ def _settle_one(fut: Future[FileSignals], res: FileSignals | BaseException) -> N
         pass
 
 
-def _fail(futures: list[Future[FileSignals]], exc: BaseException) -> None:
+def _fail(futures: list[Future[Any]], exc: BaseException) -> None:
     for fut in futures:
         if isinstance(exc, CancelledError):
             fut.cancel()

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ohsc.errors import ClusterUnavailableError
 from ohsc.matching.matcher import Matcher
 from ohsc.matching.model import Match
 from ohsc.media.blobs import BlobStore
@@ -26,7 +27,7 @@ from ohsc.removal.hashing import MediaHasher
 from ohsc.removal.http import CrawlHttp, FetchFailed, Response
 from ohsc.removal.takedowns import TakedownService
 from ohsc.settings import Settings
-from ohsc.signals.files import FileSignals
+from ohsc.signals.files import FileSignals, HashOptions
 from ohsc.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,10 @@ class Crawler:
         actor: str = "system",
         http: CrawlHttp | None = None,
         blobs: BlobStore | None = None,
+        hash_pool: Callable[[HashOptions], Executor] | None = None,
     ) -> None:
+        """``hash_pool``: hash media elsewhere (``DaskPool.executor``: on a Dask cluster), given
+        the crawl's hash options."""
         self.store = store
         self.settings = settings
         self.matcher = matcher
@@ -81,15 +85,23 @@ class Crawler:
         self.takedowns = TakedownService(store, settings, actor=actor, blobs=blobs)
         self.http = http or CrawlHttp(settings, self.frontier.guard)
         self._own_http = http is None
-        self.hasher = MediaHasher(settings)
+        options = HashOptions.for_upload(settings)
+        self.hasher = MediaHasher(settings, hash_pool(options) if hash_pool is not None else None)
         #: held by whichever of this crawler's threads is writing to the store
         self._db = threading.Lock()
         self.stats = CrawlStats()
 
     @classmethod
     @contextmanager
-    def open(cls, store: Store, settings: Settings, *, actor: str = "system") -> Iterator[Crawler]:
-        crawler = cls(store, settings, Matcher.open(store, settings), actor=actor)
+    def open(
+        cls,
+        store: Store,
+        settings: Settings,
+        *,
+        actor: str = "system",
+        hash_pool: Callable[[HashOptions], Executor] | None = None,
+    ) -> Iterator[Crawler]:
+        crawler = cls(store, settings, Matcher.open(store, settings), actor=actor, hash_pool=hash_pool)
         try:
             yield crawler
         finally:
@@ -204,6 +216,8 @@ class Crawler:
         """Fetch one URL and look at what it is; never raises (a bad URL must not stop the crawl)."""
         try:
             return self._process(task)
+        except ClusterUnavailableError:
+            raise  # not this URL's fault: the crawl stops, the URL's lease runs out, it is taken again
         except Exception as exc:
             log.exception("crawl URL %s failed", task.id)
             return Outcome(task, "failed", "failed", error=f"internal: {type(exc).__name__}")

@@ -23,12 +23,14 @@ inherited); each opens the store, the matcher's bank indexes and an HTTP client 
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
 from multiprocessing import get_context
 
 from ohsc.errors import ConfigError
 from ohsc.removal.crawler import Crawler, CrawlStats
 from ohsc.settings import Settings
+from ohsc.signals.files import HashOptions
 from ohsc.store.db import Store
 
 
@@ -73,14 +75,18 @@ def crawl_in_processes(
     until_idle: bool = False,
     max_urls: int | None = None,
     actor: str = "system",
+    hash_pool: Callable[[HashOptions], Executor] | None = None,
 ) -> CrawlStats:
     """Crawl with ``processes`` crawler processes sharing the frontier; their summed statistics.
 
     ``store`` says which kind of store the processes open (the same database, from ``settings``).
-    With one process the crawl runs in this process."""
+    With one process the crawl runs in this process; only then may its media be hashed by
+    ``hash_pool`` (a Dask cluster's batching executor)."""
     own = process_settings(settings, processes)
+    if hash_pool is not None and processes != 1:
+        raise ConfigError("a hash pool (a Dask cluster) serves one crawl process")
     if processes == 1:
-        with store.held_open(), Crawler.open(store, settings, actor=actor) as crawler:
+        with store.held_open(), Crawler.open(store, settings, actor=actor, hash_pool=hash_pool) as crawler:
             return crawler.run(until_idle=until_idle, max_urls=max_urls)
     shares = [None] * processes if max_urls is None else _split(max_urls, processes)
     total = CrawlStats()

@@ -21,6 +21,11 @@ def set_options(options: HashOptions) -> None:
     _OPTIONS = options
 
 
+def current_options() -> HashOptions:
+    """The options :func:`set_options` gave this worker (the defaults before)."""
+    return _OPTIONS or HashOptions()
+
+
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 #: how often the portable watchdog checks that the scanning process is still there
 PARENT_POLL_SECONDS = 0.5
@@ -74,7 +79,7 @@ def exit_with_parent(parent_pid: int) -> None:
 
 def hash_job(path: str | None, data: bytes | None) -> FileSignals:
     """Hash ``data``, or the file at ``path``: a local path or an fsspec URL (``s3://...``)."""
-    options = _OPTIONS or HashOptions()
+    options = current_options()
     if data is not None:
         return hash_bytes(data, options)
     assert path is not None
