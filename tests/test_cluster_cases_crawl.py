@@ -255,6 +255,20 @@ def test_crawl_with_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) ->
     assert json.loads(status.output) == {"page_queued": 1}  # not taken: nothing was fetched
 
 
+def test_a_cluster_hashes_for_one_crawl_process_only(tmp_path: Path) -> None:
+    """--cluster with several crawl processes is refused before anything is taken."""
+    settings = crawl_settings(tmp_path / "home")
+    store = Store.from_settings(settings)
+    Frontier(store, settings, actor="cli:test").add(["http://127.0.0.1:9/index.html"], source="analyst")
+    store.dispose()
+    cli = CliRunner(env={"OHSC_HOME": str(tmp_path / "home"), "OHSC_CRAWL_ALLOW_PRIVATE_TARGETS": "true"})
+    got = cli.invoke(main, ["crawl", "run", "--processes", "2", "--cluster", _no_scheduler()])
+    assert got.exit_code == 2, got.output
+    assert "--processes 1" in got.output
+    status = cli.invoke(main, ["crawl", "status", "--json"])
+    assert json.loads(status.output) == {"page_queued": 1}
+
+
 def test_a_crawl_that_loses_its_scheduler_stops_and_the_next_run_finishes(
     cluster: Any, tmp_path: Path
 ) -> None:
