@@ -177,3 +177,38 @@ def test_robust_index_follows_bank_changes_without_reloading(
     banks.delete_bank("other")
     robust.refresh()
     assert not found(62) and found(61)
+
+
+def test_case_ingest_knows_cropped_and_bordered_copies_from_a_robust_bank(
+    banks: BankService, store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    """Case ingest scans with the scan's pipeline, so robust banks find there what plain PDQ
+    misses; the item takes the bank as its known source, an unrelated picture stays unknown."""
+    from ohsc.cases.models import CaseItemRow
+    from ohsc.cases.service import CaseService
+    from ohsc.signals.files import HashOptions, hash_path
+
+    original = synth.picture(71, (640, 480))
+    banks.create_bank("robust", robust=True)
+    banks.add_files("robust", [write(tmp_path / "known.jpg", original)], category="vics:1")
+    seized = tmp_path / "seized"
+    seized.mkdir()
+    copies = {
+        "cropped.jpg": synth.cropped(original, 0.1, 0.1, 0.1, 0.1),
+        "bordered.jpg": synth.bordered(original, 0.1, (255, 255, 255)),
+    }
+    for name, im in copies.items():
+        write(seized / name, im)
+    write(seized / "unrelated.jpg", synth.picture(72, (640, 480)))
+    matcher = Matcher.open(store, settings)
+    for name in copies:  # plain PDQ alone would not know them
+        sig = hash_path(seized / name, HashOptions.from_settings(settings))
+        assert not matcher.match(sig.signals(), pdq_quality=sig.pdq_quality).matched
+    service = CaseService(store, settings, actor="test")
+    service.create("robust-case")
+    summary = service.ingest("robust-case", seized, workers=0, matcher=matcher)
+    assert summary.known == 2
+    with store.session() as s:
+        known = {row.known_bank for row in s.query(CaseItemRow).all()}
+        assert known == {"robust", None}
+        assert s.query(CaseItemRow).filter(CaseItemRow.known_bank == "robust").count() == 2

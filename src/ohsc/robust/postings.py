@@ -153,8 +153,13 @@ class FeatureIndex:
         common = df > max(COMMON_MIN, COMMON_SHARE * entries)
         weight = np.log1p(entries / np.maximum(df, 1))
         weight[common] = 0.0
-        score = np.bincount(slots, weights=weight[key_at], minlength=len(self._entry_of_slot))
+        touched, at = np.unique(slots, return_inverse=True)  # only the entries that share a key
+        score = np.bincount(at, weights=weight[key_at], minlength=len(touched))
         if self._dead:
-            score[list(self._dead)] = 0.0
-        best = np.argsort(-score, kind="stable")[:top]
-        return [(float(score[s]), self._entry_of_slot[s]) for s in best if score[s] > 0]
+            score[np.isin(touched, np.fromiter(self._dead, np.int32, len(self._dead)))] = 0.0
+        if len(score) > top:
+            best = np.argpartition(-score, top)[:top]
+            best = best[np.argsort(-score[best], kind="stable")]
+        else:
+            best = np.argsort(-score, kind="stable")
+        return [(float(score[b]), self._entry_of_slot[int(touched[b])]) for b in best if score[b] > 0]

@@ -11,6 +11,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
+from ohsc.index.threads import limit_calling_thread
 from ohsc.robust import hashes, postings
 from ohsc.robust.descriptor import Query, RobustDescriptor
 from ohsc.robust.features import Verification, verify
@@ -153,6 +154,7 @@ class RobustIndex:
             index, labels, dead, rows = self._index, self._labels, self._dead, self._rows
             if not rows:
                 return []
+            limit_calling_thread()  # one query: more OpenMP threads would only spin (index.threads)
             lims, dist, idx = index.range_search(np.ascontiguousarray(query.hashes), radius + 1)
         best: dict[int, tuple[int, int, int, int]] = {}
         for q in range(len(lims) - 1):
