@@ -12,7 +12,7 @@ from PIL import Image
 
 from ohsc.demo import synth
 from ohsc.errors import InvalidInputError
-from ohsc.robust import hashes
+from ohsc.robust import hashes, postings
 from ohsc.robust.descriptor import Query, RobustDescriptor
 from ohsc.robust.planes import content_box, read_plane
 from ohsc.robust.search import RobustIndex, search
@@ -68,7 +68,7 @@ def bank() -> tuple[RobustIndex, dict[int, RobustDescriptor]]:
     for seed in SEEDS + UNRELATED:
         packed = RobustDescriptor.of_source(jpeg(picture(seed), 90), MAX_PIXELS).to_bytes()
         stored[seed] = RobustDescriptor.from_bytes(packed)  # as a bank keeps it
-        index.add(seed, RobustDescriptor.hashes_of(packed))
+        index.add(seed, *RobustDescriptor.index_of(stored[seed].index_bytes()))
     return index, stored
 
 
@@ -173,3 +173,83 @@ def test_index_removes_and_replaces_entries() -> None:
     assert {c[1] for c in index.candidates(q)} == {2}
     index.add(2, d.hashes)  # again: replaces, never duplicates
     assert len(index) == 1
+    for entry in range(3, 400):  # enough removals to compact: the rest still found
+        index.add(entry, d.hashes, d.keys())
+    index.remove(range(3, 300))
+    assert {c[1] for c in index.candidates(q)} == {2, *range(300, 400)}
+    assert {c[3] for c in index.candidates(q)} == {0}  # entry views still counted from each entry's first
+
+
+def test_a_copy_no_view_brings_near_is_found_by_its_features_keys(
+    bank: tuple[RobustIndex, dict[int, RobustDescriptor]],
+) -> None:
+    """With view candidates off (radius 0), the feature index alone finds a cropped copy (the
+    best scored entries are verified), and nothing for pictures the bank never saw."""
+    index, stored = bank
+    for seed in SEEDS:
+        data = jpeg(synth.cropped(picture(seed), 0.1, 0.25, 0.0, 0.0), 80)
+        query = Query.of_source(data, MAX_PIXELS)
+        assert index.feature_candidates(query)[0][1] == seed
+        hits = search(index, query, lambda ids: {i: stored[i] for i in ids}, radius=0)
+        assert [(h.entry_id, h.method) for h in hits] == [(seed, "features")]
+        assert hits[0].inliers >= 16 and hits[0].distance > 0
+    for seed in range(5000, 5012):
+        query = Query.of_source(jpeg(picture(seed)), MAX_PIXELS)
+        assert search(index, query, lambda ids: {i: stored[i] for i in ids}, radius=0) == []
+
+
+def test_feature_index_adds_removes_and_merges_incrementally() -> None:
+    rng = np.random.default_rng(5)
+    features = postings.FeatureIndex()
+    descriptors = {e: rng.integers(0, 256, (300, 32), dtype=np.uint8) for e in range(300)}
+    for e in range(200):  # one at a time: deltas merged as they grow
+        features.add(e, postings.keys(descriptors[e]))
+    features.add_many((e, postings.keys(descriptors[e])) for e in range(200, 300))
+    assert len(features) == 300 and features.postings == sum(
+        len(postings.keys(d)) for d in descriptors.values()
+    )
+    for e in (0, 150, 299):
+        assert features.scores(postings.keys(descriptors[e], None), 1)[0][1] == e
+    features.remove([150])
+    assert 150 not in {e for _, e in features.scores(postings.keys(descriptors[150], None), 300)}
+    features.remove(range(100))  # past a quarter dead: merged and renumbered
+    assert len(features) == 199
+    assert features.scores(postings.keys(descriptors[299], None), 1)[0][1] == 299
+    features.add(299, postings.keys(descriptors[7]))  # added again: the new keys replace the old
+    assert features.scores(postings.keys(descriptors[7], None), 1)[0][1] == 299
+    assert features.scores(np.zeros(0, np.uint32), 3) == []
+
+
+def test_index_rows_round_trip_and_old_rows_without_keys() -> None:
+    d = RobustDescriptor.of_source(jpeg(picture(12)), MAX_PIXELS)
+    views, keys = RobustDescriptor.index_of(d.index_bytes())
+    assert np.array_equal(views, d.hashes) and keys is not None and np.array_equal(keys, d.keys())
+    views, keys = RobustDescriptor.index_of(d.hashes.tobytes())  # stored before the feature index
+    assert np.array_equal(views, d.hashes) and keys is None
+    with pytest.raises(InvalidInputError):
+        RobustDescriptor.index_of(d.hashes.tobytes()[:-1])
+
+
+def test_a_candidate_search_uses_one_openmp_thread() -> None:
+    """faiss would otherwise search with a team as wide as the machine, whose other threads only
+    spin on a single query (ohsc.index.threads): robust queries cost 45 ms instead of ~15 on the
+    loaded 2-core machine. The search runs in a fresh thread, as a server's request would."""
+    import threading
+
+    import faiss
+
+    index = RobustIndex()
+    d = RobustDescriptor.of_source(jpeg(picture(13)), MAX_PIXELS)
+    index.add(1, d.hashes, d.keys())
+    query = Query.of_source(jpeg(picture(13)), MAX_PIXELS)
+    seen: list[int] = []
+
+    def run() -> None:
+        faiss.omp_set_num_threads(4)  # what a fresh thread may have
+        assert index.candidates(query)
+        seen.append(faiss.omp_get_max_threads())
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    assert seen == [1]

@@ -136,3 +136,79 @@ def test_cli_bank_robust_match_and_scan(tmp_path: Path) -> None:
     }
     assert scanned["bordered.jpg"]["matched"] and scanned["captioned.jpg"]["matched"]
     assert not scanned["other.jpg"]["matched"]
+
+
+def test_robust_index_follows_bank_changes_without_reloading(
+    banks: BankService, store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    """Adding, describing, retracting and deleting entries update the candidate index in place (by
+    the entries' change numbers); only turning a robust bank off or on reloads it."""
+    from ohsc.robust.store import RobustBanks
+
+    banks.create_bank("r", robust=True)
+    pictures = {seed: synth.picture(seed, (640, 480)) for seed in (61, 62, 63)}
+    write(tmp_path / "61.jpg", pictures[61])
+    banks.add_files("r", [tmp_path / "61.jpg"], external_id="p61")
+    robust = RobustBanks(store)
+    assert (robust.reloads, robust.updates, len(robust.index)) == (1, 0, 1)
+    assert not robust.refresh()  # nothing changed: nothing read again
+
+    def found(seed: int) -> set[int]:
+        query = query_of(synth.jpeg_bytes(synth.bordered(pictures[seed], 0.1), 85), 10**8)
+        assert query is not None
+        return {hit.entry_id for hit in robust.search(query)}
+
+    for seed in (62, 63):
+        banks.add_files("r", [write(tmp_path / f"{seed}.jpg", pictures[seed])], external_id=f"p{seed}")
+    assert robust.refresh() and (robust.reloads, robust.updates, len(robust.index)) == (1, 1, 3)
+    assert all(found(seed) for seed in (61, 62, 63))
+    banks.retract("r", "p62", "withdrawn")
+    assert robust.refresh() and (robust.reloads, robust.updates, len(robust.index)) == (1, 2, 2)
+    assert not found(62) and found(63)
+    banks.update_bank("r", enabled=False)
+    assert robust.refresh() and robust.reloads == 2 and not robust.active and len(robust.index) == 0
+    banks.update_bank("r", enabled=True)
+    assert robust.refresh() and robust.reloads == 3 and len(robust.index) == 2
+    banks.create_bank("other", robust=True)
+    write(tmp_path / "62b.jpg", pictures[62])
+    banks.add_files("other", [tmp_path / "62b.jpg"])
+    robust.refresh()
+    assert found(62)
+    banks.delete_bank("other")
+    robust.refresh()
+    assert not found(62) and found(61)
+
+
+def test_case_ingest_knows_cropped_and_bordered_copies_from_a_robust_bank(
+    banks: BankService, store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    """Case ingest scans with the scan's pipeline, so robust banks find there what plain PDQ
+    misses; the item takes the bank as its known source, an unrelated picture stays unknown."""
+    from ohsc.cases.models import CaseItemRow
+    from ohsc.cases.service import CaseService
+    from ohsc.signals.files import HashOptions, hash_path
+
+    original = synth.picture(71, (640, 480))
+    banks.create_bank("robust", robust=True)
+    banks.add_files("robust", [write(tmp_path / "known.jpg", original)], category="vics:1")
+    seized = tmp_path / "seized"
+    seized.mkdir()
+    copies = {
+        "cropped.jpg": synth.cropped(original, 0.1, 0.1, 0.1, 0.1),
+        "bordered.jpg": synth.bordered(original, 0.1, (255, 255, 255)),
+    }
+    for name, im in copies.items():
+        write(seized / name, im)
+    write(seized / "unrelated.jpg", synth.picture(72, (640, 480)))
+    matcher = Matcher.open(store, settings)
+    for name in copies:  # plain PDQ alone would not know them
+        sig = hash_path(seized / name, HashOptions.from_settings(settings))
+        assert not matcher.match(sig.signals(), pdq_quality=sig.pdq_quality).matched
+    service = CaseService(store, settings, actor="test")
+    service.create("robust-case")
+    summary = service.ingest("robust-case", seized, workers=0, matcher=matcher)
+    assert summary.known == 2
+    with store.session() as s:
+        known = {row.known_bank for row in s.query(CaseItemRow).all()}
+        assert known == {"robust", None}
+        assert s.query(CaseItemRow).filter(CaseItemRow.known_bank == "robust").count() == 2

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from ohsc.errors import InvalidInputError, OhscError
 from ohsc.robust import features as feat
-from ohsc.robust import hashes
+from ohsc.robust import hashes, postings
 from ohsc.robust.planes import Box, Grey, content_box, read_plane
 from ohsc.signals.images import ImageSource
 
@@ -72,6 +72,27 @@ class RobustDescriptor:
         at += n * 4
         descriptors = np.frombuffer(data, np.uint8, n * 32, at).reshape(n, 32)
         return cls(w, h, Box(x0, y0, x1, y1), hash_rows, feat.Features(points, descriptors))
+
+    def keys(self) -> postings.Keys:
+        """The keys under which the feature index files this picture's features."""
+        return postings.keys(self.features.descriptors)
+
+    def index_bytes(self) -> bytes:
+        """What the candidate index loads (the store's ``views``): the view hashes, then the
+        features' keys (little-endian uint32)."""
+        return self.hashes.tobytes() + self.keys().astype("<u4").tobytes()
+
+    @staticmethod
+    def index_of(blob: bytes) -> tuple[npt.NDArray[np.uint8], postings.Keys | None]:
+        """View hashes and features' keys of :meth:`index_bytes` (keys None for rows stored before
+        the feature index existed: only their hashes)."""
+        size = len(hashes.INDEX_VIEWS) * hashes.HASH_BYTES
+        if len(blob) < size or (len(blob) - size) % 4:
+            raise InvalidInputError("robust index row has the wrong length")
+        rows = np.frombuffer(blob, np.uint8, size).reshape(len(hashes.INDEX_VIEWS), hashes.HASH_BYTES)
+        if len(blob) == size:
+            return rows, None
+        return rows, np.frombuffer(blob, "<u4", offset=size).astype(np.uint32)
 
     @staticmethod
     def hashes_of(data: bytes) -> npt.NDArray[np.uint8]:

@@ -11,7 +11,8 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from ohsc.robust import hashes
+from ohsc.index.threads import limit_calling_thread
+from ohsc.robust import hashes, postings
 from ohsc.robust.descriptor import Query, RobustDescriptor
 from ohsc.robust.features import Verification, verify
 
@@ -26,6 +27,8 @@ ACCEPT_DISTANCE = 31
 MIN_INLIERS = 16
 #: At most this many candidates are verified per query (nearest first).
 MAX_VERIFY = 6
+#: And at most this many more found by their features' keys (best scored first).
+FEATURE_CANDIDATES = 3
 
 Loader = Callable[[Sequence[int]], Mapping[int, RobustDescriptor]]
 
@@ -66,74 +69,110 @@ class RobustHit:
 
 
 class RobustIndex:
-    """View hashes of every robust entry in a flat binary index (exact range search)."""
+    """View hashes of every robust entry in a flat binary index (exact range search), and their
+    features' keys in a :class:`~ohsc.robust.postings.FeatureIndex`. Changes are incremental:
+    added views are appended, removed ones masked until a quarter of the rows are dead."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._codes = np.zeros((0, hashes.HASH_BYTES), np.uint8)
+        self._codes: list[npt.NDArray[np.uint8]] = []
         self._labels = np.zeros(0, np.int64)
-        self._index: Any = None
-        self._pending: list[tuple[int, npt.NDArray[np.uint8]]] = []
-        self._removed: set[int] = set()
+        self._rows: dict[int, tuple[int, int]] = {}  # entry -> its rows [start, stop)
+        self._dead = np.zeros(0, bool)
+        self._index: Any = faiss.IndexBinaryFlat(hashes.HASH_BYTES * 8)
+        self.features = postings.FeatureIndex()
 
-    def add(self, entry_id: int, view_hashes: npt.NDArray[np.uint8]) -> None:
-        with self._lock:
-            self._removed.discard(entry_id)
-            self._pending.append((entry_id, view_hashes))
+    def add(
+        self, entry_id: int, view_hashes: npt.NDArray[np.uint8], keys: postings.Keys | None = None
+    ) -> None:
+        self.add_many([(entry_id, view_hashes, keys)])
 
-    def add_many(self, items: Iterable[tuple[int, npt.NDArray[np.uint8]]]) -> None:
+    def add_many(self, items: Iterable[tuple[int, npt.NDArray[np.uint8], postings.Keys | None]]) -> None:
+        """Add (or replace) entries: their view hashes and, when known, their features' keys."""
         with self._lock:
-            for entry_id, view_hashes in items:
-                self._removed.discard(entry_id)
-                self._pending.append((entry_id, view_hashes))
+            codes, labels, feature_items = [], [], []
+            at = len(self._labels)
+            for entry_id, view_hashes, keys in items:
+                self._drop(entry_id)
+                self._rows[entry_id] = (at, at + len(view_hashes))
+                at += len(view_hashes)
+                codes.append(view_hashes)
+                labels.append(np.full(len(view_hashes), entry_id, np.int64))
+                if keys is not None:
+                    feature_items.append((entry_id, keys))
+            if not codes:
+                return
+            block = np.ascontiguousarray(np.concatenate(codes), np.uint8)
+            self._index.add(block)
+            self._codes.append(block)
+            self._labels = np.concatenate([self._labels, *labels])
+            self._dead = np.concatenate([self._dead, np.zeros(len(block), bool)])
+            self.features.add_many(feature_items)
 
     def remove(self, entry_ids: Iterable[int]) -> None:
         with self._lock:
-            self._removed.update(entry_ids)
+            for entry_id in entry_ids:
+                self._drop(entry_id)
+            self._compact_if_sparse()
+
+    def _drop(self, entry_id: int) -> None:
+        rows = self._rows.pop(entry_id, None)
+        if rows is not None:
+            self._dead[rows[0] : rows[1]] = True
+        self.features.remove([entry_id], merge=False)
+
+    def _compact_if_sparse(self) -> None:
+        dead = int(self._dead.sum())
+        if dead <= max(256, len(self._dead) // 4):
+            return
+        keep = ~self._dead
+        codes = np.ascontiguousarray(np.concatenate(self._codes)[keep])
+        labels = self._labels[keep]
+        self._index = faiss.IndexBinaryFlat(hashes.HASH_BYTES * 8)
+        if len(codes):
+            self._index.add(codes)
+        self._codes, self._labels, self._dead = [codes], labels, np.zeros(len(labels), bool)
+        starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]]) if len(labels) else np.zeros(0, int)
+        stops = np.r_[starts[1:], len(labels)]
+        self._rows = {int(labels[a]): (int(a), int(b)) for a, b in zip(starts, stops, strict=True)}
+        self.features.remove([], merge=True)
 
     def __len__(self) -> int:
         with self._lock:
-            self._compact()
-            return len(set(self._labels.tolist()))
+            return len(self._rows)
 
-    def _compact(self) -> None:
-        if not self._pending and not self._removed:
-            return
-        codes, labels = self._codes, self._labels
-        if self._pending:
-            ids = [i for i, _ in self._pending]
-            keep = ~np.isin(labels, ids)  # an entry added again replaces its views
-            codes = np.concatenate([codes[keep], *(h for _, h in self._pending)])
-            labels = np.concatenate([labels[keep], *(np.full(len(h), i, np.int64) for i, h in self._pending)])
-        if self._removed:
-            keep = ~np.isin(labels, list(self._removed))
-            codes, labels = codes[keep], labels[keep]
-        self._codes, self._labels = np.ascontiguousarray(codes), labels
-        self._pending, self._removed = [], set()
-        index = faiss.IndexBinaryFlat(hashes.HASH_BYTES * 8)
-        if len(labels):
-            index.add(self._codes)
-        self._index = index
+    def nbytes(self) -> int:
+        """Memory of the candidate index: codes, labels, masks and the features' postings."""
+        with self._lock:
+            rows = len(self._labels)
+            return rows * (hashes.HASH_BYTES * 2 + 8 + 1) + 48 * len(self._rows) + self.features.nbytes()
 
     def candidates(self, query: Query, radius: int = CANDIDATE_RADIUS) -> list[tuple[int, int, int, int]]:
         """(distance, entry id, query view, entry view) of each entry within ``radius`` by its
         nearest pair of views, nearest first."""
         with self._lock:
-            self._compact()
-            index, labels = self._index, self._labels
-        if index is None or not len(labels):
-            return []
-        lims, dist, idx = index.range_search(np.ascontiguousarray(query.hashes), radius + 1)
-        views = len(hashes.INDEX_VIEWS)
+            index, labels, dead, rows = self._index, self._labels, self._dead, self._rows
+            if not rows:
+                return []
+            limit_calling_thread()  # one query: more OpenMP threads would only spin (index.threads)
+            lims, dist, idx = index.range_search(np.ascontiguousarray(query.hashes), radius + 1)
         best: dict[int, tuple[int, int, int, int]] = {}
         for q in range(len(lims) - 1):
             for k in range(int(lims[q]), int(lims[q + 1])):
                 row, d = int(idx[k]), int(dist[k])
+                if dead[row]:
+                    continue
                 entry = int(labels[row])
                 current = best.get(entry)
                 if current is None or d < current[0]:
-                    best[entry] = (d, entry, q, row % views)
+                    best[entry] = (d, entry, q, row - rows[entry][0])
         return sorted(best.values())
+
+    def feature_candidates(self, query: Query, top: int = FEATURE_CANDIDATES) -> list[tuple[float, int]]:
+        """(score, entry id) of the entries whose features' keys the query's share most."""
+        query_keys = postings.keys(query.features(False).descriptors, None)
+        with self._lock:
+            return self.features.scores(query_keys, top)
 
 
 def _method(distance: int, query_view: int, entry_view: int, threshold: int) -> str:
@@ -156,6 +195,30 @@ def _verify(
     )
 
 
+def _nearest_views(query: Query, descriptor: RobustDescriptor) -> tuple[int, int, int]:
+    """(distance, query view, entry view) of the nearest pair of view hashes."""
+    bits = np.unpackbits(query.hashes[:, None, :] ^ descriptor.hashes[None, :, :], axis=2).sum(axis=2)
+    qv, ev = np.unravel_index(int(np.argmin(bits)), bits.shape)
+    return int(bits[qv, ev]), int(qv), int(ev)
+
+
+def _hit(
+    entry_id: int, distance: int, qv: int, ev: int, checked: Verification, mirrored: bool, threshold: int
+) -> RobustHit:
+    return RobustHit(
+        entry_id=entry_id,
+        method=_method(distance, qv, ev, threshold),
+        distance=distance,
+        query_view=hashes.QUERY_VIEW_NAMES[qv],
+        entry_view=hashes.INDEX_VIEW_NAMES[ev],
+        inliers=checked.inliers,
+        region=checked.region,
+        rotation=checked.rotation,
+        scale=checked.scale,
+        mirrored=mirrored,
+    )
+
+
 def search(
     index: RobustIndex,
     query: Query,
@@ -165,41 +228,39 @@ def search(
     radius: int = CANDIDATE_RADIUS,
     min_inliers: int = MIN_INLIERS,
     max_verify: int = MAX_VERIFY,
+    feature_candidates: int = FEATURE_CANDIDATES,
 ) -> list[RobustHit]:
-    """Robust entries the query is a copy of: candidates by view hashes, each verified by local
-    features. ``load`` gives the stored descriptors of candidate entries."""
+    """Robust entries the query is a copy of: candidates by view hashes (and, when no view is
+    within the threshold, by their features' keys), each verified by local features. ``load``
+    gives the stored descriptors of candidate entries."""
     found = index.candidates(query, radius)
     accept = min(threshold, ACCEPT_DISTANCE)
     near = [c for c in found if c[0] <= accept]
     far = [c for c in found if c[0] > accept][:max_verify]
-    stored = load([entry for _, entry, _, _ in far]) if far else {}
-    hits: list[RobustHit] = []
-    for distance, entry_id, qv, ev in near + far:
+    listed = {c[1] for c in near + far}
+    extra = []
+    if not near and feature_candidates:
+        extra = [e for _, e in index.feature_candidates(query, feature_candidates) if e not in listed]
+    wanted = [entry for _, entry, _, _ in far] + extra
+    stored = load(wanted) if wanted else {}
+    hits = [
+        _hit(e, d, qv, ev, Verification(0, hashes.view_region(ev), 0.0, 1.0), False, threshold)
+        for d, e, qv, ev in near
+    ]
+    for distance, entry_id, qv, ev in far:
+        descriptor = stored.get(entry_id)
+        if descriptor is None:
+            continue
         mirrored = hashes.QUERY_VIEW_NAMES[qv] == "mirror"
-        checked: Verification | None
-        if distance <= accept:
-            checked = Verification(0, hashes.view_region(ev), 0.0, 1.0)
-        elif (descriptor := stored.get(entry_id)) is not None:
+        checked = _verify(query, descriptor, mirrored, min_inliers)
+        if checked is None and mirrored:  # the mirror view was nearest by chance
+            mirrored = False
             checked = _verify(query, descriptor, mirrored, min_inliers)
-            if checked is None and mirrored:  # the mirror view was nearest by chance
-                mirrored = False
-                checked = _verify(query, descriptor, mirrored, min_inliers)
-        else:
-            continue
-        if checked is None:
-            continue
-        hits.append(
-            RobustHit(
-                entry_id=entry_id,
-                method=_method(distance, qv, ev, threshold),
-                distance=distance,
-                query_view=hashes.QUERY_VIEW_NAMES[qv],
-                entry_view=hashes.INDEX_VIEW_NAMES[ev],
-                inliers=checked.inliers,
-                region=checked.region,
-                rotation=checked.rotation,
-                scale=checked.scale,
-                mirrored=mirrored,
-            )
-        )
+        if checked is not None:
+            hits.append(_hit(entry_id, distance, qv, ev, checked, mirrored, threshold))
+    for entry_id in extra:
+        descriptor = stored.get(entry_id)
+        if descriptor is not None and (checked := _verify(query, descriptor, False, min_inliers)) is not None:
+            distance, qv, ev = _nearest_views(query, descriptor)
+            hits.append(_hit(entry_id, distance, qv, ev, checked, False, threshold))
     return hits
