@@ -297,6 +297,11 @@ def main() -> None:
             f"crawl CPU {1000 * cpu / (stats.pages + stats.media):.2f} ms per URL (all its processes; the GETs "
             f"{1000 * ref_cpu / (args.pages + args.media):.2f} ms per request); RSS {rss_mb():.0f} MB; load {load()}"
         )
+        if args.processes > 1:
+            print(
+                f"  of which crawling (the slowest process's run, without its start): {stats.seconds:.1f} s: "
+                f"{(stats.pages + stats.media) / stats.seconds:.0f} requests/s"
+            )
         found = crawled_matches(store)
         same = "identical" if found == expected else f"DIFFERENT ({len(found)} vs {len(expected)})"
         print(f"matches: crawl {len(found)}, scan of the files {len(expected)}: hashes and banks {same}")
