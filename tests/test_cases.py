@@ -306,6 +306,47 @@ def test_grid_puts_unknown_first_and_pages(store: Store, settings: Settings, tmp
     assert len(_ids(service, "grid", sort="largest")) == 5
 
 
+def _kept_and_counted(store: Store) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], int]]:
+    from sqlalchemy import func, select
+
+    from ohsc.cases.models import CaseStackRow
+
+    with store.session() as s:
+        kept = {(r.case_id, r.stack_id): r.size for r in s.scalars(select(CaseStackRow))}
+        counted = {
+            (case_id, int(stack_id or 0)): n
+            for case_id, stack_id, n in s.execute(
+                select(CaseItemRow.case_id, CaseItemRow.stack_id, func.count()).group_by(
+                    CaseItemRow.case_id, CaseItemRow.stack_id
+                )
+            )
+        }
+    return kept, counted
+
+
+def test_stack_sizes_are_kept_as_items_join_stacks(service: CaseService, tmp_path: Path) -> None:
+    """The grid's stack-size filter reads sizes kept at ingest (no count over the case's items):
+    they equal the items' counts after ingests of folders, a later near-duplicate, and VICS."""
+    files = _collection(tmp_path / "seized")
+    service.create("kept")
+    service.ingest("kept", tmp_path / "seized", workers=0)
+    (tmp_path / "later").mkdir()
+    (tmp_path / "later" / "a-smaller.jpg").write_bytes(resized(files["DCIM/a.jpg"], 0.4, q=60))
+    service.ingest("kept", tmp_path / "later", workers=0)
+    ids = _ids(service, "kept", media_kind="image")
+    service.categorise("kept", ids[:2], "1")
+    out = tmp_path / "case.json"
+    with out.open("wb") as fh:
+        service.export_vics("kept", fh)
+    service.create("vics-source")
+    service.ingest("vics-source", out)
+    kept, counted = _kept_and_counted(service.store)
+    assert kept == counted
+    assert sorted(kept.values(), reverse=True)[0] == 3  # a, its resized copy and the later one
+    assert len(_ids(service, "kept", min_stack=3)) == 3
+    assert _ids(service, "kept", min_stack=4) == []
+
+
 def test_two_analysts_must_agree(store: Store, settings: Settings, tmp_path: Path) -> None:
     _collection(tmp_path / "seized")
     first = CaseService(store, settings, actor="user:ann")

@@ -11,6 +11,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ohsc.cases.models import CaseItemRow, CaseLocationRow
+from ohsc.cases.stack_sizes import sizes_of, stacks_at_least
 from ohsc.errors import InvalidInputError
 from ohsc.store.types import ascii_int, parse_when
 
@@ -106,13 +107,7 @@ def _filtered(case_id: int, f: GridFilter) -> Select[Any]:
     if f.disputed:
         q = q.where(CaseItemRow.disputed.is_(True))
     if f.min_stack is not None and f.min_stack > 1:
-        sizes = (
-            select(CaseItemRow.stack_id)
-            .where(CaseItemRow.case_id == case_id)
-            .group_by(CaseItemRow.stack_id)
-            .having(func.count() >= f.min_stack)
-        )
-        q = q.where(CaseItemRow.stack_id.in_(sizes))
+        q = q.where(CaseItemRow.stack_id.in_(stacks_at_least(case_id, f.min_stack)))
     return q
 
 
@@ -181,14 +176,7 @@ def page(
 
 
 def stack_sizes(s: Session, case_id: int, stack_ids: list[int]) -> dict[int, int]:
-    if not stack_ids:
-        return {}
-    rows = s.execute(
-        select(CaseItemRow.stack_id, func.count())
-        .where(CaseItemRow.case_id == case_id, CaseItemRow.stack_id.in_(set(stack_ids)))
-        .group_by(CaseItemRow.stack_id)
-    )
-    return {int(a): int(n) for a, n in rows if a is not None}
+    return sizes_of(s, case_id, stack_ids)
 
 
 def _int(params: dict[str, str], key: str) -> int | None:

@@ -27,6 +27,7 @@ from ohsc import audit
 from ohsc.cases.categories import code_of_bank_category
 from ohsc.cases.models import CaseItemRow, CaseLocationRow, CaseRow, CaseSourceRow
 from ohsc.cases.series import camera_of, regroup, taken_at
+from ohsc.cases.stack_sizes import add_to_stacks
 from ohsc.cases.stacking import Stacker, one_faiss_thread
 from ohsc.scanning.items import MEMBER_SEP
 from ohsc.scanning.journal import Journal
@@ -221,6 +222,7 @@ class Applier:
             update(table).where(table.c.id == bindparam("item")).values(stack_id=bindparam("stack")),
             [{"item": item_id, "stack": stacks[item_id]} for item_id in ids.values()],
         )
+        add_to_stacks(s, self.case_id, (stacks[item_id] for item_id in ids.values()))
         return ids
 
     def _insert_locations(

@@ -154,3 +154,16 @@ class CaseRevealRow(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("case_items.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseStackRow(Base):
+    """How many items each near-duplicate stack of a case holds, kept as items join it, so the
+    grid's stack-size filter reads stacks of that size instead of counting every item."""
+
+    __tablename__ = "case_stacks"
+    __table_args__ = (Index("ix_case_stack_size", "case_id", "size"),)
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    #: the stack's first item (``case_items.stack_id``)
+    stack_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(Integer, default=0)

@@ -20,6 +20,7 @@ from ohsc.banks.formats.vics import CONTEXT_2_0, VicsFormat
 from ohsc.banks.model import EntryInput, RowError
 from ohsc.cases.model import IngestSummary
 from ohsc.cases.models import CaseItemRow, CaseLocationRow, CaseRow
+from ohsc.cases.stack_sizes import add_to_stacks
 from ohsc.store.db import Store
 
 #: rows read per query while exporting
@@ -133,6 +134,7 @@ def ingest_vics(store: Store, case: CaseRow, source_id: int, path: Path, summary
                 s.add(item)
                 s.flush()
                 item.stack_id = item.id
+                add_to_stacks(s, case.id, [item.id])
                 summary.new_items += 1
                 summary.known += 1
             else:
