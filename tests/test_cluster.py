@@ -36,28 +36,11 @@ distributed = pytest.importorskip("distributed")
 
 from ohsc.cluster.local import start_local  # noqa: E402
 from ohsc.cluster.pool import DaskPool  # noqa: E402
+from tests import dask_cluster  # noqa: E402
+
+cluster, client = dask_cluster.cluster, dask_cluster.client  # the fixtures, started once per module
 
 pytestmark = [pytest.mark.xdist_group("dask-cluster"), pytest.mark.filterwarnings("ignore::ResourceWarning")]
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    """Two worker processes of one thread each on loopback: small, the machine has two cores."""
-    local = start_local(2, threads=1, memory_limit="1GiB")
-    try:
-        yield local
-    finally:
-        local.close()
-
-
-@pytest.fixture
-def client(cluster: Any) -> Iterator[Any]:
-    c = distributed.Client(cluster.scheduler_address, set_as_default=False)
-    try:
-        c.wait_for_workers(2, timeout=60)
-        yield c
-    finally:
-        c.close()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,30 +38,12 @@ from tests.test_removal_crawl import bank_known, crawl_settings
 
 distributed = pytest.importorskip("distributed")
 
-from ohsc.cluster.local import start_local  # noqa: E402
 from ohsc.cluster.pool import DaskPool  # noqa: E402
+from tests import dask_cluster  # noqa: E402
+
+cluster, client = dask_cluster.cluster, dask_cluster.client  # the fixtures, started once per module
 
 pytestmark = [pytest.mark.xdist_group("dask-cluster"), pytest.mark.filterwarnings("ignore::ResourceWarning")]
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    """Two worker processes of one thread each on loopback (the machine has two cores)."""
-    local = start_local(2, threads=1, memory_limit="1GiB")
-    try:
-        yield local
-    finally:
-        local.close()
-
-
-@pytest.fixture
-def client(cluster: Any) -> Iterator[Any]:
-    c = distributed.Client(cluster.scheduler_address, set_as_default=False)
-    try:
-        c.wait_for_workers(2, timeout=60)
-        yield c
-    finally:
-        c.close()
 
 
 # --- case ingest ----------------------------------------------------------------------------------
