@@ -163,7 +163,7 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cli = CliRunner(env={"OHSC_HOME": str(tmp_path / "home")})
+    cli = CliRunner(env={"OHSC_HOME": str(tmp_path / "home"), "OHSC_CLUSTER_CONNECT_SECONDS": "1"})
     result = cli.invoke(main, ["scan", str(folder), "--cluster", f"tcp://127.0.0.1:{port}", "--quiet"])
     assert result.exit_code == ClusterUnavailableError.exit_code == 8
     assert "cannot reach the Dask scheduler" in result.output

@@ -149,7 +149,7 @@ def _no_scheduler() -> str:
 
 def test_case_ingest_with_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
     _collection(tmp_path / "seized")
-    cli = CliRunner(env={"OHSC_HOME": str(tmp_path / "home")})
+    cli = CliRunner(env={"OHSC_HOME": str(tmp_path / "home"), "OHSC_CLUSTER_CONNECT_SECONDS": "1"})
     assert cli.invoke(main, ["case", "create", "c"]).exit_code == 0
     got = cli.invoke(
         main, ["case", "ingest", "c", str(tmp_path / "seized"), "--quiet", "--cluster", _no_scheduler()]
@@ -227,6 +227,7 @@ def test_crawl_with_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) ->
             "OHSC_HOME": str(tmp_path / "home"),
             "OHSC_CRAWL_ALLOW_PRIVATE_TARGETS": "true",
             "OHSC_DASK_SCHEDULER": _no_scheduler(),
+            "OHSC_CLUSTER_CONNECT_SECONDS": "1",
         }
     )
     got = cli.invoke(main, ["crawl", "run", "--no-notify"])

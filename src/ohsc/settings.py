@@ -114,6 +114,12 @@ class Settings(BaseModel):
     cluster_batch_files: int = Field(
         default=16, ge=1, le=10_000, description="Media files per Dask task when hashing runs on a cluster."
     )
+    cluster_connect_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="How long to keep trying to reach the Dask scheduler before giving up.",
+    )
 
     # --- content at rest ---------------------------------------------------------------------
     content_key: str | None = Field(

@@ -122,7 +122,12 @@ def ingest(
 
             hint = "what was done is kept: run the same ingest again to finish it"
             pool = stack.enter_context(
-                cluster_pool(address, batch_items=app.settings.cluster_batch_files, lost_hint=hint)
+                cluster_pool(
+                    address,
+                    batch_items=app.settings.cluster_batch_files,
+                    connect_seconds=app.settings.cluster_connect_seconds,
+                    lost_hint=hint,
+                )
             )
             workers = pool.threads()
         matcher = None if no_match else app.matcher()

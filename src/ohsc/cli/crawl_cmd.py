@@ -126,7 +126,12 @@ def crawl_run(
 
             hint = "the crawl resumes where it was when run again (URLs it held are taken again)"
             pool = stack.enter_context(
-                cluster_pool(address, batch_items=app.settings.cluster_batch_files, lost_hint=hint)
+                cluster_pool(
+                    address,
+                    batch_items=app.settings.cluster_batch_files,
+                    connect_seconds=app.settings.cluster_connect_seconds,
+                    lost_hint=hint,
+                )
             )
             hash_pool = pool.executor
         stats = crawl_in_processes(

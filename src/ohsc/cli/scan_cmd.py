@@ -123,7 +123,13 @@ def scan(
         if address:  # connect first: an unreachable scheduler fails before anything is written
             from ohsc.cluster.pool import cluster_pool
 
-            pool = stack.enter_context(cluster_pool(address, batch_items=settings.cluster_batch_files))
+            pool = stack.enter_context(
+                cluster_pool(
+                    address,
+                    batch_items=settings.cluster_batch_files,
+                    connect_seconds=settings.cluster_connect_seconds,
+                )
+            )
         matcher = app.matcher()
         options = ScanOptions(
             workers=pool.threads() if pool is not None else (workers or settings.effective_workers()),

@@ -67,8 +67,8 @@ def connect(address: str, *, timeout: float = 10.0) -> Client:
 
 
 @contextmanager
-def cluster_pool(address: str, **kw: Any) -> Iterator[DaskPool]:
-    client = connect(address)
+def cluster_pool(address: str, *, connect_seconds: float = 10.0, **kw: Any) -> Iterator[DaskPool]:
+    client = connect(address, timeout=connect_seconds)
     try:
         yield DaskPool(client, **kw)
     finally:
