@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,14 +75,33 @@ def pg_engine() -> Iterator[Engine]:
         admin.dispose()
 
 
-def _sqlite_store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'store.db'}")
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite store migrated once per test process: each test's store is a copy of it (migrating
+    a new file costs ~0.3 s; a copy ~0.015 s), as migrating would leave it."""
+    path = tmp_path_factory.mktemp("template") / "store.db"
+    Store(f"sqlite:///{path}").dispose()  # the last connection closed: the WAL is checkpointed
+    return path
+
+
+def _sqlite_store(tmp_path: Path, template: Path) -> Store:
+    """A fresh migrated store with a store id of its own (migrating gives each store a random one)."""
+    target = tmp_path / "store.db"
+    shutil.copyfile(template, target)
+    target.chmod(0o600)  # owner-only, as the store creates its file
+    conn = sqlite3.connect(target)
+    try:
+        with conn:
+            conn.execute("UPDATE ohsc_meta SET value = ? WHERE key = 'store_id'", (uuid.uuid4().hex,))
+    finally:
+        conn.close()
+    return Store(f"sqlite:///{target}")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
-        s = _sqlite_store(tmp_path)
+        s = _sqlite_store(tmp_path, request.getfixturevalue("sqlite_template"))
         yield s
         s.dispose()
         return
@@ -95,7 +116,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[Store]:
-    s = _sqlite_store(tmp_path)
+def sqlite_store(tmp_path: Path, sqlite_template: Path) -> Iterator[Store]:
+    s = _sqlite_store(tmp_path, sqlite_template)
     yield s
     s.dispose()
