@@ -101,6 +101,24 @@ def withdraw(recs: Iterable[EntrySourceRow], reason: str | None) -> list[EntrySo
     return done
 
 
+def no_longer_listed(
+    s: Session, bank_id: int, source: str, listed: dict[str, set[tuple[str, str]]]
+) -> list[EntrySourceRow]:
+    """The live records of ``source`` whose external id is in ``listed`` but whose signal it no
+    longer lists (``listed``: external id -> the (signal type, value) pairs listed now)."""
+    query = (
+        select(EntrySourceRow, EntryRow.signal_type, EntryRow.value)
+        .join(EntryRow, EntryRow.id == EntrySourceRow.entry_id)
+        .where(
+            EntrySourceRow.bank_id == bank_id,
+            EntrySourceRow.source == source,
+            EntrySourceRow.external_id.in_(list(listed)),
+            EntrySourceRow.withdrawn_at.is_(None),
+        )
+    )
+    return [rec for rec, st, value in s.execute(query) if (st, value) not in listed[rec.external_id]]
+
+
 def unwithdraw(recs: Iterable[EntrySourceRow]) -> list[EntrySourceRow]:
     now = utcnow()
     done = []

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ohsc.banks.model import (
@@ -18,6 +17,7 @@ from ohsc.banks.model import (
     RowError,
 )
 from ohsc.banks.records import (
+    no_longer_listed,
     record_key,
     refresh_entries,
     withdraw,
@@ -26,7 +26,7 @@ from ohsc.errors import OhscError
 from ohsc.settings import Settings
 from ohsc.signals import get_signal_type
 from ohsc.store.db import Store
-from ohsc.store.models import BankRow, EntryRow, EntrySourceRow
+from ohsc.store.models import BankRow
 
 #: Entries per committed batch (records go in quarters of it: a record may list several signals).
 BATCH = 2000
@@ -115,17 +115,7 @@ class SourceRecords:
                 except OhscError:
                     continue
         with self.store.session() as s:
-            query = (
-                select(EntrySourceRow, EntryRow.signal_type, EntryRow.value)
-                .join(EntryRow, EntryRow.id == EntrySourceRow.entry_id)
-                .where(
-                    EntrySourceRow.bank_id == bank_id,
-                    EntrySourceRow.source == source,
-                    EntrySourceRow.external_id.in_(list(listed)),
-                    EntrySourceRow.withdrawn_at.is_(None),
-                )
-            )
-            gone = [rec for rec, st, value in s.execute(query) if (st, value) not in listed[rec.external_id]]
+            gone = no_longer_listed(s, bank_id, source, listed)
             done = withdraw(gone, "no longer listed by its source")
             if done:
                 refresh_entries(s, {r.entry_id for r in done})

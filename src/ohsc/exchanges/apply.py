@@ -5,16 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ohsc.banks.model import EntryInput, ImportReport
-from ohsc.banks.records import refresh_entries, withdraw
+from ohsc.banks.records import no_longer_listed, refresh_entries, withdraw
 from ohsc.banks.service import BankService
 from ohsc.errors import OhscError
 from ohsc.exchanges.model import ExchangeRecord
 from ohsc.signals import get_signal_type
-from ohsc.store.models import EntryRow, EntrySourceRow
 
 
 @dataclass(slots=True)
@@ -105,17 +103,7 @@ def _drop_unlisted(s: Session, bank_id: int, source: str, records: Sequence[Exch
     listed = {r.source_id: set(r.signals) for r in records if not r.withdrawn}
     if not listed:
         return 0
-    query = (
-        select(EntrySourceRow, EntryRow.signal_type, EntryRow.value)
-        .join(EntryRow, EntryRow.id == EntrySourceRow.entry_id)
-        .where(
-            EntrySourceRow.bank_id == bank_id,
-            EntrySourceRow.source == source,
-            EntrySourceRow.external_id.in_(list(listed)),
-            EntrySourceRow.withdrawn_at.is_(None),
-        )
-    )
-    gone = [rec for rec, st, value in s.execute(query) if (st, value) not in listed[rec.external_id]]
+    gone = no_longer_listed(s, bank_id, source, listed)
     done = withdraw(gone, "no longer listed by the exchange")
     refresh_entries(s, {r.entry_id for r in done})
     return len(done)
