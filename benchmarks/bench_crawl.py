@@ -4,7 +4,9 @@
 
 Builds a site of ``--pages`` pages (a binary tree of links and ``--per-page`` pictures; the
 pictures are ``--media`` distinct benign generated JPEGs, a tenth of them banked), serves it with
-``python -m http.server`` in another process, and measures in the same run:
+Python's ``http.server`` in another process (HTTP/1.0, a connection per request; with
+``--keep-alive``, ``site_server.py``: HTTP/1.1 keeping connections open), and measures in the
+same run:
 
 * the reference: plain sequential httpx GETs of every page and picture (no parsing, no hashing,
   no database): what the server and the loopback give;
@@ -73,13 +75,26 @@ def write_pages(root: Path, pages: int, media: int, per_page: int) -> None:
         os.utime(path, (stamp, stamp))
 
 
-def serve(root: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve(root: Path, keep_alive: bool = False) -> tuple[subprocess.Popen[bytes], str]:
+    """The site in another process: HTTP/1.0, or HTTP/1.1 keep-alive (``site_server.py``)."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(root)]
+    if keep_alive:
+        cmd = [sys.executable, str(Path(__file__).with_name("site_server.py")), str(port), str(root)]
+    else:
+        cmd = [
+            sys.executable,
+            "-m",
+            "http.server",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            str(root),
+        ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
@@ -137,7 +152,7 @@ def memory(args: argparse.Namespace) -> None:
     banks = BankService(store, settings, actor="bench")
     banks.create_bank("known")
     banks.add_files("known", [tmp / "site" / "s" / "m" / f"{i}.jpg" for i in range(0, args.media, 10)])
-    proc, url = serve(tmp / "site")
+    proc, url = serve(tmp / "site", args.keep_alive)
     try:
         print(f"machine: {machine()}; load {os.getloadavg()[0]:.1f}")
         with Crawler.open(store, settings, actor="bench") as crawler:
@@ -170,6 +185,12 @@ def memory(args: argparse.Namespace) -> None:
 
 def load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
+
+
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used (the site's server)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def scan_reference(
@@ -228,6 +249,11 @@ def main() -> None:
         help="OHSC_CRAWL_PROCESSES: crawler processes sharing the frontier",
     )
     ap.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="serve the site with HTTP/1.1 keep-alive (and TCP_NODELAY), not HTTP/1.0",
+    )
+    ap.add_argument(
         "--store", choices=("pooled", "plain"), default="pooled", help="pooled: SQLite connections kept open"
     )
     ap.add_argument(
@@ -260,9 +286,11 @@ def main() -> None:
     banks = BankService(store, settings, actor="bench")
     banks.create_bank("known")
     banks.add_files("known", [tmp / "site" / "m" / f"{i}.jpg" for i in range(0, args.media, 10)])
-    proc, url = serve(tmp / "site")
+    proc, url = serve(tmp / "site", args.keep_alive)
     try:
-        print(f"machine: {machine()}")
+        print(
+            f"machine: {machine()}; site served with {'HTTP/1.1 keep-alive' if args.keep_alive else 'HTTP/1.0'}"
+        )
         t0, ref_cpu = time.perf_counter(), time.process_time()
         with httpx.Client() as c:
             for p in range(args.pages):
@@ -277,14 +305,14 @@ def main() -> None:
         )
 
         Frontier(store, settings, actor="bench").add([f"{url}/p0.html"], source="analyst")
-        cpu0 = os.times()
+        cpu0, server0 = os.times(), cpu_of(proc.pid)
         if args.processes > 1:  # the processes' start (store, bank index, kernels) is in the time
             t0 = time.perf_counter()
             stats = crawl_in_processes(store, settings, args.processes, until_idle=True, actor="bench")
             took = time.perf_counter() - t0
         else:
             stats, took = crawl_here(store, settings, tmp, args)
-        cpu1 = os.times()
+        cpu1, server = os.times(), cpu_of(proc.pid) - server0
         cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
         cpu += (cpu1.children_user - cpu0.children_user) + (cpu1.children_system - cpu0.children_system)
         print(
@@ -296,6 +324,10 @@ def main() -> None:
             f"media {stats.media / took / scan_rate:.2f}x the scan's hashing); "
             f"crawl CPU {1000 * cpu / (stats.pages + stats.media):.2f} ms per URL (all its processes; the GETs "
             f"{1000 * ref_cpu / (args.pages + args.media):.2f} ms per request); RSS {rss_mb():.0f} MB; load {load()}"
+        )
+        print(
+            f"  the site's server: {1000 * server / (stats.pages + stats.media):.2f} ms CPU per URL; crawl and "
+            f"server together {(cpu + server) / took:.2f} cores of {len(os.sched_getaffinity(0))}"
         )
         if args.processes > 1:
             print(

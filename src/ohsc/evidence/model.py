@@ -138,3 +138,21 @@ class EvidenceItem:
             "purged_at": self.purged_at.isoformat() if self.purged_at else None,
             "holds": [h.to_dict() for h in self.holds],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """Content written encrypted to the blob store, whose row is not yet added
+    (:meth:`ohsc.evidence.service.EvidenceService.seal`)."""
+
+    source_key: str
+    subject_type: str
+    subject_id: str
+    kind: str
+    blob_id: str
+    sha256: str
+    size: int
+    facts: dict[str, Any]
+    jurisdictions: list[str]
+    retention_days: int
+    preserved_at: datetime

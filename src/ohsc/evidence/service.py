@@ -32,14 +32,14 @@ from ohsc.errors import (
     InvalidInputError,
 )
 from ohsc.evidence.access import NAMESPACE, open_blob_store
-from ohsc.evidence.model import EvidenceItem, Hold
+from ohsc.evidence.model import EvidenceItem, Hold, Sealed
 from ohsc.evidence.purging import EvidencePurging, PurgeResult
 from ohsc.evidence.tables import EvidenceHoldRow, EvidenceItemRow
 from ohsc.media.blobs import BlobIntegrityError
 from ohsc.permissions import private_dir
 from ohsc.settings import Settings
 from ohsc.store.types import utcnow
-from ohsc.store.unit import unit_of_work
+from ohsc.store.unit import UnitOfWork, unit_of_work
 
 #: How many item ids one ``evidence.list`` audit event names.
 _LIST_IDS_IN_AUDIT = 500
@@ -78,53 +78,26 @@ class EvidenceService(EvidencePurging):
         preserved_at: datetime | None = None,
     ) -> EvidenceItem:
         """Keep ``data`` encrypted for the retention period of ``jurisdictions``. Idempotent per key."""
-        self._require(
-            self._metadata_roles | {ROLE_SYSTEM}, "evidence.preserve", "preserve evidence", source_key
-        )
+        self.require_preserve(source_key)
         with self.store.session() as s:
             existing = self._by_key(s, source_key)
             if existing is not None:
                 return EvidenceItem.from_row(existing)
-        codes = sorted({jurisdiction.normalise(c) for c in jurisdictions})
-        days = retention_days_for(self.settings, codes)
-        at = preserved_at or utcnow()
-        digest = hashlib.sha256(data).hexdigest()
         try:
             with unit_of_work(self.store, self.blobs) as work:
-                s = work.session
-                row = EvidenceItemRow(
+                sealed = self.seal(
+                    work,
                     source_key=source_key,
                     subject_type=subject_type,
                     subject_id=subject_id,
                     kind=kind,
-                    blob_id=work.put(NAMESPACE, data),
-                    sha256=digest,
-                    size=len(data),
+                    data=data,
                     facts=facts,
-                    jurisdictions=codes,
-                    retention_days=days,
-                    preserved_at=at,
-                    preserved_by=self.actor.name,
-                    retain_until=at + timedelta(days=days),
+                    jurisdictions=jurisdictions,
+                    preserved_at=preserved_at,
                 )
-                s.add(row)
-                s.flush()
-                audit.record(
-                    s,
-                    actor=self.actor.name,
-                    action="evidence.preserve",
-                    object_type="evidence",
-                    object_id=row.id,
-                    details={
-                        "source_key": source_key,
-                        "kind": kind,
-                        "sha256": digest,
-                        "size": len(data),
-                        "jurisdictions": codes,
-                        "retain_until": row.retain_until.isoformat(),
-                    },
-                )
-                s.refresh(row, ["holds"])
+                (row,) = self.add_sealed(work, [sealed])
+                work.session.refresh(row, ["holds"])
                 return EvidenceItem.from_row(row)
         except IntegrityError:
             # Another process preserved the same key first: keep theirs (ours went with the rollback).
@@ -133,6 +106,101 @@ class EvidenceService(EvidencePurging):
                 if again is None:  # not the unique key: some other constraint refused the row
                     raise
                 return EvidenceItem.from_row(again)
+
+    def require_preserve(self, source_key: str | None = None) -> None:
+        """Refuse (audited) an actor that may not preserve evidence."""
+        self._require(
+            self._metadata_roles | {ROLE_SYSTEM}, "evidence.preserve", "preserve evidence", source_key
+        )
+
+    def seal(
+        self,
+        work: UnitOfWork,
+        *,
+        source_key: str,
+        subject_type: str,
+        subject_id: str,
+        kind: str,
+        data: bytes,
+        facts: dict[str, Any],
+        jurisdictions: Sequence[str],
+        preserved_at: datetime | None = None,
+    ) -> Sealed:
+        """The first half of preserving in the caller's unit of work: the content encrypted into
+        the blob store (written and synced; removed again unless ``work`` commits). No database
+        statement, so a caller may do this before it takes the store's write lock, and then
+        :meth:`add_sealed` many items in one transaction. The caller checks the role first
+        (:meth:`require_preserve`) and that nothing is preserved under ``source_key``."""
+        codes = sorted({jurisdiction.normalise(c) for c in jurisdictions})
+        days = retention_days_for(self.settings, codes)
+        at = preserved_at or utcnow()
+        return Sealed(
+            source_key=source_key,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            kind=kind,
+            blob_id=work.put(NAMESPACE, data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            facts=facts,
+            jurisdictions=codes,
+            retention_days=days,
+            preserved_at=at,
+        )
+
+    def add_sealed(self, work: UnitOfWork, items: Sequence[Sealed]) -> list[EvidenceItemRow]:
+        """The second half: the items' rows and each item's ``evidence.preserve`` audit event, in
+        ``work``'s transaction (one flush for all the rows)."""
+        s = work.session
+        rows = [
+            EvidenceItemRow(
+                source_key=i.source_key,
+                subject_type=i.subject_type,
+                subject_id=i.subject_id,
+                kind=i.kind,
+                blob_id=i.blob_id,
+                sha256=i.sha256,
+                size=i.size,
+                facts=i.facts,
+                jurisdictions=i.jurisdictions,
+                retention_days=i.retention_days,
+                preserved_at=i.preserved_at,
+                preserved_by=self.actor.name,
+                retain_until=i.preserved_at + timedelta(days=i.retention_days),
+            )
+            for i in items
+        ]
+        s.add_all(rows)
+        s.flush()
+        for i, row in zip(items, rows, strict=True):
+            audit.record(
+                s,
+                actor=self.actor.name,
+                action="evidence.preserve",
+                object_type="evidence",
+                object_id=row.id,
+                details={
+                    "source_key": i.source_key,
+                    "kind": i.kind,
+                    "sha256": i.sha256,
+                    "size": i.size,
+                    "jurisdictions": i.jurisdictions,
+                    "retain_until": row.retain_until.isoformat(),
+                },
+            )
+        return rows
+
+    def preserved(self, source_keys: Iterable[str]) -> dict[str, int]:
+        """Source key -> item id, of the keys under which something is preserved (no content)."""
+        keys = list(dict.fromkeys(source_keys))
+        found: dict[str, int] = {}
+        with self.store.session() as s:
+            for n in range(0, len(keys), 500):
+                query = select(EvidenceItemRow.source_key, EvidenceItemRow.id).where(
+                    EvidenceItemRow.source_key.in_(keys[n : n + 500])
+                )
+                found.update({str(k): int(i) for k, i in s.execute(query)})
+        return found
 
     def has(self, source_key: str) -> bool:
         """Whether something was preserved under ``source_key`` (for idempotent callers; no content)."""

@@ -25,12 +25,17 @@ from ohsc.removal.extract import extract, is_media_url
 from ohsc.removal.frontier import CrawlTask, Finished, Frontier
 from ohsc.removal.hashing import MediaHasher
 from ohsc.removal.http import CrawlHttp, FetchFailed, Response
-from ohsc.removal.takedowns import TakedownService
+from ohsc.removal.takedowns import Matched, TakedownService
 from ohsc.settings import Settings
 from ohsc.signals.files import FileSignals, HashOptions
 from ohsc.store.db import Store
 
 log = logging.getLogger(__name__)
+
+#: the first wait for other crawlers' leases when nothing is left to take (then doubled, up to 1 s)
+IDLE_POLL_SECONDS = 0.05
+#: the longest matched media wait for others to be preserved with (one unit of work a group)
+EVIDENCE_WAIT_SECONDS = 0.25
 
 
 @dataclass(slots=True)
@@ -120,8 +125,9 @@ class Crawler:
         URLs are fetched and hashed in threads while the main thread keeps them fed from the
         frontier and writes what they found in one transaction per group of outcomes (a store
         transaction per URL would cost more than the hashing). Matched media are preserved by
-        one more thread, so the main thread goes on feeding the fetchers meanwhile; a lock
-        keeps the two writers from meeting in the database (SQLite's busy wait sleeps)."""
+        one more thread, a group of them at a time (:meth:`_preserve_many`), so the main thread
+        goes on feeding the fetchers meanwhile; a lock keeps the two writers from meeting in the
+        database (SQLite's busy wait sleeps)."""
         started = time.monotonic()
         workers = self.settings.crawl_concurrency
         if not until_idle and max_urls is None:
@@ -129,68 +135,97 @@ class Crawler:
         taken = 0
         inflight: set[Future[Outcome]] = set()
         found: list[Outcome] = []
+        matched: list[Outcome] = []  # waiting for the evidence thread
+        keeping: tuple[Future[list[Outcome]], int] | None = None  # the evidence thread's group, its size
         dry = False  # the frontier had nothing; new URLs come only with the next write
-        last_write = time.monotonic()
+        idle = IDLE_POLL_SECONDS
+        last_write = matched_at = time.monotonic()
         with (
             ThreadPoolExecutor(workers, thread_name_prefix="crawl") as pool,
             ThreadPoolExecutor(1, thread_name_prefix="crawl-evidence") as keeper,
         ):
             while True:
-                room = workers * 4 - len(inflight)
+                # matched media count against the room until preserved: their bytes are in memory
+                room = workers * 4 - len(inflight) - len(matched) - (keeping[1] if keeping else 0)
                 if not dry and room >= workers and (max_urls is None or taken < max_urls):
                     want = room if max_urls is None else min(room, max_urls - taken)
                     with self._db:
                         tasks = self.frontier.take(want)
                     taken += len(tasks)
                     dry = not tasks
+                    idle = IDLE_POLL_SECONDS if tasks else idle
                     inflight |= {pool.submit(self.process, t) for t in tasks}
-                if not inflight:
+                if not (inflight or matched or keeping):
                     if found:
                         self._write(found)
                         found, dry, last_write = [], False, time.monotonic()
                         continue
                     if until_idle and (max_urls is None or taken < max_urls) and self.frontier.pending():
-                        time.sleep(min(1.0, self.settings.crawl_lease_seconds))  # leases of a dead crawler
-                        dry = False
+                        # leases of another crawler (or of a dead one): look again, less often each time
+                        time.sleep(min(idle, self.settings.crawl_lease_seconds))
+                        idle, dry = min(2 * idle, 1.0), False
                         continue
                     break
-                done, inflight = wait(inflight, timeout=0.25, return_when=FIRST_COMPLETED)
+                waiting: set[Future[Any]] = set(inflight) | ({keeping[0]} if keeping else set())
+                done, _ = wait(waiting, timeout=0.25, return_when=FIRST_COMPLETED)
                 for f in done:
+                    if keeping is not None and f is keeping[0]:
+                        found.extend(keeping[0].result())  # preserved: their URLs may be finished
+                        keeping = None
+                        continue
+                    inflight.discard(f)
                     o = f.result()
-                    if o.evidence is not None:  # its URL is finished once the evidence is kept
-                        inflight.add(keeper.submit(self._preserve, o))
-                    else:
+                    if o.evidence is None:
                         found.append(o)
+                        continue
+                    matched_at = matched_at if matched else time.monotonic()
+                    matched.append(o)
+                if (
+                    matched
+                    and keeping is None
+                    and self._group_ready(len(matched), matched_at, bool(inflight))
+                ):
+                    keeping, matched = (keeper.submit(self._preserve_many, matched), len(matched)), []
                 if len(found) >= workers * 4 or (found and time.monotonic() - last_write > 0.5):
                     self._write(found)
                     found, dry, last_write = [], False, time.monotonic()
         self.stats.seconds = round(time.monotonic() - started, 3)
         return self.stats
 
-    def _preserve(self, o: Outcome) -> Outcome:
-        """Matched media: evidence and takedown (idempotent per URL); then the bytes live in the
-        evidence store only."""
-        assert o.evidence is not None
-        signals, match, data = o.evidence
+    def _group_ready(self, n: int, since: float, busy: bool) -> bool:
+        """Matched media go to the evidence thread in groups (a unit of work each): a full group,
+        one whose first waited :data:`EVIDENCE_WAIT_SECONDS`, or what there is when nothing else
+        is in flight."""
+        full = n >= self.settings.crawl_concurrency
+        return full or not busy or time.monotonic() - since > EVIDENCE_WAIT_SECONDS
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Held by whichever of this crawler's threads writes to the store."""
         with self._db, self.store.write_lock():
-            _id, o.created = self.takedowns.record(
-                url=o.task.url,
-                page_url=o.task.parent_url,
-                crawl_url_id=o.task.id,
-                signals=signals,
-                match=match,
-                data=data,
-            )
-        o.evidence = None
-        return o
+            yield
+
+    def _preserve_many(self, outcomes: list[Outcome]) -> list[Outcome]:
+        """Matched media: evidence and takedowns, a group in one unit of work (idempotent per
+        URL); then the bytes live in the evidence store only. The store's write lock is taken
+        once the evidence is encrypted and on disk (:meth:`TakedownService.record_many`)."""
+        found = []
+        for o in outcomes:
+            assert o.evidence is not None
+            signals, match, data = o.evidence
+            found.append(Matched(o.task.url, o.task.parent_url, o.task.id, signals, match, data))
+        recorded = self.takedowns.record_many(found, lock=self._writing)
+        for o, (_id, created) in zip(outcomes, recorded, strict=True):
+            o.created, o.evidence = created, None
+        return outcomes
 
     def _write(self, outcomes: list[Outcome]) -> None:
         """Store a group of outcomes in one transaction: what was found on the pages and every
-        URL's state (matched media were preserved before, :meth:`_preserve`)."""
-        for o in outcomes:
-            if o.evidence is not None:  # not through run(): preserved here
-                self._preserve(o)
-        with self._db, self.store.write_lock(), self.store.session() as s:
+        URL's state (matched media were preserved before, :meth:`_preserve_many`)."""
+        unkept = [o for o in outcomes if o.evidence is not None]
+        if unkept:  # not through run(): preserved here
+            self._preserve_many(unkept)
+        with self._writing(), self.store.session() as s:
             self.frontier.discover_many(
                 s,
                 [(o.task, o.media, "media") for o in outcomes if o.media]

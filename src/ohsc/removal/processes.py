@@ -17,8 +17,10 @@ need nothing else from each other:
 * **kill -9** of any process leaves leases that run out (``OHSC_CRAWL_LEASE_SECONDS``); an
   ``--until-idle`` process waits for other processes' leases before it stops.
 
-Processes are started with ``spawn`` (nothing of the parent's threads or connections is
-inherited); each opens the store, the matcher's bank indexes and an HTTP client of its own.
+The calling process is one of the ``n`` crawlers; the other ``n - 1`` are started with
+``spawn`` (nothing of the parent's threads or connections is inherited), each opening the store,
+the matcher's bank indexes and an HTTP client of its own. The caller crawls while they start, so
+their start-up (seconds) does not leave the machine idle.
 """
 
 from __future__ import annotations
@@ -79,32 +81,47 @@ def crawl_in_processes(
 ) -> CrawlStats:
     """Crawl with ``processes`` crawler processes sharing the frontier; their summed statistics.
 
-    ``store`` says which kind of store the processes open (the same database, from ``settings``).
-    With one process the crawl runs in this process; only then may its media be hashed by
-    ``hash_pool`` (a Dask cluster's batching executor)."""
+    This process is one of them (on ``store``), the others are started (``spawn``) and open the
+    same database from ``settings`` with a store of ``store``'s kind. Only with one process may
+    its media be hashed by ``hash_pool`` (a Dask cluster's batching executor)."""
     own = process_settings(settings, processes)
     if hash_pool is not None and processes != 1:
         raise ConfigError("a hash pool (a Dask cluster) serves one crawl process")
     if processes == 1:
-        with store.held_open(), Crawler.open(store, settings, actor=actor, hash_pool=hash_pool) as crawler:
-            return crawler.run(until_idle=until_idle, max_urls=max_urls)
+        return _crawl_here(store, settings, actor, until_idle, max_urls, hash_pool)
     shares = [None] * processes if max_urls is None else _split(max_urls, processes)
     total = CrawlStats()
-    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+    # this process is one of the crawlers: it crawls while the others start (imports, store,
+    # bank indexes, PDQ kernels: seconds), and they join in as they are ready
+    with ProcessPoolExecutor(processes - 1, mp_context=get_context("spawn")) as pool:
         futures = [
             pool.submit(_crawl_one, type(store), own, actor, until_idle, share)
-            for share in shares
+            for share in shares[1:]
             if share is None or share > 0
         ]
-        for f in futures:
-            stats = f.result()
-            total.pages += stats.pages
-            total.media += stats.media
-            total.matched += stats.matched
-            total.failed += stats.failed
-            total.takedowns += stats.takedowns
-            total.seconds = max(total.seconds, stats.seconds)
+        here = shares[0]
+        results = [_crawl_here(store, own, actor, until_idle, here)] if here is None or here > 0 else []
+        results += [f.result() for f in futures]
+    for stats in results:
+        total.pages += stats.pages
+        total.media += stats.media
+        total.matched += stats.matched
+        total.failed += stats.failed
+        total.takedowns += stats.takedowns
+        total.seconds = max(total.seconds, stats.seconds)
     return total
+
+
+def _crawl_here(
+    store: Store,
+    settings: Settings,
+    actor: str,
+    until_idle: bool,
+    max_urls: int | None,
+    hash_pool: Callable[[HashOptions], Executor] | None = None,
+) -> CrawlStats:
+    with store.held_open(), Crawler.open(store, settings, actor=actor, hash_pool=hash_pool) as crawler:
+        return crawler.run(until_idle=until_idle, max_urls=max_urls)
 
 
 def _split(n: int, parts: int) -> list[int | None]:
