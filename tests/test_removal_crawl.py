@@ -82,14 +82,20 @@ def test_internal_targets_are_refused_unless_allowed(store: Store, settings: Set
     assert Frontier(store, allowed).add(["http://127.0.0.1:8080/"], source="analyst")[0].new
 
 
-@pytest.mark.parametrize("hash_workers", [0, 1], ids=["hashed-in-threads", "hashing-process"])
-def test_crawl_finds_known_pictures_and_forgets_the_rest(tmp_path: Path, hash_workers: int) -> None:
+@pytest.mark.parametrize(
+    ("hash_workers", "keep_alive"),
+    [(0, False), (1, False), (0, True)],
+    ids=["hashed-in-threads", "hashing-process", "site-keeping-connections-open"],
+)
+def test_crawl_finds_known_pictures_and_forgets_the_rest(
+    tmp_path: Path, hash_workers: int, keep_alive: bool
+) -> None:
     settings = crawl_settings(tmp_path / "home", crawl_hash_workers=hash_workers)
     store = Store.from_settings(settings)
     root = tmp_path / "site"
     build_site(root)
     bank_known(store, settings, root)
-    with serve_site(root) as site:
+    with serve_site(root, keep_alive=keep_alive) as site:
         Frontier(store, settings, actor="cli:test").add([site.url + "/index.html"], source="analyst")
         with Crawler.open(store, settings) as crawler:
             stats = crawler.run(until_idle=True)

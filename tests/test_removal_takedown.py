@@ -224,14 +224,18 @@ def test_cli_takedown_contact_list_show(tmp_path: Path) -> None:
     assert r.exit_code == 0 and json.loads(r.stdout)["checked"] == 0
 
 
-def test_recheck_with_a_conditional_request_answered_304_is_still_up(tmp_path: Path) -> None:
-    """httpx counts 304 as a redirect; a 304 was taken for a redirect without a location."""
+@pytest.mark.parametrize("keep_alive", [False, True], ids=["http-1.0", "http-1.1-keep-alive"])
+def test_recheck_with_a_conditional_request_answered_304_is_still_up(
+    tmp_path: Path, keep_alive: bool
+) -> None:
+    """httpx counts 304 as a redirect; a 304 was taken for a redirect without a location. A 304
+    has no body: on a connection kept open, the next request still gets its own answer."""
     settings = load_settings(home=tmp_path / "home", crawl_allow_private_targets=True, crawl_delay_seconds=0)
     store = Store.from_settings(settings)
     root = tmp_path / "site"
     build_site(root)
     bank_known(store, settings, root)
-    with serve_site(root) as site:
+    with serve_site(root, keep_alive=keep_alive) as site:
         Frontier(store, settings).add([site.url + "/media/k101.jpg"], source="analyst")
         with Crawler.open(store, settings) as crawler:
             assert crawler.run(until_idle=True).takedowns == 1
