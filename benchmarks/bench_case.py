@@ -134,7 +134,9 @@ def near(code: np.ndarray, rng: np.random.Generator, bits: int) -> np.ndarray:
 
 
 def stacking(items: int) -> None:
-    from ohsc.cases.stacking import Stacker, one_faiss_thread
+    """The stacker as ingest runs it (flat up to ``MIH_FROM`` items, then multi-index hashing),
+    and the flat search alone on the same codes as the reference (what stacking was before)."""
+    from ohsc.cases.stacking import MIH_FROM, Stacker, one_faiss_thread
 
     rng = np.random.default_rng(3)
     originals = rng.integers(0, 256, size=(items // 4, 32), dtype=np.uint8)
@@ -144,16 +146,27 @@ def stacking(items: int) -> None:
         codes.extend(near(code, rng, int(rng.integers(1, 10))) for _ in range(3))
     order = rng.permutation(len(codes))
     hexes = [codes[i].tobytes().hex() for i in order]
-    stacker = Stacker(threshold=31, quality_min=0)
-    t0, c0 = time.perf_counter(), time.process_time()
-    with one_faiss_thread():  # as ingest runs it
-        for start in range(0, len(hexes), 256):  # as ingest applies its batches
-            stacker.place_many([(i + 1, hexes[i], 100) for i in range(start, min(start + 256, len(hexes)))])
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    stacks = len(set(stacker.stacks))
+    results = {}
+    for name, mih_from in (("ingest's stacker", MIH_FROM), ("flat search (reference)", 10**12)):
+        stacker = Stacker(threshold=31, quality_min=0, mih_from=mih_from)
+        t0, c0 = time.perf_counter(), time.process_time()
+        with one_faiss_thread():  # as ingest runs it
+            for start in range(0, len(hexes), 256):  # as ingest applies its batches
+                stacker.place_many(
+                    [(i + 1, hexes[i], 100) for i in range(start, min(start + 256, len(hexes)))]
+                )
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        results[name] = (wall, cpu, stacker.stacks.tolist())
+        held = getattr(stacker.index, "nbytes", 0)
+        print(
+            f"stacking, {name}: {len(hexes)} items in {wall:.2f} s wall, {cpu:.2f} s CPU "
+            f"({len(hexes) / wall:.0f} items/s); {len(set(stacker.stacks.tolist()))} stacks (expected {items // 4}); "
+            f"{type(stacker.index).__name__}{f' ({held / 1e6:.1f} MB allocated)' if held else ''}; "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
+    (wall, cpu, mine), (ref_wall, ref_cpu, ref) = results.values()
     print(
-        f"stacking: {len(hexes)} items in {wall:.2f} s wall, {cpu:.2f} s CPU ({len(hexes) / wall:.0f} items/s); "
-        f"{stacks} stacks (expected {items // 4}); load average {os.getloadavg()[0]:.1f}"
+        f"  stacker / flat: {wall / ref_wall:.3f} wall, {cpu / ref_cpu:.3f} CPU; same stacks: {mine == ref}"
     )
 
 
