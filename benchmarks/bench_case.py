@@ -286,6 +286,7 @@ def synthetic_records(items: int) -> Iterator[dict[str, object]]:
 def memory_child(items: int) -> None:
     """The ingest's main-process side for ``items`` synthetic records (see the module's doc)."""
     from ohsc.cases import ingest
+    from ohsc.cases.batching import Batcher
     from ohsc.cases.model import IngestSummary
     from ohsc.cases.models import CaseRow, CaseSourceRow
     from ohsc.cases.service import CaseService
@@ -311,7 +312,8 @@ def memory_child(items: int) -> None:
             summary.new_items += c["new"]
             summary.duplicates += c["duplicates"]
 
-        batcher = ingest._Batcher(applier, lambda _r: ingest.FileTimes(), count)
+        # in this thread: the CPU a record as before (ingest applies them in a writer thread)
+        batcher = Batcher(applier, lambda _r: ingest.FileTimes(), count, background=False)
         journal = Journal(ingest.journal_path(settings, case.id, source.id), append=True)
         step = max(1, items // 10)
         samples = [(0, _vm("VmRSS"))]
