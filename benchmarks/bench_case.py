@@ -18,7 +18,7 @@ through the PDQ index, and a grid page of a 100,000-item case.
 5. Videos (``--videos N``): what the keyframe strip adds to a video's hashing at ingest: vPDQ of
    N 640x480 slideshows (scan options) against the strip of the same files, in one process.
 
-    .venv/bin/python benchmarks/bench_case.py [--photos 600] [--items 100000] [--memory 0] [--videos 0]
+    .venv/bin/python benchmarks/bench_case.py [--photos 600] [--rounds 1] [--items 100000] [--memory 0] [--videos 0]
 
 A part given 0 is skipped.
 """
@@ -89,7 +89,9 @@ def timed_run(env: dict[str, str], *args: str) -> tuple[float, float, str]:
     return wall, peak, done.stdout
 
 
-def ingest_vs_scan(n: int) -> None:
+def ingest_vs_scan(n: int, rounds: int = 1) -> None:
+    """``ohsc scan`` then ``ohsc case ingest`` (a new case each round) on the same folder,
+    ``rounds`` times one after the other; the ratio of each round and their median."""
     with tempfile.TemporaryDirectory(prefix="ohsc-bench-case-") as tmp:
         folder = Path(tmp) / "seized"
         files = build_folder(folder, n)
@@ -98,25 +100,35 @@ def ingest_vs_scan(n: int) -> None:
             "OHSC_HOME": str(Path(tmp) / "home"),
         }
         subprocess.run([*OHSC, "bank", "create", "empty"], env=env, check=True, capture_output=True)
-        scan_s, scan_mb, _ = timed_run(
-            env, "scan", str(folder), "--json", str(Path(tmp) / "scan.jsonl"), "--quiet"
-        )
-        subprocess.run([*OHSC, "case", "create", "bench"], env=env, check=True, capture_output=True)
-        ingest_s, ingest_mb, out = timed_run(env, "case", "ingest", "bench", str(folder), "--quiet", "--json")
-        summary = json.loads(out)
-        stats = json.loads(
-            subprocess.run(
-                [*OHSC, "case", "stats", "bench", "--json"],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-        )
-        print(f"ingest: {files} files ({n} photos + copies + near-duplicates)")
-        print(f"  ohsc scan         {files / scan_s:7.1f} files/s  ({scan_s:.1f} s)")
         print(
-            f"  ohsc case ingest  {files / ingest_s:7.1f} files/s  ({ingest_s:.1f} s)  ratio {scan_s / ingest_s:.2f}"
+            f"ingest: {files} files ({n} photos + copies + near-duplicates), load average {os.getloadavg()[0]:.1f}"
+        )
+        ratios = []
+        for r in range(rounds):
+            scan_s, scan_mb, _ = timed_run(
+                env, "scan", str(folder), "--json", str(Path(tmp) / f"scan{r}.jsonl"), "--quiet"
+            )
+            name = f"bench{r}"
+            subprocess.run([*OHSC, "case", "create", name], env=env, check=True, capture_output=True)
+            ingest_s, ingest_mb, out = timed_run(
+                env, "case", "ingest", name, str(folder), "--quiet", "--json"
+            )
+            summary = json.loads(out)
+            stats = json.loads(
+                subprocess.run(
+                    [*OHSC, "case", "stats", name, "--json"],
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            )
+            ratios.append(scan_s / ingest_s)
+            print(f"  round {r + 1}: ohsc scan {files / scan_s:7.1f} files/s ({scan_s:.2f} s), "
+                  f"ohsc case ingest {files / ingest_s:7.1f} files/s ({ingest_s:.2f} s): ratio {scan_s / ingest_s:.2f}; "
+                  f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        print(
+            f"  ingest / scan: median {statistics.median(ratios):.2f} of {rounds} (min {min(ratios):.2f}, max {max(ratios):.2f})"
         )
         print(
             f"  peak RSS of a child process: scan {scan_mb:.0f} MB, ingest {ingest_mb:.0f} MB (cumulative maximum)"
@@ -395,6 +407,9 @@ def main() -> None:
     parser.add_argument("--memory", type=int, default=0)
     parser.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--videos", type=int, default=0)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="scan and ingest this many times each, alternating"
+    )
     args = parser.parse_args()
     if args.memory_child:
         memory_child(args.memory_child)
@@ -407,7 +422,7 @@ def main() -> None:
     if args.memory:
         memory(args.memory)
     if args.photos:
-        ingest_vs_scan(args.photos)
+        ingest_vs_scan(args.photos, args.rounds)
     if args.videos:
         video_strips(args.videos)
 
