@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from ohsc.cases.batching import BATCH, Batcher
+from ohsc.cases.batching import BATCH, Batcher, writes_beside
 from ohsc.cases.ingest import Applier, FileTimes
 from ohsc.cases.jobs import SourceProgress
 from ohsc.cases.models import CaseItemRow, CaseRow, CaseSourceRow
@@ -101,3 +101,11 @@ def test_an_error_in_the_writer_is_raised_in_the_ingest_thread(
     # the first batch was applied before its callback failed; nothing after it
     assert _items(sqlite_store) == BATCH
     assert "ohsc-case-writer" not in {t.name for t in threading.enumerate()}
+
+
+def test_a_writer_thread_only_where_a_second_connection_sees_the_same_database(
+    store: Store, tmp_path: Path
+) -> None:
+    assert writes_beside(store) is (store.dialect == "sqlite")  # the PostgreSQL tests' is bound
+    assert writes_beside(Store(f"sqlite:///{tmp_path / 'file.db'}", auto_migrate=False))
+    assert not writes_beside(Store("sqlite://", auto_migrate=False))

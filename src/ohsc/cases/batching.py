@@ -21,8 +21,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.engine import make_url
+
 if TYPE_CHECKING:
     from ohsc.cases.ingest import Applier, FileTimes
+    from ohsc.store.db import Store
 
 #: records applied to the store in one transaction
 BATCH = 256
@@ -30,6 +33,16 @@ BATCH = 256
 BATCH_SECONDS = 2.0
 
 Batch = list[dict[str, Any]]
+
+
+def writes_beside(store: Store) -> bool:
+    """Whether a writer thread may use ``store``: not one bound to a single connection (tests on
+    PostgreSQL; it takes no statements from a second thread), nor an in-memory SQLite database
+    (each thread would open a database of its own)."""
+    if getattr(store, "_bind", None) is not None:
+        return False
+    url = make_url(store.url)
+    return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
 
 
 class Batcher:

@@ -24,7 +24,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ohsc import audit
-from ohsc.cases.batching import Batcher
+from ohsc.cases.batching import Batcher, writes_beside
 from ohsc.cases.categories import code_of_bank_category
 from ohsc.cases.jobs import SourceProgress
 from ohsc.cases.models import CaseItemRow, CaseLocationRow, CaseRow, CaseSourceRow
@@ -343,8 +343,7 @@ def run_ingest(
     jpath = journal_path(settings, case.id, source.id)
     applier = Applier(store, settings, case, source.id, root)
 
-    # a store bound to one connection (tests on PostgreSQL) takes no statements from a 2nd thread
-    background = getattr(store, "_bind", None) is None
+    background = writes_beside(store)
     tracked = progress if background and isinstance(progress, SourceProgress) else None
     if tracked is not None:
         tracked.deferred = True  # its row is written with the batches, in the writer thread
