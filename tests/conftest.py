@@ -9,8 +9,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from ohsc.settings import Settings, load_settings
 from ohsc.store.db import Store, normalise_url
+from tests.store_copies import migrated_copy
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -75,33 +74,15 @@ def pg_engine() -> Iterator[Engine]:
         admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite store migrated once per test process: each test's store is a copy of it (migrating
-    a new file costs ~0.3 s; a copy ~0.015 s), as migrating would leave it."""
-    path = tmp_path_factory.mktemp("template") / "store.db"
-    Store(f"sqlite:///{path}").dispose()  # the last connection closed: the WAL is checkpointed
-    return path
-
-
-def _sqlite_store(tmp_path: Path, template: Path) -> Store:
-    """A fresh migrated store with a store id of its own (migrating gives each store a random one)."""
-    target = tmp_path / "store.db"
-    shutil.copyfile(template, target)
-    target.chmod(0o600)  # owner-only, as the store creates its file
-    conn = sqlite3.connect(target)
-    try:
-        with conn:
-            conn.execute("UPDATE ohsc_meta SET value = ? WHERE key = 'store_id'", (uuid.uuid4().hex,))
-    finally:
-        conn.close()
-    return Store(f"sqlite:///{target}")
+def _sqlite_store(tmp_path: Path) -> Store:
+    """A fresh migrated store (a copy of one migrated once per test process)."""
+    return Store(f"sqlite:///{migrated_copy(tmp_path / 'store.db')}")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
-        s = _sqlite_store(tmp_path, request.getfixturevalue("sqlite_template"))
+        s = _sqlite_store(tmp_path)
         yield s
         s.dispose()
         return
@@ -116,7 +97,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
-def sqlite_store(tmp_path: Path, sqlite_template: Path) -> Iterator[Store]:
-    s = _sqlite_store(tmp_path, sqlite_template)
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    s = _sqlite_store(tmp_path)
     yield s
     s.dispose()

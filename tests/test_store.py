@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+import pytest
+from sqlalchemy import Connection, inspect, select, text
 
+from ohsc.errors import StoreError
 from ohsc.store.all_models import metadata as all_metadata
 from ohsc.store.db import Store, current_seq, next_seq, normalise_url
+from ohsc.store.models import Counter
 
 
 def test_plain_postgres_urls_get_the_psycopg_driver() -> None:
@@ -42,3 +45,30 @@ def test_migrations_match_the_models(sqlite_store: Store) -> None:
     with sqlite_store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), all_metadata)
     assert diff == []
+
+
+def test_reading_on_a_sqlite_file_keeps_its_connection_and_sees_new_commits(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def seen() -> tuple[int, int]:
+        with sqlite_store.reading() as conn:
+            return id(conn.connection.dbapi_connection), current_seq_of(conn)
+
+    def current_seq_of(conn: Connection) -> int:
+        return int(conn.execute(select(Counter.value).where(Counter.name == "entry_seq")).scalar_one())
+
+    first, before = seen()
+    with sqlite_store.session() as s:
+        next_seq(s, "entry_seq", 3)
+    again, after = seen()
+    assert again == first and after == before + 3  # kept, and no snapshot kept with it
+    monkeypatch.setattr("ohsc.store.db.os.getpid", lambda: -1)  # as in a forked child
+    assert seen()[0] != first  # never a connection opened by another process
+    monkeypatch.undo()
+    sqlite_store.dispose()
+    assert sqlite_store._reader is None
+
+
+def test_reading_errors_are_store_errors(store: Store) -> None:
+    with pytest.raises(StoreError), store.reading() as conn:
+        conn.execute(text("SELECT nothing FROM no_such_table"))

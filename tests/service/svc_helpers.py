@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Engine
+from tests.store_copies import migrated_copy
 
 from ohsc.accounts.roles import Role
 from ohsc.demo.synth import jpeg_bytes, picture
@@ -108,6 +110,9 @@ class Env:
 
 
 def make_env(settings: Settings, **app_args: Any) -> Iterator[Env]:
+    url = make_url(settings.effective_database_url())
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        migrated_copy(Path(url.database))  # a copy of a store migrated once per test process
     store = Store.from_settings(settings)
     app = create_app(settings, store=store, background=False, **app_args)
     app.state.services.load_indexes()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from ohsc import audit
@@ -16,6 +16,7 @@ from ohsc.banks.lookup import search_condition
 from ohsc.banks.model import (
     Bank,
     BankEntry,
+    SourceRecord,
 )
 from ohsc.banks.records import (
     records_of,
@@ -51,6 +52,103 @@ def to_entry(row: EntryRow, bank_name: str, recs: Sequence[EntrySourceRow] = ())
     )
 
 
+_ENTRY_COLUMNS = (
+    EntryRow.id,
+    EntryRow.bank_id,
+    EntryRow.signal_type,
+    EntryRow.value,
+    EntryRow.quality,
+    EntryRow.category,
+    EntryRow.labels,
+    EntryRow.source,
+    EntryRow.source_ref,
+    EntryRow.external_id,
+    EntryRow.note,
+    EntryRow.created_at,
+    EntryRow.updated_at,
+    EntryRow.retracted_at,
+    EntryRow.retraction_reason,
+    BankRow.name,
+)
+_RECORD_COLUMNS = (
+    EntrySourceRow.id,
+    EntrySourceRow.source,
+    EntrySourceRow.external_id,
+    EntrySourceRow.category,
+    EntrySourceRow.labels,
+    EntrySourceRow.source_ref,
+    EntrySourceRow.first_seen,
+    EntrySourceRow.last_seen,
+    EntrySourceRow.withdrawn_at,
+    EntrySourceRow.withdrawal_reason,
+    EntrySourceRow.record_key,
+)
+_N_ENTRY = len(_ENTRY_COLUMNS)
+#: Entries by id with their bank's name and every source record, oldest record first (one
+#: statement: the entry and its records are read from one snapshot of the store).
+_ENTRIES_WITH_RECORDS = (
+    select(*_ENTRY_COLUMNS, *_RECORD_COLUMNS)
+    .join(BankRow, BankRow.id == EntryRow.bank_id)
+    .outerjoin(EntrySourceRow, EntrySourceRow.entry_id == EntryRow.id)
+    .where(EntryRow.id.in_(bindparam("ids", expanding=True)))
+    .order_by(EntryRow.id, EntrySourceRow.id)
+)
+
+
+def entries_of_rows(rows: Iterable[Row[Any]]) -> dict[int, BankEntry]:
+    """Entries from rows of :data:`_ENTRIES_WITH_RECORDS` (an entry's rows in a run)."""
+    heads: dict[int, Sequence[Any]] = {}
+    recs: dict[int, list[SourceRecord]] = {}
+    for row in rows:
+        entry_id = row[0]
+        if entry_id not in heads:
+            heads[entry_id] = row[:_N_ENTRY]
+            recs[entry_id] = []
+        if row[_N_ENTRY] is not None:  # the outer join's row of an entry without records
+            (_id, source, ext, category, labels, source_ref, first, last, withdrawn, reason, key) = row[
+                _N_ENTRY:
+            ]
+            recs[entry_id].append(
+                SourceRecord(
+                    source=source,
+                    external_id=ext or None,
+                    category=category,
+                    labels=tuple(labels or ()),
+                    source_ref=source_ref,
+                    first_seen=first,
+                    last_seen=last,
+                    withdrawn_at=withdrawn,
+                    withdrawal_reason=reason,
+                    record_key=key,
+                )
+            )
+    out: dict[int, BankEntry] = {}
+    for entry_id, head in heads.items():
+        (_id, bank_id, st, value, quality, category, labels, source, source_ref, ext, note) = head[:11]
+        created, updated, retracted_at, reason, bank_name = head[11:]
+        out[entry_id] = BankEntry(
+            id=entry_id,
+            bank_id=bank_id,
+            bank_name=bank_name,
+            signal_type=st,
+            value=value,
+            quality=quality,
+            category=category,
+            labels=tuple(labels or ()),
+            source=source,
+            source_ref=source_ref,
+            external_id=ext,
+            note=note,
+            created_at=created,
+            updated_at=updated,
+            retracted=retracted_at is not None,
+            retracted_at=retracted_at,
+            retraction_reason=reason,
+            sources=tuple(recs[entry_id]),
+        )
+    return out
+
+
 class EntryReading:
     """Entries with their source records, and exports in a hash-list format."""
 
@@ -72,18 +170,17 @@ class EntryReading:
             return to_entry(row, row.bank.name, records_of(s, [row.id]).get(row.id, ()))
 
     def entries_by_id(self, ids: Iterable[int]) -> dict[int, BankEntry]:
-        """Entries with their source records (what a match answer names)."""
-        wanted = list(set(ids))
+        """Entries with their source records (what a match answer names): one statement per
+        1,000 entries, read as plain rows on a kept reading connection (:meth:`Store.reading`),
+        so a matched file costs the matcher a query, not a new connection and ORM objects."""
+        wanted = sorted(set(ids))
         out: dict[int, BankEntry] = {}
-        with self.store.session() as s:
+        if not wanted:
+            return out
+        with self.store.reading() as conn:
             for chunk_start in range(0, len(wanted), 1000):
                 chunk = wanted[chunk_start : chunk_start + 1000]
-                found = list(
-                    s.execute(select(EntryRow, BankRow.name).join(BankRow).where(EntryRow.id.in_(chunk)))
-                )
-                recs = records_of(s, [row.id for row, _ in found])
-                for row, name in found:
-                    out[row.id] = to_entry(row, name, recs.get(row.id, ()))
+                out.update(entries_of_rows(conn.execute(_ENTRIES_WITH_RECORDS, {"ids": chunk})))
         return out
 
     def page_entries(
