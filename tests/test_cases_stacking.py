@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from ohsc.cases import stacking
+from ohsc.cases import stack_index, stacking
 from ohsc.cases.ingest import Applier, FileTimes
 from ohsc.cases.models import CaseItemRow, CaseRow, CaseSourceRow
 from ohsc.cases.service import CaseService
@@ -85,6 +85,13 @@ def _stack(stacker: Stacker, items: list[Item], batch: int = 256) -> dict[int, i
     return out
 
 
+@pytest.fixture(autouse=True)
+def _small_delta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stack index sorts its newest codes into its buckets every 100 codes (8,192 in use),
+    so these cases search both."""
+    monkeypatch.setattr(stack_index, "DELTA_MIN", 100)
+
+
 @pytest.mark.parametrize("radius", [31, 0, 9, 40, 90])
 def test_multi_index_hashing_gives_the_flat_searchs_stacks(radius: int) -> None:
     items = _items(2500, seed=radius)
@@ -103,13 +110,16 @@ def test_multi_index_hashing_gives_the_flat_searchs_stacks(radius: int) -> None:
 
 
 def test_a_crowd_of_alike_codes_is_searched_by_comparing_each_once() -> None:
-    """Every code near one: each is found through most of its chunks, the lists walked outgrow
-    the index and the search compares every code instead; the stacks are the same."""
+    """Every code near one: each is found through most of its chunks, the buckets looked up
+    hold more codes than the base, and the search compares every code instead; the same stacks.
+    Spread codes never take that way."""
     items = _items(1500, seed=7, crowd=True)
     stacker = Stacker(31, 50, mih_from=0)
-    assert isinstance(stacker.index, StackIndex)
-    assert stacker.index.scan_below < 1500  # the lists are walked first
     assert _stack(stacker, items) == _oracle(items, 31)
+    assert isinstance(stacker.index, StackIndex) and stacker.index.scans > 0
+    spread = Stacker(31, 50, mih_from=0)
+    _stack(spread, _items(1500, seed=7))
+    assert isinstance(spread.index, StackIndex) and spread.index.scans == 0 and spread.index.n_base > 1000
 
 
 def test_the_index_checks_what_it_is_given() -> None:

@@ -52,8 +52,8 @@ def _range(index: faiss.IndexBinaryFlat, queries: np.ndarray, radius: int) -> li
 class FlatStacks:
     """A small case's stackable items in a flat faiss index (codes, ids) and, position for
     position, the stack of each: a batch is one range search against all of them and one
-    against itself. Quadratic in a case's size, but it needs no compiled kernel loaded (about
-    0.25 s of CPU in a fresh process, what the flat search of 20,000 items costs)."""
+    against itself. Quadratic in a case's size; up to 20,000 items as fast as the stack index
+    (0.25-0.28 s for all 20,000, measured)."""
 
     def __init__(self, threshold: int) -> None:
         self.threshold = threshold
