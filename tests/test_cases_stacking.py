@@ -16,7 +16,7 @@ from ohsc.cases import stack_index, stacking
 from ohsc.cases.ingest import Applier, FileTimes
 from ohsc.cases.models import CaseItemRow, CaseRow, CaseSourceRow
 from ohsc.cases.service import CaseService
-from ohsc.cases.stack_index import StackIndex
+from ohsc.cases.stack_index import PROBES_MAX, StackIndex, probes_per_query
 from ohsc.cases.stacking import FlatStacks, Stacker
 from ohsc.index.codes import hamming_to_all
 from ohsc.settings import Settings
@@ -100,12 +100,17 @@ def test_multi_index_hashing_gives_the_flat_searchs_stacks(radius: int) -> None:
     flat = Stacker(radius, 50, mih_from=10**9)
     assert _stack(flat, items) == want
     assert isinstance(flat.index, FlatStacks)
-    mih = Stacker(radius, 50, mih_from=0)
-    assert _stack(mih, items) == want
-    assert isinstance(mih.index, StackIndex)
+    index = StackIndex(radius)  # whatever the threshold (the stacker keeps wide ones flat)
+    usable = [(i, p) for i, p, q in items if p is not None and q is not None and q >= 50]
+    ids = np.array([i for i, _p in usable], np.int64)
+    codes = np.stack([np.frombuffer(bytes.fromhex(p), np.uint8) for _i, p in usable])
+    placed = np.concatenate(
+        [index.place(codes[s : s + 256], ids[s : s + 256]) for s in range(0, len(ids), 256)]
+    )
+    assert dict(zip(ids.tolist(), placed.tolist(), strict=True)) == {i: want[i] for i in ids.tolist()}
     moved = Stacker(radius, 50, mih_from=700)  # flat first, then its items move into the index
     assert _stack(moved, items, batch=97) == want
-    assert isinstance(moved.index, StackIndex)
+    assert isinstance(moved.index, StackIndex if probes_per_query(radius) <= PROBES_MAX else FlatStacks)
     assert moved.stacks.tolist() == flat.stacks.tolist()
 
 

@@ -37,6 +37,11 @@ CHUNKS = 16
 CHUNK_BITS = 16
 #: the delta is sorted into the base past this many codes (or a sixteenth of the base)
 DELTA_MIN = 8192
+#: chunk values looked up a query at most (272 at the default threshold of 31, 3,872 at 50,
+#: 11,152 at 63): past it a threshold is too wide for the buckets, the flat search stays
+PROBES_MAX = 8192
+#: queries x probes looked up at once (the arrays of a lookup stay a few MB)
+_BLOCK = 1 << 19
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -60,6 +65,11 @@ def _probes(radii: I64) -> tuple[I64, I64]:
                 chunks.append(t)
                 masks.append(sum(1 << b for b in bits))
     return np.array(chunks, np.int64), np.array(masks, np.int64)
+
+
+def probes_per_query(radius: int) -> int:
+    """Chunk values a query looks up at this threshold."""
+    return len(_probes(chunk_radii(CHUNKS, radius))[0])
 
 
 def _range(index: faiss.IndexBinaryFlat, queries: npt.NDArray[np.uint8], radius: int) -> tuple[I64, I64, I64]:
@@ -168,6 +178,15 @@ class StackIndex:
         best[:, 0] = self.radius + 1
         if self.n_base == 0 or len(self._probe_chunks) == 0:
             return best
+        step = max(1, _BLOCK // len(self._probe_chunks))
+        for start in range(0, nq, step):
+            best[start : start + step] = self._block_best(qwords[start : start + step])
+        return best
+
+    def _block_best(self, qwords: U64) -> I64:
+        nq = qwords.shape[0]
+        best = np.zeros((nq, 3), np.int64)
+        best[:, 0] = self.radius + 1
         chunks, masks = self._probe_chunks, self._probe_masks
         values = _keys(qwords).astype(np.int64)[:, chunks] ^ masks[None, :]  # (queries, probes)
         lo = self._starts[chunks[None, :], values].astype(np.int64)

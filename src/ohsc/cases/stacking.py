@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ohsc.cases.models import CaseItemRow
-from ohsc.cases.stack_index import StackIndex
+from ohsc.cases.stack_index import PROBES_MAX, StackIndex, probes_per_query
 from ohsc.index.codes import hex_to_bytes
 from ohsc.index.pdq_index import FlatSegment
 
@@ -113,9 +113,11 @@ class Stacker:
 
     def _grow(self, extra: int) -> StackIndex | FlatStacks:
         """The index to take ``extra`` more items: the flat one's items move into a stack index
-        when they would reach ``mih_from``."""
+        when they would reach ``mih_from`` (unless the threshold is too wide for its buckets:
+        more than ``PROBES_MAX`` lookups a query, past about 60 bits)."""
         flat = self.index
-        if isinstance(flat, FlatStacks) and len(flat) + extra >= self.mih_from:
+        wide = probes_per_query(self.threshold) > PROBES_MAX  # the buckets would not pay
+        if isinstance(flat, FlatStacks) and len(flat) + extra >= self.mih_from and not wide:
             self.index = StackIndex(self.threshold)
             self.index.extend(flat.segment.codes(), flat.segment.labels, flat.stacks)
         return self.index
