@@ -38,6 +38,7 @@ from ohsc.exchanges.kinds import get_kind
 from ohsc.exchanges.model import Exchange, FetchedPage
 from ohsc.exchanges.prefetch import prefetched
 from ohsc.exchanges.sealing import content_key, seal_secrets, unseal_secrets
+from ohsc.exchanges.staging import bank_is_empty, has_staged, move_staged, stage
 from ohsc.exchanges.tables import ExchangeRow
 from ohsc.settings import Settings
 from ohsc.store.db import Store
@@ -108,15 +109,28 @@ GROUP_RECORDS = 20_000
 GROUP_SECONDS = 2.0
 
 
-@dataclass(frozen=True, slots=True)
+#: A sync stages its pages (see :mod:`ohsc.exchanges.staging`) when the bank is empty and the
+#: first page has at least this many records (a long list is coming), or when staged rows of an
+#: interrupted sync wait.
+STAGE_RECORDS = 1000
+
+
+@dataclass(slots=True)
 class _Target:
-    """What a sync applies to: the exchange, its bank, and whether its records replace their
-    signals (see :attr:`Exchange.records_change_signals`)."""
+    """What a sync applies to: the exchange, its bank, whether its records replace their
+    signals (see :attr:`Exchange.records_change_signals`), and whether its pages are staged
+    (``staging``; ``empty``: the bank held no entry when the sync began)."""
 
     exchange_id: int
     bank_id: int
     name: str
     replace: bool
+    staging: bool = False
+    empty: bool = False
+
+    def decide(self, first_page: int) -> None:
+        """Stage this sync's pages if the bank is empty and the first page is long."""
+        self.staging = self.staging or (self.empty and first_page >= STAGE_RECORDS)
 
 
 class _Group:
@@ -302,12 +316,18 @@ class ExchangeService:
             row = self._row(s, name)
             exchange_id, bank_id, checkpoint = row.id, row.bank_id, row.checkpoint
             client = self._client(row)
+            staged, empty = has_staged(s, exchange_id), bank_is_empty(s, bank_id)
         report = SyncReport(name)
         pages = prefetched(client.fetch(checkpoint))
-        target = _Target(exchange_id, bank_id, name, client.records_change_signals)
+        target = _Target(exchange_id, bank_id, name, client.records_change_signals, staged, empty)
         try:
             with self.store.held_open():
-                self._apply_pages(target, pages, checkpoint, report, max_pages)
+                try:
+                    self._apply_pages(target, pages, checkpoint, report, max_pages)
+                except ExchangeError:
+                    self._move_staged(target, report)  # what the pages before the failure staged
+                    raise
+                self._move_staged(target, report)
         except ExchangeError as exc:
             report.error = exc.message
             self._failed(exchange_id, name, exc, report)
@@ -339,6 +359,8 @@ class ExchangeService:
         analyze_at = GROUP_RECORDS  # statistics refreshed as the bank grows: 20k, 40k, 80k ...
         try:
             for page in pages:  # a page that does not fetch or verify raises here
+                if not report.pages and not group.parts:
+                    target.decide(len(page.records))
                 part = self._apply_page(group.session(), target, page, expected)
                 group.parts.append(part)
                 expected = page.checkpoint
@@ -369,9 +391,15 @@ class ExchangeService:
             raise ExchangeError(f"exchange {name!r} was removed or changed during the sync")
         if row.checkpoint != expected:
             raise ExchangeBusyError(f"exchange {name!r} is being synced by another process")
-        changes = apply_records(
-            s, self.banks, target.bank_id, name, checked.records, replace_signals=target.replace
-        )
+        if target.staging:  # applied when the sync ends (see _move_staged)
+            changes = ImportReport()
+            stage(s, exchange_id, checked.records)
+            staged = {"staged": len(checked.records)}
+        else:
+            changes = apply_records(
+                s, self.banks, target.bank_id, name, checked.records, replace_signals=target.replace
+            )
+            staged = {}
         row.checkpoint = page.checkpoint
         row.updated_at = utcnow()
         notes = [*page.notes, *checked.notes]
@@ -387,11 +415,37 @@ class ExchangeService:
                 "skipped": len(page.records) - len(checked.records),
                 "notes": notes[:20],
                 **{k: v for k, v in changes.counts().items() if v},
+                **staged,
                 **page.facts,
             },
         )
         skipped = len(page.records) - len(checked.records)
         return SyncReport(name, 1, len(page.records), skipped, changes, notes)
+
+    def _move_staged(self, target: _Target, report: SyncReport) -> None:
+        """Move what this exchange staged into its bank, in one transaction (see
+        :mod:`ohsc.exchanges.staging`), with an ``exchange.staged.move`` audit event."""
+        if not target.staging:
+            return
+        with self.store.session() as s:
+            if not has_staged(s, target.exchange_id):
+                return
+        self.store.analyze("exchange_staged")
+        with self.store.session() as s:
+            row = s.get(ExchangeRow, target.exchange_id, with_for_update=True)  # one move at a time
+            if row is None or not has_staged(s, row.id):
+                return  # removed (its staged rows with it), or moved by another process
+            changes = move_staged(s, self.banks, row.bank_id, target.name, row.id, replace=target.replace)
+            audit.record(
+                s,
+                actor=self.actor,
+                action="exchange.staged.move",
+                object_type="exchange",
+                object_id=row.id,
+                details={"name": target.name, **{k: v for k, v in changes.counts().items() if v}},
+            )
+        report.changes.merge(changes)
+        self.store.analyze("bank_entries", "entry_sources")
 
     def _failed(self, exchange_id: int, name: str, exc: ExchangeError, report: SyncReport) -> None:
         with self.store.session() as s:
