@@ -211,6 +211,23 @@ def test_a_sync_killed_while_staging_resumes_with_nothing_lost_or_doubled(
     assert _active(store, settings, "incoming") == {*FINAL, MD5[37]}
 
 
+def test_a_reset_forgets_what_was_staged(
+    banks: BankService, store: Store, settings: Settings, staged: None
+) -> None:
+    banks.create_bank("incoming")
+    svc = ExchangeService(store, settings)
+    svc.add("partner", "test-staged", "incoming", {}, {"token": "t"})
+    StagedScript.PAGES = [*SCRIPT[:2], Killed(), *SCRIPT[2:]]
+    with pytest.raises(Killed):
+        svc.sync("partner")
+    assert _staged_rows(store) > 0
+    svc.reset("partner")
+    assert _staged_rows(store) == 0 and svc.get("partner").checkpoint is None
+    StagedScript.PAGES = list(SCRIPT)
+    assert svc.sync("partner").changes.added == 29
+    assert _active(store, settings, "incoming") == FINAL
+
+
 def test_a_move_killed_half_way_rolls_back_whole(
     banks: BankService, store: Store, settings: Settings, staged: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

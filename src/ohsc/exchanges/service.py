@@ -38,7 +38,7 @@ from ohsc.exchanges.kinds import get_kind
 from ohsc.exchanges.model import Exchange, FetchedPage
 from ohsc.exchanges.prefetch import prefetched
 from ohsc.exchanges.sealing import content_key, seal_secrets, unseal_secrets
-from ohsc.exchanges.staging import bank_is_empty, has_staged, move_staged, stage
+from ohsc.exchanges.staging import bank_is_empty, forget_staged, has_staged, move_staged, stage
 from ohsc.exchanges.tables import ExchangeRow
 from ohsc.settings import Settings
 from ohsc.store.db import Store
@@ -289,6 +289,7 @@ class ExchangeService:
             row = self._row(s, name)
             row.checkpoint = None
             row.updated_at = utcnow()
+            forget_staged(s, row.id)  # staged under the old checkpoint: fetched again
             audit.record(
                 s,
                 actor=self.actor,

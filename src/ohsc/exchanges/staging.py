@@ -47,6 +47,11 @@ def has_staged(s: Session, exchange_id: int) -> bool:
     return bool(s.scalar(select(exists().where(Staged.exchange_id == exchange_id))))
 
 
+def forget_staged(s: Session, exchange_id: int) -> None:
+    """Drop what ``exchange_id`` staged (its checkpoint goes back to the start with it)."""
+    s.execute(delete(Staged).where(Staged.exchange_id == exchange_id))
+
+
 def bank_is_empty(s: Session, bank_id: int) -> bool:
     return not s.scalar(select(exists().where(EntryRow.bank_id == bank_id)))
 
