@@ -100,6 +100,7 @@ def staged(monkeypatch: pytest.MonkeyPatch) -> None:
     """Stage from the first page on and commit every page (so a kill leaves pages behind)."""
     monkeypatch.setattr(service, "STAGE_RECORDS", 1)
     monkeypatch.setattr(service, "GROUP_RECORDS", 1)
+    monkeypatch.setattr(service, "MOVE_SLICE", 4)
 
 
 def _state(store: Store, bank: str) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
@@ -157,6 +158,7 @@ def test_a_staged_sync_ends_as_the_paged_one(
     monkeypatch.setattr(service, "STAGE_RECORDS", 10**9)
     paged = svc.sync("p")
     monkeypatch.setattr(service, "STAGE_RECORDS", 1)
+    monkeypatch.setattr(service, "MOVE_SLICE", 4)  # six slices
     staged = svc.sync("s")
     assert _state(store, "staged") == _state(store, "paged")
     assert staged.changes.added == paged.changes.added == 29
@@ -165,6 +167,8 @@ def test_a_staged_sync_ends_as_the_paged_one(
     with store.session() as s:
         moves = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "exchange.staged.move")))
         assert len(moves) == 1 and moves[0].details["added"] == 29
+        adds = s.scalars(select(AuditEvent).where(AuditEvent.action == "bank.entries.add"))
+        assert [e.details["added"] for e in adds if e.details["source"] == "exchange:s"][:6] == [4] * 5 + [2]
         pages = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "exchange.page")))
         assert sum(e.details.get("staged", 0) for e in pages) == 39  # records
     # afterwards a sync applies page by page again, and withdrawals still reach the staged entries
@@ -228,26 +232,49 @@ def test_a_reset_forgets_what_was_staged(
     assert _active(store, settings, "incoming") == FINAL
 
 
-def test_a_move_killed_half_way_rolls_back_whole(
-    banks: BankService, store: Store, settings: Settings, staged: None, monkeypatch: pytest.MonkeyPatch
+#: the hashes of SCRIPT a move inserts in bulk (the rest need the record-by-record path)
+BULK = {MD5[5], MD5[6], *MD5[10:30]}
+
+
+@pytest.mark.parametrize("step", ["slice", "replay"])
+def test_a_move_killed_half_way_resumes_with_nothing_lost_or_doubled(
+    banks: BankService,
+    store: Store,
+    settings: Settings,
+    staged: None,
+    monkeypatch: pytest.MonkeyPatch,
+    step: str,
 ) -> None:
     banks.create_bank("incoming")
     svc = ExchangeService(store, settings)
     svc.add("partner", "test-staged", "incoming", {}, {"token": "t"})
     StagedScript.PAGES = list(SCRIPT)
+    calls: list[int] = []
 
-    def killed(*args: object, **kwargs: object) -> None:
-        raise Killed  # after the bulk insert, in the replay
+    def third_slice_killed(*args: Any, **kwargs: Any) -> int:
+        calls.append(1)
+        if len(calls) == 3:
+            raise Killed
+        return staging.move_slice(*args, **kwargs)
+
+    def replay_killed(*args: object, **kwargs: object) -> None:
+        raise Killed
 
     with monkeypatch.context() as m:
-        m.setattr(staging, "apply_records", killed)
+        if step == "slice":
+            m.setattr(service, "move_slice", third_slice_killed)
+        else:
+            m.setattr(staging, "apply_records", replay_killed)
         with pytest.raises(Killed):
             svc.sync("partner")
-    assert _active(store, settings, "incoming") == set() and _staged_rows(store) > 0
-    assert svc.get("partner").checkpoint == {"page": len(SCRIPT)}
-    report = svc.sync("partner")  # nothing new to fetch: the staged rows are moved
-    assert report.changes.added == 29 and _staged_rows(store) == 0
+    moved = _active(store, settings, "incoming")
+    assert moved == (set(sorted(BULK)[:8]) if step == "slice" else BULK)  # the committed slices
+    assert _staged_rows(store) > 0 and svc.get("partner").checkpoint == {"page": len(SCRIPT)}
+    report = svc.sync("partner")  # nothing new to fetch: what is left staged is moved
+    assert report.changes.added == 29 - len(moved) and _staged_rows(store) == 0
     assert _active(store, settings, "incoming") == FINAL
+    entries, _ = _state(store, "incoming")
+    assert len(entries) == 29
 
 
 def test_pages_staged_before_a_failing_page_are_moved(

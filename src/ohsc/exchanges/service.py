@@ -38,7 +38,15 @@ from ohsc.exchanges.kinds import get_kind
 from ohsc.exchanges.model import Exchange, FetchedPage
 from ohsc.exchanges.prefetch import prefetched
 from ohsc.exchanges.sealing import content_key, seal_secrets, unseal_secrets
-from ohsc.exchanges.staging import bank_is_empty, forget_staged, has_staged, move_staged, stage
+from ohsc.exchanges.staging import (
+    bank_is_empty,
+    finish_move,
+    forget_staged,
+    has_staged,
+    move_slice,
+    prepare_move,
+    stage,
+)
 from ohsc.exchanges.tables import ExchangeRow
 from ohsc.settings import Settings
 from ohsc.store.db import Store
@@ -113,6 +121,8 @@ GROUP_SECONDS = 2.0
 #: first page has at least this many records (a long list is coming), or when staged rows of an
 #: interrupted sync wait.
 STAGE_RECORDS = 1000
+#: New entries per transaction of a staged sync's move (a few seconds of SQLite's write lock).
+MOVE_SLICE = 200_000
 
 
 @dataclass(slots=True)
@@ -424,29 +434,48 @@ class ExchangeService:
         return SyncReport(name, 1, len(page.records), skipped, changes, notes)
 
     def _move_staged(self, target: _Target, report: SyncReport) -> None:
-        """Move what this exchange staged into its bank, in one transaction (see
-        :mod:`ohsc.exchanges.staging`), with an ``exchange.staged.move`` audit event."""
+        """Move what this exchange staged into its bank (see :mod:`ohsc.exchanges.staging`):
+        slices of ``MOVE_SLICE`` new entries, each a transaction, then the replayed records and
+        an ``exchange.staged.move`` audit event in a last one. Each transaction holds the
+        exchange's row (one move at a time)."""
         if not target.staging:
             return
         with self.store.session() as s:
             if not has_staged(s, target.exchange_id):
                 return
         self.store.analyze("exchange_staged")
+        where = (target.exchange_id, target.bank_id, target.name)
         with self.store.session() as s:
-            row = s.get(ExchangeRow, target.exchange_id, with_for_update=True)  # one move at a time
-            if row is None or not has_staged(s, row.id):
-                return  # removed (its staged rows with it), or moved by another process
-            changes = move_staged(s, self.banks, row.bank_id, target.name, row.id, replace=target.replace)
+            if not self._hold(s, target):
+                return
+            upto = prepare_move(s, *where)
+        added = MOVE_SLICE
+        changes = ImportReport()
+        while added == MOVE_SLICE:
+            with self.store.session() as s:
+                if not self._hold(s, target):
+                    return
+                added = move_slice(s, self.banks, *where, upto, MOVE_SLICE)
+                changes.added += added
+        with self.store.session() as s:
+            if not self._hold(s, target):
+                return
+            changes.merge(finish_move(s, self.banks, *where, upto, replace=target.replace))
             audit.record(
                 s,
                 actor=self.actor,
                 action="exchange.staged.move",
                 object_type="exchange",
-                object_id=row.id,
+                object_id=target.exchange_id,
                 details={"name": target.name, **{k: v for k, v in changes.counts().items() if v}},
             )
         report.changes.merge(changes)
         self.store.analyze("bank_entries", "entry_sources")
+
+    def _hold(self, s: Session, target: _Target) -> bool:
+        """Lock the exchange's row for a step of a move; False if it went (with what it staged)."""
+        row = s.get(ExchangeRow, target.exchange_id, with_for_update=True)
+        return row is not None and row.bank_id == target.bank_id
 
     def _failed(self, exchange_id: int, name: str, exc: ExchangeError, report: SyncReport) -> None:
         with self.store.session() as s:

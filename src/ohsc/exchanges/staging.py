@@ -4,29 +4,32 @@ Written page by page, a long list of random hashes lands all over the bank's val
 each transaction rewrites most of their pages (about twice the work of the same rows written in
 hash order, see docs/benchmarks.md, "Exchange, round 3"). So while an exchange's bank is empty,
 a sync stages each page's checked records in ``exchange_staged`` (a table with no index on the
-hashes; the page's checkpoint commits with them, as before), and at the end of the sync
-:func:`move_staged` moves them into the bank in one transaction:
+hashes; the page's checkpoint commits with them, as before), and at the end of the sync moves
+them into the bank:
 
-* records that need the record-by-record path are marked ``replay``: withdrawals, records with
-  several signals or a payload signal, a source id or a hash staged more than once, and (should
-  the bank have gained entries meanwhile) a hash or source id the bank already holds;
-* the rest (each a new hash listed by one record, the common case) are inserted by one
-  ``INSERT ... SELECT`` sorted by hash, then their first source records by another;
-* the replayed records go through :func:`ohsc.exchanges.apply.apply_records` in arrival order.
+* :func:`prepare_move` marks the records that need the record-by-record path ``replay``:
+  withdrawals, records with several signals or a payload signal, a source id or a hash staged
+  more than once, and (should the bank have gained entries meanwhile) a hash or source id the
+  bank already holds;
+* :func:`move_slice` inserts the rest (each a new hash listed by one record, the common case),
+  the smallest hashes first, by one ``INSERT ... SELECT`` sorted by hash, then their first
+  source records by another, and unstages them: a slice per transaction;
+* :func:`finish_move` applies the replayed records through
+  :func:`ohsc.exchanges.apply.apply_records` in arrival order and unstages them.
 
 The two sets share no hash and no source id, so the result is what applying the pages one by one
 gives (entry ids and sequence numbers follow the hashes instead of the arrival order). A sync
 killed while staging resumes from its checkpoint and stages on (staged rows keep a bank in
-staging mode); a move killed half way rolls back whole.
+staging mode); a move killed half way keeps the slices it committed and leaves the rest staged
+for the next sync.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, exists, func, literal, or_, select, update
+from sqlalchemy import Table, and_, delete, exists, func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from ohsc.banks.model import ImportReport
@@ -102,9 +105,10 @@ def stage(s: Session, exchange_id: int, records: Sequence[ExchangeRecord]) -> No
     insert_plain(s, STAGED, rows)
 
 
-def _mark_replay(s: Session, exchange_id: int, bank_id: int, source: str) -> None:
-    """Mark the staged rows the bulk insert must leave to the record-by-record path."""
-    mine = Staged.exchange_id == exchange_id
+def _mark_replay(s: Session, exchange_id: int, bank_id: int, source: str, upto: int) -> None:
+    """Mark the staged rows (of records up to ``upto``) the bulk insert must leave to the
+    record-by-record path."""
+    mine = and_(Staged.exchange_id == exchange_id, Staged.record <= upto)
     counted = (
         select(
             Staged.id,
@@ -132,15 +136,22 @@ def _mark_replay(s: Session, exchange_id: int, bank_id: int, source: str) -> Non
     s.execute(update(Staged).where(mine, ~Staged.replay, or_(held, known)).values(replay=True))
 
 
-def _bulk(s: Session, exchange_id: int, bank_id: int, exchange: str, now: datetime) -> int:
-    """Insert the staged rows not marked ``replay`` as new entries, in hash order, with their
-    first records; how many."""
-    bulk = (Staged.exchange_id == exchange_id, ~Staged.replay)
-    count = s.scalar(select(func.count()).where(*bulk)) or 0
+def _bulk(s: Session, exchange_id: int, bank_id: int, exchange: str, upto: int, limit: int) -> int:
+    """Insert the ``limit`` smallest hashes of the staged rows not marked ``replay`` (records
+    up to ``upto``) as new entries, in hash order, with their first records, and unstage them;
+    how many. Those rows' hashes are distinct (see :func:`_mark_replay`)."""
+    order = (Staged.signal_type, Staged.value)
+    bulk = [Staged.exchange_id == exchange_id, Staged.record <= upto, ~Staged.replay]
+    top = s.execute(select(*order).where(*bulk).order_by(*order).offset(limit - 1).limit(1)).first()
+    if top is None:  # the last slice
+        count = s.scalar(select(func.count()).where(*bulk)) or 0
+    else:
+        bulk.append(tuple_(*order) <= tuple_(literal(top[0]), literal(top[1])))
+        count = limit
     if not count:
         return 0
     seqs = seq_range(s, count)
-    order = (Staged.signal_type, Staged.value)
+    now = utcnow()
     rows = (
         select(
             literal(bank_id),
@@ -173,10 +184,11 @@ def _bulk(s: Session, exchange_id: int, bank_id: int, exchange: str, now: dateti
     ]
     s.execute(ENTRIES.insert().from_select(columns, rows))
     copy_first_records(s, source_name(exchange), seqs)
+    s.execute(delete(Staged).where(*bulk))
     return count
 
 
-def _replayed(s: Session, exchange_id: int) -> Iterator[list[ExchangeRecord]]:
+def _replayed(s: Session, exchange_id: int, upto: int) -> Iterator[list[ExchangeRecord]]:
     """The staged records marked ``replay``, in arrival order, in chunks of up to ``CHUNK``
     records; a chunk ends before a record listing a source id the chunk withdrew (a batch
     applies its withdrawals last)."""
@@ -185,7 +197,12 @@ def _replayed(s: Session, exchange_id: int) -> Iterator[list[ExchangeRecord]]:
         numbers = list(
             s.scalars(
                 select(Staged.record)
-                .where(Staged.exchange_id == exchange_id, Staged.replay, Staged.record > last)
+                .where(
+                    Staged.exchange_id == exchange_id,
+                    Staged.replay,
+                    Staged.record > last,
+                    Staged.record <= upto,
+                )
                 .order_by(Staged.record)
                 .limit(CHUNK)
             )
@@ -233,23 +250,42 @@ def _record(rows: list[Staged]) -> ExchangeRecord:
     return ExchangeRecord(first.source_id, signals, first.category, tuple(first.labels or ()))
 
 
-def move_staged(
-    s: Session, banks: BankService, bank_id: int, exchange: str, exchange_id: int, *, replace: bool
+def prepare_move(s: Session, exchange_id: int, bank_id: int, exchange: str) -> int:
+    """Mark what the move replays (see :func:`_mark_replay`); the last record number the move
+    covers (0: nothing staged). Records staged later (another process syncing meanwhile) wait
+    for the next move."""
+    upto = s.scalar(select(func.max(Staged.record)).where(Staged.exchange_id == exchange_id)) or 0
+    if upto:
+        _mark_replay(s, exchange_id, bank_id, source_name(exchange), upto)
+    return upto
+
+
+def move_slice(
+    s: Session, banks: BankService, exchange_id: int, bank_id: int, exchange: str, upto: int, limit: int
+) -> int:
+    """Move up to ``limit`` entries that need no replay into the bank, the smallest hashes
+    first, in ``s`` (each slice commits on its own: a long move never holds the write lock
+    long, and a move killed between slices resumes with what is left); how many."""
+    count = _bulk(s, exchange_id, bank_id, exchange, upto, limit)
+    if count:
+        banks._audit_added(s, bank_id, source_name(exchange), exchange, ImportReport(added=count))
+    return count
+
+
+def finish_move(
+    s: Session, banks: BankService, exchange_id: int, bank_id: int, exchange: str, upto: int, *, replace: bool
 ) -> ImportReport:
-    """Move everything staged for ``exchange`` into bank ``bank_id`` (in ``s``, the caller's
-    transaction, which should hold the exchange's row locked) and forget it."""
-    source = source_name(exchange)
-    _mark_replay(s, exchange_id, bank_id, source)
-    report = ImportReport(added=_bulk(s, exchange_id, bank_id, exchange, utcnow()))
-    if report.added:
-        banks._audit_added(s, bank_id, source, exchange, report)
-    for records in _replayed(s, exchange_id):
+    """Apply the replayed records (up to ``upto``) in arrival order and unstage them, in ``s``."""
+    report = ImportReport()
+    for records in _replayed(s, exchange_id, upto):
         report.merge(apply_records(s, banks, bank_id, exchange, records, replace_signals=replace))
-    others = Staged.exchange_id != exchange_id
-    if s.get_bind().dialect.name == "sqlite" and not s.scalar(select(exists().where(others))):
-        # no other exchange's rows (and none can come: this transaction holds SQLite's write
+    mine = Staged.exchange_id == exchange_id
+    if s.get_bind().dialect.name == "sqlite" and not s.scalar(
+        select(exists().where(or_(Staged.exchange_id != exchange_id, Staged.record > upto)))
+    ):
+        # nothing else staged (and nothing can come: this transaction holds SQLite's write
         # lock): emptied whole, which SQLite does without visiting each row
         s.execute(delete(Staged))
     else:
-        s.execute(delete(Staged).where(Staged.exchange_id == exchange_id))
+        s.execute(delete(Staged).where(mine, Staged.record <= upto))
     return report
