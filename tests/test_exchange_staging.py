@@ -251,11 +251,11 @@ def test_a_move_killed_half_way_resumes_with_nothing_lost_or_doubled(
     StagedScript.PAGES = list(SCRIPT)
     calls: list[int] = []
 
-    def third_slice_killed(*args: Any, **kwargs: Any) -> int:
+    def third_slice_killed(*args: Any, **kwargs: Any) -> None:
         calls.append(1)
         if len(calls) == 3:
             raise Killed
-        return staging.move_slice(*args, **kwargs)
+        staging.move_slice(*args, **kwargs)
 
     def replay_killed(*args: object, **kwargs: object) -> None:
         raise Killed

@@ -448,19 +448,18 @@ class ExchangeService:
         with self.store.session() as s:
             if not self._hold(s, target):
                 return
-            upto = prepare_move(s, *where)
-        added = MOVE_SLICE
+            plan = prepare_move(s, *where, MOVE_SLICE)
         changes = ImportReport()
-        while added == MOVE_SLICE:
+        for part in plan.slices:
             with self.store.session() as s:
                 if not self._hold(s, target):
                     return
-                added = move_slice(s, self.banks, *where, upto, MOVE_SLICE)
-                changes.added += added
+                move_slice(s, self.banks, *where, plan.upto, part)
+                changes.added += part.count
         with self.store.session() as s:
             if not self._hold(s, target):
                 return
-            changes.merge(finish_move(s, self.banks, *where, upto, replace=target.replace))
+            changes.merge(finish_move(s, self.banks, *where, plan.upto, replace=target.replace))
             audit.record(
                 s,
                 actor=self.actor,

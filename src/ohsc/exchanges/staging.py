@@ -27,6 +27,7 @@ for the next sync.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, and_, delete, exists, func, literal, or_, select, tuple_, update
@@ -136,21 +137,54 @@ def _mark_replay(s: Session, exchange_id: int, bank_id: int, source: str, upto: 
     s.execute(update(Staged).where(mine, ~Staged.replay, or_(held, known)).values(replay=True))
 
 
-def _bulk(s: Session, exchange_id: int, bank_id: int, exchange: str, upto: int, limit: int) -> int:
-    """Insert the ``limit`` smallest hashes of the staged rows not marked ``replay`` (records
-    up to ``upto``) as new entries, in hash order, with their first records, and unstage them;
-    how many. Those rows' hashes are distinct (see :func:`_mark_replay`)."""
+Hash = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """Staged new hashes above ``after`` (None: from the first) up to ``last`` (None: to the
+    end): ``count`` of them."""
+
+    after: Hash | None
+    last: Hash | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class MovePlan:
+    """What a move covers: records up to ``upto``, their new hashes in ``slices``."""
+
+    upto: int
+    slices: list[Slice]
+
+
+def _slices(s: Session, exchange_id: int, upto: int, size: int) -> list[Slice]:
+    """The staged new hashes cut into slices of ``size`` in hash order (one sort of them all)."""
+    order = (Staged.signal_type, Staged.value)
+    bulk = (Staged.exchange_id == exchange_id, Staged.record <= upto, ~Staged.replay)
+    total = s.scalar(select(func.count()).where(*bulk)) or 0
+    numbered = select(*order, func.row_number().over(order_by=order).label("n")).where(*bulk).subquery()
+    cuts = s.execute(
+        select(numbered.c.signal_type, numbered.c.value)
+        .where(numbered.c.n % size == 0, numbered.c.n < total)
+        .order_by(numbered.c.n)
+    )
+    bounds: list[Hash | None] = [None, *((str(st), str(v)) for st, v in cuts), None]
+    counts = [size] * (len(bounds) - 2) + [total - size * (len(bounds) - 2)]
+    return [Slice(a, b, n) for a, b, n in zip(bounds[:-1], bounds[1:], counts, strict=True) if n]
+
+
+def _bulk(s: Session, exchange_id: int, bank_id: int, exchange: str, upto: int, part: Slice) -> None:
+    """Insert one slice of the staged rows not marked ``replay`` (records up to ``upto``) as
+    new entries, in hash order, with their first records, and unstage them. Those rows'
+    hashes are distinct (see :func:`_mark_replay`)."""
     order = (Staged.signal_type, Staged.value)
     bulk = [Staged.exchange_id == exchange_id, Staged.record <= upto, ~Staged.replay]
-    top = s.execute(select(*order).where(*bulk).order_by(*order).offset(limit - 1).limit(1)).first()
-    if top is None:  # the last slice
-        count = s.scalar(select(func.count()).where(*bulk)) or 0
-    else:
-        bulk.append(tuple_(*order) <= tuple_(literal(top[0]), literal(top[1])))
-        count = limit
-    if not count:
-        return 0
-    seqs = seq_range(s, count)
+    if part.after is not None:
+        bulk.append(tuple_(*order) > tuple_(literal(part.after[0]), literal(part.after[1])))
+    if part.last is not None:
+        bulk.append(tuple_(*order) <= tuple_(literal(part.last[0]), literal(part.last[1])))
+    seqs = seq_range(s, part.count)
     now = utcnow()
     rows = (
         select(
@@ -185,7 +219,6 @@ def _bulk(s: Session, exchange_id: int, bank_id: int, exchange: str, upto: int, 
     s.execute(ENTRIES.insert().from_select(columns, rows))
     copy_first_records(s, source_name(exchange), seqs)
     s.execute(delete(Staged).where(*bulk))
-    return count
 
 
 def _replayed(s: Session, exchange_id: int, upto: int) -> Iterator[list[ExchangeRecord]]:
@@ -250,26 +283,25 @@ def _record(rows: list[Staged]) -> ExchangeRecord:
     return ExchangeRecord(first.source_id, signals, first.category, tuple(first.labels or ()))
 
 
-def prepare_move(s: Session, exchange_id: int, bank_id: int, exchange: str) -> int:
-    """Mark what the move replays (see :func:`_mark_replay`); the last record number the move
-    covers (0: nothing staged). Records staged later (another process syncing meanwhile) wait
-    for the next move."""
+def prepare_move(s: Session, exchange_id: int, bank_id: int, exchange: str, size: int) -> MovePlan:
+    """Mark what the move replays (see :func:`_mark_replay`) and cut the rest in slices of
+    ``size`` new hashes. Records staged later (another process syncing meanwhile) wait for the
+    next move."""
     upto = s.scalar(select(func.max(Staged.record)).where(Staged.exchange_id == exchange_id)) or 0
-    if upto:
-        _mark_replay(s, exchange_id, bank_id, source_name(exchange), upto)
-    return upto
+    if not upto:
+        return MovePlan(0, [])
+    _mark_replay(s, exchange_id, bank_id, source_name(exchange), upto)
+    return MovePlan(upto, _slices(s, exchange_id, upto, size))
 
 
 def move_slice(
-    s: Session, banks: BankService, exchange_id: int, bank_id: int, exchange: str, upto: int, limit: int
-) -> int:
-    """Move up to ``limit`` entries that need no replay into the bank, the smallest hashes
-    first, in ``s`` (each slice commits on its own: a long move never holds the write lock
-    long, and a move killed between slices resumes with what is left); how many."""
-    count = _bulk(s, exchange_id, bank_id, exchange, upto, limit)
-    if count:
-        banks._audit_added(s, bank_id, source_name(exchange), exchange, ImportReport(added=count))
-    return count
+    s: Session, banks: BankService, exchange_id: int, bank_id: int, exchange: str, upto: int, part: Slice
+) -> None:
+    """Move one slice of new entries into the bank, in ``s`` (each slice commits on its own: a
+    long move never holds the write lock long, and a move killed between slices resumes with
+    what is left)."""
+    _bulk(s, exchange_id, bank_id, exchange, upto, part)
+    banks._audit_added(s, bank_id, source_name(exchange), exchange, ImportReport(added=part.count))
 
 
 def finish_move(
