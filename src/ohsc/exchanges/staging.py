@@ -13,15 +13,15 @@ them into the bank:
   bank already holds;
 * :func:`move_slice` inserts the rest (each a new hash listed by one record, the common case),
   the smallest hashes first, by one ``INSERT ... SELECT`` sorted by hash, then their first
-  source records by another, and unstages them: a slice per transaction;
+  source records by another: a slice per transaction;
 * :func:`finish_move` applies the replayed records through
-  :func:`ohsc.exchanges.apply.apply_records` in arrival order and unstages them.
+  :func:`ohsc.exchanges.apply.apply_records` in arrival order and unstages everything.
 
 The two sets share no hash and no source id, so the result is what applying the pages one by one
 gives (entry ids and sequence numbers follow the hashes instead of the arrival order). A sync
 killed while staging resumes from its checkpoint and stages on (staged rows keep a bank in
-staging mode); a move killed half way keeps the slices it committed and leaves the rest staged
-for the next sync.
+staging mode); a move killed half way keeps the slices it committed, whose hashes the next
+move finds in the bank and replays (changing nothing), and moves the rest.
 """
 
 from __future__ import annotations
@@ -176,8 +176,10 @@ def _slices(s: Session, exchange_id: int, upto: int, size: int) -> list[Slice]:
 
 def _bulk(s: Session, exchange_id: int, bank_id: int, exchange: str, upto: int, part: Slice) -> None:
     """Insert one slice of the staged rows not marked ``replay`` (records up to ``upto``) as
-    new entries, in hash order, with their first records, and unstage them. Those rows'
-    hashes are distinct (see :func:`_mark_replay`)."""
+    new entries, in hash order, with their first records. Those rows' hashes are distinct (see
+    :func:`_mark_replay`). They stay staged until :func:`finish_move`: a move that dies after
+    this slice commits finds its hashes in the bank when it runs again, and replays them (an
+    existing record listed again changes nothing)."""
     order = (Staged.signal_type, Staged.value)
     bulk = [Staged.exchange_id == exchange_id, Staged.record <= upto, ~Staged.replay]
     if part.after is not None:
@@ -218,7 +220,6 @@ def _bulk(s: Session, exchange_id: int, bank_id: int, exchange: str, upto: int, 
     ]
     s.execute(ENTRIES.insert().from_select(columns, rows))
     copy_first_records(s, source_name(exchange), seqs)
-    s.execute(delete(Staged).where(*bulk))
 
 
 def _replayed(s: Session, exchange_id: int, upto: int) -> Iterator[list[ExchangeRecord]]:
@@ -298,8 +299,7 @@ def move_slice(
     s: Session, banks: BankService, exchange_id: int, bank_id: int, exchange: str, upto: int, part: Slice
 ) -> None:
     """Move one slice of new entries into the bank, in ``s`` (each slice commits on its own: a
-    long move never holds the write lock long, and a move killed between slices resumes with
-    what is left)."""
+    long move never holds the write lock long)."""
     _bulk(s, exchange_id, bank_id, exchange, upto, part)
     banks._audit_added(s, bank_id, source_name(exchange), exchange, ImportReport(added=part.count))
 
