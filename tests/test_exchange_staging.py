@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 import ohsc.exchanges.service as service
 import ohsc.exchanges.staging as staging
+import ohsc.exchanges.sync_group as sync_group
 from ohsc.banks.model import EntryInput
 from ohsc.banks.service import BankService
 from ohsc.exchanges.kinds import register
@@ -99,8 +100,8 @@ def banks(store: Store, settings: Settings) -> BankService:
 def staged(monkeypatch: pytest.MonkeyPatch) -> None:
     """Stage from the first page on and commit every page (so a kill leaves pages behind)."""
     monkeypatch.setattr(service, "STAGE_RECORDS", 1)
-    monkeypatch.setattr(service, "GROUP_RECORDS", 1)
-    monkeypatch.setattr(service, "MOVE_SLICE", 4)
+    monkeypatch.setattr(sync_group, "GROUP_RECORDS", 1)
+    monkeypatch.setattr(staging, "MOVE_SLICE", 4)
 
 
 def _state(store: Store, bank: str) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
@@ -158,7 +159,7 @@ def test_a_staged_sync_ends_as_the_paged_one(
     monkeypatch.setattr(service, "STAGE_RECORDS", 10**9)
     paged = svc.sync("p")
     monkeypatch.setattr(service, "STAGE_RECORDS", 1)
-    monkeypatch.setattr(service, "MOVE_SLICE", 4)  # six slices
+    monkeypatch.setattr(staging, "MOVE_SLICE", 4)  # six slices
     staged = svc.sync("s")
     assert _state(store, "staged") == _state(store, "paged")
     assert staged.changes.added == paged.changes.added == 29
@@ -250,19 +251,20 @@ def test_a_move_killed_half_way_resumes_with_nothing_lost_or_doubled(
     svc.add("partner", "test-staged", "incoming", {}, {"token": "t"})
     StagedScript.PAGES = list(SCRIPT)
     calls: list[int] = []
+    move_slice = staging.move_slice
 
     def third_slice_killed(*args: Any, **kwargs: Any) -> None:
         calls.append(1)
         if len(calls) == 3:
             raise Killed
-        staging.move_slice(*args, **kwargs)
+        move_slice(*args, **kwargs)
 
     def replay_killed(*args: object, **kwargs: object) -> None:
         raise Killed
 
     with monkeypatch.context() as m:
         if step == "slice":
-            m.setattr(service, "move_slice", third_slice_killed)
+            m.setattr(staging, "move_slice", third_slice_killed)
         else:
             m.setattr(staging, "apply_records", replay_killed)
         with pytest.raises(Killed):
@@ -296,13 +298,14 @@ _CHILD = """
 import os, signal, sys
 sys.path.insert(0, {tests!r})
 import ohsc.exchanges.service as service
+import ohsc.exchanges.sync_group as sync_group
 import test_exchange_staging as t
 from ohsc.exchanges.service import ExchangeService
 from ohsc.settings import load_settings
 from ohsc.store.db import Store
 
 service.STAGE_RECORDS = 1
-service.GROUP_RECORDS = 1
+sync_group.GROUP_RECORDS = 1
 t.StagedScript.PAGES = [*t.SCRIPT[:3], lambda: os.kill(os.getpid(), signal.SIGKILL) or []]
 ExchangeService(Store({url!r}), load_settings(home={home!r})).sync("partner")
 """

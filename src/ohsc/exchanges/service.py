@@ -11,11 +11,8 @@ checkpoint.
 from __future__ import annotations
 
 import re
-import sys
-import time
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,15 +35,9 @@ from ohsc.exchanges.kinds import get_kind
 from ohsc.exchanges.model import Exchange, FetchedPage
 from ohsc.exchanges.prefetch import prefetched
 from ohsc.exchanges.sealing import content_key, seal_secrets, unseal_secrets
-from ohsc.exchanges.staging import (
-    bank_is_empty,
-    finish_move,
-    forget_staged,
-    has_staged,
-    move_slice,
-    prepare_move,
-    stage,
-)
+from ohsc.exchanges.staging import bank_is_empty, forget_staged, has_staged, move_staged, stage
+from ohsc.exchanges.sync_group import GROUP_RECORDS, Group
+from ohsc.exchanges.sync_group import SyncReport as SyncReport  # the CLI prints it
 from ohsc.exchanges.tables import ExchangeRow
 from ohsc.settings import Settings
 from ohsc.store.db import Store
@@ -88,41 +79,10 @@ class ExchangeInfo:
         }
 
 
-@dataclass(slots=True)
-class SyncReport:
-    """What one sync did."""
-
-    exchange: str
-    pages: int = 0
-    records: int = 0
-    skipped: int = 0
-    changes: ImportReport = field(default_factory=ImportReport)
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "exchange": self.exchange,
-            "pages": self.pages,
-            "records": self.records,
-            "skipped": self.skipped,
-            **self.changes.counts(),
-            "notes": self.notes[:100],
-            "error": self.error,
-        }
-
-
-#: A sync commits after this many records (or ``GROUP_SECONDS``), whole pages at a time.
-GROUP_RECORDS = 20_000
-GROUP_SECONDS = 2.0
-
-
 #: A sync stages its pages (see :mod:`ohsc.exchanges.staging`) when the bank is empty and the
 #: first page has at least this many records (a long list is coming), or when staged rows of an
 #: interrupted sync wait.
 STAGE_RECORDS = 1000
-#: New entries per transaction of a staged sync's move (a few seconds of SQLite's write lock).
-MOVE_SLICE = 200_000
 
 
 @dataclass(slots=True)
@@ -141,46 +101,6 @@ class _Target:
     def decide(self, first_page: int) -> None:
         """Stage this sync's pages if the bank is empty and the first page is long."""
         self.staging = self.staging or (self.empty and first_page >= STAGE_RECORDS)
-
-
-class _Group:
-    """The open transaction of a sync and the pages applied in it (counted once it commits)."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.parts: list[SyncReport] = []
-        self._stack: ExitStack | None = None
-        self._session: Session | None = None
-        self._started = 0.0
-
-    def session(self) -> Session:
-        if self._session is None:
-            self._stack = ExitStack()
-            self._session = self._stack.enter_context(self.store.session())
-            self._started = time.monotonic()
-        return self._session
-
-    def full(self) -> bool:
-        records = sum(p.records for p in self.parts)
-        return records >= GROUP_RECORDS or time.monotonic() - self._started >= GROUP_SECONDS
-
-    def commit(self, report: SyncReport) -> None:
-        stack, self._stack, self._session = self._stack, None, None
-        if stack is not None:
-            stack.close()  # the session's block ends without an exception: it commits
-        for part in self.parts:
-            report.pages += part.pages
-            report.records += part.records
-            report.skipped += part.skipped
-            report.changes.merge(part.changes)
-            report.notes.extend(part.notes)
-        self.parts = []
-
-    def rollback(self) -> None:
-        stack, self._stack, self._session = self._stack, None, None
-        self.parts = []
-        if stack is not None:
-            stack.__exit__(*sys.exc_info())  # the session rolls back
 
 
 class ExchangeService:
@@ -366,7 +286,7 @@ class ExchangeService:
         bank's indexes into SQLite's log once per page; a few pages per transaction write each
         index page once for several. A page that fails to fetch or verify ends the sync after
         the pages before it commit."""
-        group = _Group(self.store)
+        group = Group(self.store)
         analyze_at = GROUP_RECORDS  # statistics refreshed as the bank grows: 20k, 40k, 80k ...
         try:
             for page in pages:  # a page that does not fetch or verify raises here
@@ -434,47 +354,12 @@ class ExchangeService:
         return SyncReport(name, 1, len(page.records), skipped, changes, notes)
 
     def _move_staged(self, target: _Target, report: SyncReport) -> None:
-        """Move what this exchange staged into its bank (see :mod:`ohsc.exchanges.staging`):
-        slices of ``MOVE_SLICE`` new entries, each a transaction, then the replayed records and
-        an ``exchange.staged.move`` audit event in a last one. Each transaction holds the
-        exchange's row (one move at a time)."""
-        if not target.staging:
-            return
-        with self.store.session() as s:
-            if not has_staged(s, target.exchange_id):
-                return
-        self.store.analyze("exchange_staged")
-        where = (target.exchange_id, target.bank_id, target.name)
-        with self.store.session() as s:
-            if not self._hold(s, target):
-                return
-            plan = prepare_move(s, *where, MOVE_SLICE)
-        changes = ImportReport()
-        for part in plan.slices:
-            with self.store.session() as s:
-                if not self._hold(s, target):
-                    return
-                move_slice(s, self.banks, *where, plan.upto, part)
-                changes.added += part.count
-        with self.store.session() as s:
-            if not self._hold(s, target):
-                return
-            changes.merge(finish_move(s, self.banks, *where, plan.upto, replace=target.replace))
-            audit.record(
-                s,
-                actor=self.actor,
-                action="exchange.staged.move",
-                object_type="exchange",
-                object_id=target.exchange_id,
-                details={"name": target.name, **{k: v for k, v in changes.counts().items() if v}},
+        """Move what this exchange staged into its bank (see :func:`move_staged`)."""
+        if target.staging:
+            where = (target.exchange_id, target.bank_id, target.name)
+            report.changes.merge(
+                move_staged(self.store, self.banks, self.actor, *where, replace=target.replace)
             )
-        report.changes.merge(changes)
-        self.store.analyze("bank_entries", "entry_sources")
-
-    def _hold(self, s: Session, target: _Target) -> bool:
-        """Lock the exchange's row for a step of a move; False if it went (with what it staged)."""
-        row = s.get(ExchangeRow, target.exchange_id, with_for_update=True)
-        return row is not None and row.bank_id == target.bank_id
 
     def _failed(self, exchange_id: int, name: str, exc: ExchangeError, report: SyncReport) -> None:
         with self.store.session() as s:

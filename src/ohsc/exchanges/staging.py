@@ -33,18 +33,23 @@ from typing import Any
 from sqlalchemy import Table, and_, delete, exists, func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from ohsc import audit
 from ohsc.banks.model import ImportReport
 from ohsc.banks.records import CHUNK, record_key, seq_range
 from ohsc.banks.service import BankService
 from ohsc.banks.upsert import ENTRIES, copy_first_records, entry_kind, insert_plain
 from ohsc.exchanges.apply import apply_records, source_name
 from ohsc.exchanges.model import ExchangeRecord
+from ohsc.exchanges.tables import ExchangeRow
 from ohsc.exchanges.tables import ExchangeStagedRow as Staged
 from ohsc.signals import SIGNAL_TYPES
+from ohsc.store.db import Store
 from ohsc.store.models import EntryRow, EntrySourceRow
 from ohsc.store.types import UTCDateTime, utcnow
 
 STAGED: Table = Staged.__table__  # type: ignore[assignment]
+#: New entries per transaction of a move (a few seconds of SQLite's write lock).
+MOVE_SLICE = 200_000
 
 
 def has_staged(s: Session, exchange_id: int) -> bool:
@@ -321,3 +326,47 @@ def finish_move(
     else:
         s.execute(delete(Staged).where(mine, Staged.record <= upto))
     return report
+
+
+def move_staged(
+    store: Store, banks: BankService, actor: str, exchange_id: int, bank_id: int, name: str, *, replace: bool
+) -> ImportReport:
+    """Move what exchange ``name`` staged into its bank: slices of ``MOVE_SLICE`` new entries,
+    each a transaction, then the replayed records and an ``exchange.staged.move`` audit event
+    in a last one. Each transaction holds the exchange's row (one move at a time)."""
+    changes = ImportReport()
+    with store.session() as s:
+        if not has_staged(s, exchange_id):
+            return changes
+    store.analyze("exchange_staged")
+    where = (exchange_id, bank_id, name)
+    with store.session() as s:
+        if not _hold(s, exchange_id, bank_id):
+            return changes
+        plan = prepare_move(s, *where, MOVE_SLICE)
+    for part in plan.slices:
+        with store.session() as s:
+            if not _hold(s, exchange_id, bank_id):
+                return changes
+            move_slice(s, banks, *where, plan.upto, part)
+            changes.added += part.count
+    with store.session() as s:
+        if not _hold(s, exchange_id, bank_id):
+            return changes
+        changes.merge(finish_move(s, banks, *where, plan.upto, replace=replace))
+        audit.record(
+            s,
+            actor=actor,
+            action="exchange.staged.move",
+            object_type="exchange",
+            object_id=exchange_id,
+            details={"name": name, **{k: v for k, v in changes.counts().items() if v}},
+        )
+    store.analyze("bank_entries", "entry_sources")
+    return changes
+
+
+def _hold(s: Session, exchange_id: int, bank_id: int) -> bool:
+    """Lock the exchange's row for a step of a move; False if it went (with what it staged)."""
+    row = s.get(ExchangeRow, exchange_id, with_for_update=True)
+    return row is not None and row.bank_id == bank_id
