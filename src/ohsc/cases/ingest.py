@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -358,19 +359,9 @@ def run_ingest(
             tracked.write()
 
     fs_times: dict[str, FileTimes] = {}
-
-    def times(record: dict[str, Any]) -> FileTimes:
-        kept = record.get("fs")
-        if isinstance(kept, list) and len(kept) == 4:
-            return FileTimes(_when(kept[0]), _when(kept[1]), _when(kept[2]), bool(kept[3]))
-        return FileTimes() if disk else disk_times(root, record["path"])
-
-    done: set[str] = set()
+    times = partial(_record_times, root, disk)
     files_before = summary.files
-    with one_faiss_thread(), Batcher(applier, times, count, background=background) as replay:
-        for record in read_journal(jpath):
-            done.add(record["path"])
-            replay.add(record)
+    done = _replay(jpath, Batcher(applier, times, count, background=background))
     summary.replayed = summary.files - files_before
     batcher = Batcher(applier, times, count, background=background)
     journal = Journal(jpath, append=True)
@@ -409,6 +400,24 @@ def run_ingest(
             batcher.close()
     summary.resumed_skipped = scanned.resumed_skipped
     summary.interrupted = scanned.interrupted
+
+
+def _record_times(root: Path, disk: bool, record: dict[str, Any]) -> FileTimes:
+    """A record's file-system times: kept in its journal line (disk images), else read now."""
+    kept = record.get("fs")
+    if isinstance(kept, list) and len(kept) == 4:
+        return FileTimes(_when(kept[0]), _when(kept[1]), _when(kept[2]), bool(kept[3]))
+    return FileTimes() if disk else disk_times(root, record["path"])
+
+
+def _replay(jpath: Path, batcher: Batcher) -> set[str]:
+    """Apply what an earlier run of this ingest journaled; the paths it finished."""
+    done: set[str] = set()
+    with one_faiss_thread(), batcher as replay:
+        for record in read_journal(jpath):
+            done.add(record["path"])
+            replay.add(record)
+    return done
 
 
 def _case_job() -> Any:
