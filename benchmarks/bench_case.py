@@ -18,7 +18,7 @@ through the PDQ index, and a grid page of a 100,000-item case.
 5. Videos (``--videos N``): what the keyframe strip adds to a video's hashing at ingest: vPDQ of
    N 640x480 slideshows (scan options) against the strip of the same files, in one process.
 
-    .venv/bin/python benchmarks/bench_case.py [--photos 600] [--items 100000] [--memory 0] [--videos 0]
+    .venv/bin/python benchmarks/bench_case.py [--photos 600] [--rounds 1] [--items 100000] [--memory 0] [--videos 0]
 
 A part given 0 is skipped.
 """
@@ -89,7 +89,9 @@ def timed_run(env: dict[str, str], *args: str) -> tuple[float, float, str]:
     return wall, peak, done.stdout
 
 
-def ingest_vs_scan(n: int) -> None:
+def ingest_vs_scan(n: int, rounds: int = 1) -> None:
+    """``ohsc scan`` then ``ohsc case ingest`` (a new case each round) on the same folder,
+    ``rounds`` times one after the other; the ratio of each round and their median."""
     with tempfile.TemporaryDirectory(prefix="ohsc-bench-case-") as tmp:
         folder = Path(tmp) / "seized"
         files = build_folder(folder, n)
@@ -98,25 +100,35 @@ def ingest_vs_scan(n: int) -> None:
             "OHSC_HOME": str(Path(tmp) / "home"),
         }
         subprocess.run([*OHSC, "bank", "create", "empty"], env=env, check=True, capture_output=True)
-        scan_s, scan_mb, _ = timed_run(
-            env, "scan", str(folder), "--json", str(Path(tmp) / "scan.jsonl"), "--quiet"
-        )
-        subprocess.run([*OHSC, "case", "create", "bench"], env=env, check=True, capture_output=True)
-        ingest_s, ingest_mb, out = timed_run(env, "case", "ingest", "bench", str(folder), "--quiet", "--json")
-        summary = json.loads(out)
-        stats = json.loads(
-            subprocess.run(
-                [*OHSC, "case", "stats", "bench", "--json"],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-        )
-        print(f"ingest: {files} files ({n} photos + copies + near-duplicates)")
-        print(f"  ohsc scan         {files / scan_s:7.1f} files/s  ({scan_s:.1f} s)")
         print(
-            f"  ohsc case ingest  {files / ingest_s:7.1f} files/s  ({ingest_s:.1f} s)  ratio {scan_s / ingest_s:.2f}"
+            f"ingest: {files} files ({n} photos + copies + near-duplicates), load average {os.getloadavg()[0]:.1f}"
+        )
+        ratios = []
+        for r in range(rounds):
+            scan_s, scan_mb, _ = timed_run(
+                env, "scan", str(folder), "--json", str(Path(tmp) / f"scan{r}.jsonl"), "--quiet"
+            )
+            name = f"bench{r}"
+            subprocess.run([*OHSC, "case", "create", name], env=env, check=True, capture_output=True)
+            ingest_s, ingest_mb, out = timed_run(
+                env, "case", "ingest", name, str(folder), "--quiet", "--json"
+            )
+            summary = json.loads(out)
+            stats = json.loads(
+                subprocess.run(
+                    [*OHSC, "case", "stats", name, "--json"],
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            )
+            ratios.append(scan_s / ingest_s)
+            print(f"  round {r + 1}: ohsc scan {files / scan_s:7.1f} files/s ({scan_s:.2f} s), "
+                  f"ohsc case ingest {files / ingest_s:7.1f} files/s ({ingest_s:.2f} s): ratio {scan_s / ingest_s:.2f}; "
+                  f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        print(
+            f"  ingest / scan: median {statistics.median(ratios):.2f} of {rounds} (min {min(ratios):.2f}, max {max(ratios):.2f})"
         )
         print(
             f"  peak RSS of a child process: scan {scan_mb:.0f} MB, ingest {ingest_mb:.0f} MB (cumulative maximum)"
@@ -134,7 +146,9 @@ def near(code: np.ndarray, rng: np.random.Generator, bits: int) -> np.ndarray:
 
 
 def stacking(items: int) -> None:
-    from ohsc.cases.stacking import Stacker, one_faiss_thread
+    """The stacker as ingest runs it (flat up to ``MIH_FROM`` items, then multi-index hashing),
+    and the flat search alone on the same codes as the reference (what stacking was before)."""
+    from ohsc.cases.stacking import MIH_FROM, Stacker, one_faiss_thread
 
     rng = np.random.default_rng(3)
     originals = rng.integers(0, 256, size=(items // 4, 32), dtype=np.uint8)
@@ -144,16 +158,27 @@ def stacking(items: int) -> None:
         codes.extend(near(code, rng, int(rng.integers(1, 10))) for _ in range(3))
     order = rng.permutation(len(codes))
     hexes = [codes[i].tobytes().hex() for i in order]
-    stacker = Stacker(threshold=31, quality_min=0)
-    t0, c0 = time.perf_counter(), time.process_time()
-    with one_faiss_thread():  # as ingest runs it
-        for start in range(0, len(hexes), 256):  # as ingest applies its batches
-            stacker.place_many([(i + 1, hexes[i], 100) for i in range(start, min(start + 256, len(hexes)))])
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    stacks = len(set(stacker.stacks))
+    results = {}
+    for name, mih_from in (("ingest's stacker", MIH_FROM), ("flat search (reference)", 10**12)):
+        stacker = Stacker(threshold=31, quality_min=0, mih_from=mih_from)
+        t0, c0 = time.perf_counter(), time.process_time()
+        with one_faiss_thread():  # as ingest runs it
+            for start in range(0, len(hexes), 256):  # as ingest applies its batches
+                stacker.place_many(
+                    [(i + 1, hexes[i], 100) for i in range(start, min(start + 256, len(hexes)))]
+                )
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        results[name] = (wall, cpu, stacker.stacks.tolist())
+        held = getattr(stacker.index, "nbytes", 0)
+        print(
+            f"stacking, {name}: {len(hexes)} items in {wall:.2f} s wall, {cpu:.2f} s CPU "
+            f"({len(hexes) / wall:.0f} items/s); {len(set(stacker.stacks.tolist()))} stacks (expected {items // 4}); "
+            f"{type(stacker.index).__name__}{f' ({held / 1e6:.1f} MB allocated)' if held else ''}; "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
+    (wall, cpu, mine), (ref_wall, ref_cpu, ref) = results.values()
     print(
-        f"stacking: {len(hexes)} items in {wall:.2f} s wall, {cpu:.2f} s CPU ({len(hexes) / wall:.0f} items/s); "
-        f"{stacks} stacks (expected {items // 4}); load average {os.getloadavg()[0]:.1f}"
+        f"  stacker / flat: {wall / ref_wall:.3f} wall, {cpu / ref_cpu:.3f} CPU; same stacks: {mine == ref}"
     )
 
 
@@ -273,6 +298,7 @@ def synthetic_records(items: int) -> Iterator[dict[str, object]]:
 def memory_child(items: int) -> None:
     """The ingest's main-process side for ``items`` synthetic records (see the module's doc)."""
     from ohsc.cases import ingest
+    from ohsc.cases.batching import Batcher
     from ohsc.cases.model import IngestSummary
     from ohsc.cases.models import CaseRow, CaseSourceRow
     from ohsc.cases.service import CaseService
@@ -298,7 +324,8 @@ def memory_child(items: int) -> None:
             summary.new_items += c["new"]
             summary.duplicates += c["duplicates"]
 
-        batcher = ingest._Batcher(applier, lambda _r: ingest.FileTimes(), count)
+        # in this thread: the CPU a record as before (ingest applies them in a writer thread)
+        batcher = Batcher(applier, lambda _r: ingest.FileTimes(), count, background=False)
         journal = Journal(ingest.journal_path(settings, case.id, source.id), append=True)
         step = max(1, items // 10)
         samples = [(0, _vm("VmRSS"))]
@@ -380,6 +407,9 @@ def main() -> None:
     parser.add_argument("--memory", type=int, default=0)
     parser.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--videos", type=int, default=0)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="scan and ingest this many times each, alternating"
+    )
     args = parser.parse_args()
     if args.memory_child:
         memory_child(args.memory_child)
@@ -392,7 +422,7 @@ def main() -> None:
     if args.memory:
         memory(args.memory)
     if args.photos:
-        ingest_vs_scan(args.photos)
+        ingest_vs_scan(args.photos, args.rounds)
     if args.videos:
         video_strips(args.videos)
 

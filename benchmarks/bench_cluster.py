@@ -12,7 +12,7 @@ model a cluster's throughput against its size.
    match alone measured apart (best of three passes over the same signals).
 4. A model of files/s against worker count (1..100) for several batch sizes.
 
-    .venv/bin/python benchmarks/bench_cluster.py [--photos 10000] [--rounds 2]
+    .venv/bin/python benchmarks/bench_cluster.py [--photos 10000] [--rounds 2] [--photos-dir DIR]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -56,8 +57,23 @@ def make_photos(n: int, photos: list[Path], folder: Path) -> None:
             made += 1
 
 
-def timed_scan(env: dict[str, str], folder: Path, records: Path, *extra: str) -> float:
+def _cpu(who: int) -> float:
+    use = resource.getrusage(who)
+    return use.ru_utime + use.ru_stime
+
+
+def _cluster_cpu(workers: list[Any]) -> float:
+    """This process (the scheduler and the nannies of the LocalCluster) and its worker processes."""
+    return _cpu(resource.RUSAGE_SELF) + sum(sum(w.cpu_times()[:2]) for w in workers)
+
+
+def timed_scan(
+    env: dict[str, str], folder: Path, records: Path, *extra: str, workers: list[Any] | None = None
+) -> tuple[float, float]:
+    """Wall seconds, and CPU seconds of the scan (the scanning process and its worker processes;
+    for a cluster scan also the scheduler, nannies and Dask workers)."""
     records.unlink(missing_ok=True)
+    c0 = _cpu(resource.RUSAGE_CHILDREN) + (_cluster_cpu(workers) if workers else 0.0)
     t0 = time.perf_counter()
     subprocess.run(
         [*OHSC, "scan", str(folder), "--json", str(records), "--quiet", *extra],
@@ -65,7 +81,8 @@ def timed_scan(env: dict[str, str], folder: Path, records: Path, *extra: str) ->
         check=True,
         capture_output=True,
     )
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    return wall, _cpu(resource.RUSAGE_CHILDREN) + (_cluster_cpu(workers) if workers else 0.0) - c0
 
 
 def noop(*args: Any) -> None:
@@ -163,6 +180,12 @@ def main() -> None:
     parser.add_argument(
         "--costs-only", action="store_true", help="skip the timed scans (1.); costs and model"
     )
+    parser.add_argument(
+        "--photos-dir",
+        type=Path,
+        help="make the photos here once and reuse them (e.g. made beforehand under nice, so that "
+        "the timed run holds the benchmark lock for the scans only)",
+    )
     args = parser.parse_args()
     from ohsc.cluster.local import start_local
 
@@ -175,25 +198,44 @@ def main() -> None:
         subprocess.run(
             [*OHSC, "bank", "add", "known", *map(str, photos[::4])], env=env, check=True, capture_output=True
         )
-        folder = tmp / "photos"
-        make_photos(args.photos, photos, folder)
-        cluster = start_local(2, threads=1)
+        folder = args.photos_dir or tmp / "photos"
+        if not folder.exists():
+            make_photos(args.photos, photos, folder)
+        elif sum(1 for _ in folder.rglob("*")) != args.photos + len(list(folder.glob("d*"))):
+            raise SystemExit(f"{folder} does not hold exactly the {args.photos} photos of --photos")
+        import psutil
+
+        cluster = start_local(2, threads=1)  # the cluster `ohsc cluster local --workers 2` starts
         try:
             from distributed import Client
 
             client = Client(cluster.scheduler_address, set_as_default=False)
             client.wait_for_workers(2)
+            dask_workers = psutil.Process().children()  # before any scan: the Dask workers only
             local_s: list[float] = []
             cluster_s: list[float] = []
+            local_cpu: list[float] = []
+            cluster_cpu: list[float] = []
+            print(f"load average at the start: {os.getloadavg()[0]:.1f}")
             for r in range(0 if args.costs_only else args.rounds):
                 order = ["local", "cluster"] if r % 2 == 0 else ["cluster", "local"]
                 for which in order:
                     if which == "local":
-                        local_s.append(timed_scan(env, folder, tmp / "l.jsonl", "--workers", "2"))
+                        wall, cpu = timed_scan(env, folder, tmp / "l.jsonl", "--workers", "2")
+                        local_s.append(wall)
+                        local_cpu.append(cpu)
                     else:
-                        cluster_s.append(
-                            timed_scan(env, folder, tmp / "c.jsonl", "--cluster", cluster.scheduler_address)
+                        wall, cpu = timed_scan(
+                            env,
+                            folder,
+                            tmp / "c.jsonl",
+                            "--cluster",
+                            cluster.scheduler_address,
+                            workers=dask_workers,
                         )
+                        cluster_s.append(wall)
+                        cluster_cpu.append(cpu)
+            print(f"load average at the end: {os.getloadavg()[0]:.1f}")
             per_task, trip = task_costs(client)
             client.close()
             if args.costs_only:
@@ -214,6 +256,12 @@ def main() -> None:
             print(
                 f"(best of {args.rounds}; local runs {[round(x, 1) for x in local_s]} s, cluster runs "
                 f"{[round(x, 1) for x in cluster_s]} s; identical records: {same}; {matched} matched)"
+            )
+            lc, cc = min(local_cpu), min(cluster_cpu)
+            print(
+                f"CPU seconds per scan (all its processes): local {[round(x, 1) for x in local_cpu]}, "
+                f"cluster {[round(x, 1) for x in cluster_cpu]}; least of each: cluster / local "
+                f"{cc / lc:.2f}x"
             )
         except _SkipScansError:
             pass

@@ -8,6 +8,8 @@ records) written into a fresh store of this process by plain executemany inserts
 of 20,000, with no HTTP, no checking and no lookups. The feed's cost over it is the price of
 paging, signing, checking, looking up existing hashes and auditing. ``--import-reference`` adds
 the same list imported from a CSV file (``ohsc bank import``'s path) as a second reference.
+A fresh bank's first sync is staged and moved into the bank at the end (``ohsc.exchanges.staging``);
+``--paged`` applies it page by page as before, for a comparison.
 
     .venv/bin/python benchmarks/bench_exchange.py --entries 1000000
 """
@@ -30,6 +32,7 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "service"))
 from svc_servers import ohsc_server
 
+import ohsc.exchanges.service as exchange_service
 from common import machine, rss_mb
 from ohsc.accounts.service import AccountService
 from ohsc.banks.model import EntryInput
@@ -210,12 +213,19 @@ def main() -> None:
         "the reference: a 1M run on a loaded machine writes a million rows once less",
     )
     ap.add_argument(
+        "--paged",
+        action="store_true",
+        help="apply the fresh sync page by page as before round 3 (no staging of the first sync)",
+    )
+    ap.add_argument(
         "--pg",
         metavar="SERVER_URL",
         help="the subscriber and the reference on PostgreSQL (e.g. postgresql://postgres@127.0.0.1:5432): "
         "databases bench_exchange_b and bench_exchange_ref are created there afresh",
     )
     args = ap.parse_args()
+    if args.paged:
+        exchange_service.STAGE_RECORDS = sys.maxsize
     tmp = Path(tempfile.mkdtemp(prefix="bench-exchange-"))
     b_db: dict[str, str] = {}
     ref_db: dict[str, str] = {}
@@ -226,7 +236,10 @@ def main() -> None:
     a_settings, b_settings = _settings(a_env), _settings(b_env)
     load = os.getloadavg()[0]
     stores = "subscriber and reference on PostgreSQL" if args.pg else "SQLite stores"
-    print(f"machine: {machine()}; load average {load:.1f} at the start; {args.entries} entries; {stores}")
+    how = "page by page (--paged)" if args.paged else "a fresh bank's first sync staged"
+    print(
+        f"machine: {machine()}; load average {load:.1f} at the start; {args.entries} entries; {stores}; {how}"
+    )
 
     a_store = Store.from_settings(a_settings)
     a_banks = BankService(a_store, a_settings)

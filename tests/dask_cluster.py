@@ -1,5 +1,6 @@
 """The Dask cluster fixtures of the cluster tests: two worker processes of one thread each on
-loopback (the machine has two cores), started once per test module, and a client of it."""
+loopback (the machine has two cores), started once per test module, and a client of it made as
+scans make theirs (:func:`ohsc.cluster.pool.connect`: results fetched from the workers directly)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from ohsc.cluster.local import start_local  # noqa: E402
+from ohsc.cluster.pool import connect  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +26,7 @@ def cluster() -> Iterator[Any]:
 
 @pytest.fixture
 def client(cluster: Any) -> Iterator[Any]:
-    c = distributed.Client(cluster.scheduler_address, set_as_default=False)
+    c = connect(cluster.scheduler_address)
     try:
         c.wait_for_workers(2, timeout=60)
         yield c

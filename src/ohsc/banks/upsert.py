@@ -38,6 +38,7 @@ from ohsc.store.types import utcnow
 
 __all__ = [
     "apply_batch",
+    "copy_first_records",
     "entry_kind",
     "insert_plain",
     "restore_rows",
@@ -157,6 +158,13 @@ def _first_records(source: str, fresh: ColumnElement[bool]) -> Select[*tuple[Any
         EntryRow.created_at,
         EntryRow.created_at,
     ).where(fresh)
+
+
+def copy_first_records(s: Session, source: str, seqs: range) -> None:
+    """Each entry stamped with a sequence number in ``seqs`` (entries just inserted) gets its
+    first record of ``source``, copied from the entry row in one statement."""
+    fresh = EntryRow.seq.between(seqs[0], seqs[-1])
+    s.execute(SOURCES.insert().from_select(_FIRST_RECORD_COLUMNS, _first_records(source, fresh)))
 
 
 def entry_kind(source: str) -> str:
@@ -343,8 +351,8 @@ class _Batch:
             # entries' fresh sequence numbers then find their ids in one indexed range query
             insert_plain(s, ENTRIES, values)
             # each new entry's first record is the entry's own metadata: copied in one statement
+            copy_first_records(s, self.source, seqs)
             fresh = EntryRow.seq.between(seqs[0], seqs[-1])
-            s.execute(SOURCES.insert().from_select(_FIRST_RECORD_COLUMNS, _first_records(self.source, fresh)))
             if self.pending or self.first_keys:
                 found = s.execute(select(EntryRow.seq, EntryRow.id).where(fresh))
                 id_by_seq = {seq: entry_id for seq, entry_id in found}

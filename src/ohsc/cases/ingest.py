@@ -6,17 +6,18 @@ JSON line, flushed; :mod:`ohsc.scanning.journal`), then applied to the store in 
 the same ingest again replays the journal lines the store lacks (applying is idempotent: a
 location is unique per source and path) and skips the files the journal holds, so nothing is
 lost or counted twice. Memory stays bounded: the scanner keeps a few items in flight and a batch
-holds at most :data:`BATCH` records.
+holds at most :data:`~ohsc.cases.batching.BATCH` records (applied in a writer thread beside
+the scan: :mod:`ohsc.cases.batching`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ohsc import audit
+from ohsc.cases.batching import Batcher, writes_beside
 from ohsc.cases.categories import code_of_bank_category
+from ohsc.cases.jobs import SourceProgress
 from ohsc.cases.models import CaseItemRow, CaseLocationRow, CaseRow, CaseSourceRow
 from ohsc.cases.series import camera_of, regroup, taken_at
 from ohsc.cases.stack_sizes import add_to_stacks
@@ -41,11 +44,6 @@ from ohsc.store.types import utcnow
 
 ITEMS: Table = CaseItemRow.__table__  # type: ignore[assignment]
 LOCATIONS: Table = CaseLocationRow.__table__  # type: ignore[assignment]
-
-#: records applied to the store in one transaction
-BATCH = 256
-#: and at least this often (seconds)
-BATCH_SECONDS = 2.0
 
 
 def source_kind(path: Path) -> str:
@@ -295,31 +293,6 @@ class Applier:
         }
 
 
-class _Batcher:
-    def __init__(
-        self,
-        applier: Applier,
-        times: Callable[[dict[str, Any]], FileTimes],
-        on_applied: Callable[[dict[str, int]], None],
-    ) -> None:
-        self.applier = applier
-        self.times = times
-        self.on_applied = on_applied
-        self.pending: list[dict[str, Any]] = []
-        self.last = time.monotonic()
-
-    def add(self, record: dict[str, Any]) -> None:
-        self.pending.append(record)
-        if len(self.pending) >= BATCH or time.monotonic() - self.last > BATCH_SECONDS:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.pending:
-            self.on_applied(self.applier.apply(self.pending, self.times))
-            self.pending = []
-        self.last = time.monotonic()
-
-
 def _slim(record: dict[str, Any]) -> dict[str, Any]:
     """What the journal keeps of a scan record (vPDQ as one line of text, no keyframe strip,
     no match details)."""
@@ -371,31 +344,26 @@ def run_ingest(
     jpath = journal_path(settings, case.id, source.id)
     applier = Applier(store, settings, case, source.id, root)
 
+    background = writes_beside(store)
+    tracked = progress if background and isinstance(progress, SourceProgress) else None
+    if tracked is not None:
+        tracked.deferred = True  # its row is written with the batches, in the writer thread
+
     def count(c: dict[str, int]) -> None:
         summary.files += c["files"]
         summary.new_items += c["new"]
         summary.duplicates += c["duplicates"]
         summary.known += c["known"]
         summary.errors += c["errors"]
+        if tracked is not None:
+            tracked.write()
 
     fs_times: dict[str, FileTimes] = {}
-
-    def times(record: dict[str, Any]) -> FileTimes:
-        kept = record.get("fs")
-        if isinstance(kept, list) and len(kept) == 4:
-            return FileTimes(_when(kept[0]), _when(kept[1]), _when(kept[2]), bool(kept[3]))
-        return FileTimes() if disk else disk_times(root, record["path"])
-
-    replay = _Batcher(applier, times, count)
-    done: set[str] = set()
+    times = partial(_record_times, root, disk)
     files_before = summary.files
-    with one_faiss_thread():
-        for record in read_journal(jpath):
-            done.add(record["path"])
-            replay.add(record)
-        replay.flush()
+    done = _replay(jpath, Batcher(applier, times, count, background=background))
     summary.replayed = summary.files - files_before
-    batcher = _Batcher(applier, times, count)
+    batcher = Batcher(applier, times, count, background=background)
     journal = Journal(jpath, append=True)
 
     def on_record(record: dict[str, Any]) -> None:
@@ -429,9 +397,27 @@ def run_ingest(
             scanned = scanner.run(root, options, on_record, progress)
         finally:
             journal.close()
-            batcher.flush()
+            batcher.close()
     summary.resumed_skipped = scanned.resumed_skipped
     summary.interrupted = scanned.interrupted
+
+
+def _record_times(root: Path, disk: bool, record: dict[str, Any]) -> FileTimes:
+    """A record's file-system times: kept in its journal line (disk images), else read now."""
+    kept = record.get("fs")
+    if isinstance(kept, list) and len(kept) == 4:
+        return FileTimes(_when(kept[0]), _when(kept[1]), _when(kept[2]), bool(kept[3]))
+    return FileTimes() if disk else disk_times(root, record["path"])
+
+
+def _replay(jpath: Path, batcher: Batcher) -> set[str]:
+    """Apply what an earlier run of this ingest journaled; the paths it finished."""
+    done: set[str] = set()
+    with one_faiss_thread(), batcher as replay:
+        for record in read_journal(jpath):
+            done.add(record["path"])
+            replay.add(record)
+    return done
 
 
 def _case_job() -> Any:

@@ -67,6 +67,9 @@ class SourceProgress:
         self.total = 0
         self.done = 0
         self.last = 0.0
+        #: the row is written by whoever applies the batches (:meth:`write` from the ingest's
+        #: writer thread), not at every file: a write waited for the writer's transaction
+        self.deferred = False
 
     # The totals come from the scan's counting thread: they are kept here and reach the row with
     # the next write from the ingest's own thread (a store bound to one connection cannot take
@@ -86,9 +89,11 @@ class SourceProgress:
         self.done += 1
         if self.inner is not None:
             self.inner.advance(record)
-        self._write()
+        if not self.deferred:
+            self.write()
 
-    def _write(self, *, force: bool = False) -> None:
+    def write(self, *, force: bool = False) -> None:
+        """The row's total and done, at most every :data:`PROGRESS_SECONDS` unless forced."""
         now = time.monotonic()
         if not force and now - self.last < PROGRESS_SECONDS:
             return
@@ -99,7 +104,7 @@ class SourceProgress:
                 row.total, row.done = max(self.total, self.done), self.done
 
     def finish(self) -> None:
-        self._write(force=True)
+        self.write(force=True)
 
 
 def source_dict(row: CaseSourceRow) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 Items are grouped into batches (``batch_items`` files or ``batch_bytes`` of in-memory archive
 members, whichever comes first; a partial batch leaves after ``linger`` seconds) and each batch is
 one Dask task: the scheduler's cost per task (about a millisecond of its time) is paid once per
-batch, not once per file. Results come back to the scanning process, which matches them: one
+batch, not once per file. Results come back to the scanning process straight from the worker
+that holds them (:func:`direct_to_workers`), and it matches them: one
 index in memory, no index files to copy to every worker (see docs/benchmarks.md for the costs).
 
 Faults: a worker that dies is Dask's business: its tasks run again elsewhere and each future
@@ -58,12 +59,26 @@ def connect(address: str, *, timeout: float = 10.0) -> Client:
     """A Dask client for the scheduler at ``address`` (``tcp://host:8786``)."""
     distributed = _distributed()
     try:
-        client: Client = distributed.Client(address, timeout=timeout, set_as_default=False)
+        client: Client = distributed.Client(
+            address, timeout=timeout, set_as_default=False, direct_to_workers=direct_to_workers()
+        )
     except (OSError, TimeoutError) as exc:
         raise ClusterUnavailableError(
             f"cannot reach the Dask scheduler at {address}: {exc.__class__.__name__}"
         ) from exc
     return client
+
+
+def direct_to_workers() -> bool:
+    """Fetch each batch's results from its worker, not through the scheduler: Dask's
+    ``distributed.client.direct-to-workers`` when set (``DASK_DISTRIBUTED__CLIENT__DIRECT_TO_WORKERS=False``
+    where the scanning machine cannot reach the workers), else True. Through the scheduler every
+    result crosses two connections and the scheduler's event loop; directly, the scheduler only
+    says where it is (docs/benchmarks.md: about a tenth of a 2-core cluster scan's CPU)."""
+    import dask.config
+
+    configured = dask.config.get("distributed.client.direct-to-workers", None)
+    return True if configured is None else bool(configured)
 
 
 @contextmanager

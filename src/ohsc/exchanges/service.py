@@ -11,11 +11,8 @@ checkpoint.
 from __future__ import annotations
 
 import re
-import sys
-import time
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +35,9 @@ from ohsc.exchanges.kinds import get_kind
 from ohsc.exchanges.model import Exchange, FetchedPage
 from ohsc.exchanges.prefetch import prefetched
 from ohsc.exchanges.sealing import content_key, seal_secrets, unseal_secrets
+from ohsc.exchanges.staging import bank_is_empty, forget_staged, has_staged, move_staged, stage
+from ohsc.exchanges.sync_group import GROUP_RECORDS, Group
+from ohsc.exchanges.sync_group import SyncReport as SyncReport  # the CLI prints it
 from ohsc.exchanges.tables import ExchangeRow
 from ohsc.settings import Settings
 from ohsc.store.db import Store
@@ -79,84 +79,28 @@ class ExchangeInfo:
         }
 
 
+#: A sync stages its pages (see :mod:`ohsc.exchanges.staging`) when the bank is empty and the
+#: first page has at least this many records (a long list is coming), or when staged rows of an
+#: interrupted sync wait.
+STAGE_RECORDS = 1000
+
+
 @dataclass(slots=True)
-class SyncReport:
-    """What one sync did."""
-
-    exchange: str
-    pages: int = 0
-    records: int = 0
-    skipped: int = 0
-    changes: ImportReport = field(default_factory=ImportReport)
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "exchange": self.exchange,
-            "pages": self.pages,
-            "records": self.records,
-            "skipped": self.skipped,
-            **self.changes.counts(),
-            "notes": self.notes[:100],
-            "error": self.error,
-        }
-
-
-#: A sync commits after this many records (or ``GROUP_SECONDS``), whole pages at a time.
-GROUP_RECORDS = 20_000
-GROUP_SECONDS = 2.0
-
-
-@dataclass(frozen=True, slots=True)
 class _Target:
-    """What a sync applies to: the exchange, its bank, and whether its records replace their
-    signals (see :attr:`Exchange.records_change_signals`)."""
+    """What a sync applies to: the exchange, its bank, whether its records replace their
+    signals (see :attr:`Exchange.records_change_signals`), and whether its pages are staged
+    (``staging``; ``empty``: the bank held no entry when the sync began)."""
 
     exchange_id: int
     bank_id: int
     name: str
     replace: bool
+    staging: bool = False
+    empty: bool = False
 
-
-class _Group:
-    """The open transaction of a sync and the pages applied in it (counted once it commits)."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.parts: list[SyncReport] = []
-        self._stack: ExitStack | None = None
-        self._session: Session | None = None
-        self._started = 0.0
-
-    def session(self) -> Session:
-        if self._session is None:
-            self._stack = ExitStack()
-            self._session = self._stack.enter_context(self.store.session())
-            self._started = time.monotonic()
-        return self._session
-
-    def full(self) -> bool:
-        records = sum(p.records for p in self.parts)
-        return records >= GROUP_RECORDS or time.monotonic() - self._started >= GROUP_SECONDS
-
-    def commit(self, report: SyncReport) -> None:
-        stack, self._stack, self._session = self._stack, None, None
-        if stack is not None:
-            stack.close()  # the session's block ends without an exception: it commits
-        for part in self.parts:
-            report.pages += part.pages
-            report.records += part.records
-            report.skipped += part.skipped
-            report.changes.merge(part.changes)
-            report.notes.extend(part.notes)
-        self.parts = []
-
-    def rollback(self) -> None:
-        stack, self._stack, self._session = self._stack, None, None
-        self.parts = []
-        if stack is not None:
-            stack.__exit__(*sys.exc_info())  # the session rolls back
+    def decide(self, first_page: int) -> None:
+        """Stage this sync's pages if the bank is empty and the first page is long."""
+        self.staging = self.staging or (self.empty and first_page >= STAGE_RECORDS)
 
 
 class ExchangeService:
@@ -275,6 +219,7 @@ class ExchangeService:
             row = self._row(s, name)
             row.checkpoint = None
             row.updated_at = utcnow()
+            forget_staged(s, row.id)  # staged under the old checkpoint: fetched again
             audit.record(
                 s,
                 actor=self.actor,
@@ -302,12 +247,18 @@ class ExchangeService:
             row = self._row(s, name)
             exchange_id, bank_id, checkpoint = row.id, row.bank_id, row.checkpoint
             client = self._client(row)
+            staged, empty = has_staged(s, exchange_id), bank_is_empty(s, bank_id)
         report = SyncReport(name)
         pages = prefetched(client.fetch(checkpoint))
-        target = _Target(exchange_id, bank_id, name, client.records_change_signals)
+        target = _Target(exchange_id, bank_id, name, client.records_change_signals, staged, empty)
         try:
             with self.store.held_open():
-                self._apply_pages(target, pages, checkpoint, report, max_pages)
+                try:
+                    self._apply_pages(target, pages, checkpoint, report, max_pages)
+                except ExchangeError:
+                    self._move_staged(target, report)  # what the pages before the failure staged
+                    raise
+                self._move_staged(target, report)
         except ExchangeError as exc:
             report.error = exc.message
             self._failed(exchange_id, name, exc, report)
@@ -335,10 +286,12 @@ class ExchangeService:
         bank's indexes into SQLite's log once per page; a few pages per transaction write each
         index page once for several. A page that fails to fetch or verify ends the sync after
         the pages before it commit."""
-        group = _Group(self.store)
+        group = Group(self.store)
         analyze_at = GROUP_RECORDS  # statistics refreshed as the bank grows: 20k, 40k, 80k ...
         try:
             for page in pages:  # a page that does not fetch or verify raises here
+                if not report.pages and not group.parts:
+                    target.decide(len(page.records))
                 part = self._apply_page(group.session(), target, page, expected)
                 group.parts.append(part)
                 expected = page.checkpoint
@@ -369,9 +322,15 @@ class ExchangeService:
             raise ExchangeError(f"exchange {name!r} was removed or changed during the sync")
         if row.checkpoint != expected:
             raise ExchangeBusyError(f"exchange {name!r} is being synced by another process")
-        changes = apply_records(
-            s, self.banks, target.bank_id, name, checked.records, replace_signals=target.replace
-        )
+        if target.staging:  # applied when the sync ends (see _move_staged)
+            changes = ImportReport()
+            stage(s, exchange_id, checked.records)
+            staged = {"staged": len(checked.records)}
+        else:
+            changes = apply_records(
+                s, self.banks, target.bank_id, name, checked.records, replace_signals=target.replace
+            )
+            staged = {}
         row.checkpoint = page.checkpoint
         row.updated_at = utcnow()
         notes = [*page.notes, *checked.notes]
@@ -387,11 +346,20 @@ class ExchangeService:
                 "skipped": len(page.records) - len(checked.records),
                 "notes": notes[:20],
                 **{k: v for k, v in changes.counts().items() if v},
+                **staged,
                 **page.facts,
             },
         )
         skipped = len(page.records) - len(checked.records)
         return SyncReport(name, 1, len(page.records), skipped, changes, notes)
+
+    def _move_staged(self, target: _Target, report: SyncReport) -> None:
+        """Move what this exchange staged into its bank (see :func:`move_staged`)."""
+        if target.staging:
+            where = (target.exchange_id, target.bank_id, target.name)
+            report.changes.merge(
+                move_staged(self.store, self.banks, self.actor, *where, replace=target.replace)
+            )
 
     def _failed(self, exchange_id: int, name: str, exc: ExchangeError, report: SyncReport) -> None:
         with self.store.session() as s:

@@ -64,3 +64,24 @@ class FeedFeedbackRow(Base):
     api_key_id: Mapped[int] = mapped_column(BigInteger)
     verdict: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExchangeStagedRow(Base):
+    """One signal (or withdrawal) of a record an exchange sent while its bank was empty (see
+    :mod:`ohsc.exchanges.staging`): kept in arrival order, moved into the bank at the end of the
+    sync and deleted then. ``record`` numbers the records in arrival order (a record's signals
+    share it); ``replay``: the move applies it record by record (withdrawals, payload signals)."""
+
+    __tablename__ = "exchange_staged"
+    __table_args__ = (Index("ix_exchange_staged_record", "exchange_id", "record"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("exchanges.id", ondelete="CASCADE"))
+    record: Mapped[int] = mapped_column(BigInteger)
+    source_id: Mapped[str] = mapped_column(String(200))
+    signal_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    value: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    category: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    labels: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    replay: Mapped[bool] = mapped_column(Boolean, default=False)
