@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Connection, inspect, select, text
 
@@ -72,3 +74,9 @@ def test_reading_on_a_sqlite_file_keeps_its_connection_and_sees_new_commits(
 def test_reading_errors_are_store_errors(store: Store) -> None:
     with pytest.raises(StoreError), store.reading() as conn:
         conn.execute(text("SELECT nothing FROM no_such_table"))
+
+
+def test_a_store_says_whether_it_is_bound_to_one_connection(store: Store, tmp_path: Path) -> None:
+    """The PostgreSQL tests' store is bound to the test's connection; a store of its own is not."""
+    assert store.bound is (store.dialect == "postgresql")
+    assert not Store(f"sqlite:///{tmp_path / 'own.db'}", auto_migrate=False).bound

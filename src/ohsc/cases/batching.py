@@ -39,7 +39,7 @@ def writes_beside(store: Store) -> bool:
     """Whether a writer thread may use ``store``: not one bound to a single connection (tests on
     PostgreSQL; it takes no statements from a second thread), nor an in-memory SQLite database
     (each thread would open a database of its own)."""
-    if getattr(store, "_bind", None) is not None:
+    if store.bound:
         return False
     url = make_url(store.url)
     return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))

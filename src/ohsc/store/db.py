@@ -144,6 +144,12 @@ class Store:
         finally:
             session.close()
 
+    @property
+    def bound(self) -> bool:
+        """Bound to one connection its caller gave (its units of work are savepoints of that
+        connection's transaction; it takes statements from one thread at a time)."""
+        return self._bind is not None
+
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A connection for one short read (Core statements; each statement sees everything
