@@ -5,7 +5,7 @@
 Builds a site of ``--pages`` pages (a binary tree of links and ``--per-page`` pictures; the
 pictures are ``--media`` distinct benign generated JPEGs, a tenth of them banked), serves it with
 Python's ``http.server`` in another process (HTTP/1.0, a connection per request; with
-``--keep-alive``, ``site_server.py``: HTTP/1.1 keeping connections open), and measures in the
+``--keep-alive``, ``tests/site_server.py``: HTTP/1.1 keeping connections open), and measures in the
 same run:
 
 * the reference: plain sequential httpx GETs of every page and picture (no parsing, no hashing,
@@ -49,6 +49,9 @@ from ohsc.store.types import utcnow
 from ohsc.web.services import ServerStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' site server
+from tests.site_server import site_command
+
 from common import machine, need_corpus, rss_mb
 
 
@@ -76,25 +79,13 @@ def write_pages(root: Path, pages: int, media: int, per_page: int) -> None:
 
 
 def serve(root: Path, keep_alive: bool = False) -> tuple[subprocess.Popen[bytes], str]:
-    """The site in another process: HTTP/1.0, or HTTP/1.1 keep-alive (``site_server.py``)."""
+    """The site in another process: HTTP/1.0, or HTTP/1.1 keep-alive (``tests/site_server.py``)."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    if keep_alive:
-        cmd = [sys.executable, str(Path(__file__).with_name("site_server.py")), str(port), str(root)]
-    else:
-        cmd = [
-            sys.executable,
-            "-m",
-            "http.server",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-            str(root),
-        ]
+    cmd = site_command(port, root, keep_alive=keep_alive)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from tests.images import encode, picture
+from tests.site_server import site_command
 
 #: pictures the bank knows (seeds of tests.images.picture) and pictures it does not
 KNOWN = (101, 102, 103)
@@ -66,35 +66,12 @@ def build_site(root: Path) -> None:
     )
 
 
-#: ``http.server`` speaking HTTP/1.1 and keeping connections open (``python -c``: port, directory)
-KEEP_ALIVE_SERVER = """
-import functools, http.server, sys
-class Handler(http.server.SimpleHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-handler = functools.partial(Handler, directory=sys.argv[2])
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), handler).serve_forever()
-"""
-
-
 @contextmanager
 def serve_site(root: Path, *, keep_alive: bool = False) -> Iterator[Site]:
     """Serve ``root`` from a second process on a free loopback port: HTTP/1.0, a connection per
     request (``python -m http.server``), or HTTP/1.1 keeping connections open (``keep_alive``)."""
     port = free_port()
-    if keep_alive:
-        command = [sys.executable, "-c", KEEP_ALIVE_SERVER, str(port), str(root)]
-    else:
-        command = [
-            sys.executable,
-            "-m",
-            "http.server",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-            str(root),
-        ]
+    command = site_command(port, root, keep_alive=keep_alive)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
