@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from ohsc.cases.batching import BATCH, Batcher, writes_beside
 from ohsc.cases.ingest import Applier, FileTimes
 from ohsc.cases.jobs import SourceProgress
-from ohsc.cases.models import CaseItemRow, CaseRow, CaseSourceRow
-from ohsc.cases.service import CaseService
+from ohsc.cases.models import CaseItemRow, CaseSourceRow
 from ohsc.settings import Settings
 from ohsc.store.db import Store
+from tests.case_sources import new_applier
 
 
 def _record(i: int) -> dict[str, Any]:
@@ -31,14 +31,7 @@ def _times(_r: dict[str, Any]) -> FileTimes:
 
 
 def _applier(store: Store, settings: Settings) -> tuple[Applier, int]:
-    CaseService(store, settings, actor="test").create("batches")
-    with store.session() as s:
-        case = s.scalars(select(CaseRow).where(CaseRow.name == "batches")).one()
-        source = CaseSourceRow(case_id=case.id, kind="folder", path="/seized")
-        s.add(source)
-        s.flush()
-        s.expunge_all()
-    return Applier(store, settings, case, source.id, Path("/seized")), source.id
+    return new_applier(store, settings, "batches")
 
 
 def _items(store: Store) -> int:

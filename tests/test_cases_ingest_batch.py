@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import event, func, select
 
 from ohsc.cases.ingest import Applier, FileTimes, journal_errors, read_journal
-from ohsc.cases.models import CaseItemRow, CaseLocationRow, CaseRow, CaseSourceRow
+from ohsc.cases.models import CaseItemRow, CaseLocationRow
 from ohsc.cases.series import regroup
-from ohsc.cases.service import CaseService
 from ohsc.settings import Settings
 from ohsc.store.db import Store
+from tests.case_sources import case_with_source
 
 
 def _pdq(n: int, flip: int = 0) -> str:
@@ -59,14 +59,8 @@ def _statements(store: Store) -> Iterator[list[str]]:
 
 
 def test_a_batch_is_a_handful_of_statements_with_the_same_outcome(store: Store, settings: Settings) -> None:
-    CaseService(store, settings, actor="test").create("batch")
-    with store.session() as s:
-        case = s.scalars(select(CaseRow).where(CaseRow.name == "batch")).one()
-        source = CaseSourceRow(case_id=case.id, kind="folder", path="/seized")
-        s.add(source)
-        s.flush()
-        s.expunge_all()
-    applier = Applier(store, settings, case, source.id, Path("/seized"))
+    case, source_id = case_with_source(store, settings, "batch")
+    applier = Applier(store, settings, case, source_id, Path("/seized"))
     first = [_record(i) for i in range(200)]
     first += [_record(200 + i, md5=i) for i in range(20)]  # exact copies within the batch
     first += [_record(300 + i, near=i) for i in range(30)]  # near-duplicates
@@ -99,14 +93,8 @@ def test_a_batch_is_a_handful_of_statements_with_the_same_outcome(store: Store, 
 def test_series_regrouping_is_a_few_statements_whatever_the_number_of_series(
     store: Store, settings: Settings
 ) -> None:
-    CaseService(store, settings, actor="test").create("series")
-    with store.session() as s:
-        case = s.scalars(select(CaseRow).where(CaseRow.name == "series")).one()
-        source = CaseSourceRow(case_id=case.id, kind="folder", path="/seized")
-        s.add(source)
-        s.flush()
-        s.expunge_all()
-    applier = Applier(store, settings, case, source.id, Path("/seized"))
+    case, source_id = case_with_source(store, settings, "series")
+    applier = Applier(store, settings, case, source_id, Path("/seized"))
     records = []
     for g in range(40):  # 40 series: two pictures a minute apart, and a copy of one elsewhere
         for k in range(2):

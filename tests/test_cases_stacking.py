@@ -14,13 +14,13 @@ from sqlalchemy import select
 
 from ohsc.cases import stack_index, stacking
 from ohsc.cases.ingest import Applier, FileTimes
-from ohsc.cases.models import CaseItemRow, CaseRow, CaseSourceRow
-from ohsc.cases.service import CaseService
+from ohsc.cases.models import CaseItemRow, CaseRow
 from ohsc.cases.stack_index import PROBES_MAX, StackIndex, probes_per_query
 from ohsc.cases.stacking import FlatStacks, Stacker
 from ohsc.index.codes import hamming_to_all
 from ohsc.settings import Settings
 from ohsc.store.db import Store
+from tests.case_sources import case_with_source
 
 Item = tuple[int, str | None, int | None]
 
@@ -145,14 +145,7 @@ def _record(n: int, item: Item) -> dict[str, Any]:
 
 
 def _case(store: Store, settings: Settings, name: str) -> tuple[CaseRow, int]:
-    CaseService(store, settings, actor="test").create(name)
-    with store.session() as s:
-        case = s.scalars(select(CaseRow).where(CaseRow.name == name)).one()
-        source = CaseSourceRow(case_id=case.id, kind="folder", path="/seized")
-        s.add(source)
-        s.flush()
-        s.expunge_all()
-    return case, source.id
+    return case_with_source(store, settings, name)
 
 
 def _stacks_by_md5(store: Store, case: CaseRow) -> dict[str, str]:

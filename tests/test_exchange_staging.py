@@ -193,15 +193,21 @@ def test_a_small_first_page_is_applied_page_by_page(
         assert not list(s.scalars(select(AuditEvent).where(AuditEvent.action == "exchange.staged.move")))
 
 
-def test_a_sync_killed_while_staging_resumes_with_nothing_lost_or_doubled(
-    banks: BankService, store: Store, settings: Settings, staged: None
-) -> None:
+def _killed_after_two_pages(banks: BankService, store: Store, settings: Settings) -> ExchangeService:
+    """An exchange into a new bank "incoming" whose first sync dies after staging two pages."""
     banks.create_bank("incoming")
     svc = ExchangeService(store, settings)
     svc.add("partner", "test-staged", "incoming", {}, {"token": "t"})
     StagedScript.PAGES = [*SCRIPT[:2], Killed(), *SCRIPT[2:]]
     with pytest.raises(Killed):
         svc.sync("partner")
+    return svc
+
+
+def test_a_sync_killed_while_staging_resumes_with_nothing_lost_or_doubled(
+    banks: BankService, store: Store, settings: Settings, staged: None
+) -> None:
+    svc = _killed_after_two_pages(banks, store, settings)
     assert svc.get("partner").checkpoint == {"page": 2}  # the two pages staged, committed
     assert _staged_rows(store) > 0 and _active(store, settings, "incoming") == set()
     # meanwhile the bank gets entries of its own: one of them a hash the exchange staged
@@ -219,12 +225,7 @@ def test_a_sync_killed_while_staging_resumes_with_nothing_lost_or_doubled(
 def test_a_reset_forgets_what_was_staged(
     banks: BankService, store: Store, settings: Settings, staged: None
 ) -> None:
-    banks.create_bank("incoming")
-    svc = ExchangeService(store, settings)
-    svc.add("partner", "test-staged", "incoming", {}, {"token": "t"})
-    StagedScript.PAGES = [*SCRIPT[:2], Killed(), *SCRIPT[2:]]
-    with pytest.raises(Killed):
-        svc.sync("partner")
+    svc = _killed_after_two_pages(banks, store, settings)
     assert _staged_rows(store) > 0
     svc.reset("partner")
     assert _staged_rows(store) == 0 and svc.get("partner").checkpoint is None
