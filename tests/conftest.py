@@ -17,6 +17,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from ohsc.banks.service import BankService
+from ohsc.index.manager import IndexSet
+from ohsc.matching.matcher import Matcher
 from ohsc.settings import Settings, load_settings
 from ohsc.store.db import Store, normalise_url
 from tests.store_copies import migrated_copy
@@ -50,6 +53,16 @@ def shared() -> Path:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(home=tmp_path / "ohsc-home")
+
+
+@pytest.fixture
+def banks(store: Store, settings: Settings) -> BankService:
+    return BankService(store, settings, actor="test")
+
+
+@pytest.fixture
+def matcher(store: Store, settings: Settings) -> Matcher:
+    return Matcher(store, settings, IndexSet.open(store, settings.index_dir))
 
 
 @pytest.fixture(scope="session")

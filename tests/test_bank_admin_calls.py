@@ -24,11 +24,6 @@ MD5S = [f"{i:032x}" for i in range(1, 13)]
 SHA1 = "0123456789abcdef0123456789abcdef01234567"
 
 
-@pytest.fixture
-def banks(store: Store, settings: Settings) -> BankService:
-    return BankService(store, settings, actor="test")
-
-
 def _csv(rows: list[str]) -> bytes:
     return ("signal_type,value,category,external_id,note\n" + "".join(r + "\n" for r in rows)).encode()
 

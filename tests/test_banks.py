@@ -18,7 +18,6 @@ from ohsc.errors import (
     EntryNotFoundError,
     InvalidInputError,
 )
-from ohsc.settings import Settings
 from ohsc.store.db import Store
 from ohsc.store.models import AuditEvent
 from tests.images import encode, picture
@@ -36,11 +35,6 @@ CSV = (
     "\n"
     "md5,,cat-a,ext-5,\n"
 )
-
-
-@pytest.fixture
-def banks(store: Store, settings: Settings) -> BankService:
-    return BankService(store, settings, actor="test")
 
 
 def _import(banks: BankService, bank: str, text: str, fmt: str = "csv") -> object:

@@ -25,16 +25,6 @@ def near(value: str, bits: int) -> str:
     return f"{n:064x}"
 
 
-@pytest.fixture
-def banks(store: Store, settings: Settings) -> BankService:
-    return BankService(store, settings, actor="test")
-
-
-@pytest.fixture
-def matcher(store: Store, settings: Settings) -> Matcher:
-    return Matcher(store, settings, IndexSet.open(store, settings.index_dir))
-
-
 def test_adds_and_retractions_are_matchable_after_sync(banks: BankService, matcher: Matcher) -> None:
     banks.create_bank("known")
     assert not matcher.match({"pdq": PDQ}).matched

@@ -7,8 +7,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import pytest
-
 from ohsc.banks import BankService, EntryInput
 from ohsc.banks.model import RecordInput
 from ohsc.index.manager import IndexSet
@@ -19,16 +17,6 @@ from ohsc.store.db import Store
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 MD5 = "0123456789abcdef0123456789abcdef"
 OTHER_MD5 = "fedcba9876543210fedcba9876543210"
-
-
-@pytest.fixture
-def banks(store: Store, settings: Settings) -> BankService:
-    return BankService(store, settings, actor="test")
-
-
-@pytest.fixture
-def matcher(store: Store, settings: Settings) -> Matcher:
-    return Matcher(store, settings, IndexSet.open(store, settings.index_dir))
 
 
 def test_a_retraction_stops_the_next_match_before_any_sync(banks: BankService, matcher: Matcher) -> None:

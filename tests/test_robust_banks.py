@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from ohsc.banks import BankService, EntryInput
@@ -23,11 +22,6 @@ from ohsc.store.db import Store
 def write(path: Path, im: object) -> Path:
     path.write_bytes(synth.jpeg_bytes(im, 90))  # type: ignore[arg-type]
     return path
-
-
-@pytest.fixture
-def banks(store: Store, settings: Settings) -> BankService:
-    return BankService(store, settings, actor="test")
 
 
 def test_robust_bank_finds_crops_and_borders_that_pdq_misses(
