@@ -48,7 +48,7 @@ def test_grid_greyscale_then_colour_and_bulk_decision(live: Live, browser: Brows
         reveals = sorted((r.item_id, r.target) for r in s.query(MediaRevealRow))
         ends = [r.hidden_at for r in s.query(MediaRevealRow)]
         refused = s.query(RevealRefusalRow).count()
-    # the browser reported each reveal's end (the next step, or leaving the page when deciding)
+    # each reveal ended: the browser's report at the next step, or the decision itself
     assert ends and all(end is not None for end in ends)
     assert refused == 3  # "c" over the limit: three reveals refused, recorded
     assert decisions == {i: ("not_abuse", True) for i in on_grid}  # the smuggled item is untouched

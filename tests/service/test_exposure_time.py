@@ -61,6 +61,34 @@ def test_hidden_ends_the_reveal_its_grant_names(env: Env) -> None:
     assert _rows(env)[0][2] is not None
 
 
+def test_a_decision_ends_the_deciders_reveals_on_screen(env: Env) -> None:
+    """The browser's beacon for a page left on deciding may arrive late or never: the decision
+    itself ends that reviewer's reveals of the item, one by one and from the grid alike; another
+    reviewer's reveal of the item stays open, and a later beacon changes nothing."""
+    one = _item(env, 74)
+    env.add_image("known", 75)
+    two = int(env.match_image(75)["review_item_id"])
+    alice, bob = _reviewer(env, "alice"), _reviewer(env, "bob", Role.ADMIN)
+    review = env.services.review
+    review.claim(one, alice)
+    bobs = review.reveal(one, bob)
+    grey = review.reveal(one, alice, target="grey")
+    review.reveal(one, alice)
+    review.decide(one, alice, "not_abuse")
+    (_, _, bob_end), (_, at_grey, grey_end), (_, at_colour, colour_end) = _rows(env)
+    assert bob_end is None
+    assert grey_end is not None and colour_end is not None
+    assert grey_end >= at_grey and colour_end >= at_colour
+    assert review.hidden(one, alice, grey, target="grey") is False
+    assert review.hidden(one, bob, bobs) is True
+
+    assert [i.id for i in review.claim_many(alice)] == [two]
+    review.reveal_many([two], alice, target="grey")
+    [outcome] = review.decide_many([two], alice, "not_abuse")
+    assert outcome.ok
+    assert all(end is not None for _, _, end in _rows(env))
+
+
 def test_dashboard_time_revealed_and_refusals_from_recorded_rows(env: Env) -> None:
     """Rows at known times: the figures equal what is computed here by hand."""
     item = _item(env, 72)

@@ -20,6 +20,7 @@ from ohsc.review import bank_effects, transitions
 from ohsc.review.base import ReviewBase
 from ohsc.review.model import Choice, Reviewer, ReviewItem
 from ohsc.review.models import UNBLURRED, MediaRevealRow, ReviewDecisionRow, ReviewItemRow
+from ohsc.review.viewing import end_open_reveals
 from ohsc.store.types import utcnow
 
 NOTE_CHARS = 5000
@@ -65,6 +66,8 @@ class ReviewDeciding(ReviewBase):
         step = transitions.apply(row, choice, reviewer, now)
         added_to = target.id if (target is not None and step.final) else None
         decision = self._record(s, row, content, reviewer, choice, note, step, added_to, prior, now)
+        if reviewer.user_id is not None:
+            end_open_reveals(s, row.id, reviewer.user_id, now)
         if added_to is not None:
             decision.added_entry_ids = bank_effects.add_content(s, banks, added_to, content, row.id)
         if step.announced:

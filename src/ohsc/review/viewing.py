@@ -52,6 +52,27 @@ GRANT_MATCH_SECONDS = 5
 REVEAL_MAX_SECONDS = 3600
 
 
+def ended_at(at: datetime, now: datetime) -> datetime:
+    """When a reveal made ``at`` counts as ended on an end reported ``now``."""
+    return min(now, at + timedelta(seconds=REVEAL_MAX_SECONDS))
+
+
+def end_open_reveals(s: Session, item_id: int, user_id: int, now: datetime) -> int:
+    """End every reveal of the item by this reviewer still on record as on screen: deciding an
+    item takes it off their screen, whether or not the browser's own report of the end arrives
+    (a beacon sent as the page is left may come later or never). Returns how many ended."""
+    rows = s.scalars(
+        select(MediaRevealRow).where(
+            MediaRevealRow.item_id == item_id,
+            MediaRevealRow.user_id == user_id,
+            MediaRevealRow.hidden_at.is_(None),
+        )
+    ).all()
+    for row in rows:
+        row.hidden_at = ended_at(row.at, now)
+    return len(rows)
+
+
 def _start_of_day(now: datetime) -> datetime:
     return datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
 
@@ -197,7 +218,7 @@ class ReviewViewing(ReviewBase):
             )
             if row is None or row.hidden_at is not None:
                 return False
-            row.hidden_at = min(now, row.at + timedelta(seconds=REVEAL_MAX_SECONDS))
+            row.hidden_at = ended_at(row.at, now)
         return True
 
     def media(self, item_id: int, reviewer: Reviewer, grant: str) -> Media:
