@@ -122,7 +122,7 @@ def test_review_with_the_keyboard_blurred_until_revealed(live: Live, browser: Br
         items[2]: ("escalate", False),
         items[3]: ("skip", False),
     }
-    with live.store.session() as s:  # "B" and letting go of "H" each reported the reveal's end
+    with live.store.session() as s:  # each reveal ended ("B", letting go of "H", or the decision)
         ends = [
             (r.mode, r.hidden_at is not None) for r in s.query(MediaRevealRow).order_by(MediaRevealRow.id)
         ]
