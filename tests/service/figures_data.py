@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func
 from svc_helpers import Env, image
 from tests.reporting_support import body, image_bytes, make_settings, service
 
@@ -63,16 +64,20 @@ def _decide(
 ) -> None:
     review = env.services.review
     review.claim(item, who)
+    ids: list[int] = []
     for mode in reveal:
         grant = review.reveal(item, who, mode=mode)
         inputs.reveals.append((who.name, item, mode))
-        if mode == "click":  # the browser reports its end; a held one's end never arrives here
+        if mode == "click":  # the browser reports its end; a held one's end is the decision
             assert review.hidden(item, who, grant)
         with env.store.session() as s:
-            row = s.query(MediaRevealRow).order_by(MediaRevealRow.id.desc()).first()
+            ids.append(s.query(func.max(MediaRevealRow.id)).scalar())
+    review.decide(item, who, choice)
+    with env.store.session() as s:  # read back after the decision, which ends what was left open
+        for row_id in ids:
+            row = s.get(MediaRevealRow, row_id)
             assert row is not None
             inputs.shown.setdefault(who.name, []).append((row.at, row.hidden_at))
-    review.decide(item, who, choice)
     inputs.decisions.append((who.name, item, choice.value))
 
 
@@ -137,7 +142,7 @@ def _report(env: Env, inputs: Inputs, tmp_path: Path, item: int) -> None:
 
 def _takedowns(env: Env, inputs: Inputs) -> None:
     takedowns = TakedownService(env.store, env.settings, actor="system")
-    ids = []
+    ids: list[int] = []
     for i in range(3):
         match = Match(1, "alpha", 1, None, "md5", f"{0xA0:032x}", 0, 0, "placeholder-a", (), "test", False)
         tid, _ = takedowns.record(
