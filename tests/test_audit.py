@@ -41,6 +41,33 @@ def test_an_untouched_log_verifies(store: Store) -> None:
     assert result.ok and result.events == 5
 
 
+def test_events_recorded_together_chain_like_events_recorded_one_by_one(store: Store) -> None:
+    """record_many: consecutive numbers after what is there, each event hashing the one before;
+    the log verifies, a change to one of them is named, nothing is written for no events."""
+    _fill(store, 2)
+    with store.session() as s:
+        assert audit.record_many(s, []) == []
+        rows = audit.record_many(
+            s, [audit.NewEvent("tester", "test.many", "thing", i, {"i": i}) for i in range(3)]
+        )
+        assert audit.record(s, actor="tester", action="test.event", object_type="thing").seq == 6
+        assert [r.seq for r in rows] == [3, 4, 5]
+    with store.session() as s:
+        events = s.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        assert [(e.seq, e.object_id, e.details) for e in events[2:5]] == [
+            (3, "0", {"i": 0}),
+            (4, "1", {"i": 1}),
+            (5, "2", {"i": 2}),
+        ]
+        assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
+        result = audit.verify(s)
+    assert result.ok and result.events == 6
+    with store.session() as s:
+        s.execute(update(AuditEvent).where(AuditEvent.seq == 4).values(details={"i": 99}))
+    with store.session() as s:
+        assert [p.seq for p in audit.verify(s).problems] == [4]
+
+
 def test_a_changed_event_is_named(store: Store) -> None:
     _fill(store)
     with store.session() as s:

@@ -1,6 +1,7 @@
 """The audit log: every decision and change as an append-only, keyed, hash-chained event.
 
-* :func:`record` appends an event in the caller's transaction (:mod:`ohsc.audit.chain`).
+* :func:`record` appends an event in the caller's transaction (:mod:`ohsc.audit.chain`);
+  :func:`record_many` appends several at once.
 * :func:`verify` checks the chain in a session; :func:`verify_log` is the action people run
   (``ohsc audit verify``, the web audit page): it also checks signed checkpoints
   (:mod:`ohsc.audit.checkpoint`) and records an ``audit.verify`` event.
@@ -12,7 +13,17 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ohsc.audit.chain import GENESIS, ChainProblem, VerifyResult, canonical, compute_hash, record, verify
+from ohsc.audit.chain import (
+    GENESIS,
+    ChainProblem,
+    NewEvent,
+    VerifyResult,
+    canonical,
+    compute_hash,
+    record,
+    record_many,
+    verify,
+)
 
 if TYPE_CHECKING:
     from ohsc.audit.checkpoint import Checkpoint
@@ -39,11 +50,13 @@ __all__ = [
     "GENESIS",
     "ChainProblem",
     "Checkpoint",
+    "NewEvent",
     "VerifyResult",
     "canonical",
     "compute_hash",
     "foreign_key_warning",
     "record",
+    "record_many",
     "rotate_key",
     "trusted_signer",
     "verify",

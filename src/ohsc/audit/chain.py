@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,18 @@ def compute_hash(event: AuditEvent, keyring: AuditKeyring | None = None) -> str 
     return None if keyring is None else keyring.mac(event.key_id, canonical(event))
 
 
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append (:func:`record_many`): who did what to which object; details carry
+    identifiers and hashes, never content."""
+
+    actor: str
+    action: str
+    object_type: str
+    object_id: str | int | None = None
+    details: dict[str, Any] | None = None
+
+
 def record(
     session: Session,
     *,
@@ -63,25 +75,40 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction, keyed with the store's current audit key."""
+    return record_many(session, [NewEvent(actor, action, object_type, object_id, details)])[0]
+
+
+def record_many(session: Session, events: Sequence[NewEvent]) -> list[AuditEvent]:
+    """Append ``events``, in order, in the caller's transaction: the same chain as recording them
+    one by one (consecutive numbers, each hashing its predecessor), with the counter taken, the
+    previous hash read and the rows inserted once for all of them."""
+    if not events:
+        return []
     keyring = audit_keyring_of(session)
-    seq = next_seq(session, "audit_seq")
-    prev = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq - 1)).scalar_one_or_none()
-    event = AuditEvent(
-        seq=seq,
-        at=utcnow(),
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        details=json.loads(json.dumps(details or {}, default=str)),
-        prev_hash=prev or GENESIS,
-        key_id=keyring.current_id,
-    )
-    event.hash = compute_hash(event, keyring) or ""
-    session.add(event)
+    last = next_seq(session, "audit_seq", len(events))
+    first = last - len(events) + 1
+    prev = session.execute(select(AuditEvent.hash).where(AuditEvent.seq == first - 1)).scalar_one_or_none()
+    prev = prev or GENESIS
+    at = utcnow()
+    rows: list[AuditEvent] = []
+    for n, e in enumerate(events):
+        event = AuditEvent(
+            seq=first + n,
+            at=at,
+            actor=e.actor,
+            action=e.action,
+            object_type=e.object_type,
+            object_id=None if e.object_id is None else str(e.object_id),
+            details=json.loads(json.dumps(e.details or {}, default=str)),
+            prev_hash=prev,
+            key_id=keyring.current_id,
+        )
+        event.hash = prev = compute_hash(event, keyring) or ""
+        rows.append(event)
+    session.add_all(rows)
     session.flush()
-    session.info[AUDITED_INFO] = audit_events_in(session) + 1
-    return event
+    session.info[AUDITED_INFO] = audit_events_in(session) + len(rows)
+    return rows
 
 
 @dataclass(frozen=True, slots=True)

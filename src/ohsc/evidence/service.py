@@ -172,22 +172,26 @@ class EvidenceService(EvidencePurging):
         ]
         s.add_all(rows)
         s.flush()
-        for i, row in zip(items, rows, strict=True):
-            audit.record(
-                s,
-                actor=self.actor.name,
-                action="evidence.preserve",
-                object_type="evidence",
-                object_id=row.id,
-                details={
-                    "source_key": i.source_key,
-                    "kind": i.kind,
-                    "sha256": i.sha256,
-                    "size": i.size,
-                    "jurisdictions": i.jurisdictions,
-                    "retain_until": row.retain_until.isoformat(),
-                },
-            )
+        audit.record_many(
+            s,
+            [
+                audit.NewEvent(
+                    self.actor.name,
+                    "evidence.preserve",
+                    "evidence",
+                    row.id,
+                    {
+                        "source_key": i.source_key,
+                        "kind": i.kind,
+                        "sha256": i.sha256,
+                        "size": i.size,
+                        "jurisdictions": i.jurisdictions,
+                        "retain_until": row.retain_until.isoformat(),
+                    },
+                )
+                for i, row in zip(items, rows, strict=True)
+            ],
+        )
         return rows
 
     def preserved(self, source_keys: Iterable[str]) -> dict[str, int]:

@@ -324,22 +324,26 @@ class TakedownService:
         }
         s.add_all(rows.values())
         s.flush()
-        for row in rows.values():
-            audit.record(
-                s,
-                actor=self.actor,
-                action="takedown.create",
-                object_type="takedown",
-                object_id=row.id,
-                details={
-                    "host": row.host,
-                    "bank": row.bank,
-                    "entry_id": row.entry_id,
-                    "category": row.category,
-                    "evidence_id": row.evidence_id,
-                    "status": row.status,
-                },
-            )
+        audit.record_many(
+            s,
+            [
+                audit.NewEvent(
+                    self.actor,
+                    "takedown.create",
+                    "takedown",
+                    row.id,
+                    {
+                        "host": row.host,
+                        "bank": row.bank,
+                        "entry_id": row.entry_id,
+                        "category": row.category,
+                        "evidence_id": row.evidence_id,
+                        "status": row.status,
+                    },
+                )
+                for row in rows.values()
+            ],
+        )
         return {key: row.id for key, row in rows.items()}
 
     def confirm(self, takedown_id: int) -> Takedown:
